@@ -1,0 +1,1 @@
+"""Folio: a self-hostable, multi-tenant document-intelligence backend."""

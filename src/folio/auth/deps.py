@@ -1,0 +1,78 @@
+"""Authentication: turn `Authorization: Bearer` or `X-API-Key` into the request's principal."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from uuid import UUID
+
+from fastapi import Depends, Header, Request
+from fastapi.security import APIKeyHeader, OAuth2PasswordBearer
+
+from folio.auth import keys_service
+from folio.auth import service as auth
+from folio.auth.errors import AuthExpired, AuthInvalid, AuthRequired, OrgAccessDenied
+from folio.auth.principal import Principal
+from folio.auth.tokens import AccessTokens, is_api_key
+from folio.db import SessionDep
+from folio.deps import API_V1, client_address, rate_limit
+from folio.error_handlers import error_responses
+from folio.errors import FolioError, RateLimitExceeded
+from folio.observability.middleware import STATE_PRINCIPAL
+from folio.ratelimit import Policy
+
+_bearer = OAuth2PasswordBearer(
+    tokenUrl=f"{API_V1}/auth/login",
+    auto_error=False,
+    description="An access token from /auth/login (or an API key, for OpenAI-compatible clients).",
+)
+_api_key = APIKeyHeader(name="X-API-Key", auto_error=False, description="An API key from /api-keys.")
+
+
+def authenticated(*errors: type[FolioError]) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses` of an authenticated route: the authentication errors plus its own."""
+    return error_responses(AuthRequired, AuthInvalid, AuthExpired, OrgAccessDenied, RateLimitExceeded, *errors)
+
+
+def access_tokens(request: Request) -> AccessTokens:
+    tokens: AccessTokens = request.app.state.access_tokens
+    return tokens
+
+
+TokensDep = Annotated[AccessTokens, Depends(access_tokens)]
+
+
+async def current_principal(
+    request: Request,
+    session: SessionDep,
+    tokens: TokensDep,
+    bearer: Annotated[str | None, Depends(_bearer)],
+    api_key: Annotated[str | None, Depends(_api_key)],
+    x_org_id: Annotated[
+        UUID | None,
+        Header(description="The organization to act in, for users who belong to several."),
+    ] = None,
+) -> Principal:
+    credential = api_key or bearer
+    if not credential:
+        await rate_limit(request, Policy.ANONYMOUS, client_address(request))
+        raise AuthRequired()
+    try:
+        if is_api_key(credential):
+            principal = await keys_service.principal_from_api_key(session, secret=credential, org_id=x_org_id)
+        else:
+            principal = await auth.principal_from_access_token(
+                session, token=credential, org_id=x_org_id, tokens=tokens
+            )
+    except (AuthInvalid, AuthExpired):
+        # Failed credentials count against the address, which bounds guessing of keys and tokens.
+        await rate_limit(request, Policy.ANONYMOUS, client_address(request))
+        raise
+    request.scope.setdefault("state", {})[STATE_PRINCIPAL] = principal
+    if principal.api_key_id is not None:
+        await rate_limit(request, Policy.API_KEY, str(principal.api_key_id))
+    else:
+        await rate_limit(request, Policy.USER, str(principal.user_id))
+    return principal
+
+
+CurrentPrincipal = Annotated[Principal, Depends(current_principal)]

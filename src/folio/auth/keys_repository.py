@@ -1,0 +1,64 @@
+"""SQL for API keys. Every statement starts from `scoped(principal)`, except the lookup by secret."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any, NamedTuple
+from uuid import UUID
+
+from sqlalchemy import Select, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from folio.auth.principal import Principal, Scope
+from folio.models import ApiKey, Membership, Role, User
+from folio.pagination import PageRequest, keyset
+
+# Writing last_used_at on every request would turn each read into a write; a minute is precise enough.
+_LAST_USED_PRECISION = timedelta(minutes=1)
+
+
+class KeyOwner(NamedTuple):
+    key: ApiKey
+    creator_role: Role | None
+    creator_active: bool
+
+
+class ApiKeyRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    @staticmethod
+    def scoped(principal: Principal) -> Select[ApiKey]:
+        statement = select(ApiKey).where(ApiKey.org_id == principal.org_id, ApiKey.revoked_at.is_(None))
+        if not principal.has(Scope.ADMIN):
+            statement = statement.where(ApiKey.created_by == principal.user_id)
+        return statement
+
+    async def add(self, key: ApiKey) -> None:
+        self.session.add(key)
+        await self.session.flush()
+
+    async def get(self, principal: Principal, key_id: UUID) -> ApiKey | None:
+        key: ApiKey | None = await self.session.scalar(self.scoped(principal).where(ApiKey.id == key_id))
+        return key
+
+    async def page(self, principal: Principal, page: PageRequest) -> tuple[Sequence[Any], str | None]:
+        return await keyset(self.session, self.scoped(principal), ApiKey.id, page)
+
+    async def by_secret_hash(self, secret_hash: str) -> KeyOwner | None:
+        statement = (
+            select(ApiKey, Membership.role, User.is_active)
+            .outerjoin(Membership, (Membership.org_id == ApiKey.org_id) & (Membership.user_id == ApiKey.created_by))
+            .outerjoin(User, User.id == ApiKey.created_by)
+            .where(ApiKey.secret_hash == secret_hash)
+        )
+        row = (await self.session.execute(statement)).first()
+        if row is None:
+            return None
+        return KeyOwner(key=row[0], creator_role=row[1], creator_active=bool(row[2]))
+
+    async def touch(self, key: ApiKey) -> None:
+        now = datetime.now(UTC)
+        if key.last_used_at is None or now - key.last_used_at > _LAST_USED_PRECISION:
+            await self.session.execute(update(ApiKey).where(ApiKey.id == key.id).values(last_used_at=now))

@@ -1,0 +1,101 @@
+"""API keys: made by a member (scopes capped by their role) or by an operator, authenticated by secret."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from folio.auth.errors import ApiKeyNotFound, AuthExpired, AuthInvalid, OrgAccessDenied, ScopeNotAllowed
+from folio.auth.keys_repository import ApiKeyRepository
+from folio.auth.principal import ROLE_SCOPES, Principal, Scope
+from folio.auth.tokens import API_KEY_DISPLAY_LENGTH, new_api_key_secret, secret_digest
+from folio.errors import Forbidden
+from folio.models import ApiKey
+from folio.pagination import PageRequest
+
+
+async def create_key(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    name: str,
+    scopes: Collection[Scope],
+    expires_at: datetime | None,
+) -> tuple[ApiKey, str]:
+    """The key and its secret; the secret is shown this once and stored only as a digest."""
+    if principal.user_id is None or principal.api_key_id is not None:
+        raise Forbidden("API keys cannot create API keys; sign in as a member.")
+    beyond = set(scopes) - principal.scopes
+    if beyond:
+        raise ScopeNotAllowed(details={"not_allowed": sorted(beyond)})
+    return await _store(
+        session, org_id=principal.org_id, created_by=principal.user_id, name=name, scopes=scopes, expires_at=expires_at
+    )
+
+
+async def create_operator_key(
+    session: AsyncSession, *, org_id: UUID, name: str, scopes: Collection[Scope]
+) -> tuple[ApiKey, str]:
+    """A key made from the command line by someone with database access, bound only by its scopes."""
+    return await _store(session, org_id=org_id, created_by=None, name=name, scopes=scopes, expires_at=None)
+
+
+async def page_keys(
+    session: AsyncSession, *, principal: Principal, page: PageRequest
+) -> tuple[Sequence[Any], str | None]:
+    return await ApiKeyRepository(session).page(principal, page)
+
+
+async def revoke_key(session: AsyncSession, *, principal: Principal, key_id: UUID) -> None:
+    key = await ApiKeyRepository(session).get(principal, key_id)
+    if key is None:
+        raise ApiKeyNotFound()
+    key.revoked_at = datetime.now(UTC)
+    await session.flush()
+
+
+async def principal_from_api_key(session: AsyncSession, *, secret: str, org_id: UUID | None) -> Principal:
+    repository = ApiKeyRepository(session)
+    found = await repository.by_secret_hash(secret_digest(secret))
+    if found is None or found.key.revoked_at is not None:
+        raise AuthInvalid("Unknown or revoked API key.")
+    key = found.key
+    if key.expires_at is not None and key.expires_at <= datetime.now(UTC):
+        raise AuthExpired("This API key has expired.")
+    if org_id is not None and org_id != key.org_id:
+        raise OrgAccessDenied("An API key acts only in its own organization.")
+    scopes = frozenset(Scope(scope) for scope in key.scopes)
+    if key.created_by is not None:
+        # A key never outlives or outranks the member who made it.
+        if found.creator_role is None or not found.creator_active:
+            raise AuthInvalid("The member who created this API key no longer has access.")
+        scopes &= ROLE_SCOPES[found.creator_role]
+    await repository.touch(key)
+    return Principal(org_id=key.org_id, scopes=scopes, user_id=key.created_by, api_key_id=key.id)
+
+
+async def _store(
+    session: AsyncSession,
+    *,
+    org_id: UUID,
+    created_by: UUID | None,
+    name: str,
+    scopes: Collection[Scope],
+    expires_at: datetime | None,
+) -> tuple[ApiKey, str]:
+    secret = new_api_key_secret()
+    key = ApiKey(
+        org_id=org_id,
+        created_by=created_by,
+        name=name,
+        prefix=secret[:API_KEY_DISPLAY_LENGTH],
+        secret_hash=secret_digest(secret),
+        scopes=sorted(set(scopes)),
+        expires_at=expires_at,
+    )
+    await ApiKeyRepository(session).add(key)
+    return key, secret

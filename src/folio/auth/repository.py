@@ -1,0 +1,70 @@
+"""SQL for users, login sessions and refresh tokens."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import NamedTuple
+from uuid import UUID
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from folio.models import AuthSession, Membership, RefreshToken, Role, User
+
+
+class AccessContext(NamedTuple):
+    user_active: bool
+    session_revoked: bool
+    role: Role | None
+
+
+class AuthRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def user_by_email(self, email: str) -> User | None:
+        user: User | None = await self.session.scalar(select(User).where(User.email == email))
+        return user
+
+    async def user_by_id(self, user_id: UUID) -> User | None:
+        return await self.session.get(User, user_id)
+
+    async def add(self, row: User | AuthSession | RefreshToken) -> None:
+        self.session.add(row)
+        await self.session.flush()
+
+    async def default_org_id(self, user_id: UUID) -> UUID | None:
+        org_id: UUID | None = await self.session.scalar(
+            select(Membership.org_id).where(Membership.user_id == user_id).order_by(Membership.created_at).limit(1)
+        )
+        return org_id
+
+    async def access_context(self, *, user_id: UUID, session_id: UUID, org_id: UUID) -> AccessContext | None:
+        """Everything an access token needs checked, in one round trip."""
+        statement = (
+            select(User.is_active, AuthSession.revoked_at.is_not(None), Membership.role)
+            .join(AuthSession, (AuthSession.user_id == User.id) & (AuthSession.id == session_id))
+            .outerjoin(Membership, (Membership.user_id == User.id) & (Membership.org_id == org_id))
+            .where(User.id == user_id)
+        )
+        row = (await self.session.execute(statement)).first()
+        if row is None:
+            return None
+        return AccessContext(user_active=row[0], session_revoked=row[1], role=row[2])
+
+    async def refresh_token_for_update(self, token_hash: str) -> tuple[RefreshToken, AuthSession] | None:
+        statement = (
+            select(RefreshToken, AuthSession)
+            .join(AuthSession, AuthSession.id == RefreshToken.session_id)
+            .where(RefreshToken.token_hash == token_hash)
+            .with_for_update()
+        )
+        row = (await self.session.execute(statement)).first()
+        return (row[0], row[1]) if row else None
+
+    async def revoke_session(self, session_id: UUID, reason: str) -> None:
+        await self.session.execute(
+            update(AuthSession)
+            .where(AuthSession.id == session_id, AuthSession.revoked_at.is_(None))
+            .values(revoked_at=datetime.now(UTC), revoked_reason=reason)
+        )

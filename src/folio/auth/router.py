@@ -1,0 +1,137 @@
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request, status
+from fastapi.exceptions import RequestValidationError
+from pydantic import ValidationError
+
+from folio.auth import service as auth
+from folio.auth.deps import CurrentPrincipal, TokensDep, authenticated
+from folio.auth.errors import AuthExpired, AuthInvalid, EmailTaken, InvalidCredentials, WeakPassword
+from folio.auth.schemas import (
+    ApiKeySummary,
+    LoginRequest,
+    MeResponse,
+    OrgSummary,
+    RefreshRequest,
+    RegisterRequest,
+    RegisterResponse,
+    TokenResponse,
+    UserRead,
+)
+from folio.db import SessionDep
+from folio.deps import API_V1, limit_auth_attempts
+from folio.error_handlers import error_responses
+from folio.errors import Forbidden, RateLimitExceeded, ValidationFailed
+
+router = APIRouter(prefix=f"{API_V1}/auth", tags=["auth"])
+_attempts = [Depends(limit_auth_attempts)]
+
+_LOGIN_BODY: dict[str, Any] = {
+    "required": True,
+    "content": {
+        "application/json": {"schema": LoginRequest.model_json_schema()},
+        "application/x-www-form-urlencoded": {
+            "schema": {
+                "type": "object",
+                "required": ["username", "password"],
+                "properties": {
+                    "username": {"type": "string", "description": "The account's email."},
+                    "password": {"type": "string"},
+                    "grant_type": {"type": "string", "enum": ["password"]},
+                },
+            }
+        },
+    },
+}
+
+
+async def _login_credentials(request: Request) -> LoginRequest:
+    content_type = request.headers.get("content-type", "")
+    try:
+        if content_type.startswith("application/x-www-form-urlencoded") or content_type.startswith(
+            "multipart/form-data"
+        ):
+            form = await request.form()
+            data: Any = {"email": form.get("username") or form.get("email"), "password": form.get("password")}
+        else:
+            data = await request.json()
+        return LoginRequest.model_validate(data)
+    except ValidationError as exc:
+        raise RequestValidationError(exc.errors(include_input=False)) from exc
+    except ValueError as exc:  # the body is not JSON
+        raise ValidationFailed("The body must be JSON or an OAuth2 password form.") from exc
+
+
+LoginCredentials = Annotated[LoginRequest, Depends(_login_credentials)]
+
+
+@router.post(
+    "/register",
+    status_code=status.HTTP_201_CREATED,
+    response_model=RegisterResponse,
+    dependencies=_attempts,
+    responses=error_responses(EmailTaken, WeakPassword, ValidationFailed, RateLimitExceeded),
+    summary="Create an account and its personal organization",
+)
+async def register(body: RegisterRequest, session: SessionDep, tokens: TokensDep) -> RegisterResponse:
+    user, _ = await auth.create_user(session, email=body.email, password=body.password, name=body.name)
+    pair = await auth.start_session(session, user=user, tokens=tokens)
+    return RegisterResponse(user=UserRead.model_validate(user), **_token_fields(pair))
+
+
+@router.post(
+    "/login",
+    response_model=TokenResponse,
+    dependencies=_attempts,
+    responses=error_responses(InvalidCredentials, ValidationFailed, RateLimitExceeded),
+    summary="Exchange email and password for tokens",
+    description="Accepts JSON `{email, password}` or the OAuth2 password form (`username` is the email).",
+    openapi_extra={"requestBody": _LOGIN_BODY},
+)
+async def login(credentials: LoginCredentials, session: SessionDep, tokens: TokensDep) -> TokenResponse:
+    pair = await auth.login(session, email=credentials.email, password=credentials.password, tokens=tokens)
+    return TokenResponse(**_token_fields(pair))
+
+
+@router.post(
+    "/refresh",
+    response_model=TokenResponse,
+    dependencies=_attempts,
+    responses=error_responses(AuthInvalid, AuthExpired, ValidationFailed, RateLimitExceeded),
+    summary="Rotate a refresh token",
+    description="Returns new tokens; the old refresh token stops working. Presenting it again revokes the session.",
+)
+async def refresh(body: RefreshRequest, session: SessionDep, tokens: TokensDep) -> TokenResponse:
+    pair = await auth.refresh(session, refresh_token=body.refresh_token, tokens=tokens)
+    return TokenResponse(**_token_fields(pair))
+
+
+@router.post(
+    "/logout",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=authenticated(Forbidden),
+    summary="Revoke the current session and its tokens",
+)
+async def logout(principal: CurrentPrincipal, session: SessionDep) -> None:
+    await auth.logout(session, principal=principal)
+
+
+@router.get(
+    "/me", response_model=MeResponse, responses=authenticated(), summary="Who is calling, in which organization"
+)
+async def me(principal: CurrentPrincipal, session: SessionDep) -> MeResponse:
+    user, org, key = await auth.describe(session, principal=principal)
+    return MeResponse(
+        principal=principal.kind,
+        user=UserRead.model_validate(user) if user else None,
+        org=OrgSummary.model_validate(org),
+        role=principal.role,
+        scopes=sorted(principal.scopes),
+        api_key=ApiKeySummary.model_validate(key) if key else None,
+    )
+
+
+def _token_fields(pair: auth.TokenPair) -> dict[str, Any]:
+    return {"access_token": pair.access_token, "refresh_token": pair.refresh_token, "expires_in": pair.expires_in}

@@ -1,0 +1,135 @@
+"""Registration, login, refresh-token rotation, logout, and turning an access token into a principal."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from uuid import UUID
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from folio.auth import passwords
+from folio.auth.errors import AuthExpired, AuthInvalid, EmailTaken, InvalidCredentials, OrgAccessDenied
+from folio.auth.principal import Principal
+from folio.auth.repository import AuthRepository
+from folio.auth.tokens import AccessTokens, new_refresh_token, secret_digest
+from folio.errors import Forbidden
+from folio.models import ApiKey, AuthSession, Organization, RefreshToken, User
+from folio.orgs import service as orgs
+
+
+class RefreshTokenReused(AuthInvalid):
+    """Presenting a rotated refresh token again revokes its whole session, whoever holds the newer one."""
+
+    keep_changes = True
+
+
+@dataclass(frozen=True, slots=True)
+class TokenPair:
+    access_token: str
+    refresh_token: str
+    expires_in: int
+    token_type: str = "bearer"  # noqa: S105
+
+
+def normalize_email(email: str) -> str:
+    return email.strip().lower()
+
+
+async def create_user(session: AsyncSession, *, email: str, password: str, name: str) -> tuple[User, Organization]:
+    """A new user and their personal organization, which they own."""
+    passwords.check_strength(password)
+    repository = AuthRepository(session)
+    email = normalize_email(email)
+    if await repository.user_by_email(email) is not None:
+        raise EmailTaken()
+    user = User(email=email, name=name.strip(), password_hash=await passwords.hash_password(password))
+    try:
+        await repository.add(user)
+    except IntegrityError as exc:  # a concurrent registration won the race for this email
+        raise EmailTaken() from exc
+    org = await orgs.create_org(session, name=f"{user.name}'s workspace", owner_id=user.id, personal=True)
+    return user, org
+
+
+async def start_session(session: AsyncSession, *, user: User, tokens: AccessTokens) -> TokenPair:
+    repository = AuthRepository(session)
+    auth_session = AuthSession(user_id=user.id)
+    await repository.add(auth_session)
+    return await _issue(repository, auth_session=auth_session, tokens=tokens)
+
+
+async def login(session: AsyncSession, *, email: str, password: str, tokens: AccessTokens) -> TokenPair:
+    user = await AuthRepository(session).user_by_email(normalize_email(email))
+    valid = await passwords.verify_password(password, user.password_hash if user else None)
+    if user is None or not valid or not user.is_active:
+        raise InvalidCredentials()
+    return await start_session(session, user=user, tokens=tokens)
+
+
+async def refresh(session: AsyncSession, *, refresh_token: str, tokens: AccessTokens) -> TokenPair:
+    repository = AuthRepository(session)
+    found = await repository.refresh_token_for_update(secret_digest(refresh_token))
+    if found is None:
+        raise AuthInvalid("Unknown refresh token.")
+    token, auth_session = found
+    if auth_session.revoked_at is not None:
+        raise AuthInvalid("This session has been revoked; log in again.")
+    if token.used_at is not None:
+        await repository.revoke_session(auth_session.id, reason="refresh_token_reuse")
+        raise RefreshTokenReused("This refresh token was already used; the session is revoked. Log in again.")
+    now = datetime.now(UTC)
+    if token.expires_at <= now:
+        raise AuthExpired("The refresh token has expired; log in again.")
+    user = await repository.user_by_id(auth_session.user_id)
+    if user is None or not user.is_active:
+        raise AuthInvalid()
+    token.used_at = now
+    return await _issue(repository, auth_session=auth_session, tokens=tokens)
+
+
+async def logout(session: AsyncSession, *, principal: Principal) -> None:
+    """Revoke the login session: its refresh tokens and every access token issued in it."""
+    if principal.session_id is None:
+        raise Forbidden("API keys have no session; revoke the key instead.")
+    await AuthRepository(session).revoke_session(principal.session_id, reason="logout")
+
+
+async def principal_from_access_token(
+    session: AsyncSession, *, token: str, org_id: UUID | None, tokens: AccessTokens
+) -> Principal:
+    claims = tokens.decode(token)
+    org_id = org_id or claims.org_id
+    if org_id is None:
+        raise OrgAccessDenied("You belong to no organization yet; send X-Org-Id once you do.")
+    context = await AuthRepository(session).access_context(
+        user_id=claims.user_id, session_id=claims.session_id, org_id=org_id
+    )
+    if context is None or not context.user_active or context.session_revoked:
+        raise AuthInvalid("This token has been revoked.")
+    if context.role is None:
+        raise OrgAccessDenied()
+    return Principal.for_member(org_id=org_id, user_id=claims.user_id, role=context.role, session_id=claims.session_id)
+
+
+async def _issue(repository: AuthRepository, *, auth_session: AuthSession, tokens: AccessTokens) -> TokenPair:
+    refresh_token = new_refresh_token()
+    await repository.add(
+        RefreshToken(
+            session_id=auth_session.id,
+            token_hash=secret_digest(refresh_token),
+            expires_at=datetime.now(UTC) + tokens.settings.refresh_token_ttl,
+        )
+    )
+    org_id = await repository.default_org_id(auth_session.user_id)
+    access_token = tokens.issue(user_id=auth_session.user_id, session_id=auth_session.id, org_id=org_id)
+    return TokenPair(access_token=access_token, refresh_token=refresh_token, expires_in=tokens.lifetime_seconds)
+
+
+async def describe(session: AsyncSession, *, principal: Principal) -> tuple[User | None, Organization, ApiKey | None]:
+    """The user, organization and API key behind a principal, for /auth/me."""
+    user = await session.get(User, principal.user_id) if principal.user_id else None
+    org = await orgs.get_org(session, principal=principal)
+    key = await session.get(ApiKey, principal.api_key_id) if principal.api_key_id else None
+    return user, org, key

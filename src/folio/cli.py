@@ -1,0 +1,176 @@
+"""The `folio` command: serve, migrate, and operator tasks that need database access."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+import tempfile
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import Annotated, TypeVar
+from uuid import UUID
+
+import typer
+import uvicorn
+from pydantic import ValidationError
+from rich.console import Console
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+
+from folio.auth import keys_service
+from folio.auth import service as auth
+from folio.auth.principal import Scope
+from folio.db import create_engine, create_sessionmaker
+from folio.embedded_postgres import EmbeddedPostgres
+from folio.errors import FolioError
+from folio.migrate import MIGRATIONS_DIR, alembic_config, upgrade_to_head
+from folio.orgs import service as orgs
+from folio.settings import Settings
+
+app = typer.Typer(help="Folio: document intelligence you host yourself.", no_args_is_help=True)
+users = typer.Typer(help="Manage user accounts.", no_args_is_help=True)
+keys = typer.Typer(help="Manage API keys.", no_args_is_help=True)
+app.add_typer(users, name="users")
+app.add_typer(keys, name="keys")
+console = Console()
+T = TypeVar("T")
+
+
+def _settings() -> Settings:
+    try:
+        return Settings()
+    except ValidationError as exc:
+        for error in exc.errors():
+            console.print(f"[red]Configuration error:[/red] {error['msg']}")
+        raise typer.Exit(2) from exc
+
+
+@asynccontextmanager
+async def _engine(settings: Settings) -> AsyncIterator[AsyncEngine]:
+    embedded = None
+    url = settings.database_url
+    if url is None:
+        embedded = await asyncio.to_thread(EmbeddedPostgres, settings.embedded_database_dir)
+        url = embedded.url
+    engine = create_engine(url, settings)
+    try:
+        yield engine
+    finally:
+        await engine.dispose()
+        if embedded is not None:
+            await asyncio.to_thread(embedded.release)
+
+
+def _in_transaction(work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+    """Run `work` in one committed transaction on a migrated database; print Folio errors, exit 1."""
+
+    async def run() -> T:
+        async with _engine(_settings()) as engine:
+            await upgrade_to_head(engine)
+            async with create_sessionmaker(engine)() as session, session.begin():
+                return await work(session)
+
+    try:
+        return asyncio.run(run())
+    except FolioError as exc:
+        console.print(f"[red]{exc.code}:[/red] {exc.detail_message}")
+        raise typer.Exit(1) from exc
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Address to bind (default FOLIO_HOST or 127.0.0.1).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default FOLIO_PORT or 8000).")] = None,
+    workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 1,
+    reload: Annotated[bool, typer.Option(help="Restart on code changes (development).")] = False,
+) -> None:
+    """Serve the API (migrating the database first unless FOLIO_DB__MIGRATE_ON_START=false)."""
+    settings = _settings()
+    if workers > 1 and "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
+        # Every worker writes its metrics here, so /metrics adds up all of them, whichever worker answers.
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="folio-metrics-")
+    uvicorn.run(
+        "folio.main:create_app",
+        factory=True,
+        host=host or settings.host,
+        port=port or settings.port,
+        workers=workers,
+        reload=reload,
+        log_config=None,
+        forwarded_allow_ips=",".join(settings.http.trusted_proxies) or None,
+        proxy_headers=bool(settings.http.trusted_proxies),
+    )
+
+
+@app.command()
+def migrate() -> None:
+    """Upgrade the database schema to the latest version."""
+
+    async def run() -> None:
+        async with _engine(_settings()) as engine:
+            await upgrade_to_head(engine)
+
+    asyncio.run(run())
+    console.print("[green]Database is at the latest migration.[/green]")
+
+
+@app.command()
+def makemigration(slug: Annotated[str, typer.Argument(help="Short name, such as add_documents.")]) -> None:
+    """(Developers) Write a new migration from the difference between the models and the database."""
+    from alembic import command
+
+    async def run() -> None:
+        async with _engine(_settings()) as engine:
+            await upgrade_to_head(engine)
+            async with engine.begin() as connection:
+                await connection.run_sync(
+                    lambda sync: command.revision(alembic_config(sync), message=slug, autogenerate=True)
+                )
+
+    asyncio.run(run())
+    console.print(f"New migration written under {MIGRATIONS_DIR / 'versions'}; review it before committing.")
+
+
+@users.command("create")
+def create_user(
+    email: Annotated[str, typer.Option(help="Login email.")],
+    password: Annotated[str, typer.Option(prompt=True, hide_input=True, help="At least 10 characters.")],
+    name: Annotated[str | None, typer.Option(help="Display name (default: the part of the email before @).")] = None,
+    org: Annotated[str | None, typer.Option(help="Name of the organization to create for the user.")] = None,
+) -> None:
+    """Create a user who owns a new organization (their personal one unless --org names it)."""
+
+    async def work(session: AsyncSession) -> tuple[UUID, UUID]:
+        user, personal = await auth.create_user(
+            session, email=email, password=password, name=name or email.split("@")[0]
+        )
+        if org is None:
+            return user.id, personal.id
+        named = await orgs.create_org(session, name=org, owner_id=user.id)
+        return user.id, named.id
+
+    user_id, org_id = _in_transaction(work)
+    console.print(f"Created user {user_id} ({email}), owner of organization {org_id}.")
+
+
+@keys.command("create")
+def create_key(
+    org: Annotated[UUID, typer.Option(help="Organization id.")],
+    name: Annotated[str, typer.Option(help="What the key is for.")],
+    scopes: Annotated[str, typer.Option(help=f"Comma-separated: {', '.join(Scope)}.")],
+) -> None:
+    """Create an API key for an organization and print its secret (shown only this once)."""
+    try:
+        chosen = [Scope(scope.strip()) for scope in scopes.split(",") if scope.strip()]
+    except ValueError as exc:
+        console.print(f"[red]Unknown scope.[/red] Choose from: {', '.join(Scope)}")
+        raise typer.Exit(2) from exc
+
+    async def work(session: AsyncSession) -> str:
+        await orgs.get_org_by_id(session, org_id=org)
+        _, secret = await keys_service.create_operator_key(session, org_id=org, name=name, scopes=chosen)
+        return secret
+
+    secret = _in_transaction(work)
+    console.print("API key (store it now; it is not shown again):", style="bold")
+    sys.stdout.write(secret + "\n")

@@ -1,0 +1,83 @@
+"""Engine, sessions and the declarative base. One transaction per request, owned by `get_session`."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import datetime
+from typing import Annotated
+from uuid import UUID
+
+from fastapi import Depends, Request
+from sqlalchemy import DateTime, MetaData, func
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from uuid6 import uuid7
+
+from folio.errors import FolioError
+from folio.settings import Settings
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {datetime: DateTime(timezone=True)}
+
+
+def new_id() -> UUID:
+    """Time-ordered UUIDv7, so primary keys sort by creation and serve as pagination keys."""
+    return UUID(bytes=uuid7().bytes)
+
+
+class IdMixin:
+    id: Mapped[UUID] = mapped_column(primary_key=True, default=new_id)
+
+
+class CreatedAtMixin:
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+
+
+def to_async_url(url: str) -> str:
+    """Accept plain `postgresql://` URLs (as libpq and pgserver print them) and select asyncpg."""
+    for prefix in ("postgresql+asyncpg://", "postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+asyncpg://" + url.removeprefix(prefix)
+    raise ValueError(f"not a PostgreSQL URL: {url.split('://')[0]}://…")
+
+
+def create_engine(url: str, settings: Settings) -> AsyncEngine:
+    return create_async_engine(
+        to_async_url(url),
+        pool_size=settings.db.pool_size,
+        max_overflow=settings.db.max_overflow,
+        pool_pre_ping=True,
+        echo=settings.db.echo,
+    )
+
+
+def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    return async_sessionmaker(engine, expire_on_commit=False)
+
+
+async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """The request's unit of work: committed when the endpoint returns, rolled back when it raises."""
+    sessionmaker: async_sessionmaker[AsyncSession] = request.app.state.sessionmaker
+    async with sessionmaker() as session:
+        try:
+            yield session
+        except FolioError as error:
+            if error.keep_changes:
+                await session.commit()
+            raise
+        else:
+            await session.commit()
+
+
+# scope="function" commits before the response is sent, so a client never sees data that was not stored.
+SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]

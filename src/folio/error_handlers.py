@@ -1,0 +1,76 @@
+"""Render every error as the Folio envelope, and describe errors in OpenAPI."""
+
+from __future__ import annotations
+
+from typing import Any, cast
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
+
+from folio.errors import (
+    ErrorEnvelope,
+    FolioError,
+    InternalError,
+    MethodNotAllowed,
+    NotFound,
+    ValidationFailed,
+)
+from folio.observability.context import request_id_var
+
+
+def render(error: FolioError) -> JSONResponse:
+    return JSONResponse(error.envelope(request_id_var.get()), error.status_code, headers=error.headers)
+
+
+async def _folio_error(_: Request, exc: Exception) -> JSONResponse:
+    return render(cast(FolioError, exc))
+
+
+async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
+    # Inputs are left out on purpose: they may be passwords or tokens, and the client has them anyway.
+    errors = [
+        {"loc": list(error.get("loc", ())), "message": error.get("msg", ""), "type": error.get("type", "")}
+        for error in cast(RequestValidationError, exc).errors()
+    ]
+    return render(ValidationFailed(details={"errors": errors}))
+
+
+async def _http_error(_: Request, exc: Exception) -> JSONResponse:
+    exc = cast(HTTPException, exc)
+    # FastAPI wraps errors raised while reading the body (such as our size limit) in a 400.
+    if isinstance(exc.__cause__, FolioError):
+        return render(exc.__cause__)
+    error: FolioError
+    if exc.status_code == 404:
+        error = NotFound()
+    elif exc.status_code == 405:
+        error = MethodNotAllowed(headers=exc.headers)
+    elif exc.status_code < 500:
+        error = ValidationFailed(str(exc.detail))
+    else:
+        error = InternalError()
+    return render(error)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(FolioError, _folio_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(HTTPException, _http_error)
+
+
+def error_responses(*errors: type[FolioError]) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses=` for the errors a route can answer with, one example per code."""
+    responses: dict[int | str, dict[str, Any]] = {}
+    for error in errors:
+        entry = responses.setdefault(
+            error.status_code,
+            {"model": ErrorEnvelope, "description": "", "content": {"application/json": {"examples": {}}}},
+        )
+        entry["description"] = " ".join(filter(None, [entry["description"], f"`{error.code}`: {error.describe()}"]))
+        entry["content"]["application/json"]["examples"][error.code] = {
+            "summary": error.code,
+            "value": error().envelope("7f3c9a1e0b5d4c2a"),
+        }
+    return responses

@@ -1,0 +1,116 @@
+"""The application factory: `create_app(settings)`; `uvicorn --factory folio.main:create_app` serves it."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import anyio
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.routing import APIRoute
+from prometheus_client import multiprocess
+from redis.asyncio import Redis
+
+from folio import __doc__ as folio_doc
+from folio.auth import keys_router
+from folio.auth import router as auth_router
+from folio.auth.tokens import AccessTokens
+from folio.db import create_engine, create_sessionmaker
+from folio.embedded_postgres import EmbeddedPostgres
+from folio.error_handlers import install_error_handlers
+from folio.errors import ERROR_CODES
+from folio.migrate import head_revision, upgrade_to_head
+from folio.observability import health
+from folio.observability.logging import configure_logging
+from folio.observability.metrics import instrument_pool
+from folio.observability.middleware import RequestMiddleware
+from folio.orgs import router as orgs_router
+from folio.ratelimit import RateLimiter
+from folio.settings import Settings
+
+TAGS = [
+    {"name": "auth", "description": "Registration, login, token refresh and logout, and who you are."},
+    {"name": "orgs", "description": "Organizations and their members. Roles: owner > admin > editor > viewer."},
+    {"name": "api-keys", "description": "Keys for scripts and services, with scopes capped by your role."},
+    {"name": "ops", "description": "Health checks and Prometheus metrics."},
+]
+
+
+def operation_id(route: APIRoute) -> str:
+    """`{tag}-{name}`, so generated clients get names like `auth-login` and `orgs-list_members`."""
+    return f"{route.tags[0]}-{route.name}" if route.tags else route.name
+
+
+def _description() -> str:
+    rows = "\n".join(
+        f"| `{code}` | {error.status_code} | {error.describe()} |" for code, error in sorted(ERROR_CODES.items())
+    )
+    return (
+        f"{folio_doc}\n\nEvery error answers with "
+        '`{"error": {"code", "message", "details", "request_id"}}`. The codes are stable:\n\n'
+        f"| code | status | meaning |\n|---|---|---|\n{rows}\n"
+    )
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+    configure_logging(settings.log)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        embedded = None
+        url = settings.database_url
+        if url is None:
+            embedded = await anyio.to_thread.run_sync(EmbeddedPostgres, settings.embedded_database_dir)
+            url = embedded.url
+        engine = create_engine(url, settings)
+        instrument_pool(engine)
+        if settings.db.migrate_on_start:
+            await upgrade_to_head(engine)
+        app.state.settings = settings
+        app.state.engine = engine
+        app.state.sessionmaker = create_sessionmaker(engine)
+        app.state.head_revision = head_revision()
+        app.state.access_tokens = AccessTokens(settings.auth)
+        app.state.rate_limiter = RateLimiter(settings.rate_limit, settings.redis_url)
+        app.state.redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
+        try:
+            yield
+        finally:
+            if app.state.redis is not None:
+                await app.state.redis.aclose()
+            await engine.dispose()
+            if embedded is not None:
+                await anyio.to_thread.run_sync(embedded.release)
+            if "PROMETHEUS_MULTIPROC_DIR" in os.environ:
+                multiprocess.mark_process_dead(os.getpid())  # type: ignore[no-untyped-call]
+
+    app = FastAPI(
+        title="Folio",
+        version="0.1.0",
+        description=_description(),
+        openapi_tags=TAGS,
+        lifespan=lifespan,
+        generate_unique_id_function=operation_id,
+    )
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=settings.http.cors_origins or (["*"] if settings.is_development else []),
+        allow_methods=["*"],
+        allow_headers=["*"],
+        expose_headers=[
+            "X-Request-ID",
+            "X-RateLimit-Limit",
+            "X-RateLimit-Remaining",
+            "X-RateLimit-Reset",
+            "Retry-After",
+        ],
+    )
+    app.add_middleware(RequestMiddleware, max_body_bytes=settings.http.max_body_kb * 1024)
+    install_error_handlers(app)
+
+    for router in (auth_router.router, orgs_router.router, keys_router.router, health.router):
+        app.include_router(router)
+    return app

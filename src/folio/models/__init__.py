@@ -1,0 +1,9 @@
+"""ORM models, one module per table. Importing this package registers every table on `Base.metadata`."""
+
+from folio.models.api_key import ApiKey
+from folio.models.auth_session import AuthSession, RefreshToken
+from folio.models.membership import Membership, Role
+from folio.models.organization import Organization
+from folio.models.user import User
+
+__all__ = ["ApiKey", "AuthSession", "Membership", "Organization", "RefreshToken", "Role", "User"]

@@ -1,0 +1,16 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import String, func
+from sqlalchemy.orm import Mapped, mapped_column
+
+from folio.db import Base, CreatedAtMixin, IdMixin
+
+
+class Organization(IdMixin, CreatedAtMixin, Base):
+    __tablename__ = "organizations"
+
+    name: Mapped[str] = mapped_column(String(200))
+    is_personal: Mapped[bool] = mapped_column(default=False, server_default="false")
+    updated_at: Mapped[datetime] = mapped_column(server_default=func.now(), onupdate=func.now())

@@ -1,0 +1,74 @@
+"""Keyset pagination over time-ordered UUIDv7 keys: `limit` + an opaque `cursor`, never skipping or repeating."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+from uuid import UUID
+
+from pydantic import BaseModel, Field
+from sqlalchemy import Select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
+
+from folio.errors import ValidationFailed
+
+DEFAULT_LIMIT = 20
+MAX_LIMIT = 100
+
+
+class InvalidCursor(ValidationFailed):
+    """The pagination cursor was not issued by this API (or was altered)."""
+
+    code = "INVALID_CURSOR"
+    message = "The cursor is invalid."
+
+
+@dataclass(frozen=True, slots=True)
+class PageRequest:
+    limit: int = DEFAULT_LIMIT
+    after: UUID | None = None
+
+    @classmethod
+    def from_cursor(cls, limit: int, cursor: str | None) -> PageRequest:
+        if cursor is None:
+            return cls(limit=limit)
+        try:
+            return cls(limit=limit, after=UUID(bytes=base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))))
+        except (ValueError, binascii.Error) as exc:
+            raise InvalidCursor() from exc
+
+
+def encode_cursor(key: UUID) -> str:
+    return base64.urlsafe_b64encode(key.bytes).decode().rstrip("=")
+
+
+T = TypeVar("T")
+
+
+class Page(BaseModel, Generic[T]):
+    items: list[T]
+    next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null on the last page.")
+
+
+async def keyset(
+    session: AsyncSession,
+    statement: Select[*tuple[Any, ...]],
+    key: InstrumentedAttribute[UUID],
+    page: PageRequest,
+) -> tuple[Sequence[Any], str | None]:
+    """Rows after the cursor in key order, and the cursor of the next page (None when this is the last).
+
+    Each row also carries the key as its last column, `page_key`.
+    """
+    if page.after is not None:
+        statement = statement.where(key > page.after)
+    statement = statement.add_columns(key.label("page_key")).order_by(key).limit(page.limit + 1)
+    rows = (await session.execute(statement)).all()
+    if len(rows) <= page.limit:
+        return rows, None
+    rows = rows[: page.limit]
+    return rows, encode_cursor(rows[-1].page_key)

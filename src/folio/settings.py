@@ -1,0 +1,112 @@
+from __future__ import annotations
+
+from datetime import timedelta
+from enum import StrEnum
+from pathlib import Path
+from typing import Self
+
+from pydantic import BaseModel, Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEVELOPMENT_JWT_SECRET = "folio-development-secret-do-not-use-in-production"  # noqa: S105
+
+
+class Environment(StrEnum):
+    DEVELOPMENT = "development"
+    PRODUCTION = "production"
+
+
+class DatabaseSettings(BaseModel):
+    pool_size: int = Field(10, ge=1, description="Connections kept open per process.")
+    max_overflow: int = Field(10, ge=0, description="Extra connections allowed under load.")
+    migrate_on_start: bool = Field(True, description="Run Alembic migrations to head when the API starts.")
+    echo: bool = False
+
+
+class AuthSettings(BaseModel):
+    jwt_secret: SecretStr = SecretStr(DEVELOPMENT_JWT_SECRET)
+    jwt_issuer: str = "folio"
+    jwt_audience: str = "folio-api"
+    access_token_minutes: int = Field(15, ge=1, le=24 * 60)
+    refresh_token_days: int = Field(30, ge=1, le=365)
+
+    @property
+    def access_token_ttl(self) -> timedelta:
+        return timedelta(minutes=self.access_token_minutes)
+
+    @property
+    def refresh_token_ttl(self) -> timedelta:
+        return timedelta(days=self.refresh_token_days)
+
+
+class RateLimitSettings(BaseModel):
+    """Limits in the `limits` notation ("600/minute", "10/second;100/hour")."""
+
+    enabled: bool = True
+    user: str = "600/minute"
+    api_key: str = "1200/minute"
+    anonymous: str = "120/minute"
+    auth: str = "10/minute"
+
+
+class HttpSettings(BaseModel):
+    cors_origins: list[str] = Field(
+        default_factory=list,
+        description="Allowed browser origins; empty in development means every origin.",
+    )
+    max_body_kb: int = Field(1024, ge=1, description="Largest JSON or form body accepted, in KiB.")
+    trusted_proxies: list[str] = Field(
+        default_factory=list, description="Proxy addresses whose X-Forwarded-For is believed."
+    )
+
+
+class LogSettings(BaseModel):
+    level: str = "INFO"
+    json_output: bool = Field(True, alias="json")
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="FOLIO_",
+        env_nested_delimiter="__",
+        env_file=".env",
+        extra="ignore",
+        populate_by_name=True,
+    )
+
+    env: Environment = Environment.DEVELOPMENT
+    data_dir: Path = Path("data")
+    database_url: str | None = Field(
+        None, description="PostgreSQL URL; unset starts the embedded server under data_dir."
+    )
+    redis_url: str | None = Field(None, description="Redis URL for rate limits (and later jobs, events).")
+    host: str = "127.0.0.1"
+    port: int = 8000
+
+    db: DatabaseSettings = DatabaseSettings()
+    auth: AuthSettings = AuthSettings()
+    rate_limit: RateLimitSettings = RateLimitSettings()
+    http: HttpSettings = HttpSettings()
+    log: LogSettings = LogSettings()
+
+    @model_validator(mode="after")
+    def _refuse_weak_secret_outside_development(self) -> Self:
+        if self.env is Environment.DEVELOPMENT:
+            return self
+        secret = self.auth.jwt_secret.get_secret_value()
+        if secret == DEVELOPMENT_JWT_SECRET:
+            raise ValueError(
+                "FOLIO_ENV=production needs FOLIO_AUTH__JWT_SECRET: the built-in development secret "
+                "would let anyone forge tokens. Generate one with `openssl rand -hex 32`."
+            )
+        if len(secret) < 32:
+            raise ValueError("FOLIO_AUTH__JWT_SECRET must be at least 32 characters in production.")
+        return self
+
+    @property
+    def embedded_database_dir(self) -> Path:
+        return (self.data_dir / "postgres").resolve()
+
+    @property
+    def is_development(self) -> bool:
+        return self.env is Environment.DEVELOPMENT

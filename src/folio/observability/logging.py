@@ -10,7 +10,12 @@ import structlog
 from folio.settings import LogSettings
 
 
+_handler: logging.Handler | None = None
+
+
 def configure_logging(settings: LogSettings) -> None:
+    """Idempotent: replaces only the handler it installed before, never other handlers on the root logger."""
+    global _handler
     shared: list[structlog.types.Processor] = [
         structlog.contextvars.merge_contextvars,
         structlog.stdlib.add_log_level,
@@ -38,7 +43,10 @@ def configure_logging(settings: LogSettings) -> None:
         )
     )
     root = logging.getLogger()
-    root.handlers[:] = [handler]
+    if _handler is not None:
+        root.removeHandler(_handler)
+    root.addHandler(handler)
+    _handler = handler
     root.setLevel(settings.level.upper())
     for name in ("uvicorn", "uvicorn.error"):
         logging.getLogger(name).handlers.clear()

@@ -1,0 +1,94 @@
+"""One embedded PostgreSQL per test session, migrated once; every test starts from empty tables."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from sqlalchemy import text
+
+from folio.db import Base
+from folio.embedded_postgres import EmbeddedPostgres
+from folio.main import create_app
+from folio.settings import Settings
+
+TEST_JWT_SECRET = "test-secret-" + "k" * 40
+
+
+def test_settings(database_url: str, **overrides: Any) -> Settings:
+    """Settings for an app under test: hermetic (no .env), rate limits off unless a test turns them on."""
+    values: dict[str, Any] = {
+        "database_url": database_url,
+        "auth": {"jwt_secret": TEST_JWT_SECRET},
+        "rate_limit": {"enabled": False},
+        "log": {"level": "WARNING"},
+    }
+    for key, value in overrides.items():
+        if isinstance(value, dict) and isinstance(values.get(key), dict):
+            values[key] = {**values[key], **value}
+        else:
+            values[key] = value
+    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+
+
+@pytest.fixture(scope="session")
+def database_url() -> Iterator[str]:
+    external = os.environ.get("FOLIO_TEST_DATABASE_URL")
+    if external:
+        yield external
+        return
+    root = Path(tempfile.mkdtemp(prefix="folio-test-"))
+    server = EmbeddedPostgres(root / "pg")
+    try:
+        yield server.url
+    finally:
+        server.release()
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+async def app(database_url: str) -> AsyncIterator[FastAPI]:
+    application = create_app(test_settings(database_url))
+    async with application.router.lifespan_context(application):
+        yield application
+
+
+@pytest.fixture(autouse=True)
+async def _empty_tables(app: FastAPI) -> AsyncIterator[None]:
+    yield
+    tables = ", ".join(table.name for table in Base.metadata.sorted_tables)
+    async with app.state.engine.begin() as connection:
+        await connection.execute(text(f"TRUNCATE {tables} CASCADE"))
+
+
+@pytest.fixture
+async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as http:
+        yield http
+
+
+AppFactory = Callable[..., AbstractAsyncContextManager[httpx.AsyncClient]]
+
+
+@pytest.fixture
+def app_factory(database_url: str) -> AppFactory:
+    """A client on a fresh app with its own settings (same database), for rate limits, Redis, health."""
+
+    @asynccontextmanager
+    async def factory(**overrides: Any) -> AsyncIterator[httpx.AsyncClient]:
+        application = create_app(test_settings(database_url, **overrides))
+        async with (
+            application.router.lifespan_context(application),
+            httpx.AsyncClient(transport=httpx.ASGITransport(app=application), base_url="http://testserver") as http,
+        ):
+            yield http
+
+    return factory

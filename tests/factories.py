@@ -1,0 +1,66 @@
+"""Helpers that create what tests need through the public API, as a client would."""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+import httpx
+
+PASSWORD = "a sturdy passphrase 42"
+_numbers = itertools.count()
+
+
+@dataclass
+class Account:
+    user_id: UUID
+    org_id: UUID
+    email: str
+    password: str
+    access_token: str
+    refresh_token: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.access_token}"}
+
+    def in_org(self, org_id: UUID) -> dict[str, str]:
+        return {**self.headers, "X-Org-Id": str(org_id)}
+
+
+async def register(
+    client: httpx.AsyncClient, *, email: str | None = None, password: str = PASSWORD, name: str = "Test User"
+) -> Account:
+    email = email or f"user{next(_numbers)}@example.com"
+    response = await client.post("/api/v1/auth/register", json={"email": email, "password": password, "name": name})
+    assert response.status_code == 201, response.text
+    body = response.json()
+    me = await client.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {body['access_token']}"})
+    assert me.status_code == 200, me.text
+    return Account(
+        user_id=UUID(body["user"]["id"]),
+        org_id=UUID(me.json()["org"]["id"]),
+        email=email,
+        password=password,
+        access_token=body["access_token"],
+        refresh_token=body["refresh_token"],
+    )
+
+
+async def create_api_key(
+    client: httpx.AsyncClient, account: Account, *, scopes: list[str] | None = None, **fields: Any
+) -> dict[str, Any]:
+    payload = {"name": "test key", "scopes": scopes or ["documents:read", "search"], **fields}
+    response = await client.post("/api/v1/api-keys", json=payload, headers=account.headers)
+    assert response.status_code == 201, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+async def add_member(client: httpx.AsyncClient, owner: Account, member: Account, role: str) -> None:
+    response = await client.post(
+        f"/api/v1/orgs/{owner.org_id}/members", json={"email": member.email, "role": role}, headers=owner.headers
+    )
+    assert response.status_code == 201, response.text

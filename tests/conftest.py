@@ -36,7 +36,7 @@ def test_settings(database_url: str, **overrides: Any) -> Settings:
             values[key] = {**values[key], **value}
         else:
             values[key] = value
-    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+    return Settings(_env_file=None, **values)
 
 
 @pytest.fixture(scope="session")

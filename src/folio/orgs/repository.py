@@ -52,8 +52,11 @@ class OrgRepository:
 
     async def member_for_update(self, principal: Principal, user_id: UUID) -> tuple[Membership, User] | None:
         statement = self.scoped_members(principal).where(Membership.user_id == user_id).with_for_update()
-        row = (await self.session.execute(statement)).tuples().first()
-        return row
+        row = (await self.session.execute(statement)).first()
+        if row is None:
+            return None
+        membership, user = row
+        return membership, user
 
     async def lock_owner_ids(self, principal: Principal) -> list[UUID]:
         """The owners' ids, their rows locked so two concurrent demotions cannot both pass the last-owner rule."""

@@ -17,6 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from folio.db import Base, to_async_url
 from folio.migrate import alembic_config, database_revision, head_revision, upgrade_to_head
 
+PUBLIC_TABLES = text("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
+
 
 @pytest.fixture
 async def scratch_engine(app: FastAPI, database_url: str) -> AsyncIterator[AsyncEngine]:
@@ -53,7 +55,7 @@ async def test_upgrade_creates_extensions_and_tables_then_downgrades_and_upgrade
         assert await database_revision(connection) == head_revision()
         extensions = set((await connection.scalars(text("SELECT extname FROM pg_extension"))).all())
         assert {"vector", "pg_trgm"} <= extensions
-        tables = set((await connection.scalars(text("SELECT tablename FROM pg_tables WHERE schemaname='public'"))).all())
+        tables = set((await connection.scalars(PUBLIC_TABLES)).all())
         assert {table.name for table in Base.metadata.sorted_tables} <= tables
 
     def downgrade(connection: Connection) -> None:
@@ -62,7 +64,7 @@ async def test_upgrade_creates_extensions_and_tables_then_downgrades_and_upgrade
     async with scratch_engine.begin() as connection:
         await connection.run_sync(downgrade)
     async with scratch_engine.connect() as connection:
-        tables = set((await connection.scalars(text("SELECT tablename FROM pg_tables WHERE schemaname='public'"))).all())
+        tables = set((await connection.scalars(PUBLIC_TABLES)).all())
         assert tables & {table.name for table in Base.metadata.sorted_tables} == set()
 
     await upgrade_to_head(scratch_engine)

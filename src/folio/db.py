@@ -1,19 +1,15 @@
-"""Engine, sessions and the declarative base. One transaction per request, owned by `get_session`."""
+"""Engine, session factory and the declarative base."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import datetime
-from typing import Annotated
 from uuid import UUID
 
-from fastapi import Depends, Request
 from sqlalchemy import DateTime, MetaData, func
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from uuid6 import uuid7
 
-from folio.errors import FolioError
 from folio.settings import Settings
 
 NAMING_CONVENTION = {
@@ -63,21 +59,3 @@ def create_engine(url: str, settings: Settings) -> AsyncEngine:
 
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False)
-
-
-async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
-    """The request's unit of work: committed when the endpoint returns, rolled back when it raises."""
-    sessionmaker: async_sessionmaker[AsyncSession] = request.app.state.sessionmaker
-    async with sessionmaker() as session:
-        try:
-            yield session
-        except FolioError as error:
-            if error.keep_changes:
-                await session.commit()
-            raise
-        else:
-            await session.commit()
-
-
-# scope="function" commits before the response is sent, so a client never sees data that was not stored.
-SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]

@@ -1,17 +1,38 @@
-"""Dependencies shared by every domain's router: app-wide services, paging, rate limits."""
+"""Dependencies shared by every domain's router: the request's transaction, paging, rate limits."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends, Query, Request
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from folio.errors import FolioError
 from folio.observability.middleware import STATE_RESPONSE_HEADERS
 from folio.pagination import DEFAULT_LIMIT, MAX_LIMIT, PageRequest
 from folio.ratelimit import Policy, RateLimiter
 
 # Routers carry the full prefix themselves, so a route's path is its whole template (for logs and metrics).
 API_V1 = "/api/v1"
+
+
+async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """The request's unit of work: committed when the endpoint returns, rolled back when it raises."""
+    sessionmaker: async_sessionmaker[AsyncSession] = request.app.state.sessionmaker
+    async with sessionmaker() as session:
+        try:
+            yield session
+        except FolioError as error:
+            if error.keep_changes:
+                await session.commit()
+            raise
+        else:
+            await session.commit()
+
+
+# scope="function" commits before the response is sent, so a client never sees data that was not stored.
+SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
 
 
 def page_request(

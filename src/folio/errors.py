@@ -130,11 +130,3 @@ class RateLimitExceeded(FolioError):
     status_code = 429
     code = "RATE_LIMIT_EXCEEDED"
     message = "Too many requests."
-
-
-class ServiceUnavailable(FolioError):
-    """A dependency the server needs (database, Redis) is not reachable."""
-
-    status_code = 503
-    code = "SERVICE_UNAVAILABLE"
-    message = "The service is not ready."

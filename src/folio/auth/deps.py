@@ -13,8 +13,7 @@ from folio.auth import service as auth
 from folio.auth.errors import AuthExpired, AuthInvalid, AuthRequired, OrgAccessDenied
 from folio.auth.principal import Principal
 from folio.auth.tokens import AccessTokens, is_api_key
-from folio.db import SessionDep
-from folio.deps import API_V1, client_address, rate_limit
+from folio.deps import API_V1, SessionDep, client_address, rate_limit
 from folio.error_handlers import error_responses
 from folio.errors import FolioError, RateLimitExceeded
 from folio.observability.middleware import STATE_PRINCIPAL

@@ -8,8 +8,7 @@ from folio.auth import keys_service
 from folio.auth.deps import CurrentPrincipal, authenticated
 from folio.auth.errors import ApiKeyNotFound, ScopeNotAllowed
 from folio.auth.schemas import ApiKeyCreate, ApiKeyCreated, ApiKeyRead
-from folio.db import SessionDep
-from folio.deps import API_V1, PageDep
+from folio.deps import API_V1, PageDep, SessionDep
 from folio.errors import Forbidden, ValidationFailed
 from folio.pagination import Page
 

@@ -20,8 +20,7 @@ from folio.auth.schemas import (
     TokenResponse,
     UserRead,
 )
-from folio.db import SessionDep
-from folio.deps import API_V1, limit_auth_attempts
+from folio.deps import API_V1, SessionDep, limit_auth_attempts
 from folio.error_handlers import error_responses
 from folio.errors import Forbidden, RateLimitExceeded, ValidationFailed
 

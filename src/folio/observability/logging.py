@@ -9,7 +9,6 @@ import structlog
 
 from folio.settings import LogSettings
 
-
 _handler: logging.Handler | None = None
 
 

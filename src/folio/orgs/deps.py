@@ -7,7 +7,7 @@ from fastapi import Depends
 
 from folio.auth.deps import CurrentPrincipal
 from folio.auth.principal import Principal
-from folio.db import SessionDep
+from folio.deps import SessionDep
 from folio.orgs import service as orgs
 
 

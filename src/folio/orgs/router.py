@@ -5,8 +5,7 @@ from uuid import UUID
 from fastapi import APIRouter, status
 
 from folio.auth.deps import CurrentPrincipal, authenticated
-from folio.db import SessionDep
-from folio.deps import API_V1, PageDep
+from folio.deps import API_V1, PageDep, SessionDep
 from folio.errors import Forbidden, ValidationFailed
 from folio.models import Membership, Organization, Role, User
 from folio.orgs import service as orgs

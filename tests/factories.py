@@ -10,6 +10,7 @@ from uuid import UUID
 import httpx
 
 PASSWORD = "a sturdy passphrase 42"
+ENVELOPE_FIELDS = {"code", "message", "details", "request_id"}
 _numbers = itertools.count()
 
 
@@ -64,3 +65,26 @@ async def add_member(client: httpx.AsyncClient, owner: Account, member: Account,
         f"/api/v1/orgs/{owner.org_id}/members", json={"email": member.email, "role": role}, headers=owner.headers
     )
     assert response.status_code == 201, response.text
+
+
+def error_code(response: httpx.Response) -> str:
+    """The `code` of an error envelope, after checking the envelope's shape."""
+    body = response.json()
+    assert set(body) == {"error"}, body
+    assert set(body["error"]) == ENVELOPE_FIELDS, body
+    code: str = body["error"]["code"]
+    return code
+
+
+def error_of(response: httpx.Response, status: int, code: str) -> dict[str, Any]:
+    """Check the status, the envelope, its code and that request_id is the X-Request-ID header; return the error."""
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith("application/json")
+    assert error_code(response) == code, response.text
+    error: dict[str, Any] = response.json()["error"]
+    assert isinstance(error["message"], str)
+    assert error["message"]
+    assert isinstance(error["details"], dict)
+    assert error["request_id"]
+    assert error["request_id"] == response.headers["X-Request-ID"]
+    return error

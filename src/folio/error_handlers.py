@@ -63,7 +63,7 @@ def install_error_handlers(app: FastAPI) -> None:
 def error_responses(*errors: type[FolioError]) -> dict[int | str, dict[str, Any]]:
     """OpenAPI `responses=` for the errors a route can answer with, one example per code."""
     responses: dict[int | str, dict[str, Any]] = {}
-    for error in errors:
+    for error in dict.fromkeys(errors):  # once each, in order
         entry = responses.setdefault(
             error.status_code,
             {"model": ErrorEnvelope, "description": "", "content": {"application/json": {"examples": {}}}},

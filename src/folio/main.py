@@ -79,6 +79,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         try:
             yield
         finally:
+            await app.state.rate_limiter.close()
             if app.state.redis is not None:
                 await app.state.redis.aclose()
             await engine.dispose()

@@ -16,6 +16,7 @@ import structlog
 from limits import RateLimitItem, parse_many
 from limits.aio.storage import MemoryStorage, RedisStorage, Storage
 from limits.aio.strategies import SlidingWindowCounterRateLimiter
+from redis.asyncio import ConnectionPool
 
 from folio.errors import RateLimitExceeded
 from folio.observability import metrics
@@ -48,17 +49,16 @@ class Window:
 class RateLimiter:
     def __init__(self, settings: RateLimitSettings, redis_url: str | None) -> None:
         self.enabled = settings.enabled
-        self.storage: Storage = (
-            RedisStorage(
+        self._pool: ConnectionPool | None = None
+        self.storage: Storage = MemoryStorage()
+        if redis_url:
+            # Short timeouts so an unreachable Redis costs a request milliseconds, not seconds.
+            self._pool = ConnectionPool.from_url(redis_url, socket_connect_timeout=0.25, socket_timeout=0.25)
+            self.storage = RedisStorage(
                 _async_redis_uri(redis_url),
                 implementation="redispy",
-                # Short timeouts so an unreachable Redis costs a request milliseconds, not seconds.
-                socket_connect_timeout=0.25,
-                socket_timeout=0.25,
+                connection_pool=self._pool,  # type: ignore[arg-type]  # documented option; the stub types only scalars
             )
-            if redis_url
-            else MemoryStorage()
-        )
         self.strategy = SlidingWindowCounterRateLimiter(self.storage)
         self.policies: dict[Policy, list[RateLimitItem]] = {
             policy: parse_many(getattr(settings, policy.value)) for policy in Policy
@@ -99,6 +99,10 @@ class RateLimiter:
 
     async def reset(self) -> None:
         await self.storage.reset()
+
+    async def close(self) -> None:
+        if self._pool is not None:
+            await self._pool.aclose()
 
 
 def _async_redis_uri(url: str) -> str:

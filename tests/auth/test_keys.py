@@ -12,19 +12,11 @@ import httpx
 from fastapi import FastAPI
 from sqlalchemy import text
 
-from tests.factories import Account, add_member, create_api_key, register
+from tests.factories import Account, add_member, create_api_key, error_of, register
 
 KEYS = "/api/v1/api-keys"
 ME = "/api/v1/auth/me"
 ALL_SCOPES = ["admin", "answers", "documents:read", "documents:write", "search"]
-
-
-def error_of(response: httpx.Response, status: int, code: str) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    error: dict[str, Any] = response.json()["error"]
-    assert error["code"] == code, error
-    assert set(error) == {"code", "message", "details", "request_id"}
-    return error
 
 
 def key_headers(secret: str) -> dict[str, str]:
@@ -427,3 +419,24 @@ async def test_pagination_rejects_a_bad_cursor_and_limit(client: httpx.AsyncClie
     error_of(await client.get(KEYS, headers=account.headers, params={"cursor": "!!!"}), 422, "INVALID_CURSOR")
     error_of(await client.get(KEYS, headers=account.headers, params={"limit": 0}), 422, "VALIDATION_ERROR")
     error_of(await client.get(KEYS, headers=account.headers, params={"limit": 101}), 422, "VALIDATION_ERROR")
+
+
+async def test_a_key_without_admin_scope_sees_and_revokes_only_itself(client: httpx.AsyncClient) -> None:
+    """A key borrows its creator's id for limits, never their identity: it cannot act on sibling keys."""
+    owner = await register(client)
+    editor = await register(client)
+    await add_member(client, owner, editor, "editor")
+    as_editor = editor.in_org(owner.org_id)
+    first = await client.post(KEYS, json={"name": "first", "scopes": ["documents:read"]}, headers=as_editor)
+    second = await client.post(KEYS, json={"name": "second", "scopes": ["documents:read"]}, headers=as_editor)
+    first_key, second_key = first.json(), second.json()
+
+    listed = await list_keys(client, key_headers(first_key["secret"]))
+    assert [key["id"] for key in listed["items"]] == [first_key["id"]]
+
+    revoke = await client.delete(f"{KEYS}/{second_key['id']}", headers=key_headers(first_key["secret"]))
+    error_of(revoke, 404, "API_KEY_NOT_FOUND")
+    assert (await client.get(ME, headers=key_headers(second_key["secret"]))).status_code == 200
+    # The editor, signed in, still sees both of their keys.
+    mine = await list_keys(client, as_editor)
+    assert {key["id"] for key in mine["items"]} == {first_key["id"], second_key["id"]}

@@ -11,22 +11,9 @@ from fastapi import FastAPI
 from sqlalchemy import text
 from zxcvbn.frequency_lists import FREQUENCY_LISTS
 
-from tests.factories import PASSWORD, create_api_key, register
+from tests.factories import PASSWORD, create_api_key, error_of, register
 
 AUTH = "/api/v1/auth"
-
-
-def error_of(response: httpx.Response, status: int, code: str) -> dict[str, Any]:
-    """Assert the status and the envelope's code; return the envelope's `error`."""
-    assert response.status_code == status, response.text
-    body = response.json()
-    assert set(body) == {"error"}, body
-    error: dict[str, Any] = body["error"]
-    assert error["code"] == code, error
-    assert set(error) == {"code", "message", "details", "request_id"}, error
-    assert isinstance(error["message"], str)
-    assert error["message"]
-    return error
 
 
 async def login(client: httpx.AsyncClient, email: str, password: str = PASSWORD) -> dict[str, Any]:

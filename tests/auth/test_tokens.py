@@ -22,17 +22,9 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from tests.conftest import TEST_JWT_SECRET
-from tests.factories import Account, register
+from tests.factories import Account, error_of, register
 
 ME = "/api/v1/auth/me"
-
-
-def error_of(response: httpx.Response, status: int, code: str) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    error: dict[str, Any] = response.json()["error"]
-    assert error["code"] == code, error
-    assert set(error) == {"code", "message", "details", "request_id"}
-    return error
 
 
 def claims_of(account: Account) -> dict[str, Any]:

@@ -15,7 +15,7 @@ from folio.auth.principal import Principal
 from folio.auth.tokens import AccessTokens, is_api_key
 from folio.deps import API_V1, SessionDep, client_address, rate_limit
 from folio.error_handlers import error_responses
-from folio.errors import FolioError, RateLimitExceeded
+from folio.errors import FolioError, RateLimitExceeded, ValidationFailed
 from folio.observability.middleware import STATE_PRINCIPAL
 from folio.ratelimit import Policy
 
@@ -28,8 +28,13 @@ _api_key = APIKeyHeader(name="X-API-Key", auto_error=False, description="An API 
 
 
 def authenticated(*errors: type[FolioError]) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI `responses` of an authenticated route: the authentication errors plus its own."""
-    return error_responses(AuthRequired, AuthInvalid, AuthExpired, OrgAccessDenied, RateLimitExceeded, *errors)
+    """OpenAPI `responses` of an authenticated route: the authentication errors plus its own.
+
+    VALIDATION_ERROR is among them because every authenticated route reads the X-Org-Id header.
+    """
+    return error_responses(
+        AuthRequired, AuthInvalid, AuthExpired, OrgAccessDenied, RateLimitExceeded, ValidationFailed, *errors
+    )
 
 
 def access_tokens(request: Request) -> AccessTokens:

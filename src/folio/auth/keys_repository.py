@@ -31,9 +31,11 @@ class ApiKeyRepository:
     @staticmethod
     def scoped(principal: Principal) -> Select[ApiKey]:
         statement = select(ApiKey).where(ApiKey.org_id == principal.org_id, ApiKey.revoked_at.is_(None))
-        if not principal.has(Scope.ADMIN):
-            statement = statement.where(ApiKey.created_by == principal.user_id)
-        return statement
+        if principal.has(Scope.ADMIN):
+            return statement
+        if principal.api_key_id is not None:
+            return statement.where(ApiKey.id == principal.api_key_id)
+        return statement.where(ApiKey.created_by == principal.member_id)
 
     async def add(self, key: ApiKey) -> None:
         self.session.add(key)

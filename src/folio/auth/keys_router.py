@@ -9,7 +9,7 @@ from folio.auth.deps import CurrentPrincipal, authenticated
 from folio.auth.errors import ApiKeyNotFound, ScopeNotAllowed
 from folio.auth.schemas import ApiKeyCreate, ApiKeyCreated, ApiKeyRead
 from folio.deps import API_V1, PageDep, SessionDep
-from folio.errors import Forbidden, ValidationFailed
+from folio.errors import Forbidden
 from folio.pagination import Page
 
 router = APIRouter(prefix=f"{API_V1}/api-keys", tags=["api-keys"])
@@ -19,7 +19,7 @@ router = APIRouter(prefix=f"{API_V1}/api-keys", tags=["api-keys"])
     "",
     status_code=status.HTTP_201_CREATED,
     response_model=ApiKeyCreated,
-    responses=authenticated(ScopeNotAllowed, Forbidden, ValidationFailed),
+    responses=authenticated(ScopeNotAllowed, Forbidden),
     summary="Create an API key (the secret is returned only here)",
 )
 async def create_api_key(body: ApiKeyCreate, principal: CurrentPrincipal, session: SessionDep) -> ApiKeyCreated:
@@ -32,7 +32,7 @@ async def create_api_key(body: ApiKeyCreate, principal: CurrentPrincipal, sessio
 @router.get(
     "",
     response_model=Page[ApiKeyRead],
-    responses=authenticated(ValidationFailed),
+    responses=authenticated(),
     summary="List active API keys (admins see the organization's, others their own)",
 )
 async def list_api_keys(principal: CurrentPrincipal, session: SessionDep, page: PageDep) -> Page[ApiKeyRead]:
@@ -43,7 +43,7 @@ async def list_api_keys(principal: CurrentPrincipal, session: SessionDep, page: 
 @router.delete(
     "/{key_id}",
     status_code=status.HTTP_204_NO_CONTENT,
-    responses=authenticated(ApiKeyNotFound, ValidationFailed),
+    responses=authenticated(ApiKeyNotFound),
     summary="Revoke an API key",
 )
 async def revoke_api_key(key_id: UUID, principal: CurrentPrincipal, session: SessionDep) -> None:

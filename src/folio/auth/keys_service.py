@@ -27,13 +27,18 @@ async def create_key(
     expires_at: datetime | None,
 ) -> tuple[ApiKey, str]:
     """The key and its secret; the secret is shown this once and stored only as a digest."""
-    if principal.user_id is None or principal.api_key_id is not None:
+    if principal.member_id is None:
         raise Forbidden("API keys cannot create API keys; sign in as a member.")
     beyond = set(scopes) - principal.scopes
     if beyond:
         raise ScopeNotAllowed(details={"not_allowed": sorted(beyond)})
     return await _store(
-        session, org_id=principal.org_id, created_by=principal.user_id, name=name, scopes=scopes, expires_at=expires_at
+        session,
+        org_id=principal.org_id,
+        created_by=principal.member_id,
+        name=name,
+        scopes=scopes,
+        expires_at=expires_at,
     )
 
 

@@ -47,6 +47,11 @@ class Principal:
     def kind(self) -> Literal["user", "api_key"]:
         return "api_key" if self.api_key_id is not None else "user"
 
+    @property
+    def member_id(self) -> UUID | None:
+        """The user acting in person; None for an API key, which only borrows its creator's id for limits."""
+        return self.user_id if self.api_key_id is None else None
+
     def has(self, scope: Scope) -> bool:
         return scope in self.scopes
 

@@ -9,7 +9,7 @@ from pydantic import BaseModel, EmailStr, Field
 from folio.auth.passwords import MAX_LENGTH
 from folio.auth.principal import Scope
 from folio.models import Role
-from folio.schemas import ReadModel
+from folio.schemas import ReadModel, RequestModel
 
 
 class UserRead(ReadModel):
@@ -19,7 +19,7 @@ class UserRead(ReadModel):
     created_at: datetime
 
 
-class RegisterRequest(BaseModel):
+class RegisterRequest(RequestModel):
     email: EmailStr = Field(examples=["ada@example.com"])
     password: str = Field(
         min_length=1,
@@ -30,12 +30,12 @@ class RegisterRequest(BaseModel):
     name: str = Field(min_length=1, max_length=200, examples=["Ada Lovelace"])
 
 
-class LoginRequest(BaseModel):
+class LoginRequest(RequestModel):
     email: str = Field(min_length=1, max_length=320, examples=["ada@example.com"])
     password: str = Field(min_length=1, max_length=MAX_LENGTH, examples=["correct horse battery staple"])
 
 
-class RefreshRequest(BaseModel):
+class RefreshRequest(RequestModel):
     # Generous on purpose: a wrong kind of token (an access JWT) should be told apart by a 401, not a 422.
     refresh_token: str = Field(min_length=1, max_length=4096)
 
@@ -71,7 +71,7 @@ class MeResponse(BaseModel):
     api_key: ApiKeySummary | None = None
 
 
-class ApiKeyCreate(BaseModel):
+class ApiKeyCreate(RequestModel):
     name: str = Field(min_length=1, max_length=100, examples=["ingestion script"])
     scopes: list[Scope] = Field(min_length=1, examples=[["documents:read", "search"]])
     expires_at: datetime | None = Field(None, description="When the key stops working; null for never.")

@@ -6,7 +6,7 @@ from fastapi import APIRouter, status
 
 from folio.auth.deps import CurrentPrincipal, authenticated
 from folio.deps import API_V1, PageDep, SessionDep
-from folio.errors import Forbidden, ValidationFailed
+from folio.errors import Forbidden
 from folio.models import Membership, Organization, Role, User
 from folio.orgs import service as orgs
 from folio.orgs.deps import OrgPrincipal
@@ -30,7 +30,7 @@ def _member(membership: Membership, user: User) -> MemberRead:
 @router.get(
     "",
     response_model=Page[OrgRead],
-    responses=authenticated(ValidationFailed),
+    responses=authenticated(),
     summary="List your organizations and your role in each",
 )
 async def list_orgs(principal: CurrentPrincipal, session: SessionDep, page: PageDep) -> Page[OrgRead]:
@@ -42,7 +42,7 @@ async def list_orgs(principal: CurrentPrincipal, session: SessionDep, page: Page
     "",
     status_code=status.HTTP_201_CREATED,
     response_model=OrgRead,
-    responses=authenticated(Forbidden, ValidationFailed),
+    responses=authenticated(Forbidden),
     summary="Create an organization you own",
 )
 async def create_org(body: OrgCreate, principal: CurrentPrincipal, session: SessionDep) -> OrgRead:
@@ -53,7 +53,7 @@ async def create_org(body: OrgCreate, principal: CurrentPrincipal, session: Sess
 @router.get(
     "/{org_id}",
     response_model=OrgRead,
-    responses=authenticated(OrgNotFound, ValidationFailed),
+    responses=authenticated(OrgNotFound),
     summary="Get an organization",
 )
 async def get_org(principal: OrgPrincipal, session: SessionDep) -> OrgRead:
@@ -63,7 +63,7 @@ async def get_org(principal: OrgPrincipal, session: SessionDep) -> OrgRead:
 @router.patch(
     "/{org_id}",
     response_model=OrgRead,
-    responses=authenticated(OrgNotFound, ValidationFailed, Forbidden),
+    responses=authenticated(OrgNotFound, Forbidden),
     summary="Rename an organization (owners and admins)",
 )
 async def update_org(body: OrgUpdate, principal: OrgPrincipal, session: SessionDep) -> OrgRead:
@@ -76,7 +76,7 @@ async def update_org(body: OrgUpdate, principal: OrgPrincipal, session: SessionD
 @router.get(
     "/{org_id}/members",
     response_model=Page[MemberRead],
-    responses=authenticated(OrgNotFound, ValidationFailed),
+    responses=authenticated(OrgNotFound),
     summary="List members",
 )
 async def list_members(principal: OrgPrincipal, session: SessionDep, page: PageDep) -> Page[MemberRead]:
@@ -88,7 +88,7 @@ async def list_members(principal: OrgPrincipal, session: SessionDep, page: PageD
     "/{org_id}/members",
     status_code=status.HTTP_201_CREATED,
     response_model=MemberRead,
-    responses=authenticated(OrgNotFound, ValidationFailed, Forbidden, UserNotFound, AlreadyMember),
+    responses=authenticated(OrgNotFound, Forbidden, UserNotFound, AlreadyMember),
     summary="Add an existing user by email (owners and admins)",
 )
 async def add_member(body: MemberAdd, principal: OrgPrincipal, session: SessionDep) -> MemberRead:
@@ -98,7 +98,7 @@ async def add_member(body: MemberAdd, principal: OrgPrincipal, session: SessionD
 @router.patch(
     "/{org_id}/members/{user_id}",
     response_model=MemberRead,
-    responses=authenticated(OrgNotFound, ValidationFailed, Forbidden, MemberNotFound, LastOwner),
+    responses=authenticated(OrgNotFound, Forbidden, MemberNotFound, LastOwner),
     summary="Change a member's role (owners and admins; only owners touch the owner role)",
 )
 async def update_member(user_id: UUID, body: MemberUpdate, principal: OrgPrincipal, session: SessionDep) -> MemberRead:
@@ -108,7 +108,7 @@ async def update_member(user_id: UUID, body: MemberUpdate, principal: OrgPrincip
 @router.delete(
     "/{org_id}/members/{user_id}",
     status_code=status.HTTP_204_NO_CONTENT,
-    responses=authenticated(OrgNotFound, ValidationFailed, Forbidden, MemberNotFound, LastOwner),
+    responses=authenticated(OrgNotFound, Forbidden, MemberNotFound, LastOwner),
     summary="Remove a member, or leave the organization yourself",
 )
 async def remove_member(user_id: UUID, principal: OrgPrincipal, session: SessionDep) -> None:

@@ -6,14 +6,14 @@ from uuid import UUID
 from pydantic import BaseModel, EmailStr, Field
 
 from folio.models import Role
-from folio.schemas import ReadModel
+from folio.schemas import ReadModel, RequestModel
 
 
-class OrgCreate(BaseModel):
+class OrgCreate(RequestModel):
     name: str = Field(min_length=1, max_length=200, examples=["Acme Legal"])
 
 
-class OrgUpdate(BaseModel):
+class OrgUpdate(RequestModel):
     name: str | None = Field(None, min_length=1, max_length=200)
 
 
@@ -25,12 +25,12 @@ class OrgRead(ReadModel):
     role: Role | None = Field(None, description="Your role in this organization (null for API keys).")
 
 
-class MemberAdd(BaseModel):
+class MemberAdd(RequestModel):
     email: EmailStr = Field(examples=["grace@example.com"])
     role: Role = Field(examples=["editor"])
 
 
-class MemberUpdate(BaseModel):
+class MemberUpdate(RequestModel):
     role: Role
 
 

@@ -26,6 +26,18 @@ def _require_owner_for(principal: Principal, *roles: Role) -> None:
         raise Forbidden("Only owners can grant, change or remove the owner role.")
 
 
+async def _lock_member(
+    repository: OrgRepository, principal: Principal, user_id: UUID
+) -> tuple[list[UUID], Membership, User]:
+    """The owners' ids and the member, all locked, so two concurrent changes cannot both pass the owner rule."""
+    owners = await repository.lock_owner_ids(principal)
+    found = await repository.member_for_update(principal, user_id)
+    if found is None:
+        raise MemberNotFound()
+    membership, user = found
+    return owners, membership, user
+
+
 async def create_org(session: AsyncSession, *, name: str, owner_id: UUID, personal: bool = False) -> Organization:
     repository = OrgRepository(session)
     org = Organization(name=name, is_personal=personal)
@@ -38,12 +50,12 @@ async def principal_in_org(session: AsyncSession, *, principal: Principal, org_i
     """The same user acting in another of their organizations; 404 when they are not a member."""
     if org_id == principal.org_id:
         return principal
-    if principal.user_id is None or principal.api_key_id is not None:
+    if principal.member_id is None:
         raise OrgNotFound()
-    role = await OrgRepository(session).role_of(user_id=principal.user_id, org_id=org_id)
+    role = await OrgRepository(session).role_of(user_id=principal.member_id, org_id=org_id)
     if role is None:
         raise OrgNotFound()
-    return Principal.for_member(org_id=org_id, user_id=principal.user_id, role=role, session_id=principal.session_id)
+    return Principal.for_member(org_id=org_id, user_id=principal.member_id, role=role, session_id=principal.session_id)
 
 
 async def get_org(session: AsyncSession, *, principal: Principal) -> Organization:
@@ -57,10 +69,10 @@ async def page_orgs(
     session: AsyncSession, *, principal: Principal, page: PageRequest
 ) -> tuple[Sequence[Any], str | None]:
     """The caller's organizations with their role in each; an API key sees only its own."""
-    if principal.api_key_id is not None or principal.user_id is None:
+    if principal.member_id is None:
         org = await get_org(session, principal=principal)
         return [(org, None)], None
-    return await OrgRepository(session).page_orgs_of_user(principal.user_id, page)
+    return await OrgRepository(session).page_orgs_of_user(principal.member_id, page)
 
 
 async def rename_org(session: AsyncSession, *, principal: Principal, name: str) -> Organization:
@@ -95,12 +107,7 @@ async def change_role(
     session: AsyncSession, *, principal: Principal, user_id: UUID, role: Role
 ) -> tuple[Membership, User]:
     _require_admin(principal)
-    repository = OrgRepository(session)
-    owners = await repository.lock_owner_ids(principal)
-    found = await repository.member_for_update(principal, user_id)
-    if found is None:
-        raise MemberNotFound()
-    membership, user = found
+    owners, membership, user = await _lock_member(OrgRepository(session), principal, user_id)
     _require_owner_for(principal, membership.role, role)
     if membership.role is Role.OWNER and role is not Role.OWNER and owners == [user_id]:
         raise LastOwner()
@@ -110,16 +117,13 @@ async def change_role(
 
 
 async def remove_member(session: AsyncSession, *, principal: Principal, user_id: UUID) -> None:
-    """Admins remove members; any member may remove themselves (leave)."""
-    if user_id != principal.user_id:
+    """Admins remove members; any member signed in as themselves may leave (an API key cannot leave for them)."""
+    leaving = user_id == principal.member_id
+    if not leaving:
         _require_admin(principal)
     repository = OrgRepository(session)
-    owners = await repository.lock_owner_ids(principal)
-    found = await repository.member_for_update(principal, user_id)
-    if found is None:
-        raise MemberNotFound()
-    membership, _ = found
-    if user_id != principal.user_id:
+    owners, membership, _ = await _lock_member(repository, principal, user_id)
+    if not leaving:
         _require_owner_for(principal, membership.role)
     if membership.role is Role.OWNER and owners == [user_id]:
         raise LastOwner()
@@ -127,9 +131,9 @@ async def remove_member(session: AsyncSession, *, principal: Principal, user_id:
 
 
 async def create_org_for(session: AsyncSession, *, principal: Principal, name: str) -> Organization:
-    if principal.user_id is None or principal.api_key_id is not None:
+    if principal.member_id is None:
         raise Forbidden("Only signed-in users can create organizations.")
-    return await create_org(session, name=name, owner_id=principal.user_id)
+    return await create_org(session, name=name, owner_id=principal.member_id)
 
 
 async def get_org_by_id(session: AsyncSession, *, org_id: UUID) -> Organization:

@@ -1,0 +1,325 @@
+"""Rate limits per user, API key and address, in memory and shared through Redis; failing open without Redis.
+
+Windows are per hour rather than per minute: the sliding-window counter weighs the previous window, so a
+window boundary falling inside a test could let one more request through. An hour makes that negligible.
+"""
+
+from __future__ import annotations
+
+import gc
+import logging
+import os
+import time
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import httpx
+import pytest
+from prometheus_client import REGISTRY
+from redis.asyncio import Redis
+
+from folio.main import create_app
+from tests.conftest import AppFactory
+from tests.conftest import test_settings as make_settings
+from tests.factories import Account, create_api_key, register
+
+REDIS_URL = os.environ.get("FOLIO_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+UNREACHABLE_REDIS_URL = "redis://127.0.0.1:1/0"
+
+
+def assert_rate_limited(response: httpx.Response, limit: int) -> int:
+    """A 429 in the envelope with Retry-After and the X-RateLimit-* headers; returns Retry-After."""
+    assert response.status_code == 429, response.text
+    error = response.json()["error"]
+    assert error["code"] == "RATE_LIMIT_EXCEEDED"
+    assert error["request_id"] == response.headers["X-Request-ID"]
+    retry_after = response.headers["Retry-After"]
+    assert retry_after.isdigit()
+    assert int(retry_after) > 0
+    assert error["details"]["retry_after"] == int(retry_after)
+    assert response.headers["X-RateLimit-Limit"] == str(limit)
+    assert response.headers["X-RateLimit-Remaining"] == "0"
+    assert response.headers["X-RateLimit-Reset"].isdigit()
+    return int(retry_after)
+
+
+def remaining(response: httpx.Response) -> int:
+    return int(response.headers["X-RateLimit-Remaining"])
+
+
+@asynccontextmanager
+async def clients_on_one_app(
+    database_url: str, addresses: list[str], **overrides: Any
+) -> AsyncIterator[list[httpx.AsyncClient]]:
+    """Clients on one fresh app, each connecting from its own address."""
+    application = create_app(make_settings(database_url, **overrides))
+    async with application.router.lifespan_context(application):
+        clients = [
+            httpx.AsyncClient(
+                transport=httpx.ASGITransport(app=application, client=(address, 40000)),
+                base_url="http://testserver",
+            )
+            for address in addresses
+        ]
+        try:
+            yield clients
+        finally:
+            for http in clients:
+                await http.aclose()
+
+
+# Users
+
+
+async def test_user_limit_answers_429_with_headers(client: httpx.AsyncClient, app_factory: AppFactory) -> None:
+    account = await register(client)
+    started = int(time.time())
+    async with app_factory(rate_limit={"enabled": True, "user": "3/hour"}) as limited:
+        allowed = [await limited.get("/api/v1/auth/me", headers=account.headers) for _ in range(3)]
+        for response in allowed:
+            assert response.status_code == 200, response.text
+            assert response.headers["X-RateLimit-Limit"] == "3"
+            assert int(response.headers["X-RateLimit-Reset"]) >= started
+        assert [remaining(response) for response in allowed] == [2, 1, 0]
+
+        refused = await limited.get("/api/v1/auth/me", headers=account.headers)
+        assert_rate_limited(refused, 3)
+        assert int(refused.headers["X-RateLimit-Reset"]) >= started
+
+
+async def test_each_user_has_their_own_counter(client: httpx.AsyncClient, app_factory: AppFactory) -> None:
+    first, second = await register(client), await register(client)
+    async with app_factory(rate_limit={"enabled": True, "user": "2/hour"}) as limited:
+        for _ in range(2):
+            assert (await limited.get("/api/v1/auth/me", headers=first.headers)).status_code == 200
+        assert_rate_limited(await limited.get("/api/v1/auth/me", headers=first.headers), 2)
+
+        other = await limited.get("/api/v1/auth/me", headers=second.headers)
+        assert other.status_code == 200
+        assert remaining(other) == 1
+
+
+async def test_disabled_limits_neither_refuse_nor_add_headers(client: httpx.AsyncClient) -> None:
+    account = await register(client)
+    for _ in range(5):
+        response = await client.get("/api/v1/auth/me", headers=account.headers)
+        assert response.status_code == 200
+        assert "X-RateLimit-Limit" not in response.headers
+
+
+# API keys
+
+
+async def test_api_keys_have_their_own_policy(client: httpx.AsyncClient, app_factory: AppFactory) -> None:
+    account = await register(client)
+    key = await create_api_key(client, account)
+    key_headers = {"X-API-Key": key["secret"]}
+    async with app_factory(rate_limit={"enabled": True, "api_key": "2/hour", "user": "50/hour"}) as limited:
+        allowed = [await limited.get("/api/v1/auth/me", headers=key_headers) for _ in range(2)]
+        for response in allowed:
+            assert response.status_code == 200, response.text
+            assert response.json()["principal"] == "api_key"
+            assert response.headers["X-RateLimit-Limit"] == "2"
+        assert [remaining(response) for response in allowed] == [1, 0]
+        assert_rate_limited(await limited.get("/api/v1/auth/me", headers=key_headers), 2)
+
+        # The key's creator is counted separately, under the user policy.
+        as_user = await limited.get("/api/v1/auth/me", headers=account.headers)
+        assert as_user.status_code == 200
+        assert as_user.headers["X-RateLimit-Limit"] == "50"
+        assert remaining(as_user) == 49
+
+
+# Requests without valid credentials
+
+
+async def test_requests_without_credentials_count_against_the_address(
+    client: httpx.AsyncClient, database_url: str
+) -> None:
+    account = await register(client)
+    overrides = {"rate_limit": {"enabled": True, "anonymous": "3/hour", "user": "50/hour"}}
+    async with clients_on_one_app(database_url, ["10.1.0.1", "10.1.0.2"], **overrides) as (here, elsewhere):
+        missing = await here.get("/api/v1/auth/me")
+        assert missing.status_code == 401
+        assert missing.headers["X-RateLimit-Limit"] == "3"
+        assert remaining(missing) == 2
+
+        forged = await here.get("/api/v1/auth/me", headers={"Authorization": "Bearer forged.token.value"})
+        assert forged.status_code == 401
+        assert remaining(forged) == 1
+
+        unknown_key = await here.get("/api/v1/auth/me", headers={"X-API-Key": "folio_" + "z" * 43})
+        assert unknown_key.status_code == 401
+        assert remaining(unknown_key) == 0
+
+        assert_rate_limited(await here.get("/api/v1/auth/me"), 3)
+        assert_rate_limited(await here.get("/api/v1/auth/me", headers={"Authorization": "Bearer x.y.z"}), 3)
+
+        # Another address has its own counter, and valid credentials are not counted as anonymous.
+        assert (await elsewhere.get("/api/v1/auth/me")).status_code == 401
+        valid = await here.get("/api/v1/auth/me", headers=account.headers)
+        assert valid.status_code == 200
+        assert valid.headers["X-RateLimit-Limit"] == "50"
+
+
+# Login and registration
+
+
+async def test_login_attempts_are_limited_per_address(client: httpx.AsyncClient, database_url: str) -> None:
+    account = await register(client)
+    overrides = {"rate_limit": {"enabled": True, "auth": "2/hour"}}
+    async with clients_on_one_app(database_url, ["10.2.0.1", "10.2.0.2"], **overrides) as (here, elsewhere):
+        for _ in range(2):
+            wrong = await here.post("/api/v1/auth/login", json={"email": account.email, "password": "wrong guess 1"})
+            assert wrong.status_code == 401
+            assert wrong.json()["error"]["code"] == "INVALID_CREDENTIALS"
+            assert wrong.headers["X-RateLimit-Limit"] == "2"
+
+        third_wrong = await here.post("/api/v1/auth/login", json={"email": account.email, "password": "wrong guess"})
+        assert_rate_limited(third_wrong, 2)
+        right = await here.post("/api/v1/auth/login", json={"email": account.email, "password": account.password})
+        assert_rate_limited(right, 2)
+        # Registration shares the strict policy of the address.
+        signup = await here.post(
+            "/api/v1/auth/register", json={"email": "late@example.com", "password": account.password, "name": "Late"}
+        )
+        assert_rate_limited(signup, 2)
+
+        other_address = await elsewhere.post(
+            "/api/v1/auth/login", json={"email": account.email, "password": account.password}
+        )
+        assert other_address.status_code == 200, other_address.text
+
+
+async def test_registration_attempts_are_limited(app_factory: AppFactory) -> None:
+    async with app_factory(rate_limit={"enabled": True, "auth": "2/hour"}) as limited:
+        payload = {"password": "a sturdy passphrase 42", "name": "Signup"}
+        first = await limited.post("/api/v1/auth/register", json={**payload, "email": "signup1@example.com"})
+        assert first.status_code == 201, first.text
+        assert remaining(first) == 1
+        invalid = await limited.post("/api/v1/auth/register", json={"email": "signup2@example.com"})
+        assert invalid.status_code == 422
+        assert_rate_limited(await limited.post("/api/v1/auth/register", json={**payload, "email": "s3@example.com"}), 2)
+
+
+# Redis
+
+
+@pytest.fixture(autouse=True)
+def _collect_garbage() -> Iterator[None]:
+    """Collect leaked objects after each test, so a ResourceWarning they raise fails it rather than a later one."""
+    yield
+    gc.collect()
+
+
+@pytest.fixture
+async def redis_url() -> AsyncIterator[str]:
+    """The test Redis database, emptied before and after (FLUSHDB on that database only)."""
+    redis = Redis.from_url(REDIS_URL)
+    try:
+        await redis.flushdb()
+        yield REDIS_URL
+        await redis.flushdb()
+    finally:
+        await redis.aclose()
+
+
+async def test_redis_counters_are_shared_between_apps(
+    client: httpx.AsyncClient, app_factory: AppFactory, redis_url: str
+) -> None:
+    account = await register(client)
+    overrides = {"redis_url": redis_url, "rate_limit": {"enabled": True, "user": "3/hour"}}
+    async with app_factory(**overrides) as first, app_factory(**overrides) as second:
+        one = await first.get("/api/v1/auth/me", headers=account.headers)
+        two = await first.get("/api/v1/auth/me", headers=account.headers)
+        three = await second.get("/api/v1/auth/me", headers=account.headers)
+        assert [r.status_code for r in (one, two, three)] == [200, 200, 200]
+        assert [remaining(r) for r in (one, two, three)] == [2, 1, 0]
+
+        assert_rate_limited(await second.get("/api/v1/auth/me", headers=account.headers), 3)
+        assert_rate_limited(await first.get("/api/v1/auth/me", headers=account.headers), 3)
+
+
+async def test_redis_counters_are_in_redis(client: httpx.AsyncClient, app_factory: AppFactory, redis_url: str) -> None:
+    account = await register(client)
+    async with app_factory(redis_url=redis_url, rate_limit={"enabled": True, "user": "3/hour"}) as limited:
+        assert (await limited.get("/api/v1/auth/me", headers=account.headers)).status_code == 200
+    redis = Redis.from_url(redis_url)
+    try:
+        keys = [key.decode() if isinstance(key, bytes) else key for key in await redis.keys("*")]
+    finally:
+        await redis.aclose()
+    assert any(str(account.user_id) in key for key in keys), keys
+
+
+async def test_limiter_reset_clears_redis_counters(
+    client: httpx.AsyncClient, database_url: str, redis_url: str
+) -> None:
+    account = await register(client)
+    overrides = {"redis_url": redis_url, "rate_limit": {"enabled": True, "user": "1/hour"}}
+    application = create_app(make_settings(database_url, **overrides))
+    async with (
+        application.router.lifespan_context(application),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=application), base_url="http://testserver") as limited,
+    ):
+        assert (await limited.get("/api/v1/auth/me", headers=account.headers)).status_code == 200
+        assert_rate_limited(await limited.get("/api/v1/auth/me", headers=account.headers), 1)
+        await application.state.rate_limiter.reset()
+        assert (await limited.get("/api/v1/auth/me", headers=account.headers)).status_code == 200
+
+
+async def _connections_to(redis: Redis, db: int) -> int:
+    return sum(1 for entry in await redis.client_list() if entry.get("db") == str(db))
+
+
+async def test_shutdown_closes_the_rate_limit_redis_connections(
+    client: httpx.AsyncClient, database_url: str, redis_url: str
+) -> None:
+    account = await register(client)
+    observer = Redis.from_url(redis_url)
+    db = observer.connection_pool.connection_kwargs.get("db", 0)
+    try:
+        before = await _connections_to(observer, db)
+        application = create_app(
+            make_settings(database_url, redis_url=redis_url, rate_limit={"enabled": True, "user": "5/hour"})
+        )
+        async with (
+            application.router.lifespan_context(application),
+            httpx.AsyncClient(transport=httpx.ASGITransport(app=application), base_url="http://testserver") as http,
+        ):
+            response = await http.get("/api/v1/auth/me", headers=account.headers)
+            assert response.headers["X-RateLimit-Remaining"] == "4"
+            assert await _connections_to(observer, db) > before
+        # The app has shut down but is still referenced, so garbage collection has closed nothing yet.
+        leaked = await _connections_to(observer, db) - before
+        del application, http
+        gc.collect()
+        assert leaked == 0, f"{leaked} Redis connection(s) left open after the app shut down"
+    finally:
+        await observer.aclose()
+
+
+# Failing open
+
+
+def storage_errors() -> float:
+    return REGISTRY.get_sample_value("folio_rate_limit_storage_errors_total") or 0.0
+
+
+async def test_unreachable_redis_fails_open(
+    client: httpx.AsyncClient, app_factory: AppFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    account: Account = await register(client)
+    before = storage_errors()
+    caplog.set_level(logging.WARNING)
+    async with app_factory(redis_url=UNREACHABLE_REDIS_URL, rate_limit={"enabled": True, "user": "1/hour"}) as app:
+        responses = [await app.get("/api/v1/auth/me", headers=account.headers) for _ in range(3)]
+    assert [response.status_code for response in responses] == [200, 200, 200]
+    assert storage_errors() >= before + 3
+    warnings = [
+        record
+        for record in caplog.records
+        if record.levelno == logging.WARNING and "rate_limit_storage_unavailable" in record.getMessage()
+    ]
+    assert len(warnings) >= 3

@@ -1,0 +1,138 @@
+"""Settings: environment variables with the FOLIO_ prefix, nested with `__`, and no weak secrets in production."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+
+from folio.settings import DEVELOPMENT_JWT_SECRET, Environment, Settings
+
+LONG_SECRET = "0123456789abcdef" * 4
+
+
+@pytest.fixture(autouse=True)
+def _no_folio_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests see only the FOLIO_ variables they set."""
+    for name in list(os.environ):
+        if name.upper().startswith("FOLIO_"):
+            monkeypatch.delenv(name)
+
+
+def test_production_refuses_the_development_secret() -> None:
+    with pytest.raises(ValidationError, match="FOLIO_AUTH__JWT_SECRET"):
+        Settings(_env_file=None, env="production")
+
+
+def test_production_refuses_the_development_secret_given_explicitly() -> None:
+    with pytest.raises(ValidationError, match="FOLIO_AUTH__JWT_SECRET"):
+        Settings(_env_file=None, env="production", auth={"jwt_secret": DEVELOPMENT_JWT_SECRET})
+
+
+def test_production_refuses_a_short_secret() -> None:
+    with pytest.raises(ValidationError, match="at least 32 characters"):
+        Settings(_env_file=None, env="production", auth={"jwt_secret": "s" * 31})
+
+
+def test_production_accepts_a_long_secret() -> None:
+    settings = Settings(_env_file=None, env="production", auth={"jwt_secret": "s" * 32})
+    assert settings.env is Environment.PRODUCTION
+    assert not settings.is_development
+    assert settings.auth.jwt_secret.get_secret_value() == "s" * 32
+
+
+def test_development_accepts_the_default_secret() -> None:
+    settings = Settings(_env_file=None)
+    assert settings.env is Environment.DEVELOPMENT
+    assert settings.is_development
+    assert settings.auth.jwt_secret.get_secret_value() == DEVELOPMENT_JWT_SECRET
+
+
+def test_the_secret_is_not_shown_in_the_settings_repr() -> None:
+    settings = Settings(_env_file=None, env="production", auth={"jwt_secret": LONG_SECRET})
+    assert LONG_SECRET not in repr(settings)
+    assert LONG_SECRET not in str(settings.model_dump())
+
+
+def test_unknown_environment_is_refused() -> None:
+    with pytest.raises(ValidationError):
+        Settings(_env_file=None, env="staging")
+
+
+def test_production_from_environment_variables(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FOLIO_ENV", "production")
+    with pytest.raises(ValidationError, match="FOLIO_AUTH__JWT_SECRET"):
+        Settings(_env_file=None)
+
+    monkeypatch.setenv("FOLIO_AUTH__JWT_SECRET", LONG_SECRET)
+    settings = Settings(_env_file=None)
+    assert settings.env is Environment.PRODUCTION
+    assert settings.auth.jwt_secret.get_secret_value() == LONG_SECRET
+
+    monkeypatch.setenv("FOLIO_AUTH__JWT_SECRET", "too-short")
+    with pytest.raises(ValidationError, match="at least 32 characters"):
+        Settings(_env_file=None)
+
+
+def test_prefixed_and_nested_environment_variables(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FOLIO_DATABASE_URL", "postgresql://folio:pw@db.internal:5432/folio")
+    monkeypatch.setenv("FOLIO_REDIS_URL", "redis://cache.internal:6379/2")
+    monkeypatch.setenv("FOLIO_PORT", "9123")
+    monkeypatch.setenv("FOLIO_RATE_LIMIT__USER", "5/second;100/hour")
+    monkeypatch.setenv("FOLIO_RATE_LIMIT__ENABLED", "false")
+    monkeypatch.setenv("FOLIO_HTTP__MAX_BODY_KB", "64")
+    monkeypatch.setenv("FOLIO_DB__POOL_SIZE", "3")
+    monkeypatch.setenv("FOLIO_AUTH__ACCESS_TOKEN_MINUTES", "5")
+    settings = Settings(_env_file=None)
+    assert settings.database_url == "postgresql://folio:pw@db.internal:5432/folio"
+    assert settings.redis_url == "redis://cache.internal:6379/2"
+    assert settings.port == 9123
+    assert settings.rate_limit.user == "5/second;100/hour"
+    assert settings.rate_limit.enabled is False
+    # Fields of a nested group that no variable names keep their defaults.
+    assert settings.rate_limit.api_key == "1200/minute"
+    assert settings.rate_limit.auth == "10/minute"
+    assert settings.http.max_body_kb == 64
+    assert settings.db.pool_size == 3
+    assert settings.db.max_overflow == 10
+    assert settings.auth.access_token_minutes == 5
+
+
+def test_unprefixed_variables_are_ignored(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DATABASE_URL", "postgresql://elsewhere/db")
+    monkeypatch.setenv("RATE_LIMIT__USER", "1/second")
+    monkeypatch.setenv("PORT", "1234")
+    settings = Settings(_env_file=None)
+    assert settings.database_url is None
+    assert settings.rate_limit.user == "600/minute"
+    assert settings.port == 8000
+
+
+def test_environment_variables_are_validated(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FOLIO_HTTP__MAX_BODY_KB", "0")
+    with pytest.raises(ValidationError, match="max_body_kb"):
+        Settings(_env_file=None)
+
+
+def test_explicit_values_override_environment_variables(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FOLIO_PORT", "9000")
+    assert Settings(_env_file=None, port=8001).port == 8001
+
+
+def test_env_file_is_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    env_file = tmp_path / ".env"
+    env_file.write_text(
+        "FOLIO_ENV=production\n"
+        f"FOLIO_AUTH__JWT_SECRET={LONG_SECRET}\n"
+        "FOLIO_RATE_LIMIT__AUTH=3/minute\n"
+        "FOLIO_UNKNOWN_SETTING=ignored\n"
+    )
+    settings = Settings(_env_file=env_file)
+    assert settings.env is Environment.PRODUCTION
+    assert settings.rate_limit.auth == "3/minute"
+
+    # A real environment variable wins over the file.
+    monkeypatch.setenv("FOLIO_RATE_LIMIT__AUTH", "4/minute")
+    assert Settings(_env_file=env_file).rate_limit.auth == "4/minute"

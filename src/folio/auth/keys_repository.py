@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple
 from uuid import UUID
 
-from sqlalchemy import Select, select, update
+from sqlalchemy import Select, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from folio.auth.principal import Principal, Scope
@@ -16,6 +16,15 @@ from folio.pagination import PageRequest, keyset
 
 # Writing last_used_at on every request would turn each read into a write; a minute is precise enough.
 _LAST_USED_PRECISION = timedelta(minutes=1)
+
+
+# Built once: every request with a key runs it, and rebuilding the statement costs more than executing it.
+_BY_SECRET_HASH = (
+    select(ApiKey, Membership.role, User.is_active)
+    .outerjoin(Membership, (Membership.org_id == ApiKey.org_id) & (Membership.user_id == ApiKey.created_by))
+    .outerjoin(User, User.id == ApiKey.created_by)
+    .where(ApiKey.secret_hash == bindparam("secret_hash"))
+)
 
 
 class KeyOwner(NamedTuple):
@@ -49,13 +58,7 @@ class ApiKeyRepository:
         return await keyset(self.session, self.scoped(principal), ApiKey.id, page)
 
     async def by_secret_hash(self, secret_hash: str) -> KeyOwner | None:
-        statement = (
-            select(ApiKey, Membership.role, User.is_active)
-            .outerjoin(Membership, (Membership.org_id == ApiKey.org_id) & (Membership.user_id == ApiKey.created_by))
-            .outerjoin(User, User.id == ApiKey.created_by)
-            .where(ApiKey.secret_hash == secret_hash)
-        )
-        row = (await self.session.execute(statement)).first()
+        row = (await self.session.execute(_BY_SECRET_HASH, {"secret_hash": secret_hash})).first()
         if row is None:
             return None
         return KeyOwner(key=row[0], creator_role=row[1], creator_active=bool(row[2]))

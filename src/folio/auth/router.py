@@ -49,9 +49,7 @@ _LOGIN_BODY: dict[str, Any] = {
 async def _login_credentials(request: Request) -> LoginRequest:
     content_type = request.headers.get("content-type", "")
     try:
-        if content_type.startswith("application/x-www-form-urlencoded") or content_type.startswith(
-            "multipart/form-data"
-        ):
+        if content_type.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
             form = await request.form()
             data: Any = {"email": form.get("username") or form.get("email"), "password": form.get("password")}
         else:

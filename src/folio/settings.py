@@ -60,6 +60,21 @@ class HttpSettings(BaseModel):
     )
 
 
+class IngestionSettings(BaseModel):
+    max_pages: int = Field(2000, ge=1, description="Pages a document may have.")
+    max_chars: int = Field(20_000_000, ge=1, description="Characters of text a document may have.")
+    max_archive_mb: int = Field(200, ge=1, description="Declared uncompressed size a DOCX may have, in MiB.")
+    max_archive_entries: int = Field(5000, ge=1, description="Files a DOCX may contain.")
+    extract_seconds: float = Field(300, gt=0, description="Time one file's extraction may take.")
+    chunk_tokens: int = Field(256, ge=16, le=512, description="Target chunk size in embedding-model tokens.")
+    chunk_overlap: int = Field(32, ge=0, description="Tokens shared by neighbouring chunks.")
+
+
+class EmbeddingSettings(BaseModel):
+    threads: int = Field(0, ge=0, description="ONNX Runtime intra-op threads; 0 lets it choose.")
+    batch_size: int = Field(32, ge=1, le=512, description="Texts embedded per model call.")
+
+
 class LogSettings(BaseModel):
     level: str = "INFO"
     json_output: bool = Field(True, alias="json")
@@ -87,6 +102,8 @@ class Settings(BaseSettings):
     auth: AuthSettings = AuthSettings()
     rate_limit: RateLimitSettings = RateLimitSettings()
     http: HttpSettings = HttpSettings()
+    ingestion: IngestionSettings = IngestionSettings()
+    embeddings: EmbeddingSettings = EmbeddingSettings()
     log: LogSettings = LogSettings()
 
     @model_validator(mode="after")

@@ -1,0 +1,1 @@
+"""Turning uploaded files into searchable chunks: extraction, chunking, embedding, indexing."""

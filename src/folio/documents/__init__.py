@@ -1,0 +1,1 @@
+"""Documents: uploads, their storage, and their lifecycle."""

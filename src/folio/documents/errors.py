@@ -1,0 +1,18 @@
+from __future__ import annotations
+
+from folio.errors import FolioError, PayloadTooLarge
+
+
+class FileTooLarge(PayloadTooLarge):
+    """An uploaded file exceeds FOLIO_MAX_UPLOAD_MB; the rest of it was not read."""
+
+    code = "PAYLOAD_TOO_LARGE"
+    message = "The file is larger than the upload limit."
+
+
+class UnsupportedFileType(FolioError):
+    """The file is not PDF, DOCX, HTML, Markdown or plain text, or its content contradicts its extension."""
+
+    status_code = 415
+    code = "UNSUPPORTED_FILE_TYPE"
+    message = "Unsupported file type."

@@ -23,7 +23,7 @@ from folio.settings import Settings
 TEST_JWT_SECRET = "test-secret-" + "k" * 40
 
 
-def test_settings(database_url: str, **overrides: Any) -> Settings:
+def make_settings(database_url: str, **overrides: Any) -> Settings:
     """Settings for an app under test: hermetic (no .env), rate limits off unless a test turns them on."""
     values: dict[str, Any] = {
         "database_url": database_url,
@@ -56,7 +56,7 @@ def database_url() -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 async def app(database_url: str) -> AsyncIterator[FastAPI]:
-    application = create_app(test_settings(database_url))
+    application = create_app(make_settings(database_url))
     async with application.router.lifespan_context(application):
         yield application
 
@@ -84,7 +84,7 @@ def app_factory(database_url: str) -> AppFactory:
 
     @asynccontextmanager
     async def factory(**overrides: Any) -> AsyncIterator[httpx.AsyncClient]:
-        application = create_app(test_settings(database_url, **overrides))
+        application = create_app(make_settings(database_url, **overrides))
         async with (
             application.router.lifespan_context(application),
             httpx.AsyncClient(transport=httpx.ASGITransport(app=application), base_url="http://testserver") as http,

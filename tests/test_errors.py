@@ -16,7 +16,7 @@ import folio.main  # noqa: F401  (imports every router, so every error class is 
 from folio.errors import ERROR_CODES, FolioError
 from folio.main import create_app
 from tests.conftest import TEST_JWT_SECRET, AppFactory
-from tests.conftest import test_settings as make_settings
+from tests.conftest import make_settings as make_settings
 from tests.factories import Account, create_api_key, error_of, register
 
 SECRET_INPUT = "Hunter2-do-not-echo-me-9f8e7d"

@@ -21,7 +21,7 @@ from redis.asyncio import Redis
 
 from folio.main import create_app
 from tests.conftest import AppFactory
-from tests.conftest import test_settings as make_settings
+from tests.conftest import make_settings as make_settings
 from tests.factories import Account, create_api_key, register
 
 REDIS_URL = os.environ.get("FOLIO_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")

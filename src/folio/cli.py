@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import sys
 import tempfile
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -23,7 +24,10 @@ from folio.auth.principal import Scope
 from folio.db import create_engine, create_sessionmaker
 from folio.embedded_postgres import EmbeddedPostgres
 from folio.errors import FolioError
+from folio.jobs.handlers import JOB_HANDLERS
+from folio.jobs.queue import JobQueue
 from folio.migrate import MIGRATIONS_DIR, alembic_config, upgrade_to_head
+from folio.observability.logging import configure_logging
 from folio.orgs import service as orgs
 from folio.settings import Settings
 
@@ -100,6 +104,32 @@ def serve(
         forwarded_allow_ips=",".join(settings.http.trusted_proxies) or None,
         proxy_headers=bool(settings.http.trusted_proxies),
     )
+
+
+@app.command()
+def worker() -> None:
+    """Run jobs from the Redis queue (scale-out). Without FOLIO_REDIS_URL the API runs jobs itself."""
+    settings = _settings()
+    if settings.redis_url is None:
+        console.print("[red]folio worker needs FOLIO_REDIS_URL.[/red] Without Redis the API process runs jobs itself.")
+        raise typer.Exit(2)
+    configure_logging(settings.log)
+
+    async def run() -> None:
+        async with _engine(settings) as engine:
+            queue = JobQueue(create_sessionmaker(engine), settings.jobs, JOB_HANDLERS, settings.redis_url)
+            stopping = asyncio.Event()
+            loop = asyncio.get_running_loop()
+            for signum in (signal.SIGTERM, signal.SIGINT):
+                loop.add_signal_handler(signum, stopping.set)
+            await queue.start(consume=True)
+            console.print(f"Worker running {settings.jobs.concurrency} jobs at a time; Ctrl-C stops it.")
+            try:
+                await stopping.wait()
+            finally:
+                await queue.stop()
+
+    asyncio.run(run())
 
 
 @app.command()

@@ -9,6 +9,8 @@ from fastapi import Depends, Query, Request
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from folio.errors import FolioError
+from folio.jobs.queue import JobQueue
+from folio.jobs.service import PENDING_DISPATCH
 from folio.observability.middleware import STATE_RESPONSE_HEADERS
 from folio.pagination import DEFAULT_LIMIT, MAX_LIMIT, PageRequest
 from folio.ratelimit import Policy, RateLimiter
@@ -18,17 +20,29 @@ API_V1 = "/api/v1"
 
 
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
-    """The request's unit of work: committed when the endpoint returns, rolled back when it raises."""
+    """The request's unit of work: committed when the endpoint returns, rolled back when it raises.
+
+    Jobs enqueued during the request reach the broker only after the commit, so a worker never looks for a
+    job that is not stored yet.
+    """
     sessionmaker: async_sessionmaker[AsyncSession] = request.app.state.sessionmaker
     async with sessionmaker() as session:
         try:
             yield session
         except FolioError as error:
             if error.keep_changes:
-                await session.commit()
+                await _commit(request, session)
             raise
         else:
-            await session.commit()
+            await _commit(request, session)
+
+
+async def _commit(request: Request, session: AsyncSession) -> None:
+    await session.commit()
+    pending = session.info.pop(PENDING_DISPATCH, [])
+    if pending:
+        queue: JobQueue = request.app.state.job_queue
+        await queue.dispatch(pending)
 
 
 # scope="function" commits before the response is sent, so a client never sees data that was not stored.

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Mapping
+from contextlib import AsyncExitStack, asynccontextmanager
 
 import anyio
 from fastapi import FastAPI
@@ -21,6 +21,10 @@ from folio.db import create_engine, create_sessionmaker
 from folio.embedded_postgres import EmbeddedPostgres
 from folio.error_handlers import install_error_handlers
 from folio.errors import ERROR_CODES
+from folio.jobs import router as jobs_router
+from folio.jobs.handlers import JOB_HANDLERS
+from folio.jobs.queue import JobQueue
+from folio.jobs.runner import Handler
 from folio.migrate import head_revision, upgrade_to_head
 from folio.observability import health
 from folio.observability.logging import configure_logging
@@ -34,6 +38,7 @@ TAGS = [
     {"name": "auth", "description": "Registration, login, token refresh and logout, and who you are."},
     {"name": "orgs", "description": "Organizations and their members. Roles: owner > admin > editor > viewer."},
     {"name": "api-keys", "description": "Keys for scripts and services, with scopes capped by your role."},
+    {"name": "jobs", "description": "Background work with live progress, retries, cancel and retry."},
     {"name": "ops", "description": "Health checks and Prometheus metrics."},
 ]
 
@@ -54,39 +59,44 @@ def _description() -> str:
     )
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, *, job_handlers: Mapping[str, Handler] | None = None) -> FastAPI:
+    """The API. `job_handlers` replaces the job kinds this process can run (tests use it)."""
     settings = settings or Settings()
+    handlers = JOB_HANDLERS if job_handlers is None else job_handlers
     configure_logging(settings.log)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        embedded = None
-        url = settings.database_url
-        if url is None:
-            embedded = await anyio.to_thread.run_sync(EmbeddedPostgres, settings.embedded_database_dir)
-            url = embedded.url
-        engine = create_engine(url, settings)
-        instrument_pool(engine)
-        if settings.db.migrate_on_start:
-            await upgrade_to_head(engine)
-        app.state.settings = settings
-        app.state.engine = engine
-        app.state.sessionmaker = create_sessionmaker(engine)
-        app.state.head_revision = head_revision()
-        app.state.access_tokens = AccessTokens(settings.auth)
-        app.state.rate_limiter = RateLimiter(settings.rate_limit, settings.redis_url)
-        app.state.redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
-        try:
-            yield
-        finally:
-            await app.state.rate_limiter.close()
+        # Whatever has started is released in reverse order, also when a later step fails.
+        async with AsyncExitStack() as stack:
+            url = settings.database_url
+            if url is None:
+                embedded = await anyio.to_thread.run_sync(EmbeddedPostgres, settings.embedded_database_dir)
+                stack.push_async_callback(anyio.to_thread.run_sync, embedded.release)
+                url = embedded.url
+            engine = create_engine(url, settings)
+            stack.push_async_callback(engine.dispose)
+            instrument_pool(engine)
+            if settings.db.migrate_on_start:
+                await upgrade_to_head(engine)
+            app.state.settings = settings
+            app.state.engine = engine
+            app.state.sessionmaker = create_sessionmaker(engine)
+            app.state.head_revision = head_revision()
+            app.state.access_tokens = AccessTokens(settings.auth)
+            app.state.rate_limiter = RateLimiter(settings.rate_limit, settings.redis_url)
+            stack.push_async_callback(app.state.rate_limiter.close)
+            app.state.redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
             if app.state.redis is not None:
-                await app.state.redis.aclose()
-            await engine.dispose()
-            if embedded is not None:
-                await anyio.to_thread.run_sync(embedded.release)
+                stack.push_async_callback(app.state.redis.aclose)
+            job_queue = JobQueue(app.state.sessionmaker, settings.jobs, handlers, settings.redis_url)
+            # Embedded, this process runs the jobs; scale-out, `folio worker` processes do.
+            await job_queue.start(consume=job_queue.embedded)
+            stack.push_async_callback(job_queue.stop)
+            app.state.job_queue = job_queue
             if "PROMETHEUS_MULTIPROC_DIR" in os.environ:
-                multiprocess.mark_process_dead(os.getpid())  # type: ignore[no-untyped-call]
+                stack.callback(multiprocess.mark_process_dead, os.getpid())
+            yield
 
     app = FastAPI(
         title="Folio",
@@ -112,6 +122,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(RequestMiddleware, max_body_bytes=settings.http.max_body_kb * 1024)
     install_error_handlers(app)
 
-    for router in (auth_router.router, orgs_router.router, keys_router.router, health.router):
+    for router in (auth_router.router, orgs_router.router, keys_router.router, jobs_router.router, health.router):
         app.include_router(router)
     return app

@@ -66,13 +66,29 @@ class IngestionSettings(BaseModel):
     max_archive_mb: int = Field(200, ge=1, description="Declared uncompressed size a DOCX may have, in MiB.")
     max_archive_entries: int = Field(5000, ge=1, description="Files a DOCX may contain.")
     extract_seconds: float = Field(300, gt=0, description="Time one file's extraction may take.")
-    chunk_tokens: int = Field(256, ge=16, le=512, description="Target chunk size in embedding-model tokens.")
-    chunk_overlap: int = Field(32, ge=0, description="Tokens shared by neighbouring chunks.")
+    # The model reads 256 tokens including its two special ones, so a chunk holds at most 254.
+    chunk_tokens: int = Field(250, ge=16, le=254, description="Largest chunk, in embedding-model tokens.")
+    chunk_overlap: int = Field(32, ge=0, description="Tokens repeated from a split paragraph's previous chunk.")
+
+    @model_validator(mode="after")
+    def _overlap_smaller_than_chunk(self) -> Self:
+        if self.chunk_overlap >= self.chunk_tokens:
+            raise ValueError("FOLIO_INGESTION__CHUNK_OVERLAP must be smaller than FOLIO_INGESTION__CHUNK_TOKENS.")
+        return self
 
 
 class EmbeddingSettings(BaseModel):
     threads: int = Field(0, ge=0, description="ONNX Runtime intra-op threads; 0 lets it choose.")
     batch_size: int = Field(32, ge=1, le=512, description="Texts embedded per model call.")
+
+
+class JobSettings(BaseModel):
+    max_attempts: int = Field(3, ge=1, le=20, description="Tries of a job before it fails for good.")
+    lease_seconds: float = Field(60, gt=0, description="A running job's lease; a worker that misses it is dead.")
+    reaper_seconds: float = Field(5, gt=0, description="How often expired leases and due jobs are looked for.")
+    backoff_seconds: float = Field(2, ge=0, description="First retry delay; doubles per attempt, with jitter.")
+    backoff_max_seconds: float = Field(300, ge=0, description="Longest retry delay.")
+    concurrency: int = Field(2, ge=1, description="Jobs one worker process runs at once.")
 
 
 class LogSettings(BaseModel):
@@ -104,6 +120,7 @@ class Settings(BaseSettings):
     http: HttpSettings = HttpSettings()
     ingestion: IngestionSettings = IngestionSettings()
     embeddings: EmbeddingSettings = EmbeddingSettings()
+    jobs: JobSettings = JobSettings()
     log: LogSettings = LogSettings()
 
     @model_validator(mode="after")

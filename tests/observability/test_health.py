@@ -14,7 +14,7 @@ from sqlalchemy import text
 from folio.main import create_app
 from folio.migrate import head_revision
 from tests.conftest import AppFactory
-from tests.conftest import test_settings as make_settings
+from tests.conftest import make_settings as make_settings
 
 REDIS_URL = os.environ.get("FOLIO_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 UNREACHABLE_REDIS_URL = "redis://127.0.0.1:1/0"

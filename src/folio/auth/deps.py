@@ -11,11 +11,11 @@ from fastapi.security import APIKeyHeader, OAuth2PasswordBearer
 from folio.auth import keys_service
 from folio.auth import service as auth
 from folio.auth.errors import AuthExpired, AuthInvalid, AuthRequired, OrgAccessDenied
-from folio.auth.principal import Principal
+from folio.auth.principal import Principal, Scope
 from folio.auth.tokens import AccessTokens, is_api_key
 from folio.deps import API_V1, SessionDep, client_address, rate_limit
 from folio.error_handlers import error_responses
-from folio.errors import FolioError, RateLimitExceeded, ValidationFailed
+from folio.errors import FolioError, Forbidden, RateLimitExceeded, ValidationFailed
 from folio.observability.middleware import STATE_PRINCIPAL
 from folio.ratelimit import Policy
 
@@ -80,3 +80,15 @@ async def current_principal(
 
 
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
+
+
+def requires(*scopes: Scope) -> Any:
+    """`Annotated[Principal, requires(Scope.X)]`: the principal, or 403 when it lacks one of the scopes."""
+
+    async def principal_with_scopes(principal: CurrentPrincipal) -> Principal:
+        missing = [scope for scope in scopes if not principal.has(scope)]
+        if missing:
+            raise Forbidden(f"This needs the {', '.join(missing)} scope.", details={"missing_scopes": sorted(missing)})
+        return principal
+
+    return Depends(principal_with_scopes)

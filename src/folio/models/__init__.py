@@ -2,8 +2,19 @@
 
 from folio.models.api_key import ApiKey
 from folio.models.auth_session import AuthSession, RefreshToken
+from folio.models.job import Job, JobStatus
 from folio.models.membership import Membership, Role
 from folio.models.organization import Organization
 from folio.models.user import User
 
-__all__ = ["ApiKey", "AuthSession", "Membership", "Organization", "RefreshToken", "Role", "User"]
+__all__ = [
+    "ApiKey",
+    "AuthSession",
+    "Job",
+    "JobStatus",
+    "Membership",
+    "Organization",
+    "RefreshToken",
+    "Role",
+    "User",
+]

@@ -1,0 +1,118 @@
+"""The broker that carries job ids, the dispatcher, and the reaper that keeps jobs moving."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable, Mapping
+from contextlib import suppress
+from datetime import timedelta
+from uuid import UUID
+
+import structlog
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from taskiq import AsyncBroker, InMemoryBroker
+from taskiq.api import run_receiver_task
+from taskiq_redis import RedisStreamBroker
+
+from folio.jobs.repository import JobRepository
+from folio.jobs.runner import Handler, JobRunner
+from folio.settings import JobSettings
+
+log = structlog.get_logger(__name__)
+
+TASK_NAME = "folio.run_job"
+
+
+class JobQueue:
+    """One per process. The API dispatches through it; a worker also consumes and reaps.
+
+    Embedded (no Redis): an in-memory broker runs jobs inside the API process. Scale-out: a Redis stream
+    carries ids to `folio worker` processes, which acknowledge a message only after the job's outcome is stored.
+    """
+
+    def __init__(
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        settings: JobSettings,
+        handlers: Mapping[str, Handler],
+        redis_url: str | None,
+    ) -> None:
+        self.sessionmaker = sessionmaker
+        self.settings = settings
+        self.runner = JobRunner(sessionmaker, settings, handlers)
+        self.broker: AsyncBroker = (
+            RedisStreamBroker(
+                redis_url,
+                queue_name="folio:jobs",
+                consumer_group_name="folio-workers",
+                # A message whose worker died is handed to another after this long without an ack.
+                idle_timeout=int(settings.lease_seconds * 1000),
+            )
+            if redis_url
+            else InMemoryBroker(max_async_tasks=settings.concurrency)
+        )
+        runner = self.runner
+
+        async def run_job(job_id: str) -> None:
+            await runner.run(UUID(job_id))
+
+        self._task = self.broker.register_task(run_job, task_name=TASK_NAME)
+        self._background: list[asyncio.Task[None]] = []
+
+    @property
+    def embedded(self) -> bool:
+        return isinstance(self.broker, InMemoryBroker)
+
+    async def start(self, *, consume: bool) -> None:
+        """Connect the broker; with `consume`, also run jobs and the reaper in this process."""
+        if consume or self.embedded:
+            await self.broker.startup()
+        else:
+            # Only consumers declare the Redis consumer group; a dispatching API starts (and stays live) while
+            # Redis is down, and its jobs are dispatched again by the workers' reaper once it is back.
+            await AsyncBroker.startup(self.broker)
+        if consume:
+            if not self.embedded:
+                self._background.append(
+                    asyncio.create_task(
+                        run_receiver_task(self.broker, max_async_tasks=self.settings.concurrency, run_startup=False)
+                    )
+                )
+            self._background.append(asyncio.create_task(self._reap_forever()))
+
+    async def stop(self) -> None:
+        for task in self._background:
+            task.cancel()
+            with suppress(asyncio.CancelledError):
+                await task
+        self._background.clear()
+        if self.embedded:
+            # Let jobs already running in this process reach their next commit point.
+            await asyncio.sleep(0)
+        await self.broker.shutdown()
+
+    async def dispatch(self, job_ids: Iterable[UUID]) -> None:
+        """Send job ids to the broker. Call only after the transaction that created the jobs committed."""
+        for job_id in job_ids:
+            try:
+                await self._task.kiq(str(job_id))
+            except Exception:  # the reaper dispatches it again; the job row is safe
+                log.warning("job_dispatch_failed", job_id=str(job_id), exc_info=True)
+
+    async def reap(self) -> None:
+        """Re-queue jobs whose worker died and dispatch queued jobs that are due but not on their way."""
+        async with self.sessionmaker() as session, session.begin():
+            repository = JobRepository(session)
+            await repository.requeue_expired_leases()
+            due = await repository.take_due(not_dispatched_since=timedelta(seconds=self.settings.lease_seconds))
+        if due:
+            log.info("jobs_dispatched_by_reaper", count=len(due))
+        await self.dispatch(due)
+
+    async def _reap_forever(self) -> None:
+        while True:
+            try:
+                await self.reap()
+            except Exception:  # a database hiccup must not stop the reaper for good
+                log.warning("reaper_failed", exc_info=True)
+            await asyncio.sleep(self.settings.reaper_seconds)

@@ -1,0 +1,168 @@
+"""SQL for jobs. Request-side statements start from `scoped(principal)`; worker-side ones act by job id."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import Select, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from folio.auth.principal import Principal
+from folio.jobs.errors import WorkerLost
+from folio.models import Job, JobStatus
+from folio.pagination import PageRequest, keyset
+
+
+@dataclass(frozen=True, slots=True)
+class JobFilters:
+    status: JobStatus | None = None
+    kind: str | None = None
+    subject_id: UUID | None = None
+
+
+class JobRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    @staticmethod
+    def scoped(principal: Principal) -> Select[Job]:
+        return select(Job).where(Job.org_id == principal.org_id)
+
+    async def add(self, job: Job) -> None:
+        self.session.add(job)
+        await self.session.flush()
+
+    async def get(self, principal: Principal, job_id: UUID, *, for_update: bool = False) -> Job | None:
+        statement = self.scoped(principal).where(Job.id == job_id)
+        job: Job | None = await self.session.scalar(statement.with_for_update() if for_update else statement)
+        return job
+
+    async def page(
+        self, principal: Principal, filters: JobFilters, page: PageRequest
+    ) -> tuple[Sequence[Any], str | None]:
+        statement = self.scoped(principal)
+        if filters.status is not None:
+            statement = statement.where(Job.status == filters.status)
+        if filters.kind is not None:
+            statement = statement.where(Job.kind == filters.kind)
+        if filters.subject_id is not None:
+            statement = statement.where(Job.subject_id == filters.subject_id)
+        return await keyset(self.session, statement, Job.id, page)
+
+    # Worker side: the job id came from the broker, the row decides what happens.
+
+    async def claim(self, job_id: UUID, lease: timedelta) -> Job | None:
+        """Take a queued, due job; None when it is not (already taken, cancelled, finished or not due)."""
+        statement = (
+            update(Job)
+            .where(
+                Job.id == job_id,
+                Job.status == JobStatus.QUEUED,
+                Job.run_after <= func.now(),
+                Job.cancel_requested.is_(False),
+            )
+            .values(
+                status=JobStatus.RUNNING,
+                attempts=Job.attempts + 1,
+                lease_expires_at=func.now() + lease,
+                started_at=func.coalesce(Job.started_at, func.now()),
+                error_code=None,
+                error_message=None,
+            )
+            .returning(Job)
+        )
+        job: Job | None = (await self.session.scalars(statement)).first()
+        return job
+
+    async def extend_lease(self, job_id: UUID, lease: timedelta) -> bool | None:
+        """Renew a running job's lease; returns whether cancellation was requested (None: no longer ours)."""
+        statement = (
+            update(Job)
+            .where(Job.id == job_id, Job.status == JobStatus.RUNNING)
+            .values(lease_expires_at=func.now() + lease)
+            .returning(Job.cancel_requested)
+        )
+        requested: bool | None = (await self.session.execute(statement)).scalar_one_or_none()
+        return requested
+
+    async def report(self, job_id: UUID, *, stage: str | None, progress: int, message: str | None) -> bool | None:
+        """Write progress; returns whether cancellation was requested (None: the job is no longer running)."""
+        statement = (
+            update(Job)
+            .where(Job.id == job_id, Job.status == JobStatus.RUNNING)
+            .values(stage=stage, progress=progress, message=message)
+            .returning(Job.cancel_requested)
+        )
+        requested: bool | None = (await self.session.execute(statement)).scalar_one_or_none()
+        return requested
+
+    async def finish(
+        self, job_id: UUID, status: JobStatus, *, error_code: str | None = None, error_message: str | None = None
+    ) -> None:
+        values: dict[str, Any] = {
+            "status": status,
+            "finished_at": func.now(),
+            "lease_expires_at": None,
+            "error_code": error_code,
+            "error_message": error_message,
+        }
+        if status is JobStatus.SUCCEEDED:
+            values["progress"] = 100
+        await self.session.execute(
+            update(Job).where(Job.id == job_id, Job.status == JobStatus.RUNNING).values(**values)
+        )
+
+    async def retry_later(self, job_id: UUID, delay: timedelta, *, error_code: str, error_message: str) -> None:
+        await self.session.execute(
+            update(Job)
+            .where(Job.id == job_id, Job.status == JobStatus.RUNNING)
+            .values(
+                status=JobStatus.QUEUED,
+                run_after=func.now() + delay,
+                dispatched_at=None,
+                lease_expires_at=None,
+                error_code=error_code,
+                error_message=error_message,
+            )
+        )
+
+    async def requeue_expired_leases(self) -> None:
+        """Jobs whose worker died go back to the queue, or fail when they have used every attempt."""
+        expired = (Job.status == JobStatus.RUNNING, Job.lease_expires_at < func.now())
+        await self.session.execute(
+            update(Job)
+            .where(*expired, Job.attempts >= Job.max_attempts)
+            .values(
+                status=JobStatus.FAILED,
+                finished_at=func.now(),
+                lease_expires_at=None,
+                error_code=WorkerLost.code,
+                error_message=WorkerLost.message,
+            )
+        )
+        await self.session.execute(
+            update(Job)
+            .where(*expired)
+            .values(status=JobStatus.QUEUED, run_after=func.now(), dispatched_at=None, lease_expires_at=None)
+        )
+
+    async def take_due(self, *, not_dispatched_since: timedelta, limit: int = 100) -> list[UUID]:
+        """Ids of queued, due jobs not dispatched recently, marked as dispatched now (SKIP LOCKED between reapers)."""
+        now = datetime.now(UTC)
+        due = (
+            select(Job.id)
+            .where(
+                Job.status == JobStatus.QUEUED,
+                Job.run_after <= now,
+                (Job.dispatched_at.is_(None)) | (Job.dispatched_at < now - not_dispatched_since),
+            )
+            .order_by(Job.run_after)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        statement = update(Job).where(Job.id.in_(due.scalar_subquery())).values(dispatched_at=now).returning(Job.id)
+        return list((await self.session.scalars(statement)).all())

@@ -1,0 +1,139 @@
+"""Running one job: claim it, keep its lease alive, run its handler, record the outcome."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from contextlib import suppress
+from datetime import timedelta
+from typing import Any
+from uuid import UUID
+
+import structlog
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from folio.auth.principal import Principal, Scope
+from folio.errors import FolioError
+from folio.jobs.errors import JobCancelled, JobFailed, UnknownJobKind
+from folio.jobs.repository import JobRepository
+from folio.models import Job, JobStatus
+from folio.settings import JobSettings
+
+log = structlog.get_logger(__name__)
+
+# Progress is written at most this often (stage changes and completion are always written).
+_PROGRESS_INTERVAL_SECONDS = 0.5
+
+
+class JobContext:
+    """What a handler gets: the job, a principal scoped to its organization, sessions, and progress reporting."""
+
+    def __init__(self, job: Job, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+        self.job_id: UUID = job.id
+        self.kind: str = job.kind
+        self.payload: dict[str, Any] = dict(job.payload)
+        self.subject_id: UUID | None = job.subject_id
+        self.attempt: int = job.attempts
+        self.principal = Principal(org_id=job.org_id, scopes=frozenset(Scope), user_id=job.created_by)
+        self.sessionmaker = sessionmaker
+        self.cancel_requested = False
+        self._stage: str | None = None
+        self._last_write = 0.0
+
+    async def progress(self, percent: float, message: str | None = None, *, stage: str | None = None) -> None:
+        """Record progress (0–100) and raise JobCancelled if the job was asked to stop."""
+        self.raise_if_cancelled()
+        stage = stage or self._stage
+        now = time.monotonic()
+        if stage == self._stage and now - self._last_write < _PROGRESS_INTERVAL_SECONDS and percent < 100:
+            return
+        self._stage, self._last_write = stage, now
+        async with self.sessionmaker() as session, session.begin():
+            requested = await JobRepository(session).report(
+                self.job_id, stage=stage, progress=max(0, min(100, round(percent))), message=message
+            )
+        if requested is None or requested:
+            self.cancel_requested = True
+        self.raise_if_cancelled()
+
+    def raise_if_cancelled(self) -> None:
+        if self.cancel_requested:
+            raise JobCancelled()
+
+
+Handler = Callable[[JobContext], Awaitable[None]]
+
+
+class JobRunner:
+    def __init__(
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        settings: JobSettings,
+        handlers: Mapping[str, Handler],
+    ) -> None:
+        self.sessionmaker = sessionmaker
+        self.settings = settings
+        self.handlers = handlers
+        self.lease = timedelta(seconds=settings.lease_seconds)
+
+    async def run(self, job_id: UUID) -> None:
+        """Run the job if it can be claimed; a duplicate or stale delivery finds nothing to claim and returns."""
+        async with self.sessionmaker() as session, session.begin():
+            job = await JobRepository(session).claim(job_id, self.lease)
+        if job is None:
+            return
+        context = JobContext(job, self.sessionmaker)
+        log.info("job_started", job_id=str(job.id), kind=job.kind, attempt=job.attempts)
+        heartbeat = asyncio.create_task(self._heartbeat(context))
+        try:
+            await self._execute(job, context)
+        finally:
+            heartbeat.cancel()
+            with suppress(asyncio.CancelledError):
+                await heartbeat
+
+    async def _execute(self, job: Job, context: JobContext) -> None:
+        handler = self.handlers.get(job.kind)
+        try:
+            if handler is None:
+                raise UnknownJobKind(f"No handler for jobs of kind '{job.kind}'.")
+            await handler(context)
+        except JobCancelled:
+            await self._finish(job.id, JobStatus.CANCELLED)
+        except FolioError as error:  # a reasoned refusal: trying again would fail the same way
+            log.info("job_failed", job_id=str(job.id), code=error.code)
+            await self._finish(job.id, JobStatus.FAILED, error.code, error.detail_message)
+        except Exception as error:  # anything unexpected may be transient: retry with backoff
+            log.warning("job_attempt_failed", job_id=str(job.id), attempt=job.attempts, exc_info=True)
+            await self._failed_attempt(job, error)
+        else:
+            await self._finish(job.id, JobStatus.SUCCEEDED)
+            log.info("job_succeeded", job_id=str(job.id))
+
+    async def _failed_attempt(self, job: Job, error: Exception) -> None:
+        message = f"{type(error).__name__}: {error}"[:2000]
+        if job.attempts >= job.max_attempts:
+            await self._finish(job.id, JobStatus.FAILED, JobFailed.code, message)
+            return
+        delay = min(self.settings.backoff_seconds * 2 ** (job.attempts - 1), self.settings.backoff_max_seconds)
+        delay *= random.uniform(0.8, 1.2)  # noqa: S311 — jitter, not security
+        async with self.sessionmaker() as session, session.begin():
+            await JobRepository(session).retry_later(
+                job.id, timedelta(seconds=delay), error_code=JobFailed.code, error_message=message
+            )
+
+    async def _finish(
+        self, job_id: UUID, status: JobStatus, error_code: str | None = None, error_message: str | None = None
+    ) -> None:
+        async with self.sessionmaker() as session, session.begin():
+            await JobRepository(session).finish(job_id, status, error_code=error_code, error_message=error_message)
+
+    async def _heartbeat(self, context: JobContext) -> None:
+        while True:
+            await asyncio.sleep(self.settings.lease_seconds / 3)
+            async with self.sessionmaker() as session, session.begin():
+                requested = await JobRepository(session).extend_lease(context.job_id, self.lease)
+            if requested is None or requested:
+                context.cancel_requested = True

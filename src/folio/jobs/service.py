@@ -1,0 +1,95 @@
+"""Enqueueing, reading, cancelling and retrying jobs on behalf of a principal."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from folio.auth.principal import Principal
+from folio.jobs.errors import JobFinished, JobNotFound, JobNotRetryable
+from folio.jobs.repository import JobFilters, JobRepository
+from folio.models import Job, JobStatus
+from folio.pagination import PageRequest
+
+# Job ids enqueued in a session; sent to the broker only once the session has committed.
+PENDING_DISPATCH = "folio.jobs.pending_dispatch"
+
+
+def pending_dispatch(session: AsyncSession) -> list[UUID]:
+    pending: list[UUID] = session.info.setdefault(PENDING_DISPATCH, [])
+    return pending
+
+
+async def enqueue(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    kind: str,
+    max_attempts: int,
+    payload: dict[str, Any] | None = None,
+    subject_id: UUID | None = None,
+) -> Job:
+    job = Job(
+        org_id=principal.org_id,
+        created_by=principal.user_id,
+        kind=kind,
+        subject_id=subject_id,
+        payload=payload or {},
+        max_attempts=max_attempts,
+        status=JobStatus.QUEUED,
+        dispatched_at=datetime.now(UTC),
+    )
+    await JobRepository(session).add(job)
+    pending_dispatch(session).append(job.id)
+    return job
+
+
+async def get_job(session: AsyncSession, *, principal: Principal, job_id: UUID, for_update: bool = False) -> Job:
+    job = await JobRepository(session).get(principal, job_id, for_update=for_update)
+    if job is None:
+        raise JobNotFound()
+    return job
+
+
+async def page_jobs(
+    session: AsyncSession, *, principal: Principal, filters: JobFilters, page: PageRequest
+) -> tuple[Sequence[Any], str | None]:
+    return await JobRepository(session).page(principal, filters, page)
+
+
+async def cancel(session: AsyncSession, *, principal: Principal, job_id: UUID) -> Job:
+    """A queued job is cancelled at once; a running one is asked to stop and stops at its next check."""
+    job = await get_job(session, principal=principal, job_id=job_id, for_update=True)
+    if job.status.finished:
+        raise JobFinished(details={"status": job.status.value})
+    job.cancel_requested = True
+    if job.status is JobStatus.QUEUED:
+        job.status = JobStatus.CANCELLED
+        job.finished_at = datetime.now(UTC)
+    await session.flush()
+    return job
+
+
+async def retry(session: AsyncSession, *, principal: Principal, job_id: UUID) -> Job:
+    """Run a failed or cancelled job again, with a fresh set of attempts."""
+    job = await get_job(session, principal=principal, job_id=job_id, for_update=True)
+    if job.status not in {JobStatus.FAILED, JobStatus.CANCELLED}:
+        raise JobNotRetryable(details={"status": job.status.value})
+    job.status = JobStatus.QUEUED
+    job.attempts = 0
+    job.progress = 0
+    job.stage = None
+    job.message = None
+    job.cancel_requested = False
+    job.error_code = None
+    job.error_message = None
+    job.finished_at = None
+    job.run_after = datetime.now(UTC)
+    job.dispatched_at = datetime.now(UTC)
+    await session.flush()
+    pending_dispatch(session).append(job.id)
+    return job

@@ -1,0 +1,109 @@
+"""The jobs API: listing with filters, tenancy, roles, and dispatch only after the request commits."""
+
+from __future__ import annotations
+
+import asyncio
+from uuid import UUID, uuid4
+
+import httpx
+from fastapi import FastAPI
+
+from folio.auth.deps import CurrentPrincipal
+from folio.deps import SessionDep
+from folio.jobs import service as jobs
+from folio.main import create_app
+from tests.conftest import make_settings
+from tests.factories import add_member, create_api_key, error_of, register
+from tests.jobs.conftest import FAST_JOBS, HANDLERS, enqueue, runs, wait_until_finished
+
+JOBS = "/api/v1/jobs"
+
+
+async def test_list_filters_and_pages(jobs_app: FastAPI, jobs_client: httpx.AsyncClient) -> None:
+    account = await register(jobs_client)
+    echo_ids = [await enqueue(jobs_app, account, "test.echo", dispatch=False) for _ in range(3)]
+    flaky_id = await enqueue(jobs_app, account, "test.flaky", dispatch=False, succeed_on=1)
+
+    by_kind = await jobs_client.get(JOBS, params={"kind": "test.echo"}, headers=account.headers)
+    assert [UUID(job["id"]) for job in by_kind.json()["items"]] == echo_ids
+
+    seen: list[UUID] = []
+    cursor: str | None = None
+    while True:
+        params: dict[str, str | int] = {"limit": 2, **({"cursor": cursor} if cursor else {})}
+        page = (await jobs_client.get(JOBS, params=params, headers=account.headers)).json()
+        seen += [UUID(job["id"]) for job in page["items"]]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert seen == [*echo_ids, flaky_id]
+
+    await jobs_app.state.job_queue.dispatch([flaky_id])
+    await wait_until_finished(jobs_client, account, flaky_id)
+    done = await jobs_client.get(JOBS, params={"status": "succeeded"}, headers=account.headers)
+    assert [UUID(job["id"]) for job in done.json()["items"]] == [flaky_id]
+
+    bad = await jobs_client.get(JOBS, params={"status": "sleeping"}, headers=account.headers)
+    error_of(bad, 422, "VALIDATION_ERROR")
+
+
+async def test_another_orgs_jobs_are_invisible(jobs_app: FastAPI, jobs_client: httpx.AsyncClient) -> None:
+    owner_a = await register(jobs_client)
+    owner_b = await register(jobs_client)
+    job_id = await enqueue(jobs_app, owner_a, "test.echo", dispatch=False)
+    key_b = await create_api_key(jobs_client, owner_b, scopes=["documents:read", "documents:write"])
+
+    for headers in (owner_b.headers, {"X-API-Key": key_b["secret"]}):
+        assert (await jobs_client.get(JOBS, headers=headers)).json()["items"] == []
+        error_of(await jobs_client.get(f"{JOBS}/{job_id}", headers=headers), 404, "JOB_NOT_FOUND")
+        error_of(await jobs_client.post(f"{JOBS}/{job_id}/cancel", headers=headers), 404, "JOB_NOT_FOUND")
+        error_of(await jobs_client.post(f"{JOBS}/{job_id}/retry", headers=headers), 404, "JOB_NOT_FOUND")
+    error_of(await jobs_client.get(f"{JOBS}/{uuid4()}", headers=owner_a.headers), 404, "JOB_NOT_FOUND")
+    mine = await jobs_client.get(f"{JOBS}/{job_id}", headers=owner_a.headers)
+    assert mine.json()["status"] == "queued"
+
+
+async def test_viewers_read_jobs_but_cannot_cancel_them(jobs_app: FastAPI, jobs_client: httpx.AsyncClient) -> None:
+    owner = await register(jobs_client)
+    viewer = await register(jobs_client)
+    await add_member(jobs_client, owner, viewer, "viewer")
+    job_id = await enqueue(jobs_app, owner, "test.echo", dispatch=False)
+    as_viewer = viewer.in_org(owner.org_id)
+
+    assert (await jobs_client.get(f"{JOBS}/{job_id}", headers=as_viewer)).status_code == 200
+    refused = await jobs_client.post(f"{JOBS}/{job_id}/cancel", headers=as_viewer)
+    assert error_of(refused, 403, "FORBIDDEN")["details"]["missing_scopes"] == ["documents:write"]
+
+    search_only = await create_api_key(jobs_client, owner, scopes=["search"])
+    error_of(await jobs_client.get(JOBS, headers={"X-API-Key": search_only["secret"]}), 403, "FORBIDDEN")
+
+
+async def test_jobs_are_dispatched_only_after_the_request_commits(database_url: str) -> None:
+    """A job enqueued by a request that then fails is neither stored nor run; one that succeeds runs."""
+    application = create_app(make_settings(database_url, jobs=FAST_JOBS), job_handlers=HANDLERS)
+    enqueued: list[UUID] = []
+
+    async def enqueue_then(principal: CurrentPrincipal, session: SessionDep, fail: bool = False) -> dict[str, str]:
+        job = await jobs.enqueue(session, principal=principal, kind="test.echo", max_attempts=1)
+        enqueued.append(job.id)
+        if fail:
+            raise RuntimeError("the request fails after enqueueing")
+        return {"job_id": str(job.id)}
+
+    application.add_api_route("/test/enqueue", enqueue_then, methods=["POST"])
+    async with (
+        application.router.lifespan_context(application),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=application), base_url="http://testserver") as client,
+    ):
+        account = await register(client)
+        failed = await client.post("/test/enqueue", params={"fail": True}, headers=account.headers)
+        assert failed.status_code == 500
+        await application.state.job_queue.reap()
+        await asyncio.sleep(0.3)
+        assert runs[enqueued[0]] == 0
+        error_of(await client.get(f"{JOBS}/{enqueued[0]}", headers=account.headers), 404, "JOB_NOT_FOUND")
+
+        ok = await client.post("/test/enqueue", headers=account.headers)
+        assert ok.status_code == 200, ok.text
+        job = await wait_until_finished(client, account, UUID(ok.json()["job_id"]))
+        assert job["status"] == "succeeded"

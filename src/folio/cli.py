@@ -22,9 +22,10 @@ from folio.auth import keys_service
 from folio.auth import service as auth
 from folio.auth.principal import Scope
 from folio.db import create_engine, create_sessionmaker
+from folio.documents.storage import LocalStorage
 from folio.embedded_postgres import EmbeddedPostgres
 from folio.errors import FolioError
-from folio.jobs.handlers import JOB_HANDLERS
+from folio.jobs.handlers import build_handlers
 from folio.jobs.queue import JobQueue
 from folio.migrate import MIGRATIONS_DIR, alembic_config, upgrade_to_head
 from folio.observability.logging import configure_logging
@@ -117,7 +118,8 @@ def worker() -> None:
 
     async def run() -> None:
         async with _engine(settings) as engine:
-            queue = JobQueue(create_sessionmaker(engine), settings.jobs, JOB_HANDLERS, settings.redis_url)
+            handlers = build_handlers(settings, LocalStorage(settings.files_dir))
+            queue = JobQueue(create_sessionmaker(engine), settings.jobs, handlers, settings.redis_url)
             stopping = asyncio.Event()
             loop = asyncio.get_running_loop()
             for signum in (signal.SIGTERM, signal.SIGINT):

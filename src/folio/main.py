@@ -18,11 +18,13 @@ from folio.auth import keys_router
 from folio.auth import router as auth_router
 from folio.auth.tokens import AccessTokens
 from folio.db import create_engine, create_sessionmaker
+from folio.documents import router as documents_router
+from folio.documents.storage import LocalStorage
 from folio.embedded_postgres import EmbeddedPostgres
 from folio.error_handlers import install_error_handlers
 from folio.errors import ERROR_CODES
 from folio.jobs import router as jobs_router
-from folio.jobs.handlers import JOB_HANDLERS
+from folio.jobs.handlers import build_handlers
 from folio.jobs.queue import JobQueue
 from folio.jobs.runner import Handler
 from folio.migrate import head_revision, upgrade_to_head
@@ -38,6 +40,7 @@ TAGS = [
     {"name": "auth", "description": "Registration, login, token refresh and logout, and who you are."},
     {"name": "orgs", "description": "Organizations and their members. Roles: owner > admin > editor > viewer."},
     {"name": "api-keys", "description": "Keys for scripts and services, with scopes capped by your role."},
+    {"name": "documents", "description": "Upload files and follow them through ingestion."},
     {"name": "jobs", "description": "Background work with live progress, retries, cancel and retry."},
     {"name": "ops", "description": "Health checks and Prometheus metrics."},
 ]
@@ -62,7 +65,6 @@ def _description() -> str:
 def create_app(settings: Settings | None = None, *, job_handlers: Mapping[str, Handler] | None = None) -> FastAPI:
     """The API. `job_handlers` replaces the job kinds this process can run (tests use it)."""
     settings = settings or Settings()
-    handlers = JOB_HANDLERS if job_handlers is None else job_handlers
     configure_logging(settings.log)
 
     @asynccontextmanager
@@ -89,6 +91,8 @@ def create_app(settings: Settings | None = None, *, job_handlers: Mapping[str, H
             app.state.redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
             if app.state.redis is not None:
                 stack.push_async_callback(app.state.redis.aclose)
+            app.state.storage = LocalStorage(settings.files_dir)
+            handlers = build_handlers(settings, app.state.storage) if job_handlers is None else job_handlers
             job_queue = JobQueue(app.state.sessionmaker, settings.jobs, handlers, settings.redis_url)
             # Embedded, this process runs the jobs; scale-out, `folio worker` processes do.
             await job_queue.start(consume=job_queue.embedded)
@@ -122,6 +126,7 @@ def create_app(settings: Settings | None = None, *, job_handlers: Mapping[str, H
     app.add_middleware(RequestMiddleware, max_body_bytes=settings.http.max_body_kb * 1024)
     install_error_handlers(app)
 
-    for router in (auth_router.router, orgs_router.router, keys_router.router, jobs_router.router, health.router):
-        app.include_router(router)
+    routers = (auth_router, orgs_router, keys_router, documents_router, jobs_router, health)
+    for module in routers:
+        app.include_router(module.router)
     return app

@@ -111,6 +111,7 @@ class Settings(BaseSettings):
         None, description="PostgreSQL URL; unset starts the embedded server under data_dir."
     )
     redis_url: str | None = Field(None, description="Redis URL for rate limits (and later jobs, events).")
+    max_upload_mb: int = Field(100, ge=1, description="Largest uploaded file, in MiB.")
     host: str = "127.0.0.1"
     port: int = 8000
 
@@ -140,6 +141,11 @@ class Settings(BaseSettings):
     @property
     def embedded_database_dir(self) -> Path:
         return (self.data_dir / "postgres").resolve()
+
+    @property
+    def files_dir(self) -> Path:
+        """Where uploaded files are stored (the local storage backend)."""
+        return (self.data_dir / "files").resolve()
 
     @property
     def is_development(self) -> bool:

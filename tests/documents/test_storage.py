@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from folio.documents.errors import FileTooLarge
-from folio.documents.storage import LocalStorage
+from folio.documents.storage import LocalStorage, save
 
 
 def files_under(root: Path) -> list[Path]:
@@ -21,7 +21,7 @@ async def stream(*chunks: bytes) -> AsyncIterator[bytes]:
 
 async def test_save_streams_hashes_and_sizes(tmp_path: Path) -> None:
     storage = LocalStorage(tmp_path)
-    stored = await storage.save(stream(b"hello ", b"world"), max_bytes=100)
+    stored = await save(storage, stream(b"hello ", b"world"), max_bytes=100)
 
     assert stored.size == 11
     assert stored.sha256 == hashlib.sha256(b"hello world").hexdigest()
@@ -31,8 +31,8 @@ async def test_save_streams_hashes_and_sizes(tmp_path: Path) -> None:
 
 async def test_keys_are_generated_not_derived_from_content(tmp_path: Path) -> None:
     storage = LocalStorage(tmp_path)
-    first = await storage.save(stream(b"same"), max_bytes=100)
-    second = await storage.save(stream(b"same"), max_bytes=100)
+    first = await save(storage, stream(b"same"), max_bytes=100)
+    second = await save(storage, stream(b"same"), max_bytes=100)
     assert first.key != second.key
     assert first.sha256 == second.sha256
 
@@ -47,7 +47,7 @@ async def test_too_large_stops_reading_and_keeps_nothing(tmp_path: Path) -> None
             yield b"x" * 1024
 
     with pytest.raises(FileTooLarge):
-        await storage.save(endless(), max_bytes=10 * 1024)
+        await save(storage, endless(), max_bytes=10 * 1024)
 
     assert len(consumed) == 11  # the chunk that crossed the limit was the last one read
     assert files_under(tmp_path) == []
@@ -55,7 +55,7 @@ async def test_too_large_stops_reading_and_keeps_nothing(tmp_path: Path) -> None
 
 async def test_delete_is_idempotent(tmp_path: Path) -> None:
     storage = LocalStorage(tmp_path)
-    stored = await storage.save(stream(b"bye"), max_bytes=100)
+    stored = await save(storage, stream(b"bye"), max_bytes=100)
     await storage.delete(stored.key)
     await storage.delete(stored.key)
     assert not storage.local_path(stored.key).exists()

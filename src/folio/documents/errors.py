@@ -16,3 +16,11 @@ class UnsupportedFileType(FolioError):
     status_code = 415
     code = "UNSUPPORTED_FILE_TYPE"
     message = "Unsupported file type."
+
+
+class DocumentNotFound(FolioError):
+    """No such document in your organization."""
+
+    status_code = 404
+    code = "DOCUMENT_NOT_FOUND"
+    message = "Document not found."

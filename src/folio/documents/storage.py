@@ -21,12 +21,32 @@ class StoredFile:
     sha256: str
 
 
+class StorageWriter(Protocol):
+    async def write(self, chunk: bytes) -> None: ...
+
+    async def commit(self) -> StoredFile: ...
+
+    async def abort(self) -> None: ...
+
+
 class Storage(Protocol):
-    async def save(self, chunks: AsyncIterable[bytes], *, max_bytes: int) -> StoredFile: ...
+    async def writer(self, *, max_bytes: int) -> StorageWriter: ...
 
     def local_path(self, key: str) -> Path: ...
 
     async def delete(self, key: str) -> None: ...
+
+
+async def save(storage: Storage, chunks: AsyncIterable[bytes], *, max_bytes: int) -> StoredFile:
+    """Stream `chunks` into a new file; FileTooLarge (and nothing kept) as soon as they pass `max_bytes`."""
+    writer = await storage.writer(max_bytes=max_bytes)
+    try:
+        async for chunk in chunks:
+            await writer.write(chunk)
+    except BaseException:
+        await writer.abort()
+        raise
+    return await writer.commit()
 
 
 class LocalStorage:
@@ -36,27 +56,10 @@ class LocalStorage:
         self.root = root.resolve()
         (self.root / "tmp").mkdir(parents=True, exist_ok=True)
 
-    async def save(self, chunks: AsyncIterable[bytes], *, max_bytes: int) -> StoredFile:
-        """Stream `chunks` to a new file; FileTooLarge (and nothing kept) as soon as they pass `max_bytes`."""
+    async def writer(self, *, max_bytes: int) -> LocalWriter:
         key = _new_key()
         partial = self.root / "tmp" / key.replace("/", "-")
-        digest = hashlib.sha256()
-        size = 0
-        try:
-            async with await anyio.open_file(partial, "wb") as file:
-                async for chunk in chunks:
-                    size += len(chunk)
-                    if size > max_bytes:
-                        raise FileTooLarge(details={"max_bytes": max_bytes})
-                    digest.update(chunk)
-                    await file.write(chunk)
-            final = self.local_path(key)
-            await anyio.Path(final.parent).mkdir(parents=True, exist_ok=True)
-            await anyio.Path(partial).rename(final)
-        except BaseException:
-            await anyio.Path(partial).unlink(missing_ok=True)
-            raise
-        return StoredFile(key=key, size=size, sha256=digest.hexdigest())
+        return LocalWriter(key, partial, self.local_path(key), await anyio.open_file(partial, "wb"), max_bytes)
 
     def local_path(self, key: str) -> Path:
         path = (self.root / key).resolve()
@@ -67,6 +70,33 @@ class LocalStorage:
     async def delete(self, key: str) -> None:
         """Idempotent: deleting a missing file is not an error."""
         await anyio.Path(self.local_path(key)).unlink(missing_ok=True)
+
+
+class LocalWriter:
+    """Writes to a temporary file, hashing and counting; `commit` moves it under its key in one rename."""
+
+    def __init__(self, key: str, partial: Path, final: Path, file: anyio.AsyncFile[bytes], max_bytes: int) -> None:
+        self.key, self.partial, self.final, self.file, self.max_bytes = key, partial, final, file, max_bytes
+        self.digest = hashlib.sha256()
+        self.size = 0
+
+    async def write(self, chunk: bytes) -> None:
+        self.size += len(chunk)
+        if self.size > self.max_bytes:
+            await self.abort()
+            raise FileTooLarge(details={"max_bytes": self.max_bytes})
+        self.digest.update(chunk)
+        await self.file.write(chunk)
+
+    async def commit(self) -> StoredFile:
+        await self.file.aclose()
+        await anyio.Path(self.final.parent).mkdir(parents=True, exist_ok=True)
+        await anyio.Path(self.partial).rename(self.final)
+        return StoredFile(key=self.key, size=self.size, sha256=self.digest.hexdigest())
+
+    async def abort(self) -> None:
+        await self.file.aclose()
+        await anyio.Path(self.partial).unlink(missing_ok=True)
 
 
 def _new_key() -> str:

@@ -1,9 +1,21 @@
-"""The job kinds this deployment runs, by name. API and worker processes share this table."""
+"""The job kinds a deployment runs, by name, with what they need. API and worker processes build the same table."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from functools import cache
 
+from folio.documents.storage import Storage
+from folio.embeddings.local import LocalMiniLM
+from folio.embeddings.provider import EmbeddingProvider
+from folio.ingestion.tasks import INGEST_DOCUMENT, Ingestion
 from folio.jobs.runner import Handler
+from folio.settings import Settings
 
-JOB_HANDLERS: Mapping[str, Handler] = {}
+
+def build_handlers(settings: Settings, storage: Storage) -> dict[str, Handler]:
+    @cache
+    def embedder() -> EmbeddingProvider:
+        # Loaded on first use, so processes that never embed never pay for the model.
+        return LocalMiniLM(settings.embeddings)
+
+    return {INGEST_DOCUMENT: Ingestion(settings.ingestion, storage, embedder)}

@@ -36,6 +36,7 @@ class JobContext:
         self.payload: dict[str, Any] = dict(job.payload)
         self.subject_id: UUID | None = job.subject_id
         self.attempt: int = job.attempts
+        self.last_attempt: bool = job.attempts >= job.max_attempts
         self.principal = Principal(org_id=job.org_id, scopes=frozenset(Scope), user_id=job.created_by)
         self.sessionmaker = sessionmaker
         self.cancel_requested = False

@@ -2,6 +2,8 @@
 
 from folio.models.api_key import ApiKey
 from folio.models.auth_session import AuthSession, RefreshToken
+from folio.models.chunk import Chunk
+from folio.models.document import Document, DocumentContent, DocumentStatus
 from folio.models.job import Job, JobStatus
 from folio.models.membership import Membership, Role
 from folio.models.organization import Organization
@@ -10,6 +12,10 @@ from folio.models.user import User
 __all__ = [
     "ApiKey",
     "AuthSession",
+    "Chunk",
+    "Document",
+    "DocumentContent",
+    "DocumentStatus",
     "Job",
     "JobStatus",
     "Membership",

@@ -35,8 +35,13 @@ def heading(level: int, text: str) -> str:
     return f"{'#' * level} {text}" if text else ""
 
 
+# Titles that authoring tools write when the author gave none.
+_PLACEHOLDER_TITLES = {"untitled", "untitled document", "document", "microsoft word document"}
+
+
 def clean_title(title: str | None) -> str | None:
-    return one_line(title or "") or None
+    cleaned = one_line(title or "")
+    return cleaned if cleaned and cleaned.lower() not in _PLACEHOLDER_TITLES else None
 
 
 def join_blocks(blocks: Iterable[str]) -> str:

@@ -1,0 +1,137 @@
+"""Documents: creating them from uploads (type check, dedup, ingestion job) and reading them."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+import anyio
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from folio.auth.principal import Principal
+from folio.documents.errors import DocumentNotFound
+from folio.documents.filetypes import detect
+from folio.documents.multipart import UploadedFile
+from folio.documents.repository import DocumentRepository
+from folio.documents.storage import Storage
+from folio.errors import ValidationFailed
+from folio.ingestion.tasks import INGEST_DOCUMENT
+from folio.jobs import service as jobs
+from folio.models import Document, DocumentStatus
+
+MAX_TAGS = 50
+MAX_TAG_LENGTH = 64
+MAX_METADATA_BYTES = 16 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentFields:
+    title: str | None
+    tags: list[str]
+    metadata: dict[str, Any]
+
+    @classmethod
+    def parse(cls, fields: dict[str, str]) -> DocumentFields:
+        """The optional `title`, `tags` (JSON array or comma-separated) and `metadata` (JSON object) form fields."""
+        title = fields.get("title", "").strip() or None
+        if title is not None and len(title) > 500:
+            raise ValidationFailed("The title exceeds 500 characters.", details={"field": "title"})
+        return cls(
+            title=title, tags=_parse_tags(fields.get("tags", "")), metadata=_parse_metadata(fields.get("metadata"))
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Created:
+    document: Document
+    job_id: UUID | None
+    deduplicated: bool
+
+
+async def create_documents(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    storage: Storage,
+    files: Sequence[UploadedFile],
+    fields: DocumentFields,
+    allow_duplicate: bool,
+    max_attempts: int,
+) -> list[Created]:
+    """A document and an ingestion job per file; a file whose content the organization already has answers
+    with the existing document (its stored copy is dropped) unless `allow_duplicate`."""
+    repository = DocumentRepository(session)
+    created: list[Created] = []
+    for uploaded in files:
+        kind = await anyio.to_thread.run_sync(detect, storage.local_path(uploaded.stored.key), uploaded.filename)
+        existing = None if allow_duplicate else await repository.by_hash(principal, uploaded.stored.sha256)
+        if existing is not None:
+            await storage.delete(uploaded.stored.key)
+            created.append(Created(existing, None, deduplicated=True))
+            continue
+        document = Document(
+            org_id=principal.org_id,
+            created_by=principal.user_id,
+            title=fields.title if fields.title and len(files) == 1 else uploaded.filename,
+            filename=uploaded.filename,
+            kind=kind,
+            status=DocumentStatus.PENDING,
+            tags=fields.tags,
+            meta=fields.metadata,
+            storage_key=uploaded.stored.key,
+            size_bytes=uploaded.stored.size,
+            sha256=uploaded.stored.sha256,
+        )
+        await repository.add(document)
+        job = await jobs.enqueue(
+            session, principal=principal, kind=INGEST_DOCUMENT, max_attempts=max_attempts, subject_id=document.id
+        )
+        created.append(Created(document, job.id, deduplicated=False))
+    return created
+
+
+async def get_document(session: AsyncSession, *, principal: Principal, document_id: UUID) -> Document:
+    document = await DocumentRepository(session).get(principal, document_id)
+    if document is None:
+        raise DocumentNotFound()
+    return document
+
+
+def _parse_tags(raw: str) -> list[str]:
+    raw = raw.strip()
+    if not raw:
+        return []
+    if raw.startswith("["):
+        try:
+            values = json.loads(raw)
+        except json.JSONDecodeError as exc:
+            raise ValidationFailed("`tags` is not valid JSON.", details={"field": "tags"}) from exc
+        if not isinstance(values, list) or not all(isinstance(value, str) for value in values):
+            raise ValidationFailed("`tags` must be a JSON array of strings.", details={"field": "tags"})
+    else:
+        values = raw.split(",")
+    tags = list(dict.fromkeys(tag.strip() for tag in values if tag.strip()))
+    if len(tags) > MAX_TAGS or any(len(tag) > MAX_TAG_LENGTH or "\x00" in tag for tag in tags):
+        raise ValidationFailed(
+            f"At most {MAX_TAGS} tags of at most {MAX_TAG_LENGTH} characters.", details={"field": "tags"}
+        )
+    return tags
+
+
+def _parse_metadata(raw: str | None) -> dict[str, Any]:
+    if raw is None or not raw.strip():
+        return {}
+    if len(raw.encode()) > MAX_METADATA_BYTES:
+        raise ValidationFailed(f"`metadata` exceeds {MAX_METADATA_BYTES} bytes.", details={"field": "metadata"})
+    try:
+        value = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise ValidationFailed("`metadata` is not valid JSON.", details={"field": "metadata"}) from exc
+    if not isinstance(value, dict):
+        raise ValidationFailed("`metadata` must be a JSON object.", details={"field": "metadata"})
+    if "\\u0000" in raw:
+        raise ValidationFailed("`metadata` must not contain NUL characters.", details={"field": "metadata"})
+    return value

@@ -1,0 +1,165 @@
+"""The ingestion job: extract, chunk, embed and index a document, then make the new version live at once."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
+
+import anyio
+import structlog
+
+from folio.documents.repository import DocumentRepository
+from folio.documents.storage import Storage
+from folio.embeddings.provider import EmbeddingProvider
+from folio.embeddings.tokenizer import load_tokenizer
+from folio.errors import FolioError
+from folio.ingestion.chunking import Chunk, chunk_text
+from folio.ingestion.extract import extract_isolated
+from folio.ingestion.extracted import ExtractedText
+from folio.jobs.errors import JobCancelled
+from folio.jobs.runner import JobContext
+from folio.models import Document, DocumentContent, DocumentStatus
+from folio.settings import IngestionSettings
+
+log = structlog.get_logger(__name__)
+
+INGEST_DOCUMENT = "ingest_document"
+# Chunks embedded and written per step: bounds memory and gives progress a useful grain.
+_EMBED_STEP = 64
+
+
+class Ingestion:
+    """The `ingest_document` job handler, with what it needs: storage, limits and the embedding model."""
+
+    def __init__(
+        self,
+        settings: IngestionSettings,
+        storage: Storage,
+        embedder: Callable[[], EmbeddingProvider],
+    ) -> None:
+        self.settings = settings
+        self.storage = storage
+        self.embedder = embedder
+
+    async def __call__(self, context: JobContext) -> None:
+        document = await self._start(context)
+        if document is None:
+            return  # deleted since the job was queued: nothing to do
+        try:
+            await self._ingest(context, document)
+        except JobCancelled:
+            await self._set_status(context, DocumentStatus.READY if document.version else DocumentStatus.PENDING)
+            raise
+        except FolioError as error:
+            await self._set_status(context, DocumentStatus.FAILED, error.code, error.detail_message)
+            raise
+        except Exception as error:
+            if context.last_attempt:
+                await self._set_status(
+                    context, DocumentStatus.FAILED, "INGESTION_FAILED", f"{type(error).__name__}: {error}"
+                )
+            raise
+
+    async def _ingest(self, context: JobContext, document: Document) -> None:
+        await context.progress(2, f"extracting {document.filename}", stage="extracting")
+        path = self.storage.local_path(document.storage_key)
+        extracted = await anyio.to_thread.run_sync(extract_isolated, path, document.kind, self.settings)
+        pages = len(extracted.pages)
+        await context.progress(20, f"extracted {pages} page{'s' if pages != 1 else ''}", stage="chunking")
+        chunks = await anyio.to_thread.run_sync(self._chunk, extracted)
+        version = document.version + 1
+        async with context.sessionmaker() as session, session.begin():
+            # A previous attempt may have left part of this version behind.
+            await DocumentRepository(session).delete_chunks(document.id, version=version)
+        embedder = await anyio.to_thread.run_sync(self.embedder)
+        for first in range(0, len(chunks), _EMBED_STEP):
+            batch = chunks[first : first + _EMBED_STEP]
+            vectors = await embedder.embed([chunk.text for chunk in batch])
+            rows = [
+                _row(document, version, chunk, vector.tolist()) for chunk, vector in zip(batch, vectors, strict=True)
+            ]
+            async with context.sessionmaker() as session, session.begin():
+                await DocumentRepository(session).insert_chunks(rows)
+            done = first + len(batch)
+            await context.progress(
+                25 + 70 * done / len(chunks), f"embedding {done}/{len(chunks)} chunks", stage="embedding"
+            )
+        await self._publish(context, document, version, extracted, len(chunks))
+
+    def _chunk(self, extracted: ExtractedText) -> list[Chunk]:
+        return chunk_text(
+            extracted,
+            tokenizer=load_tokenizer(),
+            target_tokens=self.settings.chunk_tokens,
+            overlap_tokens=self.settings.chunk_overlap,
+        )
+
+    async def _start(self, context: JobContext) -> Document | None:
+        async with context.sessionmaker() as session, session.begin():
+            document = await DocumentRepository(session).get(context.principal, _document_id(context), for_update=True)
+            if document is not None:
+                document.status = DocumentStatus.PROCESSING
+                document.error_code = document.error_message = None
+        return document
+
+    async def _publish(
+        self, context: JobContext, document: Document, version: int, extracted: ExtractedText, chunk_count: int
+    ) -> None:
+        """Make `version` the one searches see, in one transaction, and drop every other version."""
+        async with context.sessionmaker() as session, session.begin():
+            repository = DocumentRepository(session)
+            live = await repository.get(context.principal, document.id, for_update=True)
+            if live is None:
+                await repository.delete_chunks(document.id)
+                return
+            live.version = version
+            live.status = DocumentStatus.READY
+            live.page_count = len(extracted.pages)
+            live.char_count = len(extracted.text)
+            live.chunk_count = chunk_count
+            live.processed_at = datetime.now(UTC)
+            if extracted.title and live.title == live.filename:
+                live.title = extracted.title[:500]
+            await repository.save_content(
+                DocumentContent(
+                    document_id=document.id,
+                    org_id=document.org_id,
+                    version=version,
+                    text=extracted.text,
+                    pages=[[page.number, page.start, page.end] for page in extracted.pages],
+                )
+            )
+            await repository.delete_chunks(document.id, except_version=version)
+        await context.progress(100, f"ready: {chunk_count} chunks", stage="done")
+
+    async def _set_status(
+        self, context: JobContext, status: DocumentStatus, code: str | None = None, message: str | None = None
+    ) -> None:
+        async with context.sessionmaker() as session, session.begin():
+            document = await DocumentRepository(session).get(context.principal, _document_id(context), for_update=True)
+            if document is not None:
+                document.status, document.error_code, document.error_message = status, code, message
+
+
+def _document_id(context: JobContext) -> UUID:
+    if context.subject_id is None:
+        raise ValueError(f"job {context.job_id} of kind {INGEST_DOCUMENT} has no document")
+    return context.subject_id
+
+
+def _row(document: Document, version: int, chunk: Chunk, vector: list[float]) -> dict[str, Any]:
+    return {
+        "org_id": document.org_id,
+        "document_id": document.id,
+        "version": version,
+        "ordinal": chunk.index,
+        "text": chunk.text,
+        "start_char": chunk.start,
+        "end_char": chunk.end,
+        "page_start": chunk.page_start,
+        "page_end": chunk.page_end,
+        "token_count": chunk.token_count,
+        "embedding": vector,
+    }

@@ -1,0 +1,80 @@
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import BigInteger, Enum, ForeignKey, Index, Integer, String, Text, func, text
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+from sqlalchemy.orm import Mapped, mapped_column
+
+from folio.db import Base, CreatedAtMixin, IdMixin
+from folio.ingestion.extracted import FileKind
+
+
+class DocumentStatus(StrEnum):
+    PENDING = "pending"
+    PROCESSING = "processing"
+    READY = "ready"
+    FAILED = "failed"
+
+
+def _values(enum: type[StrEnum]) -> list[str]:
+    return [member.value for member in enum]
+
+
+class Document(IdMixin, CreatedAtMixin, Base):
+    __tablename__ = "documents"
+    __table_args__ = (
+        Index("ix_documents_org_id_id", "org_id", "id"),
+        Index("ix_documents_org_id_sha256", "org_id", "sha256"),
+        Index("ix_documents_tags", "tags", postgresql_using="gin"),
+    )
+
+    org_id: Mapped[UUID] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
+    created_by: Mapped[UUID | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    title: Mapped[str] = mapped_column(String(500))
+    filename: Mapped[str] = mapped_column(String(255))
+    kind: Mapped[FileKind] = mapped_column(
+        Enum(FileKind, name="file_kind", native_enum=False, create_constraint=True, length=16, values_callable=_values)
+    )
+    status: Mapped[DocumentStatus] = mapped_column(
+        Enum(
+            DocumentStatus,
+            name="document_status",
+            native_enum=False,
+            create_constraint=True,
+            length=16,
+            values_callable=_values,
+        ),
+        default=DocumentStatus.PENDING,
+    )
+    error_code: Mapped[str | None] = mapped_column(String(64))
+    error_message: Mapped[str | None] = mapped_column(String(2000))
+    tags: Mapped[list[str]] = mapped_column(ARRAY(String(64)), default=list, server_default="{}")
+    # "metadata" is reserved on declarative classes, hence the attribute name.
+    meta: Mapped[dict[str, Any]] = mapped_column("metadata", JSONB, default=dict, server_default=text("'{}'::jsonb"))
+    storage_key: Mapped[str] = mapped_column(String(128))
+    size_bytes: Mapped[int] = mapped_column(BigInteger)
+    sha256: Mapped[str] = mapped_column(String(64))
+    # The chunk version searches see; a reindex writes version + 1 beside it and then moves this pointer.
+    version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    page_count: Mapped[int | None]
+    char_count: Mapped[int | None]
+    chunk_count: Mapped[int | None]
+    processed_at: Mapped[datetime | None]
+    updated_at: Mapped[datetime] = mapped_column(server_default=func.now(), onupdate=func.now())
+
+
+class DocumentContent(Base):
+    """The extracted text of a document's live version, with its page boundaries, kept apart from the row."""
+
+    __tablename__ = "document_contents"
+
+    document_id: Mapped[UUID] = mapped_column(ForeignKey("documents.id", ondelete="CASCADE"), primary_key=True)
+    org_id: Mapped[UUID] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
+    version: Mapped[int] = mapped_column(Integer)
+    text: Mapped[str] = mapped_column(Text)
+    # [[page number, start, end], ...] over `text`.
+    pages: Mapped[list[list[int]]] = mapped_column(JSONB)

@@ -21,12 +21,15 @@ from folio.main import create_app
 from folio.settings import Settings
 
 TEST_JWT_SECRET = "test-secret-" + "k" * 40
+# Uploaded files of every test app of this session; removed when the session ends.
+TEST_DATA_DIR = Path(tempfile.gettempdir()) / f"folio-test-data-{os.getpid()}"
 
 
 def make_settings(database_url: str, **overrides: Any) -> Settings:
     """Settings for an app under test: hermetic (no .env), rate limits off unless a test turns them on."""
     values: dict[str, Any] = {
         "database_url": database_url,
+        "data_dir": str(TEST_DATA_DIR),
         "auth": {"jwt_secret": TEST_JWT_SECRET},
         "rate_limit": {"enabled": False},
         "log": {"level": "WARNING"},
@@ -52,6 +55,7 @@ def database_url() -> Iterator[str]:
     finally:
         server.release()
         shutil.rmtree(root, ignore_errors=True)
+        shutil.rmtree(TEST_DATA_DIR, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

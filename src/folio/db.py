@@ -24,6 +24,8 @@ NAMING_CONVENTION = {
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
     type_annotation_map = {datetime: DateTime(timezone=True)}
+    # Server-made values (updated_at, defaults) come back with RETURNING: with async I/O they cannot load lazily.
+    __mapper_args__ = {"eager_defaults": True}
 
 
 def new_id() -> UUID:

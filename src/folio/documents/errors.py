@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from folio.errors import FolioError, PayloadTooLarge
+from folio.errors import Conflict, FolioError, PayloadTooLarge
 
 
 class FileTooLarge(PayloadTooLarge):
@@ -24,3 +24,10 @@ class DocumentNotFound(FolioError):
     status_code = 404
     code = "DOCUMENT_NOT_FOUND"
     message = "Document not found."
+
+
+class DocumentNotReady(Conflict):
+    """The document has no extracted content yet (it is pending, processing or failed)."""
+
+    code = "DOCUMENT_NOT_READY"
+    message = "The document has not been processed yet."

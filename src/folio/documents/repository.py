@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -11,7 +13,19 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from folio.auth.principal import Principal
+from folio.ingestion.extracted import FileKind
 from folio.models import Chunk, Document, DocumentContent, DocumentStatus
+from folio.pagination import PageRequest, keyset
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentFilters:
+    status: DocumentStatus | None = None
+    kind: FileKind | None = None
+    tags: tuple[str, ...] = ()
+    created_after: datetime | None = None
+    created_before: datetime | None = None
+    title: str | None = None
 
 
 class DocumentRepository:
@@ -30,6 +44,45 @@ class DocumentRepository:
         statement = self.scoped(principal).where(Document.id == document_id)
         document: Document | None = await self.session.scalar(statement.with_for_update() if for_update else statement)
         return document
+
+    async def page(
+        self, principal: Principal, filters: DocumentFilters, page: PageRequest
+    ) -> tuple[Sequence[Any], str | None]:
+        statement = self.scoped(principal)
+        if filters.status is not None:
+            statement = statement.where(Document.status == filters.status)
+        if filters.kind is not None:
+            statement = statement.where(Document.kind == filters.kind)
+        if filters.tags:
+            statement = statement.where(Document.tags.contains(list(filters.tags)))
+        if filters.created_after is not None:
+            statement = statement.where(Document.created_at >= filters.created_after)
+        if filters.created_before is not None:
+            statement = statement.where(Document.created_at < filters.created_before)
+        if filters.title:
+            statement = statement.where(Document.title.icontains(filters.title, autoescape=True))
+        return await keyset(self.session, statement, Document.id, page)
+
+    async def delete(self, document: Document) -> None:
+        await self.session.delete(document)
+        await self.session.flush()
+
+    async def content(self, principal: Principal, document_id: UUID) -> DocumentContent | None:
+        content: DocumentContent | None = await self.session.scalar(
+            select(DocumentContent).where(
+                DocumentContent.org_id == principal.org_id, DocumentContent.document_id == document_id
+            )
+        )
+        return content
+
+    async def page_chunks(
+        self, principal: Principal, document: Document, page: PageRequest
+    ) -> tuple[Sequence[Any], str | None]:
+        """The chunks of the document's live version, in order."""
+        statement = select(Chunk).where(
+            Chunk.org_id == principal.org_id, Chunk.document_id == document.id, Chunk.version == document.version
+        )
+        return await keyset(self.session, statement, Chunk.id, page)
 
     async def by_hash(self, principal: Principal, sha256: str) -> Document | None:
         """The oldest document of the organization with this content (failed ones do not count)."""

@@ -1,20 +1,34 @@
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import APIRouter, Query, Request, status
+from fastapi.responses import FileResponse
 
 from folio.auth.deps import authenticated, requires
 from folio.auth.principal import Principal, Scope
-from folio.deps import API_V1, SessionDep
+from folio.deps import API_V1, PageDep, SessionDep
 from folio.documents import service as documents
-from folio.documents.errors import DocumentNotFound, FileTooLarge, UnsupportedFileType
+from folio.documents.errors import DocumentNotFound, DocumentNotReady, FileTooLarge, UnsupportedFileType
 from folio.documents.multipart import UploadLimits, read_upload
-from folio.documents.schemas import DocumentRead, UploadedDocument, UploadResponse
+from folio.documents.repository import DocumentFilters
+from folio.documents.schemas import (
+    ChunkRead,
+    DocumentContentRead,
+    DocumentRead,
+    DocumentUpdate,
+    PageSpanRead,
+    UploadedDocument,
+    UploadResponse,
+)
 from folio.documents.storage import Storage
 from folio.errors import Forbidden
-from folio.models import Document
+from folio.ingestion.extracted import FileKind
+from folio.jobs.schemas import JobRead
+from folio.models import Document, DocumentStatus, Job
+from folio.pagination import Page
 from folio.settings import Settings
 
 router = APIRouter(prefix=f"{API_V1}/documents", tags=["documents"])
@@ -104,3 +118,130 @@ async def upload_documents(
 )
 async def get_document(document_id: UUID, principal: Reader, session: SessionDep) -> Document:
     return await documents.get_document(session, principal=principal, document_id=document_id)
+
+
+@router.get(
+    "",
+    response_model=Page[DocumentRead],
+    responses=authenticated(Forbidden),
+    summary="List documents, oldest first, with filters",
+)
+async def list_documents(
+    principal: Reader,
+    session: SessionDep,
+    page: PageDep,
+    status: Annotated[DocumentStatus | None, Query(description="Only documents in this state.")] = None,
+    kind: Annotated[FileKind | None, Query(alias="type", description="Only documents of this type.")] = None,
+    tag: Annotated[list[str] | None, Query(description="Only documents with every one of these tags.")] = None,
+    created_after: Annotated[datetime | None, Query(description="Created at or after (ISO 8601).")] = None,
+    created_before: Annotated[datetime | None, Query(description="Created before (ISO 8601).")] = None,
+    q: Annotated[str | None, Query(max_length=200, description="Title contains this (case-insensitive).")] = None,
+) -> Page[DocumentRead]:
+    filters = DocumentFilters(
+        status=status,
+        kind=kind,
+        tags=tuple(tag or ()),
+        created_after=created_after,
+        created_before=created_before,
+        title=q,
+    )
+    rows, next_cursor = await documents.page_documents(session, principal=principal, filters=filters, page=page)
+    return Page(items=[DocumentRead.model_validate(row[0]) for row in rows], next_cursor=next_cursor)
+
+
+@router.patch(
+    "/{document_id}",
+    response_model=DocumentRead,
+    responses=authenticated(Forbidden, DocumentNotFound),
+    summary="Change a document's title, tags or metadata",
+)
+async def update_document(document_id: UUID, body: DocumentUpdate, principal: Writer, session: SessionDep) -> Document:
+    return await documents.update_document(
+        session,
+        principal=principal,
+        document_id=document_id,
+        title=body.title,
+        tags=body.tags,
+        metadata=body.metadata,
+    )
+
+
+@router.delete(
+    "/{document_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=authenticated(Forbidden),
+    summary="Delete a document, its file, chunks and pending jobs (again: still 204)",
+)
+async def delete_document(document_id: UUID, request: Request, principal: Writer, session: SessionDep) -> None:
+    await documents.delete_document(
+        session, principal=principal, storage=request.app.state.storage, document_id=document_id
+    )
+
+
+@router.get(
+    "/{document_id}/content",
+    response_model=DocumentContentRead,
+    responses=authenticated(Forbidden, DocumentNotFound, DocumentNotReady),
+    summary="The extracted text with its page boundaries",
+)
+async def get_content(document_id: UUID, principal: Reader, session: SessionDep) -> DocumentContentRead:
+    content = await documents.get_content(session, principal=principal, document_id=document_id)
+    return DocumentContentRead(
+        document_id=content.document_id,
+        version=content.version,
+        text=content.text,
+        pages=[PageSpanRead(number=number, start=start, end=end) for number, start, end in content.pages],
+    )
+
+
+@router.get(
+    "/{document_id}/file",
+    response_class=FileResponse,
+    responses={**authenticated(Forbidden, DocumentNotFound), 200: {"description": "The original bytes."}},
+    summary="Download the original file",
+)
+async def download_file(document_id: UUID, request: Request, principal: Reader, session: SessionDep) -> FileResponse:
+    document = await documents.get_document(session, principal=principal, document_id=document_id)
+    storage: Storage = request.app.state.storage
+    return FileResponse(
+        storage.local_path(document.storage_key),
+        media_type=MEDIA_TYPES[document.kind],
+        # Starlette writes an RFC 6266 header with an ASCII fallback and a UTF-8 filename*.
+        filename=document.filename,
+        content_disposition_type="attachment",
+        headers={"X-Content-Type-Options": "nosniff"},
+    )
+
+
+@router.get(
+    "/{document_id}/chunks",
+    response_model=Page[ChunkRead],
+    responses=authenticated(Forbidden, DocumentNotFound),
+    summary="The chunks of the document's live version, in order",
+)
+async def list_chunks(document_id: UUID, principal: Reader, session: SessionDep, page: PageDep) -> Page[ChunkRead]:
+    rows, next_cursor = await documents.page_chunks(session, principal=principal, document_id=document_id, page=page)
+    return Page(items=[ChunkRead.model_validate(row[0]) for row in rows], next_cursor=next_cursor)
+
+
+@router.post(
+    "/{document_id}/reindex",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=JobRead,
+    responses=authenticated(Forbidden, DocumentNotFound),
+    summary="Ingest again; the new version replaces the old one at once when it is ready",
+)
+async def reindex_document(document_id: UUID, request: Request, principal: Writer, session: SessionDep) -> Job:
+    settings: Settings = request.app.state.settings
+    return await documents.reindex(
+        session, principal=principal, document_id=document_id, max_attempts=settings.jobs.max_attempts
+    )
+
+
+MEDIA_TYPES = {
+    FileKind.PDF: "application/pdf",
+    FileKind.DOCX: "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    FileKind.HTML: "text/html",
+    FileKind.MARKDOWN: "text/markdown",
+    FileKind.TEXT: "text/plain",
+}

@@ -1,14 +1,15 @@
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 from folio.ingestion.extracted import FileKind
 from folio.models import DocumentStatus
-from folio.schemas import ReadModel
+from folio.schemas import ReadModel, RequestModel
 
 
 class DocumentRead(ReadModel):
@@ -40,3 +41,49 @@ class UploadedDocument(BaseModel):
 
 class UploadResponse(BaseModel):
     items: list[UploadedDocument]
+
+
+class DocumentUpdate(RequestModel):
+    title: str | None = Field(None, min_length=1, max_length=500)
+    tags: list[str] | None = Field(None, max_length=50, description="Replaces the tags.")
+    metadata: dict[str, Any] | None = Field(None, description="Replaces the metadata (a JSON object, 16 KiB at most).")
+
+    @field_validator("tags")
+    @classmethod
+    def _tag_lengths(cls, tags: list[str] | None) -> list[str] | None:
+        if tags is not None and any(len(tag) > 64 or "\x00" in tag for tag in tags):
+            raise ValueError("tags are at most 64 characters, without NUL")
+        return tags
+
+    @field_validator("metadata")
+    @classmethod
+    def _metadata_size(cls, metadata: dict[str, Any] | None) -> dict[str, Any] | None:
+        if metadata is not None and len(json.dumps(metadata)) > 16 * 1024:
+            raise ValueError("metadata is at most 16 KiB of JSON")
+        if metadata is not None and "\\u0000" in json.dumps(metadata):
+            raise ValueError("metadata must not contain NUL characters")
+        return metadata
+
+
+class PageSpanRead(BaseModel):
+    number: int
+    start: int = Field(description="Offset of the page's first character in `text`.")
+    end: int
+
+
+class DocumentContentRead(BaseModel):
+    document_id: UUID
+    version: int
+    text: str
+    pages: list[PageSpanRead]
+
+
+class ChunkRead(ReadModel):
+    id: UUID
+    ordinal: int
+    text: str
+    start_char: int = Field(description="Offset in the document's content text.")
+    end_char: int
+    page_start: int
+    page_end: int
+    token_count: int

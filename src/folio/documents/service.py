@@ -12,15 +12,16 @@ import anyio
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from folio.auth.principal import Principal
-from folio.documents.errors import DocumentNotFound
+from folio.documents.errors import DocumentNotFound, DocumentNotReady
 from folio.documents.filetypes import detect
 from folio.documents.multipart import UploadedFile
-from folio.documents.repository import DocumentRepository
+from folio.documents.repository import DocumentFilters, DocumentRepository
 from folio.documents.storage import Storage
 from folio.errors import ValidationFailed
 from folio.ingestion.tasks import INGEST_DOCUMENT
 from folio.jobs import service as jobs
-from folio.models import Document, DocumentStatus
+from folio.models import Document, DocumentContent, DocumentStatus, Job
+from folio.pagination import PageRequest
 
 MAX_TAGS = 50
 MAX_TAG_LENGTH = 64
@@ -135,3 +136,67 @@ def _parse_metadata(raw: str | None) -> dict[str, Any]:
     if "\\u0000" in raw:
         raise ValidationFailed("`metadata` must not contain NUL characters.", details={"field": "metadata"})
     return value
+
+
+async def page_documents(
+    session: AsyncSession, *, principal: Principal, filters: DocumentFilters, page: PageRequest
+) -> tuple[Sequence[Any], str | None]:
+    return await DocumentRepository(session).page(principal, filters, page)
+
+
+async def update_document(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    document_id: UUID,
+    title: str | None,
+    tags: list[str] | None,
+    metadata: dict[str, Any] | None,
+) -> Document:
+    document = await DocumentRepository(session).get(principal, document_id, for_update=True)
+    if document is None:
+        raise DocumentNotFound()
+    if title is not None:
+        document.title = title
+    if tags is not None:
+        document.tags = list(dict.fromkeys(tag.strip() for tag in tags if tag.strip()))
+    if metadata is not None:
+        document.meta = metadata
+    await session.flush()
+    return document
+
+
+async def delete_document(session: AsyncSession, *, principal: Principal, storage: Storage, document_id: UUID) -> None:
+    """Removes the document, its content, chunks and file, and stops its jobs. Deleting twice is not an error."""
+    repository = DocumentRepository(session)
+    document = await repository.get(principal, document_id, for_update=True)
+    if document is None:
+        return
+    await jobs.cancel_for_subject(session, principal=principal, subject_id=document.id)
+    storage_key = document.storage_key
+    await repository.delete(document)
+    await storage.delete(storage_key)
+
+
+async def reindex(session: AsyncSession, *, principal: Principal, document_id: UUID, max_attempts: int) -> Job:
+    """Build a new version beside the live one; searches keep the old chunks until it is ready."""
+    document = await get_document(session, principal=principal, document_id=document_id)
+    await jobs.cancel_for_subject(session, principal=principal, subject_id=document.id)
+    return await jobs.enqueue(
+        session, principal=principal, kind=INGEST_DOCUMENT, max_attempts=max_attempts, subject_id=document.id
+    )
+
+
+async def get_content(session: AsyncSession, *, principal: Principal, document_id: UUID) -> DocumentContent:
+    document = await get_document(session, principal=principal, document_id=document_id)
+    content = await DocumentRepository(session).content(principal, document.id)
+    if content is None:
+        raise DocumentNotReady(details={"status": document.status.value})
+    return content
+
+
+async def page_chunks(
+    session: AsyncSession, *, principal: Principal, document_id: UUID, page: PageRequest
+) -> tuple[Sequence[Any], str | None]:
+    document = await get_document(session, principal=principal, document_id=document_id)
+    return await DocumentRepository(session).page_chunks(principal, document, page)

@@ -53,6 +53,18 @@ class JobRepository:
             statement = statement.where(Job.subject_id == filters.subject_id)
         return await keyset(self.session, statement, Job.id, page)
 
+    async def cancel_unfinished(self, principal: Principal, subject_id: UUID) -> None:
+        """Queued jobs on the subject are cancelled; running ones are asked to stop."""
+        subject = (Job.org_id == principal.org_id, Job.subject_id == subject_id)
+        await self.session.execute(
+            update(Job)
+            .where(*subject, Job.status == JobStatus.QUEUED)
+            .values(status=JobStatus.CANCELLED, cancel_requested=True, finished_at=func.now())
+        )
+        await self.session.execute(
+            update(Job).where(*subject, Job.status == JobStatus.RUNNING).values(cancel_requested=True)
+        )
+
     # Worker side: the job id came from the broker, the row decides what happens.
 
     async def claim(self, job_id: UUID, lease: timedelta) -> Job | None:

@@ -93,3 +93,7 @@ async def retry(session: AsyncSession, *, principal: Principal, job_id: UUID) ->
     await session.flush()
     pending_dispatch(session).append(job.id)
     return job
+
+
+async def cancel_for_subject(session: AsyncSession, *, principal: Principal, subject_id: UUID) -> None:
+    await JobRepository(session).cancel_unfinished(principal, subject_id)

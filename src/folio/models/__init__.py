@@ -4,6 +4,7 @@ from folio.models.api_key import ApiKey
 from folio.models.auth_session import AuthSession, RefreshToken
 from folio.models.chunk import Chunk
 from folio.models.document import Document, DocumentContent, DocumentStatus
+from folio.models.embedding_index import EmbeddingIndex
 from folio.models.job import Job, JobStatus
 from folio.models.membership import Membership, Role
 from folio.models.organization import Organization
@@ -16,6 +17,7 @@ __all__ = [
     "Document",
     "DocumentContent",
     "DocumentStatus",
+    "EmbeddingIndex",
     "Job",
     "JobStatus",
     "Membership",

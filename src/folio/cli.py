@@ -24,8 +24,8 @@ from folio.auth.principal import Scope
 from folio.db import create_engine, create_sessionmaker
 from folio.documents.storage import LocalStorage
 from folio.embedded_postgres import EmbeddedPostgres
+from folio.embeddings.factory import identity
 from folio.embeddings.index import check_embedding_index
-from folio.embeddings.local import LocalMiniLM
 from folio.errors import FolioError
 from folio.jobs.handlers import build_handlers
 from folio.jobs.queue import JobQueue
@@ -120,7 +120,7 @@ def worker() -> None:
 
     async def run() -> None:
         async with _engine(settings) as engine:
-            await check_embedding_index(engine, model=LocalMiniLM.model, dimension=LocalMiniLM.dimension)
+            await check_embedding_index(engine, *identity(settings.embeddings))
             handlers = build_handlers(settings, LocalStorage(settings.files_dir))
             queue = JobQueue(create_sessionmaker(engine), settings.jobs, handlers, settings.redis_url)
             stopping = asyncio.Event()

@@ -274,7 +274,7 @@ def _poll(client: httpx.Client, outcome: Outcome, progress: Progress, bar: TaskI
         if job["status"] in ("succeeded", "failed", "cancelled"):
             _finish(client, outcome, job)
     if outcome.status is Status.READY:
-        progress.update(bar, completed=100, note=f"[green]ready[/green]: {outcome.chunks} chunks")
+        progress.update(bar, completed=100, note=f"[green]ready[/green]: {outcome.chunks} chunk(s)")
     elif outcome.status is Status.FAILED:
         progress.update(bar, note=f"[red]failed[/red]: {escape(outcome.error_code or '')}")
     return None
@@ -395,7 +395,7 @@ def parse_tags(tags: str | None) -> list[str]:
 
 
 def ingest_command(
-    paths: Annotated[list[Path], typer.Argument(metavar="PATHS", help="Files or folders to ingest.", show_default=False)],
+    paths: Annotated[list[Path], typer.Argument(metavar="PATHS", help="Files or folders to ingest.")],
     recursive: Annotated[bool, typer.Option("--recursive", "-r", help="Also take files in subfolders.")] = False,
     tags: Annotated[str | None, typer.Option(help="Comma-separated tags for every file: contracts,2026.")] = None,
     server: Annotated[str, typer.Option(envvar="FOLIO_SERVER", help="The Folio server's address.")] = DEFAULT_SERVER,

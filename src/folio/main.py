@@ -21,8 +21,8 @@ from folio.db import create_engine, create_sessionmaker
 from folio.documents import router as documents_router
 from folio.documents.storage import LocalStorage
 from folio.embedded_postgres import EmbeddedPostgres
+from folio.embeddings.factory import identity
 from folio.embeddings.index import check_embedding_index
-from folio.embeddings.local import LocalMiniLM
 from folio.error_handlers import install_error_handlers
 from folio.errors import ERROR_CODES
 from folio.jobs import router as jobs_router
@@ -83,7 +83,7 @@ def create_app(settings: Settings | None = None, *, job_handlers: Mapping[str, H
             instrument_pool(engine)
             if settings.db.migrate_on_start:
                 await upgrade_to_head(engine)
-            await check_embedding_index(engine, model=LocalMiniLM.model, dimension=LocalMiniLM.dimension)
+            await check_embedding_index(engine, *identity(settings.embeddings))
             app.state.settings = settings
             app.state.engine = engine
             app.state.sessionmaker = create_sessionmaker(engine)

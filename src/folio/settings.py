@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import timedelta
 from enum import StrEnum
 from pathlib import Path
-from typing import Self
+from typing import Literal, Self
 
 from pydantic import BaseModel, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -78,6 +78,17 @@ class IngestionSettings(BaseModel):
 
 
 class EmbeddingSettings(BaseModel):
+    provider: Literal["local", "openai"] = Field(
+        "local", description="`local`: MiniLM on this machine; `openai`: an OpenAI-compatible /v1/embeddings."
+    )
+    base_url: str | None = Field(None, description="OpenAI-compatible base URL (unset: OpenAI's).")
+    api_key: SecretStr = SecretStr("")
+    model: str = Field("text-embedding-3-small", description="The remote model (provider `openai`).")
+    request_dimensions: bool = Field(
+        True, description="Ask the endpoint for 384 dimensions (OpenAI v3 models); off for servers that refuse it."
+    )
+    timeout_seconds: float = Field(30, gt=0)
+    max_retries: int = Field(3, ge=0, le=10, description="SDK retries on timeouts, 429 and 5xx (with backoff).")
     threads: int = Field(0, ge=0, description="ONNX Runtime intra-op threads; 0 lets it choose.")
     batch_size: int = Field(32, ge=1, le=512, description="Texts embedded per model call.")
 

@@ -18,7 +18,7 @@ class EmbeddingModelMismatch(RuntimeError):
         )
 
 
-async def check_embedding_index(engine: AsyncEngine, *, model: str, dimension: int) -> None:
+async def check_embedding_index(engine: AsyncEngine, model: str, dimension: int) -> None:
     """Record the model on first start; raise EmbeddingModelMismatch when a different one is configured."""
     async with AsyncSession(engine) as session, session.begin():
         await session.execute(

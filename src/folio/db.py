@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 from uuid import UUID
 
-from sqlalchemy import DateTime, MetaData, func
+from sqlalchemy import DateTime, Enum, MetaData, func
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from uuid6 import uuid7
@@ -31,6 +32,18 @@ class Base(DeclarativeBase):
 def new_id() -> UUID:
     """Time-ordered UUIDv7, so primary keys sort by creation and serve as pagination keys."""
     return UUID(bytes=uuid7().bytes)
+
+
+def text_enum(enum: type[StrEnum], name: str) -> Enum:
+    """A VARCHAR holding the enum's values, checked by a constraint: new values need no ALTER TYPE."""
+    return Enum(
+        enum,
+        name=name,
+        native_enum=False,
+        create_constraint=True,
+        length=16,
+        values_callable=lambda members: [member.value for member in members],
+    )
 
 
 class IdMixin:

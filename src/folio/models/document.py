@@ -5,11 +5,11 @@ from enum import StrEnum
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import BigInteger, Enum, ForeignKey, Index, Integer, String, Text, func, text
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text, func, text
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from folio.db import Base, CreatedAtMixin, IdMixin
+from folio.db import Base, CreatedAtMixin, IdMixin, text_enum
 from folio.ingestion.extracted import FileKind
 
 
@@ -18,10 +18,6 @@ class DocumentStatus(StrEnum):
     PROCESSING = "processing"
     READY = "ready"
     FAILED = "failed"
-
-
-def _values(enum: type[StrEnum]) -> list[str]:
-    return [member.value for member in enum]
 
 
 class Document(IdMixin, CreatedAtMixin, Base):
@@ -36,19 +32,9 @@ class Document(IdMixin, CreatedAtMixin, Base):
     created_by: Mapped[UUID | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     title: Mapped[str] = mapped_column(String(500))
     filename: Mapped[str] = mapped_column(String(255))
-    kind: Mapped[FileKind] = mapped_column(
-        Enum(FileKind, name="file_kind", native_enum=False, create_constraint=True, length=16, values_callable=_values)
-    )
+    kind: Mapped[FileKind] = mapped_column(text_enum(FileKind, "file_kind"))
     status: Mapped[DocumentStatus] = mapped_column(
-        Enum(
-            DocumentStatus,
-            name="document_status",
-            native_enum=False,
-            create_constraint=True,
-            length=16,
-            values_callable=_values,
-        ),
-        default=DocumentStatus.PENDING,
+        text_enum(DocumentStatus, "document_status"), default=DocumentStatus.PENDING
     )
     error_code: Mapped[str | None] = mapped_column(String(64))
     error_message: Mapped[str | None] = mapped_column(String(2000))

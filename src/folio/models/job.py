@@ -5,11 +5,11 @@ from enum import StrEnum
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Enum, ForeignKey, Index, SmallInteger, String, func, text
+from sqlalchemy import ForeignKey, Index, SmallInteger, String, func, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from folio.db import Base, CreatedAtMixin, IdMixin
+from folio.db import Base, CreatedAtMixin, IdMixin, text_enum
 
 
 class JobStatus(StrEnum):
@@ -42,17 +42,7 @@ class Job(IdMixin, CreatedAtMixin, Base):
     # What the job works on (a document, for instance), for listing a resource's jobs.
     subject_id: Mapped[UUID | None]
     payload: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict, server_default=text("'{}'::jsonb"))
-    status: Mapped[JobStatus] = mapped_column(
-        Enum(
-            JobStatus,
-            name="job_status",
-            native_enum=False,
-            create_constraint=True,
-            length=16,
-            values_callable=lambda statuses: [status.value for status in statuses],
-        ),
-        default=JobStatus.QUEUED,
-    )
+    status: Mapped[JobStatus] = mapped_column(text_enum(JobStatus, "job_status"), default=JobStatus.QUEUED)
     stage: Mapped[str | None] = mapped_column(String(64))
     progress: Mapped[int] = mapped_column(SmallInteger, default=0, server_default="0")
     message: Mapped[str | None] = mapped_column(String(500))

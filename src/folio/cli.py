@@ -27,6 +27,7 @@ from folio.embedded_postgres import EmbeddedPostgres
 from folio.embeddings.factory import identity
 from folio.embeddings.index import check_embedding_index
 from folio.errors import FolioError
+from folio.ingest_client import ingest_command
 from folio.jobs.handlers import build_handlers
 from folio.jobs.queue import JobQueue
 from folio.migrate import MIGRATIONS_DIR, alembic_config, upgrade_to_head
@@ -37,6 +38,7 @@ from folio.settings import Settings
 app = typer.Typer(help="Folio: document intelligence you host yourself.", no_args_is_help=True)
 users = typer.Typer(help="Manage user accounts.", no_args_is_help=True)
 keys = typer.Typer(help="Manage API keys.", no_args_is_help=True)
+app.command("ingest")(ingest_command)
 app.add_typer(users, name="users")
 app.add_typer(keys, name="keys")
 console = Console()

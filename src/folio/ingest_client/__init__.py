@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import io
-import os
 import time
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
@@ -26,7 +25,8 @@ from rich.progress import (
 )
 from rich.table import Table
 
-SUPPORTED_EXTENSIONS = (".pdf", ".docx", ".html", ".htm", ".md", ".markdown", ".txt")
+from folio.ingest_client.files import SUPPORTED_EXTENSIONS, collect_files
+
 DEFAULT_SERVER = "http://127.0.0.1:8000"
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 POLL_INTERVAL = 0.5
@@ -68,50 +68,8 @@ class Outcome:
         self.pages, self.chunks = document.get("page_count"), document.get("chunk_count")
 
 
-@dataclass
-class Collected:
-    files: list[Path] = field(default_factory=list)
-    missing: list[Path] = field(default_factory=list)
-    skipped: int = 0
-    unsearched_folders: int = 0
-
-
 class Abort(Exception):
     """The run cannot go on: the server is unreachable or refuses the API key (exit 2)."""
-
-
-def collect_files(paths: Iterable[Path], *, recursive: bool) -> Collected:
-    """Supported files among `paths` and, for folders, their files (hidden ones left out), each once, in order."""
-    collected = Collected()
-    seen: set[Path] = set()
-
-    def consider(path: Path) -> None:
-        if path.suffix.lower() not in SUPPORTED_EXTENSIONS:
-            collected.skipped += 1
-        elif (resolved := path.resolve()) not in seen:
-            seen.add(resolved)
-            collected.files.append(path)
-
-    for path in paths:
-        if path.is_dir():
-            for found in _walk(path, recursive=recursive, collected=collected):
-                consider(found)
-        elif path.is_file():
-            consider(path)
-        else:
-            collected.missing.append(path)
-    return collected
-
-
-def _walk(folder: Path, *, recursive: bool, collected: Collected) -> Iterator[Path]:
-    for root, folders, names in os.walk(folder):
-        folders[:] = sorted(name for name in folders if not name.startswith("."))
-        if not recursive:
-            collected.unsearched_folders += len(folders)
-            folders.clear()
-        for name in sorted(names):
-            if not name.startswith(".") and (path := Path(root, name)).is_file():
-                yield path
 
 
 class _CountingFile(io.FileIO):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from uuid import UUID, uuid4
@@ -11,9 +12,10 @@ import httpx
 from fastapi import FastAPI
 from sqlalchemy import func, select
 
-from folio.models import Chunk, Job, JobStatus
+from folio.models import Chunk, Document, DocumentStatus, Job, JobStatus
 from tests.factories import Account, add_member, create_api_key, error_of, register
 from tests.ingestion.fixtures import write_pdf
+from tests.jobs.conftest import wait_until_finished
 
 DOCS = "/api/v1/documents"
 MARKDOWN = (
@@ -229,10 +231,33 @@ async def test_other_orgs_and_roles(client: httpx.AsyncClient) -> None:
 
 
 async def storage_key(app: FastAPI, document_id: str) -> str:
-    from folio.models import Document
-
     async with app.state.sessionmaker() as session:
         document = await session.get(Document, UUID(document_id))
     assert document is not None
     key: str = document.storage_key
     return key
+
+
+async def test_a_document_whose_worker_kept_dying_ends_failed(app: FastAPI, client: httpx.AsyncClient) -> None:
+    """What a worker killed on every attempt leaves behind: a running job with an expired lease and no tries left."""
+    account = await register(client)
+    document = await ready_document(client, account)
+    async with app.state.sessionmaker() as session:
+        job_id = await session.scalar(select(Job.id).where(Job.subject_id == UUID(document["id"])))
+    await wait_until_finished(client, account, job_id)  # the document is ready a moment before its job is done
+    async with app.state.sessionmaker() as session, session.begin():
+        job = await session.get(Job, job_id)
+        assert job is not None
+        job.status, job.attempts, job.max_attempts = JobStatus.RUNNING, 3, 3
+        job.lease_expires_at = datetime.now(UTC) - timedelta(seconds=5)
+        row = await session.get(Document, UUID(document["id"]))
+        assert row is not None
+        row.status = DocumentStatus.PROCESSING
+
+    await app.state.job_queue.reap()
+
+    after = (await client.get(f"{DOCS}/{document['id']}", headers=account.headers)).json()
+    assert after["status"] == "failed"
+    assert after["error_code"] == "WORKER_LOST"
+    lost = (await client.get(f"/api/v1/jobs/{job.id}", headers=account.headers)).json()
+    assert lost["error_code"] == "WORKER_LOST"

@@ -18,7 +18,7 @@ from folio.errors import FolioError
 from folio.ingestion.chunking import Chunk, chunk_text
 from folio.ingestion.extract import extract_isolated
 from folio.ingestion.extracted import ExtractedText
-from folio.jobs.errors import JobCancelled
+from folio.jobs.errors import JobCancelled, JobFailed, WorkerLost
 from folio.jobs.runner import JobContext
 from folio.models import Document, DocumentContent, DocumentStatus
 from folio.settings import IngestionSettings
@@ -57,10 +57,12 @@ class Ingestion:
             raise
         except Exception as error:
             if context.last_attempt:
-                await self._set_status(
-                    context, DocumentStatus.FAILED, "INGESTION_FAILED", f"{type(error).__name__}: {error}"
-                )
+                message = f"{type(error).__name__}: {error}"
+                await self._set_status(context, DocumentStatus.FAILED, JobFailed.code, message)
             raise
+
+    async def on_lost(self, context: JobContext) -> None:
+        await self._set_status(context, DocumentStatus.FAILED, WorkerLost.code, WorkerLost.message)
 
     async def _ingest(self, context: JobContext, document: Document) -> None:
         await context.progress(2, f"extracting {document.filename}", stage="extracting")

@@ -103,8 +103,10 @@ class JobQueue:
         """Re-queue jobs whose worker died and dispatch queued jobs that are due but not on their way."""
         async with self.sessionmaker() as session, session.begin():
             repository = JobRepository(session)
-            await repository.requeue_expired_leases()
+            lost = await repository.requeue_expired_leases()
             due = await repository.take_due(not_dispatched_since=timedelta(seconds=self.settings.lease_seconds))
+        for job in lost:
+            await self.runner.lost(job)
         if due:
             log.info("jobs_dispatched_by_reaper", count=len(due))
         await self.dispatch(due)

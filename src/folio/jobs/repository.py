@@ -142,25 +142,29 @@ class JobRepository:
             )
         )
 
-    async def requeue_expired_leases(self) -> None:
-        """Jobs whose worker died go back to the queue, or fail when they have used every attempt."""
+    async def requeue_expired_leases(self) -> list[Job]:
+        """Jobs whose worker died go back to the queue, or fail when they have used every attempt (returned)."""
         expired = (Job.status == JobStatus.RUNNING, Job.lease_expires_at < func.now())
-        await self.session.execute(
-            update(Job)
-            .where(*expired, Job.attempts >= Job.max_attempts)
-            .values(
-                status=JobStatus.FAILED,
-                finished_at=func.now(),
-                lease_expires_at=None,
-                error_code=WorkerLost.code,
-                error_message=WorkerLost.message,
+        lost = (
+            await self.session.scalars(
+                update(Job)
+                .where(*expired, Job.attempts >= Job.max_attempts)
+                .values(
+                    status=JobStatus.FAILED,
+                    finished_at=func.now(),
+                    lease_expires_at=None,
+                    error_code=WorkerLost.code,
+                    error_message=WorkerLost.message,
+                )
+                .returning(Job)
             )
-        )
+        ).all()
         await self.session.execute(
             update(Job)
             .where(*expired)
             .values(status=JobStatus.QUEUED, run_after=func.now(), dispatched_at=None, lease_expires_at=None)
         )
+        return list(lost)
 
     async def take_due(self, *, not_dispatched_since: timedelta, limit: int = 100) -> list[UUID]:
         """Ids of queued, due jobs not dispatched recently, marked as dispatched now (SKIP LOCKED between reapers)."""

@@ -8,7 +8,7 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 from contextlib import suppress
 from datetime import timedelta
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 from uuid import UUID
 
 import structlog
@@ -67,6 +67,12 @@ class JobContext:
 Handler = Callable[[JobContext], Awaitable[None]]
 
 
+@runtime_checkable
+class LostHook(Protocol):
+    async def on_lost(self, context: JobContext) -> None:
+        """The job failed because its worker kept dying; put what it was working on in a consistent state."""
+
+
 class JobRunner:
     def __init__(
         self,
@@ -94,6 +100,12 @@ class JobRunner:
             heartbeat.cancel()
             with suppress(asyncio.CancelledError):
                 await heartbeat
+
+    async def lost(self, job: Job) -> None:
+        """Tell the kind's handler (when it has an `on_lost` hook) that its job failed with WORKER_LOST."""
+        handler = self.handlers.get(job.kind)
+        if isinstance(handler, LostHook):
+            await handler.on_lost(JobContext(job, self.sessionmaker))
 
     async def _execute(self, job: Job, context: JobContext) -> None:
         handler = self.handlers.get(job.kind)

@@ -13,6 +13,7 @@ from fastapi import FastAPI
 from sqlalchemy import func, select
 
 from folio.models import Chunk, Document, DocumentStatus, Job, JobStatus
+from tests.conftest import AppFactory
 from tests.factories import Account, add_member, create_api_key, error_of, register
 from tests.ingestion.fixtures import write_pdf
 from tests.jobs.conftest import wait_until_finished
@@ -261,3 +262,16 @@ async def test_a_document_whose_worker_kept_dying_ends_failed(app: FastAPI, clie
     assert after["error_code"] == "WORKER_LOST"
     lost = (await client.get(f"/api/v1/jobs/{job.id}", headers=account.headers)).json()
     assert lost["error_code"] == "WORKER_LOST"
+
+
+async def test_uploads_are_capped_by_the_upload_limit_not_the_json_body_limit(app_factory: AppFactory) -> None:
+    async with app_factory(http={"max_body_kb": 64}) as client:
+        account = await register(client)
+        big = b"river towns and their ledgers " * 10_000  # ~300 KB: over the JSON limit, under the upload limit
+        response = await client.post(DOCS, files=[("files", ("big.txt", big, "text/plain"))], headers=account.headers)
+        assert response.status_code == 202, response.text
+        await client.post(f"/api/v1/jobs/{response.json()['items'][0]['job_id']}/cancel", headers=account.headers)
+        too_big_json = await client.post(
+            "/api/v1/orgs", content=b'{"name": "' + b"x" * 70_000 + b'"}', headers=account.headers
+        )
+        error_of(too_big_json, 413, "PAYLOAD_TOO_LARGE")

@@ -53,7 +53,10 @@ class RequestMiddleware:
         started = time.perf_counter()
         metrics.IN_FLIGHT.inc()
         try:
-            if self._declared_body_too_large(headers):
+            if _is_upload(headers):
+                # Uploads are capped per file, while they stream, by the upload endpoint (FOLIO_MAX_UPLOAD_MB).
+                await self.app(scope, receive, send_with_headers)
+            elif self._declared_body_too_large(headers):
                 await _send_error(PayloadTooLarge(details=self._limit_details()), request_id, send_with_headers)
             else:
                 await self.app(scope, self._limited(receive), send_with_headers)
@@ -71,8 +74,6 @@ class RequestMiddleware:
         return {"max_bytes": self.max_body_bytes}
 
     def _declared_body_too_large(self, headers: Headers) -> bool:
-        if headers.get("content-type", "").startswith("multipart/form-data"):
-            return False  # uploads have their own streamed limit
         length = headers.get("content-length")
         return length is not None and length.isdigit() and int(length) > self.max_body_bytes
 
@@ -107,6 +108,10 @@ class RequestMiddleware:
             org_id=str(principal.org_id) if principal else None,
             principal=principal.kind if principal else None,
         )
+
+
+def _is_upload(headers: Headers) -> bool:
+    return headers.get("content-type", "").startswith("multipart/form-data")
 
 
 async def _send_error(error: FolioError, request_id: str, send: Send) -> None:

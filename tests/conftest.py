@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
@@ -14,8 +15,9 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
 
-from folio.db import Base
+from folio.db import Base, to_async_url
 from folio.embedded_postgres import EmbeddedPostgres
 from folio.main import create_app
 from folio.settings import Settings
@@ -56,6 +58,22 @@ def database_url() -> Iterator[str]:
         server.release()
         shutil.rmtree(root, ignore_errors=True)
         shutil.rmtree(TEST_DATA_DIR, ignore_errors=True)
+
+
+@pytest.fixture
+async def separate_database_url(database_url: str) -> AsyncIterator[str]:
+    """A new empty database on the test server, for tests whose jobs must not meet the session app's reaper."""
+    name = f"folio_{uuid.uuid4().hex[:12]}"
+    admin = create_async_engine(to_async_url(database_url), isolation_level="AUTOCOMMIT")
+    async with admin.connect() as connection:
+        await connection.execute(text(f'CREATE DATABASE "{name}"'))
+    base, _, query = database_url.partition("?")
+    try:
+        yield f"{base.rsplit('/', 1)[0]}/{name}?{query}"
+    finally:
+        async with admin.connect() as connection:
+            await connection.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+        await admin.dispose()
 
 
 @pytest.fixture(scope="session")

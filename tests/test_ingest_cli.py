@@ -24,7 +24,8 @@ from rich.console import Console
 from typer.testing import CliRunner
 
 import folio.cli
-from folio.ingest_client import collect_files, ingest, ingest_command
+from folio.ingest_client import ingest, ingest_command
+from folio.ingest_client.files import collect_files
 from folio.main import create_app
 from tests.cli_process import folio_env, run_folio
 from tests.conftest import make_settings

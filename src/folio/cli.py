@@ -24,7 +24,7 @@ from folio.auth.principal import Scope
 from folio.db import create_engine, create_sessionmaker
 from folio.documents.storage import LocalStorage
 from folio.embedded_postgres import EmbeddedPostgres
-from folio.embeddings.factory import identity
+from folio.embeddings.factory import LazyProvider, identity
 from folio.embeddings.index import check_embedding_index
 from folio.errors import FolioError
 from folio.ingest_client import ingest_command
@@ -123,7 +123,8 @@ def worker() -> None:
     async def run() -> None:
         async with _engine(settings) as engine:
             await check_embedding_index(engine, *identity(settings.embeddings))
-            handlers = build_handlers(settings, LocalStorage(settings.files_dir))
+            embedder = LazyProvider(settings.embeddings)
+            handlers = build_handlers(settings, LocalStorage(settings.files_dir), embedder)
             queue = JobQueue(create_sessionmaker(engine), settings.jobs, handlers, settings.redis_url)
             stopping = asyncio.Event()
             loop = asyncio.get_running_loop()
@@ -135,6 +136,7 @@ def worker() -> None:
                 await stopping.wait()
             finally:
                 await queue.stop()
+                await embedder.close()
 
     asyncio.run(run())
 

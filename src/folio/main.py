@@ -21,7 +21,7 @@ from folio.db import create_engine, create_sessionmaker
 from folio.documents import router as documents_router
 from folio.documents.storage import LocalStorage
 from folio.embedded_postgres import EmbeddedPostgres
-from folio.embeddings.factory import identity
+from folio.embeddings.factory import LazyProvider, identity
 from folio.embeddings.index import check_embedding_index
 from folio.error_handlers import install_error_handlers
 from folio.errors import ERROR_CODES
@@ -95,7 +95,9 @@ def create_app(settings: Settings | None = None, *, job_handlers: Mapping[str, H
             if app.state.redis is not None:
                 stack.push_async_callback(app.state.redis.aclose)
             app.state.storage = LocalStorage(settings.files_dir)
-            handlers = build_handlers(settings, app.state.storage) if job_handlers is None else job_handlers
+            embedder = LazyProvider(settings.embeddings)
+            stack.push_async_callback(embedder.close)
+            handlers = build_handlers(settings, app.state.storage, embedder) if job_handlers is None else job_handlers
             job_queue = JobQueue(app.state.sessionmaker, settings.jobs, handlers, settings.redis_url)
             # Embedded, this process runs the jobs; scale-out, `folio worker` processes do.
             await job_queue.start(consume=job_queue.embedded)

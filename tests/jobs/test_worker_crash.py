@@ -33,10 +33,10 @@ LONG_MARKDOWN = "\n\n".join(
 
 
 @pytest.fixture
-async def api(database_url: str) -> AsyncIterator[FastAPI]:
+async def api(separate_database_url: str) -> AsyncIterator[FastAPI]:
     redis = Redis.from_url(REDIS_URL)
     await redis.delete("folio:jobs")
-    application = create_app(make_settings(database_url, redis_url=REDIS_URL, jobs=FAST))
+    application = create_app(make_settings(separate_database_url, redis_url=REDIS_URL, jobs=FAST))
     async with application.router.lifespan_context(application):
         yield application
     await redis.delete("folio:jobs")
@@ -68,7 +68,7 @@ async def job_state(client: httpx.AsyncClient, account: Account, job_id: str) ->
     return body
 
 
-async def test_killed_workers_leave_a_job_another_worker_completes(api: FastAPI, database_url: str) -> None:
+async def test_killed_workers_leave_a_job_another_worker_completes(api: FastAPI, separate_database_url: str) -> None:
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=api), base_url="http://testserver") as client:
         account = await register(client)
         upload = await client.post(
@@ -81,7 +81,7 @@ async def test_killed_workers_leave_a_job_another_worker_completes(api: FastAPI,
 
         kills = 0
         for _ in range(2):  # kill a worker while it embeds, twice, each time a new one takes over
-            worker = await start_worker(database_url)
+            worker = await start_worker(separate_database_url)
             async with asyncio.timeout(120):
                 while True:
                     job = await job_state(client, account, job_id)
@@ -93,7 +93,7 @@ async def test_killed_workers_leave_a_job_another_worker_completes(api: FastAPI,
             await worker.wait()
             kills += 1
 
-        survivor = await start_worker(database_url)
+        survivor = await start_worker(separate_database_url)
         try:
             async with asyncio.timeout(180):
                 while True:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from sqlalchemy import text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
@@ -19,8 +20,13 @@ class EmbeddingModelMismatch(RuntimeError):
 
 
 async def check_embedding_index(engine: AsyncEngine, model: str, dimension: int) -> None:
-    """Record the model on first start; raise EmbeddingModelMismatch when a different one is configured."""
+    """Record the model on first start; raise EmbeddingModelMismatch when a different one is configured.
+
+    A database not migrated yet is left alone: the server starts and readiness reports the migrations.
+    """
     async with AsyncSession(engine) as session, session.begin():
+        if await session.scalar(text("SELECT to_regclass('embedding_index') IS NULL")):
+            return
         await session.execute(
             insert(EmbeddingIndex).values(id=1, model=model, dimension=dimension).on_conflict_do_nothing()
         )

@@ -45,6 +45,9 @@ class LocalMiniLM:
         # Inference takes milliseconds to seconds of CPU: keep it off the event loop.
         return await anyio.to_thread.run_sync(self.embed_sync, texts)
 
+    async def close(self) -> None:
+        """Nothing to release: the model lives as long as the process."""
+
     def embed_sync(self, texts: Sequence[str]) -> Embeddings:
         """`embed` for callers that are already off the event loop (worker threads, benchmarks)."""
         result = np.empty((len(texts), self.dimension), dtype=np.float32)

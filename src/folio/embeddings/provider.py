@@ -23,3 +23,6 @@ class EmbeddingProvider(Protocol):
     async def embed(self, texts: Sequence[str]) -> Embeddings:
         """A float32 array of shape `(len(texts), dimension)`, row `i` for `texts[i]`, each row of unit length."""
         ...
+
+    async def close(self) -> None:
+        """Release connections or sessions the provider holds."""

@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import Iterable, Mapping
 from contextlib import suppress
 from datetime import timedelta
+from typing import Any
 from uuid import UUID
 
 import structlog
@@ -52,10 +53,20 @@ class JobQueue:
             else InMemoryBroker(max_async_tasks=settings.concurrency)
         )
         runner = self.runner
+        running: set[asyncio.Task[Any]] = set()
 
         async def run_job(job_id: str) -> None:
-            await runner.run(UUID(job_id))
+            # Known so that `stop` can end it before the engine it uses is closed.
+            task = asyncio.current_task()
+            if task is not None:
+                running.add(task)
+            try:
+                await runner.run(UUID(job_id))
+            finally:
+                if task is not None:
+                    running.discard(task)
 
+        self._running = running
         self._task = self.broker.register_task(run_job, task_name=TASK_NAME)
         self._background: list[asyncio.Task[None]] = []
 
@@ -81,14 +92,14 @@ class JobQueue:
             self._background.append(asyncio.create_task(self._reap_forever()))
 
     async def stop(self) -> None:
-        for task in self._background:
+        """Stop consuming, then stop the jobs running here; each stays `running` until its lease expires and
+        the reaper of a live process runs it again, so stopping never loses a job."""
+        for task in [*self._background, *self._running]:
             task.cancel()
+        for task in [*self._background, *self._running]:
             with suppress(asyncio.CancelledError):
                 await task
         self._background.clear()
-        if self.embedded:
-            # Let jobs already running in this process reach their next commit point.
-            await asyncio.sleep(0)
         await self.broker.shutdown()
 
     async def dispatch(self, job_ids: Iterable[UUID]) -> None:

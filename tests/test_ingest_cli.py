@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import socket
-import threading
-import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from io import StringIO
@@ -19,7 +17,6 @@ from typing import Any
 import httpx
 import pytest
 import typer
-import uvicorn
 from rich.console import Console
 from typer.testing import CliRunner
 
@@ -30,6 +27,7 @@ from folio.main import create_app
 from tests.cli_process import folio_env, run_folio
 from tests.conftest import make_settings
 from tests.factories import PASSWORD
+from tests.live_server import serve_in_thread
 
 ELF = b"\x7fELF\x02\x01\x01\x00" + bytes(200)
 _numbers = count()
@@ -37,29 +35,8 @@ _numbers = count()
 
 @pytest.fixture(scope="module")
 def server_url(database_url: str) -> Iterator[str]:
-    """The app served by uvicorn on a free local port, in a thread with its own event loop."""
-    application = create_app(make_settings(database_url))
-    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    listener.bind(("127.0.0.1", 0))
-    port = listener.getsockname()[1]
-    config = uvicorn.Config(
-        application, log_config=None, lifespan="on", loop="asyncio", http="h11", ws="none", access_log=False
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 60
-    while not server.started:
-        assert thread.is_alive(), "uvicorn stopped while starting"
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=30)
-        listener.close()
+    with serve_in_thread(create_app(make_settings(database_url))) as url:
+        yield url
 
 
 @pytest.fixture

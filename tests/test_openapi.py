@@ -7,9 +7,6 @@ Schemathesis calls the API synchronously, so it runs against a real uvicorn serv
 from __future__ import annotations
 
 import re
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from itertools import count
@@ -19,7 +16,6 @@ from uuid import UUID
 import httpx
 import pytest
 import schemathesis
-import uvicorn
 from fastapi import FastAPI
 from fastapi.routing import APIRoute, iter_route_contexts
 from hypothesis import HealthCheck, Phase, given, settings
@@ -34,8 +30,9 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from folio.main import create_app
-from tests.conftest import make_settings as make_settings
+from tests.conftest import make_settings
 from tests.factories import PASSWORD
+from tests.live_server import serve_in_thread
 
 HTTP_METHODS = {"get", "put", "post", "delete", "patch", "head", "options", "trace"}
 PUBLIC_OPERATIONS = {
@@ -186,29 +183,8 @@ async def test_error_envelope_schema(client: httpx.AsyncClient) -> None:
 
 @pytest.fixture(scope="module")
 def live_server(database_url: str) -> Iterator[str]:
-    """The app served by uvicorn on a free local port, in a thread with its own event loop."""
-    application = create_app(make_settings(database_url))
-    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    listener.bind(("127.0.0.1", 0))
-    port = listener.getsockname()[1]
-    config = uvicorn.Config(
-        application, log_config=None, lifespan="on", loop="asyncio", http="h11", ws="none", access_log=False
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 60
-    while not server.started:
-        assert thread.is_alive(), "uvicorn stopped while starting"
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=30)
-        listener.close()
+    with serve_in_thread(create_app(make_settings(database_url))) as url:
+        yield url
 
 
 _emails = count()

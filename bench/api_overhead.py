@@ -13,7 +13,6 @@ import asyncio
 import os
 import platform
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -28,18 +27,11 @@ import uvloop
 
 sys.path.insert(0, str(Path(__file__).parent))
 from loadgen import Result, run
+from results import free_port, record
 
 ROOT = Path(__file__).resolve().parent.parent
-RESULTS = ROOT / "bench" / "RESULTS.md"
 SECTION = "## API overhead"
 SERVER_CPU, CLIENT_CPU = 1, 0
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 def wait_ready(url: str) -> None:
@@ -129,7 +121,7 @@ def main() -> None:
     table = render(results, args)
     print(table)
     if not args.no_record:
-        record(table)
+        record(SECTION, table)
 
 
 def render(results: dict[str, Result], args: argparse.Namespace) -> str:
@@ -163,17 +155,6 @@ def render(results: dict[str, Result], args: argparse.Namespace) -> str:
             "",
         ]
     )
-
-
-def record(table: str) -> None:
-    existing = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n\n"
-    start = existing.find(SECTION)
-    if start == -1:
-        updated = existing.rstrip() + "\n\n" + table
-    else:
-        end = existing.find("\n## ", start + len(SECTION))
-        updated = existing[:start] + table + (existing[end + 1 :] if end != -1 else "")
-    RESULTS.write_text(updated)
 
 
 if __name__ == "__main__":

@@ -17,7 +17,6 @@ import platform
 import random
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -38,8 +37,10 @@ from reportlab.pdfgen.canvas import Canvas
 from folio.embeddings.local import LocalMiniLM
 from folio.settings import EmbeddingSettings
 
+sys.path.insert(0, str(Path(__file__).parent))
+from results import free_port, record
+
 ROOT = Path(__file__).resolve().parent.parent
-RESULTS = ROOT / "bench" / "RESULTS.md"
 SECTION = "## Ingestion"
 SERVER_CPU, CLIENT_CPU = 1, 0
 MIB = 1024 * 1024
@@ -233,13 +234,6 @@ class Sampler:
 
 
 # The server.
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 def wait_ready(url: str, log: Path) -> None:
@@ -453,7 +447,7 @@ def main() -> None:
     table = render(args, sizes, idle, batch, long, big, ceiling)
     print(table)
     if not args.no_record:
-        record(table)
+        record(SECTION, table)
 
 
 def mib(size: int) -> str:
@@ -541,17 +535,6 @@ def render(
             *([note, ""] if not args.small and (args.docs, args.pages, args.long_pages) == (10, 50, 300) else []),
         ]
     )
-
-
-def record(table: str) -> None:
-    existing = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n\n"
-    start = existing.find(SECTION)
-    if start == -1:
-        updated = existing.rstrip() + "\n\n" + table
-    else:
-        end = existing.find("\n## ", start + len(SECTION))
-        updated = existing[:start] + table + (existing[end + 1 :] if end != -1 else "")
-    RESULTS.write_text(updated)
 
 
 if __name__ == "__main__":

@@ -16,7 +16,6 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -27,23 +26,11 @@ import uvloop
 
 sys.path.insert(0, str(Path(__file__).parent))
 from loadgen import Result, run
-from results import free_port, record
+from results import free_port, record, wait_ready
 
 ROOT = Path(__file__).resolve().parent.parent
 SECTION = "## API overhead"
 SERVER_CPU, CLIENT_CPU = 1, 0
-
-
-def wait_ready(url: str) -> None:
-    deadline = time.time() + 90
-    while time.time() < deadline:
-        try:
-            if httpx.get(url, timeout=2).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.2)
-    raise SystemExit(f"server at {url} did not become ready")
 
 
 @contextmanager

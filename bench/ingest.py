@@ -38,7 +38,7 @@ from folio.embeddings.local import LocalMiniLM
 from folio.settings import EmbeddingSettings
 
 sys.path.insert(0, str(Path(__file__).parent))
-from results import free_port, record
+from results import free_port, record, wait_ready
 
 ROOT = Path(__file__).resolve().parent.parent
 SECTION = "## Ingestion"
@@ -236,18 +236,6 @@ class Sampler:
 # The server.
 
 
-def wait_ready(url: str, log: Path) -> None:
-    deadline = time.time() + 120
-    while time.time() < deadline:
-        try:
-            if httpx.get(url, timeout=2).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.2)
-    raise SystemExit(f"server at {url} did not become ready:\n{log.read_text()[-3000:]}")
-
-
 @contextmanager
 def server(data_dir: Path) -> Iterator[tuple[int, str]]:
     port = free_port()
@@ -272,7 +260,7 @@ def server(data_dir: Path) -> Iterator[tuple[int, str]]:
         )
     try:
         os.sched_setaffinity(process.pid, {SERVER_CPU})
-        wait_ready(f"http://127.0.0.1:{port}/health/ready", log)
+        wait_ready(f"http://127.0.0.1:{port}/health/ready", log=log)
         yield process.pid, f"http://127.0.0.1:{port}"
     finally:
         leftovers = descendants(process.pid)

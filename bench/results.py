@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import socket
+import time
 from pathlib import Path
+
+import httpx
 
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
 
@@ -25,3 +28,17 @@ def record(section: str, table: str) -> None:
         end = existing.find("\n## ", start + len(section))
         updated = existing[:start] + table + (existing[end + 1 :] if end != -1 else "")
     RESULTS.write_text(updated)
+
+
+def wait_ready(url: str, *, seconds: float = 120, log: Path | None = None) -> None:
+    """Until `url` answers 200; exits with the server's log tail when it never does."""
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        try:
+            if httpx.get(url, timeout=2).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.2)
+    tail = f":\n{log.read_text()[-3000:]}" if log is not None and log.exists() else ""
+    raise SystemExit(f"server at {url} did not become ready{tail}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 from dataclasses import dataclass
 from typing import Any
@@ -88,3 +89,17 @@ def error_of(response: httpx.Response, status: int, code: str) -> dict[str, Any]
     assert error["request_id"]
     assert error["request_id"] == response.headers["X-Request-ID"]
     return error
+
+
+async def wait_until_finished(
+    client: httpx.AsyncClient, account: Account, job_id: UUID, *, seconds: float = 20
+) -> dict[str, Any]:
+    """Poll the API until the job finishes (bounded, so a broken runner fails the test instead of hanging)."""
+    async with asyncio.timeout(seconds):
+        while True:
+            response = await client.get(f"/api/v1/jobs/{job_id}", headers=account.headers)
+            assert response.status_code == 200, response.text
+            body: dict[str, Any] = response.json()
+            if body["status"] in {"succeeded", "failed", "cancelled"}:
+                return body
+            await asyncio.sleep(0.05)

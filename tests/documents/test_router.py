@@ -14,9 +14,8 @@ from sqlalchemy import func, select
 
 from folio.models import Chunk, Document, DocumentStatus, Job, JobStatus
 from tests.conftest import AppFactory
-from tests.factories import Account, add_member, create_api_key, error_of, register
+from tests.factories import Account, add_member, create_api_key, error_of, register, wait_until_finished
 from tests.ingestion.fixtures import write_pdf
-from tests.jobs.conftest import wait_until_finished
 
 DOCS = "/api/v1/documents"
 MARKDOWN = (

@@ -22,7 +22,7 @@ from folio.main import create_app
 from folio.models import Chunk, DocumentContent, Role
 from folio.models.chunk import EMBEDDING_DIMENSION
 from tests.conftest import make_settings
-from tests.factories import Account, error_of, register
+from tests.factories import Account, error_of, register, wait_until_finished
 from tests.ingestion.fixtures import Heading, docx_bytes, write_html_page, write_image_only_pdf, write_pdf
 
 DOCS = "/api/v1/documents"
@@ -63,18 +63,6 @@ async def upload(http: httpx.AsyncClient, account: Account, name: str, content: 
     [item] = response.json()["items"]
     assert item["deduplicated"] is False
     return UUID(item["document"]["id"]), UUID(item["job_id"])
-
-
-async def wait_for_job(http: httpx.AsyncClient, account: Account, job_id: UUID) -> dict[str, Any]:
-    """Poll until the job finishes; bounded, so a stuck pipeline fails the test instead of hanging it."""
-    async with asyncio.timeout(90):
-        while True:
-            response = await http.get(f"{JOBS}/{job_id}", headers=account.headers)
-            assert response.status_code == 200, response.text
-            body: dict[str, Any] = response.json()
-            if body["status"] in {"succeeded", "failed", "cancelled"}:
-                return body
-            await asyncio.sleep(0.05)
 
 
 async def get_document(http: httpx.AsyncClient, account: Account, document_id: UUID) -> dict[str, Any]:
@@ -134,7 +122,7 @@ async def test_a_pdf_is_extracted_chunked_and_embedded(
     pdf = write_pdf(tmp_path / "fruit.pdf", PDF_PAGES, title="Fruit Survey").read_bytes()
 
     document_id, job_id = await upload(http, account, "fruit.pdf", pdf)
-    job = await wait_for_job(http, account, job_id)
+    job = await wait_until_finished(http, account, job_id, seconds=90)
 
     assert job["status"] == "succeeded", job
     assert job["progress"] == 100
@@ -178,7 +166,7 @@ async def test_docx_html_and_legacy_text_become_ready(
         expected = ["Café crème brûlée and a piña colada, served à la carte."]
 
     document_id, job_id = await upload(http, account, name, content)
-    job = await wait_for_job(http, account, job_id)
+    job = await wait_until_finished(http, account, job_id, seconds=90)
 
     assert job["status"] == "succeeded", job
     document = await get_document(http, account, document_id)
@@ -205,7 +193,7 @@ async def test_an_unreadable_pdf_fails_for_good_and_fails_again_on_retry(
     document_id, job_id = await upload(http, account, "unreadable.pdf", path.read_bytes())
 
     for _ in range(2):
-        job = await wait_for_job(http, account, job_id)
+        job = await wait_until_finished(http, account, job_id, seconds=90)
 
         assert job["status"] == "failed", job
         assert job["error_code"] == code
@@ -226,11 +214,11 @@ async def test_an_unreadable_pdf_fails_for_good_and_fails_again_on_retry(
         assert retried.json()["attempts"] == 0
         assert retried.json()["error_code"] is None
 
-    await wait_for_job(http, account, job_id)
+    await wait_until_finished(http, account, job_id, seconds=90)
     # A failed document does not count for deduplication: the same bytes make a new document.
     again_id, again_job = await upload(http, account, "unreadable.pdf", path.read_bytes())
     assert again_id != document_id
-    assert (await wait_for_job(http, account, again_job))["error_code"] == code
+    assert (await wait_until_finished(http, account, again_job, seconds=90))["error_code"] == code
 
 
 async def test_ingesting_again_replaces_the_chunks_with_a_new_version(
@@ -239,7 +227,7 @@ async def test_ingesting_again_replaces_the_chunks_with_a_new_version(
     account = await register(http)
     pdf = write_pdf(tmp_path / "fruit.pdf", PDF_PAGES).read_bytes()
     document_id, job_id = await upload(http, account, "fruit.pdf", pdf)
-    assert (await wait_for_job(http, account, job_id))["status"] == "succeeded"
+    assert (await wait_until_finished(http, account, job_id, seconds=90))["status"] == "succeeded"
     first = await get_document(http, account, document_id)
     _, first_chunks = await assert_ingested(ingest_app, first)
     assert first["version"] == 1
@@ -252,7 +240,7 @@ async def test_ingesting_again_replaces_the_chunks_with_a_new_version(
             session, principal=principal, kind=INGEST_DOCUMENT, max_attempts=3, subject_id=document_id
         )
     await ingest_app.state.job_queue.dispatch([job.id])
-    second_job = await wait_for_job(http, account, job.id)
+    second_job = await wait_until_finished(http, account, job.id, seconds=90)
 
     assert second_job["status"] == "succeeded", second_job
     assert second_job["progress"] == 100

@@ -91,15 +91,3 @@ async def enqueue(
     if dispatch:
         await app.state.job_queue.dispatch([job.id])
     return job.id
-
-
-async def wait_until_finished(client: httpx.AsyncClient, account: Account, job_id: UUID) -> dict[str, Any]:
-    """Poll the API until the job finishes (bounded, so a broken runner fails the test instead of hanging)."""
-    async with asyncio.timeout(20):
-        while True:
-            response = await client.get(f"/api/v1/jobs/{job_id}", headers=account.headers)
-            assert response.status_code == 200, response.text
-            body: dict[str, Any] = response.json()
-            if body["status"] in {"succeeded", "failed", "cancelled"}:
-                return body
-            await asyncio.sleep(0.05)

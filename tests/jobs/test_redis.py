@@ -13,8 +13,8 @@ from redis.asyncio import Redis
 from folio.jobs.queue import JobQueue
 from folio.main import create_app
 from tests.conftest import make_settings
-from tests.factories import register
-from tests.jobs.conftest import FAST_JOBS, HANDLERS, enqueue, runs, wait_until_finished
+from tests.factories import register, wait_until_finished
+from tests.jobs.conftest import FAST_JOBS, HANDLERS, enqueue, runs
 
 REDIS_URL = os.environ.get("FOLIO_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 

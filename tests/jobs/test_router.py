@@ -13,8 +13,8 @@ from folio.deps import SessionDep
 from folio.jobs import service as jobs
 from folio.main import create_app
 from tests.conftest import make_settings
-from tests.factories import add_member, create_api_key, error_of, register
-from tests.jobs.conftest import FAST_JOBS, HANDLERS, enqueue, runs, wait_until_finished
+from tests.factories import add_member, create_api_key, error_of, register, wait_until_finished
+from tests.jobs.conftest import FAST_JOBS, HANDLERS, enqueue, runs
 
 JOBS = "/api/v1/jobs"
 

@@ -11,8 +11,8 @@ from fastapi import FastAPI
 from sqlalchemy import update
 
 from folio.models import Job, JobStatus
-from tests.factories import error_of, register
-from tests.jobs.conftest import enqueue, runs, started, wait_until_finished
+from tests.factories import error_of, register, wait_until_finished
+from tests.jobs.conftest import enqueue, runs, started
 
 
 async def test_a_job_runs_reports_progress_and_succeeds(jobs_app: FastAPI, jobs_client: httpx.AsyncClient) -> None:

@@ -400,7 +400,7 @@ def main() -> None:
     parser.add_argument("--upload-mib", type=int, default=200, help="size of the big text upload")
     parser.add_argument("--no-record", action="store_true", help="print only; leave RESULTS.md alone")
     args = parser.parse_args()
-    for name, full, small in (("docs", 10, 4), ("pages", 50, 10), ("long_pages", 300, 60)):
+    for name, full, small in (("docs", 20, 4), ("pages", 50, 10), ("long_pages", 500, 60)):
         if getattr(args, name) is None:
             setattr(args, name, small if args.small else full)
     os.sched_setaffinity(0, {CLIENT_CPU})

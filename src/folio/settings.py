@@ -89,8 +89,29 @@ class EmbeddingSettings(BaseModel):
     )
     timeout_seconds: float = Field(30, gt=0)
     max_retries: int = Field(3, ge=0, le=10, description="SDK retries on timeouts, 429 and 5xx (with backoff).")
-    threads: int = Field(0, ge=0, description="ONNX Runtime intra-op threads; 0 lets it choose.")
-    batch_size: int = Field(32, ge=1, le=512, description="Texts embedded per model call.")
+    threads: int = Field(0, ge=0, description="ONNX Runtime intra-op threads; 0: one per CPU this process may use.")
+    batch_size: int | None = Field(
+        None,
+        ge=1,
+        le=512,
+        description="Texts per model call (local, default 8: fastest and leanest here) or per request (openai, 64).",
+    )
+
+
+class SearchSettings(BaseModel):
+    text_search_config: str = Field(
+        "english", pattern=r"^[a-z_]+$", description="PostgreSQL text search configuration (stemming, stop words)."
+    )
+    rrf_k: int = Field(60, ge=1, le=1000, description="Reciprocal rank fusion constant: higher flattens the ranks.")
+    keyword_weight: float = Field(1.0, ge=0, le=10, description="Weight of the keyword ranking in hybrid fusion.")
+    vector_weight: float = Field(1.0, ge=0, le=10, description="Weight of the vector ranking in hybrid fusion.")
+    candidates: int = Field(100, ge=10, le=1000, description="Candidates each side ranks before fusion.")
+    bm25_k1: float = Field(1.2, ge=0, le=5, description="BM25 term-frequency saturation.")
+    bm25_b: float = Field(0.75, ge=0, le=1, description="BM25 length normalisation.")
+    exact_below: int = Field(
+        20_000, ge=0, description="An organization with fewer live chunks is searched exactly instead of by HNSW."
+    )
+    ef_search: int = Field(100, ge=10, le=1000, description="HNSW candidate list (pgvector `hnsw.ef_search`).")
 
 
 class JobSettings(BaseModel):
@@ -133,6 +154,7 @@ class Settings(BaseSettings):
     ingestion: IngestionSettings = IngestionSettings()
     embeddings: EmbeddingSettings = EmbeddingSettings()
     jobs: JobSettings = JobSettings()
+    search: SearchSettings = SearchSettings()
     log: LogSettings = LogSettings()
 
     @model_validator(mode="after")

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import random
+import time
 from collections.abc import Sequence
 from itertools import pairwise
 
+import anyio
 import numpy as np
 import pytest
 from tokenizers import Encoding
@@ -118,3 +121,45 @@ async def test_async_embed_matches_sync(provider: LocalMiniLM) -> None:
     vectors = await provider.embed(texts)
 
     np.testing.assert_allclose(vectors, provider.embed_sync(texts), rtol=0, atol=1e-6)
+
+
+def test_threads_follow_the_cpus_this_process_may_use(provider: LocalMiniLM) -> None:
+    # ONNX Runtime's own default counts every core of the machine, even under taskset or a cgroup CPU set.
+    assert provider._session.get_session_options().intra_op_num_threads == len(os.sched_getaffinity(0))
+
+
+def test_batches_default_to_eight_texts(monkeypatch: pytest.MonkeyPatch) -> None:
+    model = LocalMiniLM(EmbeddingSettings())
+    batches: list[int] = []
+    run = model._run
+
+    def counting_run(encodings: list[Encoding]) -> Embeddings:
+        batches.append(len(encodings))
+        return run(encodings)
+
+    monkeypatch.setattr(model, "_run", counting_run)
+    model.embed_sync([words(10, seed) for seed in range(20)])
+
+    assert batches == [8, 8, 4]
+
+
+async def test_one_inference_runs_at_a_time(provider: LocalMiniLM, monkeypatch: pytest.MonkeyPatch) -> None:
+    running, overlaps = 0, 0
+    run = provider._run
+
+    def counting_run(encodings: list[Encoding]) -> Embeddings:
+        nonlocal running, overlaps
+        running += 1
+        overlaps += running > 1
+        time.sleep(0.02)
+        try:
+            return run(encodings)
+        finally:
+            running -= 1
+
+    monkeypatch.setattr(provider, "_run", counting_run)
+    async with anyio.create_task_group() as group:
+        for seed in range(4):
+            group.start_soon(provider.embed, [words(20, seed + n) for n in range(8)])
+
+    assert overlaps == 0

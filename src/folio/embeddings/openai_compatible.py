@@ -33,7 +33,7 @@ class OpenAICompatibleEmbeddings:
 
     def __init__(self, settings: EmbeddingSettings) -> None:
         self.model = settings.model
-        self._batch_size = settings.batch_size
+        self._batch_size = settings.batch_size or 64
         self._request_dimensions = settings.request_dimensions
         self._client = openai.AsyncOpenAI(
             base_url=settings.base_url,

@@ -36,6 +36,7 @@ from folio.observability.metrics import instrument_pool
 from folio.observability.middleware import RequestMiddleware
 from folio.orgs import router as orgs_router
 from folio.ratelimit import RateLimiter
+from folio.search import router as search_router
 from folio.settings import Settings
 
 TAGS = [
@@ -44,6 +45,7 @@ TAGS = [
     {"name": "api-keys", "description": "Keys for scripts and services, with scopes capped by your role."},
     {"name": "documents", "description": "Upload files and follow them through ingestion."},
     {"name": "jobs", "description": "Background work with live progress, retries, cancel and retry."},
+    {"name": "search", "description": "Hybrid keyword and vector search over the organization's documents."},
     {"name": "ops", "description": "Health checks and Prometheus metrics."},
 ]
 
@@ -96,6 +98,7 @@ def create_app(settings: Settings | None = None, *, job_handlers: Mapping[str, H
                 stack.push_async_callback(app.state.redis.aclose)
             app.state.storage = LocalStorage(settings.files_dir)
             embedder = LazyProvider(settings.embeddings)
+            app.state.embedder = embedder
             stack.push_async_callback(embedder.close)
             handlers = build_handlers(settings, app.state.storage, embedder) if job_handlers is None else job_handlers
             job_queue = JobQueue(app.state.sessionmaker, settings.jobs, handlers, settings.redis_url)
@@ -131,7 +134,7 @@ def create_app(settings: Settings | None = None, *, job_handlers: Mapping[str, H
     app.add_middleware(RequestMiddleware, max_body_bytes=settings.http.max_body_kb * 1024)
     install_error_handlers(app)
 
-    routers = (auth_router, orgs_router, keys_router, documents_router, jobs_router, health)
+    routers = (auth_router, orgs_router, keys_router, documents_router, jobs_router, search_router, health)
     for module in routers:
         app.include_router(module.router)
     return app

@@ -22,6 +22,7 @@ from folio.ingestion.tasks import INGEST_DOCUMENT
 from folio.jobs import service as jobs
 from folio.models import Document, DocumentContent, DocumentStatus, Job
 from folio.pagination import PageRequest
+from folio.search.repository import SearchRepository
 
 MAX_TAGS = 50
 MAX_TAG_LENGTH = 64
@@ -174,6 +175,8 @@ async def delete_document(session: AsyncSession, *, principal: Principal, storag
         return
     await jobs.cancel_for_subject(session, principal=principal, subject_id=document.id)
     storage_key = document.storage_key
+    if document.version:
+        await SearchRepository(session).count_version(document.org_id, document.id, document.version, sign=-1)
     await repository.delete(document)
     await storage.delete(storage_key)
 

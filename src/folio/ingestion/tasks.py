@@ -21,6 +21,7 @@ from folio.ingestion.extracted import ExtractedText
 from folio.jobs.errors import JobCancelled, JobFailed, WorkerLost
 from folio.jobs.runner import JobContext
 from folio.models import Document, DocumentContent, DocumentStatus
+from folio.search.repository import SearchRepository
 from folio.settings import IngestionSettings
 
 log = structlog.get_logger(__name__)
@@ -116,6 +117,10 @@ class Ingestion:
             if live is None:
                 await repository.delete_chunks(document.id)
                 return
+            statistics = SearchRepository(session)
+            if live.version:
+                await statistics.count_version(live.org_id, live.id, live.version, sign=-1)
+            await statistics.count_version(live.org_id, live.id, version, sign=1)
             live.version = version
             live.status = DocumentStatus.READY
             live.page_count = len(extracted.pages)

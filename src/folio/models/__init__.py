@@ -8,6 +8,7 @@ from folio.models.embedding_index import EmbeddingIndex
 from folio.models.job import Job, JobStatus
 from folio.models.membership import Membership, Role
 from folio.models.organization import Organization
+from folio.models.search import SearchCorpus, SearchQuery, SearchTerm
 from folio.models.user import User
 
 __all__ = [
@@ -24,5 +25,8 @@ __all__ = [
     "Organization",
     "RefreshToken",
     "Role",
+    "SearchCorpus",
+    "SearchQuery",
+    "SearchTerm",
     "User",
 ]

@@ -1,0 +1,226 @@
+"""SQL of search: the live chunks a search may see, BM25 over PostgreSQL's full-text index, pgvector nearest
+neighbours, the per-organization term statistics BM25 needs, and the search log."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import ARRAY, Float, Select, Text, bindparam, cast, func, insert, select, text, true, tuple_
+from sqlalchemy.dialects.postgresql import REGCONFIG, TSQUERY
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from folio.models import Chunk, Document, SearchQuery
+from folio.search.schemas import SearchFilters
+
+# BM25 statistics change in the same statements for every organization: rows are locked in lexeme order, so two
+# documents published at once wait for each other instead of deadlocking.
+_COUNT_TERMS = text(
+    """
+    INSERT INTO search_terms (org_id, lexeme, chunks)
+    SELECT c.org_id, t.lexeme, :sign * count(*)
+    FROM chunks c, unnest(c.search_vector) t
+    WHERE c.document_id = :document_id AND c.version = :version
+    GROUP BY c.org_id, t.lexeme
+    ORDER BY t.lexeme
+    ON CONFLICT (org_id, lexeme) DO UPDATE SET chunks = search_terms.chunks + excluded.chunks
+    RETURNING lexeme, chunks
+    """
+)
+_FORGET_TERMS = text("DELETE FROM search_terms WHERE org_id = :org_id AND lexeme = ANY(:lexemes) AND chunks <= 0")
+_COUNT_CHUNKS = text(
+    """
+    INSERT INTO search_corpora (org_id, chunks, tokens)
+    SELECT org_id, :sign * count(*), :sign * sum(token_count)
+    FROM chunks
+    WHERE document_id = :document_id AND version = :version
+    GROUP BY org_id
+    ON CONFLICT (org_id) DO UPDATE
+    SET chunks = search_corpora.chunks + excluded.chunks, tokens = search_corpora.tokens + excluded.tokens
+    """
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Ranked:
+    """One side's answer: chunk ids best first, with that side's score."""
+
+    chunk_id: UUID
+    score: float
+
+
+@dataclass(frozen=True, slots=True)
+class Corpus:
+    chunks: int
+    average_tokens: float
+
+
+@dataclass(frozen=True, slots=True)
+class Term:
+    lexeme: str
+    idf: float
+
+
+class SearchRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def count_version(self, org_id: UUID, document_id: UUID, version: int, *, sign: int) -> None:
+        """Add (`sign=1`) or take away (`-1`) one document version's chunks from the organization's statistics."""
+        parameters = {"sign": sign, "document_id": document_id, "version": version}
+        changed = (await self.session.execute(_COUNT_TERMS, parameters)).all()
+        emptied = [lexeme for lexeme, chunks in changed if chunks <= 0]
+        if emptied:
+            await self.session.execute(_FORGET_TERMS, {"org_id": org_id, "lexemes": emptied})
+        await self.session.execute(_COUNT_CHUNKS, parameters)
+
+    async def corpus(self, org_id: UUID) -> Corpus:
+        row = (
+            await self.session.execute(
+                text("SELECT chunks, tokens FROM search_corpora WHERE org_id = :org_id"), {"org_id": org_id}
+            )
+        ).first()
+        if row is None or row.chunks <= 0:
+            return Corpus(chunks=0, average_tokens=1.0)
+        return Corpus(chunks=row.chunks, average_tokens=max(row.tokens / row.chunks, 1.0))
+
+    async def terms(self, org_id: UUID, config: str, words: str, corpus: Corpus) -> list[Term]:
+        """The query's lexemes (stemmed, stop words out, as the index has them) that occur in the organization,
+        with their inverse document frequency (BM25's, never negative)."""
+        statement = text(
+            """
+            SELECT q.lexeme, s.chunks
+            FROM unnest(tsvector_to_array(to_tsvector(CAST(:config AS regconfig), :words))) AS q(lexeme)
+            JOIN search_terms s ON s.org_id = :org_id AND s.lexeme = q.lexeme
+            WHERE s.chunks > 0
+            """
+        )
+        rows = await self.session.execute(statement, {"config": config, "words": words, "org_id": org_id})
+        return [
+            Term(lexeme, math.log(1 + (corpus.chunks - chunks + 0.5) / (chunks + 0.5))) for lexeme, chunks in rows.all()
+        ]
+
+    async def keyword(
+        self,
+        org_id: UUID,
+        filters: SearchFilters,
+        terms: Sequence[Term],
+        *,
+        corpus: Corpus,
+        config: str,
+        required: str | None,
+        limit: int,
+        k1: float,
+        b: float,
+    ) -> list[Ranked]:
+        """BM25 over the chunks that contain any of the terms (and every `required` phrase, none of its negations)."""
+        if not terms:
+            return []
+        any_term = cast(any_of(terms), TSQUERY)
+        matches = select(Chunk.id, Chunk.search_vector, Chunk.token_count).where(
+            Chunk.org_id == org_id, Chunk.search_vector.op("@@")(any_term), _live(org_id, filters)
+        )
+        if required:
+            matches = matches.where(
+                Chunk.search_vector.op("@@")(func.websearch_to_tsquery(cast(config, REGCONFIG), required))
+            )
+        found = matches.cte("matches")
+        occurrences = func.unnest(found.c.search_vector).table_valued("lexeme", "positions").lateral("occurrences")
+        weights = (
+            func.unnest(
+                bindparam("lexemes", [term.lexeme for term in terms], type_=ARRAY(Text)),
+                bindparam("idfs", [term.idf for term in terms], type_=ARRAY(Float)),
+            )
+            .table_valued("lexeme", "idf")
+            .render_derived("weights")
+        )
+        frequency = func.cardinality(occurrences.c.positions)
+        length = 1 - b + b * found.c.token_count / corpus.average_tokens
+        score = func.sum(weights.c.idf * frequency * (k1 + 1) / (frequency + k1 * length)).label("score")
+        statement = (
+            select(found.c.id, score)
+            .select_from(found.join(occurrences, true()).join(weights, weights.c.lexeme == occurrences.c.lexeme))
+            .group_by(found.c.id)
+            .order_by(score.desc(), found.c.id)
+            .limit(limit)
+        )
+        return [Ranked(chunk_id, float(value)) for chunk_id, value in (await self.session.execute(statement)).all()]
+
+    async def vector(
+        self, org_id: UUID, filters: SearchFilters, embedding: list[float], *, limit: int, exact: bool, ef_search: int
+    ) -> list[Ranked]:
+        """Nearest chunks by cosine distance: HNSW with iterative scans (filters are applied while the graph is
+        walked, so they do not starve the result), or an exact scan of the organization's chunks."""
+        distance = Chunk.embedding.cosine_distance(embedding)
+        candidates = select(Chunk.id, distance.label("distance")).where(Chunk.org_id == org_id, _live(org_id, filters))
+        if exact:
+            # Materialised, the scan cannot be answered from the HNSW index: every candidate is measured.
+            scored = candidates.cte("scored").prefix_with("MATERIALIZED")
+            statement: Select[Any] = select(scored.c.id, scored.c.distance).order_by(scored.c.distance).limit(limit)
+        else:
+            await self.session.execute(select(func.set_config("hnsw.ef_search", str(max(ef_search, limit)), True)))
+            await self.session.execute(select(func.set_config("hnsw.iterative_scan", "relaxed_order", True)))
+            statement = candidates.order_by(distance).limit(limit)
+        rows = (await self.session.execute(statement)).all()
+        # A relaxed-order scan may return neighbours slightly out of order.
+        return sorted((Ranked(chunk_id, 1.0 - float(value)) for chunk_id, value in rows), key=lambda hit: -hit.score)
+
+    async def hits(self, chunk_ids: Sequence[UUID], *, config: str, highlight: str | None) -> dict[UUID, Any]:
+        """The chunks to show, with their document and a passage where `highlight` (a tsquery) is marked with
+        \\ue000 … \\ue001."""
+        if highlight:
+            snippet = func.ts_headline(
+                cast(config, REGCONFIG),
+                Chunk.text,
+                cast(highlight, TSQUERY),
+                "StartSel=\ue000, StopSel=\ue001, MaxWords=40, MinWords=20, MaxFragments=2, FragmentDelimiter=\u2026 ",
+            )
+        else:
+            snippet = func.left(Chunk.text, 300)
+        statement = (
+            select(
+                Chunk.id,
+                Chunk.document_id,
+                Chunk.page_start,
+                Chunk.page_end,
+                Chunk.ordinal,
+                Chunk.text,
+                snippet.label("snippet"),
+                Document.title,
+                Document.kind,
+            )
+            .join(Document, Document.id == Chunk.document_id)
+            .where(Chunk.id.in_(chunk_ids))
+        )
+        return {row.id: row for row in (await self.session.execute(statement)).all()}
+
+    async def log(self, **values: Any) -> None:
+        await self.session.execute(insert(SearchQuery).values(**values))
+
+
+def _live(org_id: UUID, filters: SearchFilters) -> Any:
+    """Chunks of the live version of the organization's documents that pass the filters."""
+    documents = select(Document.id, Document.version).where(Document.org_id == org_id, Document.version > 0)
+    if filters.document_ids:
+        documents = documents.where(Document.id.in_(filters.document_ids))
+    if filters.tags is not None and filters.tags.any:
+        documents = documents.where(Document.tags.overlap(filters.tags.any))
+    if filters.tags is not None and filters.tags.all:
+        documents = documents.where(Document.tags.contains(filters.tags.all))
+    if filters.metadata:
+        documents = documents.where(Document.meta.contains(filters.metadata))
+    if filters.file_types:
+        documents = documents.where(Document.kind.in_(filters.file_types))
+    if filters.created_after is not None:
+        documents = documents.where(Document.created_at >= filters.created_after)
+    if filters.created_before is not None:
+        documents = documents.where(Document.created_at < filters.created_before)
+    return tuple_(Chunk.document_id, Chunk.version).in_(documents)
+
+
+def any_of(terms: Sequence[Term]) -> str:
+    """A tsquery matching any of the lexemes, taken as they are (already normalised by the configuration)."""
+    return " | ".join("'" + term.lexeme.replace("\\", "\\\\").replace("'", "''") + "'" for term in terms)

@@ -1,0 +1,203 @@
+"""Hybrid search: BM25 keyword ranking and vector ranking of an organization's live chunks, fused by reciprocal rank."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import html
+import json
+import re
+import time
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import Row
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from folio.auth.principal import Principal
+from folio.embeddings.provider import EmbeddingProvider
+from folio.pagination import InvalidCursor
+from folio.search.repository import Ranked, SearchRepository, any_of
+from folio.search.schemas import (
+    MAX_DEPTH,
+    HitScores,
+    SearchHit,
+    SearchMode,
+    SearchRequest,
+    SearchResponse,
+    describe_filters,
+)
+from folio.settings import SearchSettings
+
+# `"a phrase"` must appear and `-word` must not: the parts of web-search syntax that filter instead of rank.
+_PHRASE = re.compile(r'"[^"]*"')
+_NEGATION = re.compile(r"(?:^|\s)-\S+")
+_MARK_OPEN, _MARK_CLOSE = "\ue000", "\ue001"
+
+
+@dataclass(frozen=True, slots=True)
+class Parsed:
+    words: str
+    required: str | None
+
+
+def parse_query(query: str) -> Parsed:
+    """Split a query into the words that rank (every word, phrases included) and the part that filters."""
+    phrases = _PHRASE.findall(query)
+    negations = [match.strip() for match in _NEGATION.findall(_PHRASE.sub(" ", query))]
+    words = _NEGATION.sub(" ", query).replace('"', " ")
+    required = " ".join(phrase for phrase in [*phrases, *negations] if phrase.strip('"-').strip())
+    return Parsed(words=" ".join(words.split()), required=required or None)
+
+
+async def search(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    request: SearchRequest,
+    embedder: EmbeddingProvider,
+    settings: SearchSettings,
+    source: str = "search",
+) -> SearchResponse:
+    started = time.perf_counter()
+    offset = _offset(request)
+    depth = min(max(settings.candidates, offset + request.top_k), MAX_DEPTH)
+    repository = SearchRepository(session)
+    parsed = parse_query(request.query)
+    corpus = await repository.corpus(principal.org_id)
+    terms = await repository.terms(principal.org_id, settings.text_search_config, parsed.words, corpus)
+
+    keyword: list[Ranked] = []
+    vector: list[Ranked] = []
+    if request.mode in (SearchMode.KEYWORD, SearchMode.HYBRID):
+        keyword = await repository.keyword(
+            principal.org_id,
+            request.filters,
+            terms,
+            corpus=corpus,
+            config=settings.text_search_config,
+            required=parsed.required,
+            limit=depth,
+            k1=settings.bm25_k1,
+            b=settings.bm25_b,
+        )
+    if request.mode in (SearchMode.VECTOR, SearchMode.HYBRID):
+        (embedding,) = await embedder.embed([request.query])
+        # Small organizations, and searches narrowed to a few documents, are measured exactly: as fast, and exact.
+        exact = corpus.chunks <= settings.exact_below or bool(request.filters.document_ids)
+        vector = await repository.vector(
+            principal.org_id,
+            request.filters,
+            embedding.tolist(),
+            limit=depth,
+            exact=exact,
+            ef_search=settings.ef_search,
+        )
+        if not exact and len(vector) < depth:
+            # The graph walk gave up before finding enough chunks that pass the filters: measure them all instead.
+            vector = await repository.vector(
+                principal.org_id, request.filters, embedding.tolist(), limit=depth, exact=True, ef_search=0
+            )
+
+    ranked = _fuse(request, settings, keyword, vector)
+    page = ranked[offset : offset + request.top_k]
+    rows = await repository.hits(
+        [chunk_id for chunk_id, _ in page], config=settings.text_search_config, highlight=any_of(terms) or None
+    )
+    keyword_by_id = {hit.chunk_id: (rank, hit.score) for rank, hit in enumerate(keyword, 1)}
+    vector_by_id = {hit.chunk_id: (rank, hit.score) for rank, hit in enumerate(vector, 1)}
+    items = [
+        _hit(rows[chunk_id], fused, keyword_by_id.get(chunk_id), vector_by_id.get(chunk_id)) for chunk_id, fused in page
+    ]
+    end = offset + len(page)
+    next_cursor = _cursor(request, end) if end < len(ranked) and end < MAX_DEPTH else None
+    took_ms = (time.perf_counter() - started) * 1000
+    await repository.log(
+        org_id=principal.org_id,
+        user_id=principal.member_id,
+        api_key_id=principal.api_key_id,
+        query=request.query,
+        mode=request.mode.value,
+        filters=describe_filters(request.filters),
+        top_k=request.top_k,
+        hit_count=len(items),
+        latency_ms=took_ms,
+        source=source,
+    )
+    return SearchResponse(items=items, next_cursor=next_cursor, mode=request.mode, took_ms=round(took_ms, 2))
+
+
+def _fuse(
+    request: SearchRequest, settings: SearchSettings, keyword: list[Ranked], vector: list[Ranked]
+) -> list[tuple[UUID, float]]:
+    if request.mode is SearchMode.KEYWORD:
+        return [(hit.chunk_id, hit.score) for hit in keyword]
+    if request.mode is SearchMode.VECTOR:
+        return [(hit.chunk_id, hit.score) for hit in vector]
+    k = request.hybrid.k or settings.rrf_k
+    weights = (
+        (keyword, settings.keyword_weight if request.hybrid.keyword_weight is None else request.hybrid.keyword_weight),
+        (vector, settings.vector_weight if request.hybrid.vector_weight is None else request.hybrid.vector_weight),
+    )
+    fused: dict[UUID, float] = {}
+    for hits, weight in weights:
+        for rank, hit in enumerate(hits, 1):
+            fused[hit.chunk_id] = fused.get(hit.chunk_id, 0.0) + weight / (k + rank)
+    return sorted(fused.items(), key=lambda item: (-item[1], item[0]))
+
+
+def _hit(row: Row[Any], fused: float, keyword: tuple[int, float] | None, vector: tuple[int, float] | None) -> SearchHit:
+    return SearchHit(
+        chunk_id=row.id,
+        document_id=row.document_id,
+        document_title=row.title,
+        file_type=row.kind,
+        page_start=row.page_start,
+        page_end=row.page_end,
+        ordinal=row.ordinal,
+        text=row.text,
+        snippet=_marked(row.snippet),
+        scores=HitScores(
+            keyword=None if keyword is None else round(keyword[1], 6),
+            vector=None if vector is None else round(vector[1], 6),
+            fused=round(fused, 6),
+            keyword_rank=None if keyword is None else keyword[0],
+            vector_rank=None if vector is None else vector[0],
+        ),
+    )
+
+
+def _marked(snippet: str) -> str:
+    """HTML-escape the passage (it is document text), then turn the highlight markers into `<mark>` elements."""
+    return (
+        html.escape(" ".join(snippet.split()), quote=False)
+        .replace(_MARK_OPEN, "<mark>")
+        .replace(_MARK_CLOSE, "</mark>")
+    )
+
+
+def _fingerprint(request: SearchRequest) -> str:
+    """What a cursor belongs to: the same query, mode, filters, tuning and page size."""
+    shape = request.model_dump(mode="json", exclude={"cursor"})
+    return hashlib.sha256(json.dumps(shape, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def _cursor(request: SearchRequest, offset: int) -> str:
+    return base64.urlsafe_b64encode(f"{offset}:{_fingerprint(request)}".encode()).decode().rstrip("=")
+
+
+def _offset(request: SearchRequest) -> int:
+    if request.cursor is None:
+        return 0
+    try:
+        offset, fingerprint = (
+            base64.urlsafe_b64decode(request.cursor + "=" * (-len(request.cursor) % 4)).decode().split(":")
+        )
+        value = int(offset)
+    except (ValueError, binascii.Error, UnicodeDecodeError) as exc:
+        raise InvalidCursor() from exc
+    if fingerprint != _fingerprint(request) or not 0 < value < MAX_DEPTH:
+        raise InvalidCursor("The cursor belongs to another search (query, mode, filters and top_k must stay the same).")
+    return value

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -14,57 +13,55 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import func, select, text
 
-from folio.db import Base
 from folio.models import SearchQuery, SearchTerm
-from tests.factories import Account, create_api_key, error_of, register, wait_until_finished
+from tests.corpus import Doc, empty_tables, ingest
+from tests.factories import Account, create_api_key, error_of, register
 
 SEARCH = "/api/v1/search"
-DOCS = "/api/v1/documents"
 
-# name -> (file name, text, tags, metadata)
-CORPUS: dict[str, tuple[str, str, list[str], dict[str, Any]]] = {
-    "bees": (
+CORPUS = {
+    "bees": Doc(
         "bees.md",
         "# Beekeeping\n\nHoney bees communicate the direction of flowers to the hive with a waggle dance. "
         "A colony winters on its stored honey and keeps the queen warm by shivering its flight muscles.",
         ["nature", "insects"],
         {"team": "biology", "year": 2024},
     ),
-    "volcano": (
+    "volcano": Doc(
         "volcano.md",
         "# Volcanoes\n\nMagma rises through the crust and erupts as lava when pressure in the chamber builds up. "
         "Basalt forms when lava cools quickly at the surface.",
         ["nature", "geology"],
         {"team": "geology", "year": 2023},
     ),
-    "contract": (
+    "contract": Doc(
         "contract.txt",
         "Termination. Either party may end this agreement with ninety days written notice. "
         "Invoices are payable within thirty days of receipt; late payments accrue interest.",
         ["legal"],
         {"team": "legal", "year": 2024},
     ),
-    "bread": (
+    "bread": Doc(
         "bread.md",
         "# Sourdough\n\nA sourdough starter is a culture of wild yeast and lactic acid bacteria. "
         "Feed it flour and water daily, and bake when it doubles in size.",
         ["food"],
         {"team": "kitchen", "year": 2022},
     ),
-    "ledger": (
+    "ledger": Doc(
         "ledger.txt",
         "Catalogue ledger: the manuscript with shelf mark QX-7781 is kept in the rare books room of the library.",
         ["inventory"],
         {"team": "operations", "year": 2024},
     ),
-    "engine": (
+    "engine": Doc(
         "engine.md",
         "# Workshop notes\n\nWhen a vehicle's motor refuses to turn over, examine the battery terminals and the "
         "starter solenoid before anything else.",
         ["workshop"],
         {"team": "operations", "year": 2023},
     ),
-    "escaping": (
+    "escaping": Doc(
         "escaping.txt",
         "Markup. The template prints <script>alert(1)</script> and a < b && c > d literally, so we see escaping.",
         ["legal", "food"],
@@ -92,25 +89,9 @@ async def _empty_tables() -> None:
 async def corpus(app: FastAPI) -> AsyncIterator[Corpus]:
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as client:
         account = await register(client)
-        ids: dict[str, UUID] = {}
-        uploaded_at: dict[str, datetime] = {}
-        for name, (filename, body, tags, metadata) in CORPUS.items():
-            uploaded_at[name] = datetime.now(UTC)
-            response = await client.post(
-                DOCS,
-                files=[("files", (filename, body.encode(), "text/plain"))],
-                data={"tags": json.dumps(tags), "metadata": json.dumps(metadata)},
-                headers=account.headers,
-            )
-            assert response.status_code == 202, response.text
-            item = response.json()["items"][0]
-            ids[name] = UUID(item["document"]["id"])
-            job = await wait_until_finished(client, account, UUID(item["job_id"]), seconds=90)
-            assert job["status"] == "succeeded", job
+        ids, uploaded_at = await ingest(client, account, CORPUS)
         yield Corpus(account, ids, uploaded_at)
-    tables = ", ".join(table.name for table in Base.metadata.sorted_tables)
-    async with app.state.engine.begin() as connection:
-        await connection.execute(text(f"TRUNCATE {tables} CASCADE"))
+    await empty_tables(app)
 
 
 async def search(client: httpx.AsyncClient, corpus: Corpus, **body: Any) -> dict[str, Any]:

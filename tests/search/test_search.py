@@ -173,6 +173,18 @@ async def test_quoted_phrases_are_required_and_negated_words_excluded(
     assert negated == ["volcano"]
 
 
+@pytest.mark.parametrize("mode", ["vector", "hybrid"])
+async def test_phrases_and_negations_hold_on_the_vector_side(
+    client: httpx.AsyncClient, corpus: Corpus, mode: str
+) -> None:
+    negated = names(corpus, await search(client, corpus, query="honey bees dance -waggle", mode=mode, top_k=100))
+    phrase = names(corpus, await search(client, corpus, query='insects "written notice"', mode=mode, top_k=100))
+
+    assert "bees" not in negated
+    assert len(negated) == len(CORPUS) - 1
+    assert phrase == ["contract"]
+
+
 async def test_weights_steer_hybrid_fusion(client: httpx.AsyncClient, corpus: Corpus) -> None:
     query = "car will not start QX-7781"
 

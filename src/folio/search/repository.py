@@ -124,9 +124,7 @@ class SearchRepository:
             Chunk.org_id == org_id, Chunk.search_vector.op("@@")(any_term), _live(org_id, filters)
         )
         if required:
-            matches = matches.where(
-                Chunk.search_vector.op("@@")(func.websearch_to_tsquery(cast(config, REGCONFIG), required))
-            )
+            matches = matches.where(_matching(config, required))
         found = matches.cte("matches")
         occurrences = func.unnest(found.c.search_vector).table_valued("lexeme", "positions").lateral("occurrences")
         weights = (
@@ -150,12 +148,24 @@ class SearchRepository:
         return [Ranked(chunk_id, float(value)) for chunk_id, value in (await self.session.execute(statement)).all()]
 
     async def vector(
-        self, org_id: UUID, filters: SearchFilters, embedding: list[float], *, limit: int, exact: bool, ef_search: int
+        self,
+        org_id: UUID,
+        filters: SearchFilters,
+        embedding: list[float],
+        *,
+        config: str,
+        required: str | None,
+        limit: int,
+        exact: bool,
+        ef_search: int,
     ) -> list[Ranked]:
         """Nearest chunks by cosine distance: HNSW with iterative scans (filters are applied while the graph is
-        walked, so they do not starve the result), or an exact scan of the organization's chunks."""
+        walked, so they do not starve the result), or an exact scan of the organization's chunks. `required`
+        phrases and negations hold here too."""
         distance = Chunk.embedding.cosine_distance(embedding)
         candidates = select(Chunk.id, distance.label("distance")).where(Chunk.org_id == org_id, _live(org_id, filters))
+        if required:
+            candidates = candidates.where(_matching(config, required))
         if exact:
             # Materialised, the scan cannot be answered from the HNSW index: every candidate is measured.
             scored = candidates.cte("scored").prefix_with("MATERIALIZED")
@@ -219,6 +229,11 @@ def _live(org_id: UUID, filters: SearchFilters) -> Any:
     if filters.created_before is not None:
         documents = documents.where(Document.created_at < filters.created_before)
     return tuple_(Chunk.document_id, Chunk.version).in_(documents)
+
+
+def _matching(config: str, query: str) -> Any:
+    """Chunks that satisfy a web-search style query (phrases, negations) under the text search configuration."""
+    return Chunk.search_vector.op("@@")(func.websearch_to_tsquery(cast(config, REGCONFIG), query))
 
 
 def any_of(terms: Sequence[Term]) -> str:

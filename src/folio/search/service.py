@@ -10,6 +10,7 @@ import json
 import re
 import time
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 from uuid import UUID
 
@@ -87,19 +88,19 @@ async def search(
         (embedding,) = await embedder.embed([request.query])
         # Small organizations, and searches narrowed to a few documents, are measured exactly: as fast, and exact.
         exact = corpus.chunks <= settings.exact_below or bool(request.filters.document_ids)
-        vector = await repository.vector(
+        nearest = partial(
+            repository.vector,
             principal.org_id,
             request.filters,
             embedding.tolist(),
+            config=settings.text_search_config,
+            required=parsed.required,
             limit=depth,
-            exact=exact,
-            ef_search=settings.ef_search,
         )
+        vector = await nearest(exact=exact, ef_search=settings.ef_search)
         if not exact and len(vector) < depth:
             # The graph walk gave up before finding enough chunks that pass the filters: measure them all instead.
-            vector = await repository.vector(
-                principal.org_id, request.filters, embedding.tolist(), limit=depth, exact=True, ef_search=0
-            )
+            vector = await nearest(exact=True, ef_search=0)
 
     ranked = _fuse(request, settings, keyword, vector)
     page = ranked[offset : offset + request.top_k]

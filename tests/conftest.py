@@ -23,6 +23,8 @@ from folio.main import create_app
 from folio.settings import Settings
 
 TEST_JWT_SECRET = "test-secret-" + "k" * 40
+# A fixed Fernet key (32 bytes, url-safe base64), so settings of any environment accept it.
+TEST_ENCRYPTION_KEY = "dGVzdC1lbmNyeXB0aW9uLWtleS1mb3ItZm9saW8tMzI="
 # Uploaded files of every test app of this session; removed when the session ends.
 TEST_DATA_DIR = Path(tempfile.gettempdir()) / f"folio-test-data-{os.getpid()}"
 
@@ -33,6 +35,7 @@ def make_settings(database_url: str, **overrides: Any) -> Settings:
         "database_url": database_url,
         "data_dir": str(TEST_DATA_DIR),
         "auth": {"jwt_secret": TEST_JWT_SECRET},
+        "encryption_keys": TEST_ENCRYPTION_KEY,
         "rate_limit": {"enabled": False},
         "log": {"level": "WARNING"},
     }

@@ -11,6 +11,8 @@ from pydantic import ValidationError
 from folio.settings import DEVELOPMENT_JWT_SECRET, Environment, Settings
 
 LONG_SECRET = "0123456789abcdef" * 4
+# Production refuses the built-in encryption key too (FOLIO_ENCRYPTION_KEYS).
+ENCRYPTION_KEY = "dGVzdC1lbmNyeXB0aW9uLWtleS1mb3ItZm9saW8tMzI="
 
 
 @pytest.fixture(autouse=True)
@@ -37,7 +39,7 @@ def test_production_refuses_a_short_secret() -> None:
 
 
 def test_production_accepts_a_long_secret() -> None:
-    settings = Settings(_env_file=None, env="production", auth={"jwt_secret": "s" * 32})
+    settings = Settings(_env_file=None, env="production", auth={"jwt_secret": "s" * 32}, encryption_keys=ENCRYPTION_KEY)
     assert settings.env is Environment.PRODUCTION
     assert not settings.is_development
     assert settings.auth.jwt_secret.get_secret_value() == "s" * 32
@@ -51,7 +53,9 @@ def test_development_accepts_the_default_secret() -> None:
 
 
 def test_the_secret_is_not_shown_in_the_settings_repr() -> None:
-    settings = Settings(_env_file=None, env="production", auth={"jwt_secret": LONG_SECRET})
+    settings = Settings(
+        _env_file=None, env="production", auth={"jwt_secret": LONG_SECRET}, encryption_keys=ENCRYPTION_KEY
+    )
     assert LONG_SECRET not in repr(settings)
     assert LONG_SECRET not in str(settings.model_dump())
 
@@ -63,6 +67,7 @@ def test_unknown_environment_is_refused() -> None:
 
 def test_production_from_environment_variables(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("FOLIO_ENV", "production")
+    monkeypatch.setenv("FOLIO_ENCRYPTION_KEYS", ENCRYPTION_KEY)
     with pytest.raises(ValidationError, match="FOLIO_AUTH__JWT_SECRET"):
         Settings(_env_file=None)
 
@@ -126,6 +131,7 @@ def test_env_file_is_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> No
     env_file.write_text(
         "FOLIO_ENV=production\n"
         f"FOLIO_AUTH__JWT_SECRET={LONG_SECRET}\n"
+        f"FOLIO_ENCRYPTION_KEYS={ENCRYPTION_KEY}\n"
         "FOLIO_RATE_LIMIT__AUTH=3/minute\n"
         "FOLIO_UNKNOWN_SETTING=ignored\n"
     )

@@ -14,6 +14,8 @@ from prometheus_client import multiprocess
 from redis.asyncio import Redis
 
 from folio import __doc__ as folio_doc
+from folio.answers import chats_router, openai_router
+from folio.answers import router as answers_router
 from folio.auth import keys_router
 from folio.auth import router as auth_router
 from folio.auth.tokens import AccessTokens
@@ -29,6 +31,8 @@ from folio.jobs import router as jobs_router
 from folio.jobs.handlers import build_handlers
 from folio.jobs.queue import JobQueue
 from folio.jobs.runner import Handler
+from folio.llm import router as llm_router
+from folio.llm.registry import LLMRegistry
 from folio.migrate import head_revision, upgrade_to_head
 from folio.observability import health
 from folio.observability.logging import configure_logging
@@ -46,6 +50,10 @@ TAGS = [
     {"name": "documents", "description": "Upload files and follow them through ingestion."},
     {"name": "jobs", "description": "Background work with live progress, retries, cancel and retry."},
     {"name": "search", "description": "Hybrid keyword and vector search over the organization's documents."},
+    {"name": "answers", "description": "Questions answered from your documents, with citations; streamed or not."},
+    {"name": "chats", "description": "Conversations with your documents: follow-up questions, stored with citations."},
+    {"name": "openai", "description": "OpenAI's chat-completions API over your documents, for the `openai` client."},
+    {"name": "llm", "description": "The language model of your organization's answers: the server's or your own."},
     {"name": "ops", "description": "Health checks and Prometheus metrics."},
 ]
 
@@ -97,6 +105,8 @@ def create_app(settings: Settings | None = None, *, job_handlers: Mapping[str, H
             if app.state.redis is not None:
                 stack.push_async_callback(app.state.redis.aclose)
             app.state.storage = LocalStorage(settings.files_dir)
+            app.state.llm = LLMRegistry(settings)
+            stack.push_async_callback(app.state.llm.close)
             embedder = LazyProvider(settings.embeddings)
             app.state.embedder = embedder
             stack.push_async_callback(embedder.close)
@@ -134,7 +144,19 @@ def create_app(settings: Settings | None = None, *, job_handlers: Mapping[str, H
     app.add_middleware(RequestMiddleware, max_body_bytes=settings.http.max_body_kb * 1024)
     install_error_handlers(app)
 
-    routers = (auth_router, orgs_router, keys_router, documents_router, jobs_router, search_router, health)
+    routers = (
+        auth_router,
+        orgs_router,
+        keys_router,
+        documents_router,
+        jobs_router,
+        search_router,
+        answers_router,
+        chats_router,
+        openai_router,
+        llm_router,
+        health,
+    )
     for module in routers:
         app.include_router(module.router)
     return app

@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import base64
+import binascii
+import hashlib
 from datetime import timedelta
 from enum import StrEnum
 from pathlib import Path
@@ -9,6 +12,18 @@ from pydantic import BaseModel, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEVELOPMENT_JWT_SECRET = "folio-development-secret-do-not-use-in-production"  # noqa: S105
+# A valid Fernet key everyone can compute: stored credentials stay readable across development restarts, and
+# production refuses it like the development JWT secret.
+DEVELOPMENT_ENCRYPTION_KEY = base64.urlsafe_b64encode(
+    hashlib.sha256(b"folio-development-encryption-key-do-not-use-in-production").digest()
+).decode()
+
+
+def _is_fernet_key(key: str) -> bool:
+    try:
+        return len(base64.b64decode(key, altchars=b"-_", validate=True)) == 32
+    except (binascii.Error, ValueError):
+        return False
 
 
 class Environment(StrEnum):
@@ -114,6 +129,32 @@ class SearchSettings(BaseModel):
     ef_search: int = Field(100, ge=10, le=1000, description="HNSW candidate list (pgvector `hnsw.ef_search`).")
 
 
+class LLMSettings(BaseModel):
+    """The server's language model; an organization's own settings (PUT /api/v1/llm/settings) take precedence."""
+
+    provider: Literal["extractive", "openai"] = Field(
+        "extractive",
+        description="`extractive`: the offline engine (cited sentences, no model); `openai`: an OpenAI-compatible "
+        "/v1/chat/completions.",
+    )
+    base_url: str | None = Field(None, description="OpenAI-compatible base URL (unset: OpenAI's).")
+    api_key: SecretStr = SecretStr("")
+    model: str = Field("gpt-4o-mini", min_length=1, description="The remote model (provider `openai`).")
+    timeout_seconds: float = Field(60, gt=0, description="Per request; for a stream, the longest wait for a chunk.")
+    max_retries: int = Field(2, ge=0, le=10, description="SDK retries on timeouts, connection errors, 429 and 5xx.")
+    breaker_failures: int = Field(5, ge=1, le=1000, description="Consecutive failures that open the circuit.")
+    breaker_reset_seconds: float = Field(30, gt=0, description="How long an open circuit refuses calls before a trial.")
+    context_tokens: int = Field(8192, ge=512, description="The model's context window: prompt and answer together.")
+    max_answer_tokens: int = Field(1024, ge=16, description="Longest answer asked of the model.")
+    temperature: float = Field(0.2, ge=0, le=2)
+
+    @model_validator(mode="after")
+    def _answer_fits_the_context(self) -> Self:
+        if self.max_answer_tokens >= self.context_tokens:
+            raise ValueError("FOLIO_LLM__MAX_ANSWER_TOKENS must be smaller than FOLIO_LLM__CONTEXT_TOKENS.")
+        return self
+
+
 class JobSettings(BaseModel):
     max_attempts: int = Field(3, ge=1, le=20, description="Tries of a job before it fails for good.")
     lease_seconds: float = Field(60, gt=0, description="A running job's lease; a worker that misses it is dead.")
@@ -143,6 +184,10 @@ class Settings(BaseSettings):
         None, description="PostgreSQL URL; unset starts the embedded server under data_dir."
     )
     redis_url: str | None = Field(None, description="Redis URL for rate limits (and later jobs, events).")
+    encryption_keys: SecretStr = Field(
+        SecretStr(DEVELOPMENT_ENCRYPTION_KEY),
+        description="Fernet keys for stored credentials, comma-separated: the first encrypts, all decrypt (rotation).",
+    )
     max_upload_mb: int = Field(100, ge=1, description="Largest uploaded file, in MiB.")
     host: str = "127.0.0.1"
     port: int = 8000
@@ -153,8 +198,9 @@ class Settings(BaseSettings):
     http: HttpSettings = HttpSettings()
     ingestion: IngestionSettings = IngestionSettings()
     embeddings: EmbeddingSettings = EmbeddingSettings()
-    jobs: JobSettings = JobSettings()
     search: SearchSettings = SearchSettings()
+    llm: LLMSettings = LLMSettings()
+    jobs: JobSettings = JobSettings()
     log: LogSettings = LogSettings()
 
     @model_validator(mode="after")
@@ -170,6 +216,28 @@ class Settings(BaseSettings):
         if len(secret) < 32:
             raise ValueError("FOLIO_AUTH__JWT_SECRET must be at least 32 characters in production.")
         return self
+
+    @model_validator(mode="after")
+    def _refuse_development_encryption_key_outside_development(self) -> Self:
+        keys = self.encryption_key_list
+        if not keys:
+            raise ValueError("FOLIO_ENCRYPTION_KEYS needs at least one key.")
+        if not all(_is_fernet_key(key) for key in keys):
+            raise ValueError(
+                "FOLIO_ENCRYPTION_KEYS holds a key that is not a Fernet key (32 bytes in url-safe base64); make one "
+                "with `python -c 'import base64, os; print(base64.urlsafe_b64encode(os.urandom(32)).decode())'`."
+            )
+        if self.env is not Environment.DEVELOPMENT and DEVELOPMENT_ENCRYPTION_KEY in keys:
+            raise ValueError(
+                "FOLIO_ENV=production needs FOLIO_ENCRYPTION_KEYS: with the built-in development key anyone could "
+                "decrypt the stored API keys."
+            )
+        return self
+
+    @property
+    def encryption_key_list(self) -> list[str]:
+        """The Fernet keys, newest (the one that encrypts) first."""
+        return [key.strip() for key in self.encryption_keys.get_secret_value().split(",") if key.strip()]
 
     @property
     def embedded_database_dir(self) -> Path:

@@ -2,10 +2,12 @@
 
 from folio.models.api_key import ApiKey
 from folio.models.auth_session import AuthSession, RefreshToken
+from folio.models.chat import Chat, ChatMessage
 from folio.models.chunk import Chunk
 from folio.models.document import Document, DocumentContent, DocumentStatus
 from folio.models.embedding_index import EmbeddingIndex
 from folio.models.job import Job, JobStatus
+from folio.models.llm_settings import LLMProviderKind, OrgLLMSettings
 from folio.models.membership import Membership, Role
 from folio.models.organization import Organization
 from folio.models.search import SearchCorpus, SearchQuery, SearchTerm
@@ -14,6 +16,8 @@ from folio.models.user import User
 __all__ = [
     "ApiKey",
     "AuthSession",
+    "Chat",
+    "ChatMessage",
     "Chunk",
     "Document",
     "DocumentContent",
@@ -21,7 +25,9 @@ __all__ = [
     "EmbeddingIndex",
     "Job",
     "JobStatus",
+    "LLMProviderKind",
     "Membership",
+    "OrgLLMSettings",
     "Organization",
     "RefreshToken",
     "Role",

@@ -1,0 +1,75 @@
+"""What a failing language model looks like to a client. Messages name the model and the upstream's own words,
+never the API key."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+from folio.errors import FolioError
+
+# When the upstream's 429 says nothing about when to come back.
+DEFAULT_RETRY_AFTER_SECONDS = 10
+
+
+class LLMTimeout(FolioError):
+    """The language model did not answer within FOLIO_LLM__TIMEOUT_SECONDS (after the configured retries)."""
+
+    status_code = 504
+    code = "LLM_TIMEOUT"
+    message = "The language model did not answer in time."
+
+
+class LLMUnavailable(FolioError):
+    """The language model could not be reached, failed, refused the request, or its circuit is open after failures."""
+
+    status_code = 502
+    code = "LLM_UNAVAILABLE"
+    message = "The language model is unavailable."
+
+
+class LLMRateLimited(FolioError):
+    """The language model's provider is rate-limiting Folio; retry after the seconds in Retry-After."""
+
+    status_code = 429
+    code = "LLM_RATE_LIMITED"
+    message = "The language model's provider is rate-limiting requests."
+
+    def __init__(
+        self,
+        message: str | None = None,
+        *,
+        retry_after: float | None = None,
+        details: Mapping[str, Any] | None = None,
+    ) -> None:
+        seconds = DEFAULT_RETRY_AFTER_SECONDS if retry_after is None else max(1, math.ceil(retry_after))
+        self.retry_after = seconds
+        super().__init__(
+            message,
+            details={"retry_after_seconds": seconds, **(details or {})},
+            headers={"Retry-After": str(seconds)},
+        )
+
+
+class LLMCredentialsUnreadable(FolioError):
+    """The organization's stored API key cannot be decrypted with FOLIO_ENCRYPTION_KEYS; an admin must set it again."""
+
+    status_code = 503
+    code = "LLM_CREDENTIALS_UNREADABLE"
+    message = "The stored language-model API key cannot be decrypted; an admin must set it again."
+
+
+def retry_after_seconds(headers: Mapping[str, str]) -> float | None:
+    """The upstream's `retry-after-ms` or `retry-after` (seconds; HTTP dates are not worth parsing here)."""
+    for name, divisor in (("retry-after-ms", 1000.0), ("retry-after", 1.0)):
+        value = headers.get(name)
+        if value is None:
+            continue
+        try:
+            seconds = float(value) / divisor
+        except ValueError:
+            continue
+        if math.isfinite(seconds) and seconds >= 0:
+            return seconds
+    return None

@@ -32,6 +32,8 @@ bench: $(STAMP)
 	$(BIN)/python bench/api_overhead.py
 	$(BIN)/python bench/api_layers.py
 	$(BIN)/python bench/ingest.py
+	$(BIN)/python bench/search.py
+	$(BIN)/python bench/retrieval_eval.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

@@ -16,8 +16,6 @@ import os
 import platform
 import random
 import shutil
-import signal
-import subprocess
 import sys
 import tempfile
 import textwrap
@@ -38,7 +36,7 @@ from folio.embeddings.local import LocalMiniLM
 from folio.settings import EmbeddingSettings
 
 sys.path.insert(0, str(Path(__file__).parent))
-from results import free_port, record, wait_ready
+from results import folio_server, record
 
 ROOT = Path(__file__).resolve().parent.parent
 SECTION = "## Ingestion"
@@ -238,43 +236,9 @@ class Sampler:
 
 @contextmanager
 def server(data_dir: Path) -> Iterator[tuple[int, str]]:
-    port = free_port()
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("FOLIO_")},
-        "FOLIO_DATA_DIR": str(data_dir),
-        "FOLIO_RATE_LIMIT__USER": "100000000/minute",
-        "FOLIO_RATE_LIMIT__API_KEY": "100000000/minute",
-        "FOLIO_RATE_LIMIT__AUTH": "1000/minute",
-        # Room for the 200 MiB upload (the default limit is 100 MiB).
-        "FOLIO_MAX_UPLOAD_MB": "256",
-    }
-    data_dir.mkdir()
-    log = data_dir / "server.log"
-    with log.open("wb") as output:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "folio", "serve", "--port", str(port)],
-            env=env,
-            cwd=ROOT,
-            stdout=subprocess.DEVNULL,
-            stderr=output,
-        )
-    try:
-        os.sched_setaffinity(process.pid, {SERVER_CPU})
-        wait_ready(f"http://127.0.0.1:{port}/health/ready", log=log)
-        yield process.pid, f"http://127.0.0.1:{port}"
-    finally:
-        leftovers = descendants(process.pid)
-        process.terminate()
-        try:
-            process.wait(120)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        for pid in leftovers:  # extraction children still running would skew the embedding-only timing
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
+    # Room for the 200 MiB upload (the default limit is 100 MiB).
+    with folio_server(data_dir, {"FOLIO_MAX_UPLOAD_MB": "256"}, cpu=SERVER_CPU) as running:
+        yield running
 
 
 def api_client(base: str) -> httpx.Client:

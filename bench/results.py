@@ -1,14 +1,21 @@
-"""What every benchmark here shares: a free port, and recording its section of bench/RESULTS.md."""
+"""What every benchmark here shares: a free port, a `folio serve` to measure, and recording its section of
+bench/RESULTS.md."""
 
 from __future__ import annotations
 
+import os
 import socket
+import subprocess
+import sys
 import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
 
-RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench" / "RESULTS.md"
 
 
 def free_port() -> int:
@@ -42,3 +49,42 @@ def wait_ready(url: str, *, seconds: float = 120, log: Path | None = None) -> No
         time.sleep(0.2)
     tail = f":\n{log.read_text()[-3000:]}" if log is not None and log.exists() else ""
     raise SystemExit(f"server at {url} did not become ready{tail}")
+
+
+@contextmanager
+def folio_server(
+    data_dir: Path, settings: Mapping[str, str] | None = None, *, cpu: int | None = None
+) -> Iterator[tuple[int, str]]:
+    """A `folio serve` on a free port with the embedded database under `data_dir`, rate limits out of the way, and
+    `settings` (FOLIO_* variables) on top; pinned to `cpu` if given. Yields its pid and base URL."""
+    port = free_port()
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("FOLIO_")},
+        "FOLIO_DATA_DIR": str(data_dir),
+        "FOLIO_RATE_LIMIT__USER": "100000000/minute",
+        "FOLIO_RATE_LIMIT__API_KEY": "100000000/minute",
+        "FOLIO_RATE_LIMIT__AUTH": "1000/minute",
+        **(settings or {}),
+    }
+    data_dir.mkdir(parents=True, exist_ok=True)
+    log = data_dir / "server.log"
+    with log.open("ab") as output:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "folio", "serve", "--port", str(port)],
+            env=env,
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=output,
+        )
+    try:
+        if cpu is not None:
+            os.sched_setaffinity(process.pid, {cpu})
+        wait_ready(f"http://127.0.0.1:{port}/health/ready", seconds=300, log=log)
+        yield process.pid, f"http://127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        try:
+            process.wait(120)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()

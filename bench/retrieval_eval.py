@@ -34,7 +34,6 @@ import math
 import os
 import platform
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -56,7 +55,7 @@ from folio.embeddings.local import LocalMiniLM
 from folio.settings import EmbeddingSettings, SearchSettings
 
 sys.path.insert(0, str(Path(__file__).parent))
-from results import free_port, record, wait_ready
+from results import folio_server, record
 from search import recall_by_ef_search
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -161,34 +160,8 @@ def first_occurrences(documents: Sequence[str]) -> list[str]:
 
 @contextmanager
 def server(data_dir: Path) -> Iterator[str]:
-    port = free_port()
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("FOLIO_")},
-        "FOLIO_DATA_DIR": str(data_dir),
-        "FOLIO_RATE_LIMIT__USER": "100000000/minute",
-        "FOLIO_RATE_LIMIT__API_KEY": "100000000/minute",
-        "FOLIO_RATE_LIMIT__AUTH": "1000/minute",
-    }
-    data_dir.mkdir(parents=True, exist_ok=True)
-    log = data_dir / "server.log"
-    with log.open("ab") as output:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "folio", "serve", "--port", str(port)],
-            env=env,
-            cwd=ROOT,
-            stdout=subprocess.DEVNULL,
-            stderr=output,
-        )
-    try:
-        wait_ready(f"http://127.0.0.1:{port}/health/ready", seconds=300, log=log)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        process.terminate()
-        try:
-            process.wait(120)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+    with folio_server(data_dir) as (_, base):
+        yield base
 
 
 def api_client(base: str) -> httpx.Client:

@@ -65,7 +65,6 @@ import os
 import platform
 import re
 import shutil
-import subprocess
 import sys
 import sysconfig
 import tempfile
@@ -93,7 +92,7 @@ from folio.search.schemas import SearchFilters
 from folio.settings import EmbeddingSettings, SearchSettings
 
 sys.path.insert(0, str(Path(__file__).parent))
-from results import free_port, record, wait_ready
+from results import folio_server, record
 
 ROOT = Path(__file__).resolve().parent.parent
 SECTION = "## Search latency and HNSW recall"
@@ -522,35 +521,9 @@ def prefix(corpus: Corpus, chunks: int) -> int:
 
 @contextmanager
 def server(data_dir: Path, exact_below: int | None) -> Iterator[str]:
-    port = free_port()
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("FOLIO_")},
-        "FOLIO_DATA_DIR": str(data_dir),
-        "FOLIO_RATE_LIMIT__USER": "100000000/minute",
-        "FOLIO_RATE_LIMIT__API_KEY": "100000000/minute",
-        "FOLIO_RATE_LIMIT__AUTH": "1000/minute",
-    }
-    if exact_below is not None:
-        env["FOLIO_SEARCH__EXACT_BELOW"] = str(exact_below)
-    log = data_dir / "server.log"
-    with log.open("ab") as output:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "folio", "serve", "--port", str(port)],
-            env=env,
-            cwd=ROOT,
-            stdout=subprocess.DEVNULL,
-            stderr=output,
-        )
-    try:
-        wait_ready(f"http://127.0.0.1:{port}/health/ready", seconds=300, log=log)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        process.terminate()
-        try:
-            process.wait(120)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+    settings = {} if exact_below is None else {"FOLIO_SEARCH__EXACT_BELOW": str(exact_below)}
+    with folio_server(data_dir, settings) as (_, base):
+        yield base
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,6 @@ import numpy as np
 import numpy.typing as npt
 
 from folio.embeddings.provider import EmbeddingProvider
-from folio.llm.provider import Completion, Usage
 
 MODEL = "folio-extractive"
 NO_ANSWER = "The documents found do not contain an answer to this question."
@@ -78,10 +77,6 @@ class ExtractiveAnswer:
         if not self.sentences:
             return NO_ANSWER
         return " ".join(f"{sentence.text} [{sentence.marker}]" for sentence in self.sentences)
-
-    def as_completion(self) -> Completion:
-        """The answer in the shape a generative provider returns, for code that serves both; no tokens are spent."""
-        return Completion(text=self.text(), model=MODEL, usage=Usage(), finish_reason="stop")
 
 
 class ExtractiveEngine:

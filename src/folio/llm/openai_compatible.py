@@ -65,11 +65,6 @@ class OpenAICompatibleLLM:
         # Set once the server has refused `json_schema` and accepted `json_object`, to skip the doomed attempt.
         self._json_object_only = False
 
-    @classmethod
-    def from_settings(cls, settings: LLMSettings) -> OpenAICompatibleLLM:
-        endpoint = Endpoint(settings.model, settings.base_url, settings.api_key.get_secret_value())
-        return cls(endpoint, settings)
-
     @property
     def model(self) -> str:
         return self.endpoint.model

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import math
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -12,14 +13,17 @@ from uuid import UUID
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import select
+from sqlalchemy import func, select, update
 from taskiq import InMemoryBroker
 
 from folio.auth.principal import Principal
-from folio.ingestion.tasks import INGEST_DOCUMENT
+from folio.embeddings.provider import EmbeddingProvider, Embeddings
+from folio.ingestion.tasks import INGEST_DOCUMENT, Ingestion
 from folio.jobs import service as jobs
+from folio.jobs.repository import JobRepository
+from folio.jobs.runner import JobRunner
 from folio.main import create_app
-from folio.models import Chunk, DocumentContent, Role
+from folio.models import Chunk, DocumentContent, Job, Role, SearchCorpus, SearchTerm
 from folio.models.chunk import EMBEDDING_DIMENSION
 from tests.conftest import make_settings
 from tests.factories import Account, error_of, register, wait_until_finished
@@ -254,3 +258,72 @@ async def test_ingesting_again_replaces_the_chunks_with_a_new_version(
     assert {chunk.version for chunk in second_chunks} == {2}
     assert [chunk.text for chunk in second_chunks] == [chunk.text for chunk in first_chunks]
     assert not {chunk.id for chunk in second_chunks} & {chunk.id for chunk in first_chunks}
+
+
+class StalledModel:
+    """An embedding model whose first call hangs until released: a worker stalled past its lease."""
+
+    def __init__(self, model: EmbeddingProvider) -> None:
+        self.inner = model
+        self.model, self.dimension = model.model, model.dimension
+        self.entered, self.release = asyncio.Event(), asyncio.Event()
+
+    async def embed(self, texts: Sequence[str]) -> Embeddings:
+        self.entered.set()
+        await self.release.wait()
+        return await self.inner.embed(texts)
+
+    async def close(self) -> None:
+        await self.inner.close()
+
+
+async def test_an_attempt_that_lost_its_lease_writes_nothing(
+    ingest_app: FastAPI, http: httpx.AsyncClient, tmp_path: Path
+) -> None:
+    """The reaper hands a stalled attempt's job to another; when the stalled one wakes, it must change nothing."""
+    account = await register(http)
+    pdf = write_pdf(tmp_path / "fruit.pdf", PDF_PAGES).read_bytes()
+    document_id, job_id = await upload(http, account, "fruit.pdf", pdf)
+    assert (await wait_until_finished(http, account, job_id, seconds=90))["status"] == "succeeded"
+    principal = Principal.for_member(org_id=account.org_id, user_id=account.user_id, role=Role.OWNER)
+    sessionmaker = ingest_app.state.sessionmaker
+    async with sessionmaker() as session, session.begin():
+        job = await jobs.enqueue(
+            session, principal=principal, kind=INGEST_DOCUMENT, max_attempts=3, subject_id=document_id
+        )
+    settings = ingest_app.state.settings
+    stalled = StalledModel(ingest_app.state.embedder.get())
+    handler = Ingestion(settings.ingestion, ingest_app.state.storage, lambda: stalled)
+    first = asyncio.create_task(JobRunner(sessionmaker, settings.jobs, {INGEST_DOCUMENT: handler}).run(job.id))
+    async with asyncio.timeout(60):
+        await stalled.entered.wait()
+
+    async with sessionmaker() as session, session.begin():
+        expired = datetime.now(UTC) - timedelta(seconds=1)
+        await session.execute(update(Job).where(Job.id == job.id).values(lease_expires_at=expired))
+        assert await JobRepository(session).requeue_expired_leases() == []
+    await ingest_app.state.job_queue.dispatch([job.id])
+    second = await wait_until_finished(http, account, job.id, seconds=90)
+    assert second["status"] == "succeeded", second
+    assert second["attempts"] == 2
+    stalled.release.set()
+    async with asyncio.timeout(60):
+        await first  # the stalled attempt stops at its next write, without an error of its own
+
+    after = await http.get(f"{JOBS}/{job.id}", headers=account.headers)
+    assert {key: after.json()[key] for key in ("status", "attempts", "progress")} == {
+        "status": "succeeded",
+        "attempts": 2,
+        "progress": 100,
+    }
+    document = await get_document(http, account, document_id)
+    assert document["version"] == 2
+    _, chunks = await assert_ingested(ingest_app, document)
+    async with sessionmaker() as session:
+        counted = await session.scalar(select(SearchCorpus.chunks).where(SearchCorpus.org_id == account.org_id))
+        apples = await session.scalar(
+            select(SearchTerm.chunks).where(SearchTerm.org_id == account.org_id, SearchTerm.lexeme == "appl")
+        )
+        stored = await session.scalar(select(func.count()).select_from(Chunk).where(Chunk.document_id == document_id))
+    assert counted == stored == len(chunks)
+    assert apples == sum("apple" in chunk.text.lower() for chunk in chunks)

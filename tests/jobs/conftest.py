@@ -61,11 +61,35 @@ async def wait_for_cancel(context: JobContext) -> None:
         await asyncio.sleep(0.05)
 
 
+# Per (job, attempt): set when the attempt starts; the event that lets it go on; set when it ends, and how.
+entered: defaultdict[tuple[UUID, int], asyncio.Event] = defaultdict(asyncio.Event)
+release: defaultdict[tuple[UUID, int], asyncio.Event] = defaultdict(asyncio.Event)
+ended: defaultdict[tuple[UUID, int], asyncio.Event] = defaultdict(asyncio.Event)
+outcomes: dict[tuple[UUID, int], str] = {}
+
+
+async def stall(context: JobContext) -> None:
+    """Hangs until the test releases this attempt, then reports progress and finishes."""
+    key = (context.job_id, context.attempt)
+    runs[context.job_id] += 1
+    entered[key].set()
+    await release[key].wait()
+    outcomes[key] = "done"
+    try:
+        await context.progress(90, f"attempt {context.attempt} woke up", stage=f"attempt {context.attempt}")
+    except BaseException as error:
+        outcomes[key] = type(error).__name__
+        raise
+    finally:
+        ended[key].set()
+
+
 HANDLERS: dict[str, Handler] = {
     "test.echo": echo,
     "test.flaky": flaky,
     "test.refuse_once": refuse_once,
     "test.wait": wait_for_cancel,
+    "test.stall": stall,
 }
 
 

@@ -10,9 +10,10 @@ import httpx
 from fastapi import FastAPI
 from sqlalchemy import update
 
+from folio.jobs.repository import JobRepository
 from folio.models import Job, JobStatus
 from tests.factories import error_of, register, wait_until_finished
-from tests.jobs.conftest import enqueue, runs, started
+from tests.jobs.conftest import ended, enqueue, entered, outcomes, release, runs, started
 
 
 async def test_a_job_runs_reports_progress_and_succeeds(jobs_app: FastAPI, jobs_client: httpx.AsyncClient) -> None:
@@ -171,6 +172,45 @@ async def test_a_long_job_keeps_its_lease_alive(jobs_app: FastAPI, jobs_client: 
     await jobs_client.post(f"/api/v1/jobs/{job_id}/cancel", headers=account.headers)
     job = await wait_until_finished(jobs_client, account, job_id)
     assert job["attempts"] == 1
+
+
+async def test_an_attempt_whose_lease_was_taken_back_cannot_touch_the_job(
+    jobs_app: FastAPI, jobs_client: httpx.AsyncClient
+) -> None:
+    """A worker stalled past its lease (GC pause, frozen VM) wakes while the reaper's new attempt is running."""
+    account = await register(jobs_client)
+    job_id = await enqueue(jobs_app, account, "test.stall")
+    async with asyncio.timeout(10):
+        await entered[job_id, 1].wait()
+    async with jobs_app.state.sessionmaker() as session, session.begin():
+        await session.execute(update(Job).where(Job.id == job_id).values(lease_expires_at=past(seconds=1)))
+        assert await JobRepository(session).requeue_expired_leases() == []
+    await jobs_app.state.job_queue.dispatch([job_id])
+    async with asyncio.timeout(10):
+        await entered[job_id, 2].wait()
+
+    release[job_id, 1].set()
+    async with asyncio.timeout(10):
+        await ended[job_id, 1].wait()
+
+    assert outcomes[job_id, 1] == "LeaseLost"
+    running = (await jobs_client.get(f"/api/v1/jobs/{job_id}", headers=account.headers)).json()
+    assert {key: running[key] for key in ("status", "attempts", "progress", "stage")} == {
+        "status": "running",
+        "attempts": 2,
+        "progress": 0,
+        "stage": None,
+    }
+    release[job_id, 2].set()
+    job = await wait_until_finished(jobs_client, account, job_id)
+    assert {key: job[key] for key in ("status", "attempts", "progress", "stage", "message")} == {
+        "status": "succeeded",
+        "attempts": 2,
+        "progress": 100,
+        "stage": "attempt 2",
+        "message": "attempt 2 woke up",
+    }
+    assert outcomes[job_id, 2] == "done"
 
 
 async def set_job(app: FastAPI, job_id: UUID, **values: object) -> None:

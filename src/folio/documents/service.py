@@ -169,11 +169,12 @@ async def update_document(
 
 async def delete_document(session: AsyncSession, *, principal: Principal, storage: Storage, document_id: UUID) -> None:
     """Removes the document, its content, chunks and file, and stops its jobs. Deleting twice is not an error."""
+    # Jobs before the document: a running ingestion locks them in that order too (its lease fence, then the document).
+    await jobs.cancel_for_subject(session, principal=principal, subject_id=document_id)
     repository = DocumentRepository(session)
     document = await repository.get(principal, document_id, for_update=True)
     if document is None:
         return
-    await jobs.cancel_for_subject(session, principal=principal, subject_id=document.id)
     storage_key = document.storage_key
     if document.version:
         await SearchRepository(session).count_version(document.org_id, document.id, document.version, sign=-1)

@@ -9,6 +9,7 @@ from uuid import UUID
 
 import anyio
 import structlog
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from folio.documents.repository import DocumentRepository
 from folio.documents.storage import Storage
@@ -18,7 +19,7 @@ from folio.errors import FolioError
 from folio.ingestion.chunking import Chunk, chunk_text
 from folio.ingestion.extract import extract_isolated
 from folio.ingestion.extracted import ExtractedText
-from folio.jobs.errors import JobCancelled, JobFailed, WorkerLost
+from folio.jobs.errors import JobCancelled, JobFailed, LeaseLost, WorkerLost
 from folio.jobs.runner import JobContext
 from folio.models import Document, DocumentContent, DocumentStatus
 from folio.search.repository import SearchRepository
@@ -50,6 +51,8 @@ class Ingestion:
             return  # deleted since the job was queued: nothing to do
         try:
             await self._ingest(context, document)
+        except LeaseLost:
+            raise  # the attempt that took the job over owns the document now
         except JobCancelled:
             await self._set_status(context, DocumentStatus.READY if document.version else DocumentStatus.PENDING)
             raise
@@ -63,7 +66,8 @@ class Ingestion:
             raise
 
     async def on_lost(self, context: JobContext) -> None:
-        await self._set_status(context, DocumentStatus.FAILED, WorkerLost.code, WorkerLost.message)
+        async with context.sessionmaker() as session, session.begin():
+            await self._mark(session, context, DocumentStatus.FAILED, WorkerLost.code, WorkerLost.message)
 
     async def _ingest(self, context: JobContext, document: Document) -> None:
         await context.progress(2, f"extracting {document.filename}", stage="extracting")
@@ -74,6 +78,7 @@ class Ingestion:
         chunks = await anyio.to_thread.run_sync(self._chunk, extracted)
         version = document.version + 1
         async with context.sessionmaker() as session, session.begin():
+            await context.fence(session)
             # A previous attempt may have left part of this version behind.
             await DocumentRepository(session).delete_chunks(document.id, version=version)
         embedder = await anyio.to_thread.run_sync(self.embedder)
@@ -84,6 +89,7 @@ class Ingestion:
                 _row(document, version, chunk, vector.tolist()) for chunk, vector in zip(batch, vectors, strict=True)
             ]
             async with context.sessionmaker() as session, session.begin():
+                await context.fence(session)
                 await DocumentRepository(session).insert_chunks(rows)
             done = first + len(batch)
             await context.progress(
@@ -101,6 +107,7 @@ class Ingestion:
 
     async def _start(self, context: JobContext) -> Document | None:
         async with context.sessionmaker() as session, session.begin():
+            await context.fence(session)
             document = await DocumentRepository(session).get(context.principal, _document_id(context), for_update=True)
             if document is not None:
                 document.status = DocumentStatus.PROCESSING
@@ -112,6 +119,7 @@ class Ingestion:
     ) -> None:
         """Make `version` the one searches see, in one transaction, and drop every other version."""
         async with context.sessionmaker() as session, session.begin():
+            await context.fence(session)
             repository = DocumentRepository(session)
             live = await repository.get(context.principal, document.id, for_update=True)
             if live is None:
@@ -145,9 +153,20 @@ class Ingestion:
         self, context: JobContext, status: DocumentStatus, code: str | None = None, message: str | None = None
     ) -> None:
         async with context.sessionmaker() as session, session.begin():
-            document = await DocumentRepository(session).get(context.principal, _document_id(context), for_update=True)
-            if document is not None:
-                document.status, document.error_code, document.error_message = status, code, message
+            await context.fence(session)
+            await self._mark(session, context, status, code, message)
+
+    @staticmethod
+    async def _mark(
+        session: AsyncSession,
+        context: JobContext,
+        status: DocumentStatus,
+        code: str | None = None,
+        message: str | None = None,
+    ) -> None:
+        document = await DocumentRepository(session).get(context.principal, _document_id(context), for_update=True)
+        if document is not None:
+            document.status, document.error_code, document.error_message = status, code, message
 
 
 def _document_id(context: JobContext) -> UUID:

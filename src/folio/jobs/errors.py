@@ -48,3 +48,7 @@ class UnknownJobKind(FolioError):
 
 class JobCancelled(Exception):
     """Raised inside a job when its cancellation was requested."""
+
+
+class LeaseLost(Exception):
+    """Raised inside a job whose lease expired and was taken back: another attempt owns the job now."""

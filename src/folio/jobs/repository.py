@@ -6,9 +6,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4
 
-from sqlalchemy import Select, func, select, update
+from sqlalchemy import ColumnElement, Select, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from folio.auth.principal import Principal
@@ -65,7 +65,8 @@ class JobRepository:
             update(Job).where(*subject, Job.status == JobStatus.RUNNING).values(cancel_requested=True)
         )
 
-    # Worker side: the job id came from the broker, the row decides what happens.
+    # Worker side: the job id came from the broker, the row decides what happens. Every write after the claim is
+    # fenced by the claim's `lease_id`, so an attempt whose lease was taken back changes nothing.
 
     async def claim(self, job_id: UUID, lease: timedelta) -> Job | None:
         """Take a queued, due job; None when it is not (already taken, cancelled, finished or not due)."""
@@ -81,6 +82,7 @@ class JobRepository:
                 status=JobStatus.RUNNING,
                 attempts=Job.attempts + 1,
                 lease_expires_at=func.now() + lease,
+                lease_id=uuid4(),
                 started_at=func.coalesce(Job.started_at, func.now()),
                 error_code=None,
                 error_message=None,
@@ -90,22 +92,33 @@ class JobRepository:
         job: Job | None = (await self.session.scalars(statement)).first()
         return job
 
-    async def extend_lease(self, job_id: UUID, lease: timedelta) -> bool | None:
+    @staticmethod
+    def _held(job_id: UUID, lease_id: UUID) -> tuple[ColumnElement[bool], ...]:
+        return Job.id == job_id, Job.status == JobStatus.RUNNING, Job.lease_id == lease_id
+
+    async def holds(self, job_id: UUID, lease_id: UUID) -> bool:
+        """Whether the lease is still the job's, locking the row (FOR SHARE) so it stays so until the commit."""
+        statement = select(Job.id).where(*self._held(job_id, lease_id)).with_for_update(read=True)
+        return await self.session.scalar(statement) is not None
+
+    async def extend_lease(self, job_id: UUID, lease_id: UUID, lease: timedelta) -> bool | None:
         """Renew a running job's lease; returns whether cancellation was requested (None: no longer ours)."""
         statement = (
             update(Job)
-            .where(Job.id == job_id, Job.status == JobStatus.RUNNING)
+            .where(*self._held(job_id, lease_id))
             .values(lease_expires_at=func.now() + lease)
             .returning(Job.cancel_requested)
         )
         requested: bool | None = (await self.session.execute(statement)).scalar_one_or_none()
         return requested
 
-    async def report(self, job_id: UUID, *, stage: str | None, progress: int, message: str | None) -> bool | None:
-        """Write progress; returns whether cancellation was requested (None: the job is no longer running)."""
+    async def report(
+        self, job_id: UUID, lease_id: UUID, *, stage: str | None, progress: int, message: str | None
+    ) -> bool | None:
+        """Write progress; returns whether cancellation was requested (None: the lease is no longer ours)."""
         statement = (
             update(Job)
-            .where(Job.id == job_id, Job.status == JobStatus.RUNNING)
+            .where(*self._held(job_id, lease_id))
             .values(stage=stage, progress=progress, message=message)
             .returning(Job.cancel_requested)
         )
@@ -113,30 +126,38 @@ class JobRepository:
         return requested
 
     async def finish(
-        self, job_id: UUID, status: JobStatus, *, error_code: str | None = None, error_message: str | None = None
+        self,
+        job_id: UUID,
+        lease_id: UUID,
+        status: JobStatus,
+        *,
+        error_code: str | None = None,
+        error_message: str | None = None,
     ) -> None:
         values: dict[str, Any] = {
             "status": status,
             "finished_at": func.now(),
             "lease_expires_at": None,
+            "lease_id": None,
             "error_code": error_code,
             "error_message": error_message,
         }
         if status is JobStatus.SUCCEEDED:
             values["progress"] = 100
-        await self.session.execute(
-            update(Job).where(Job.id == job_id, Job.status == JobStatus.RUNNING).values(**values)
-        )
+        await self.session.execute(update(Job).where(*self._held(job_id, lease_id)).values(**values))
 
-    async def retry_later(self, job_id: UUID, delay: timedelta, *, error_code: str, error_message: str) -> None:
+    async def retry_later(
+        self, job_id: UUID, lease_id: UUID, delay: timedelta, *, error_code: str, error_message: str
+    ) -> None:
         await self.session.execute(
             update(Job)
-            .where(Job.id == job_id, Job.status == JobStatus.RUNNING)
+            .where(*self._held(job_id, lease_id))
             .values(
                 status=JobStatus.QUEUED,
                 run_after=func.now() + delay,
                 dispatched_at=None,
                 lease_expires_at=None,
+                lease_id=None,
                 error_code=error_code,
                 error_message=error_message,
             )
@@ -153,6 +174,7 @@ class JobRepository:
                     status=JobStatus.FAILED,
                     finished_at=func.now(),
                     lease_expires_at=None,
+                    lease_id=None,
                     error_code=WorkerLost.code,
                     error_message=WorkerLost.message,
                 )
@@ -162,7 +184,9 @@ class JobRepository:
         await self.session.execute(
             update(Job)
             .where(*expired)
-            .values(status=JobStatus.QUEUED, run_after=func.now(), dispatched_at=None, lease_expires_at=None)
+            .values(
+                status=JobStatus.QUEUED, run_after=func.now(), dispatched_at=None, lease_expires_at=None, lease_id=None
+            )
         )
         return list(lost)
 

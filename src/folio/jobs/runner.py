@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from folio.auth.principal import Principal, Scope
 from folio.errors import FolioError
-from folio.jobs.errors import JobCancelled, JobFailed, UnknownJobKind
+from folio.jobs.errors import JobCancelled, JobFailed, LeaseLost, UnknownJobKind
 from folio.jobs.repository import JobRepository
 from folio.models import Job, JobStatus
 from folio.settings import JobSettings
@@ -36,15 +36,17 @@ class JobContext:
         self.payload: dict[str, Any] = dict(job.payload)
         self.subject_id: UUID | None = job.subject_id
         self.attempt: int = job.attempts
+        self.lease_id: UUID | None = job.lease_id
         self.last_attempt: bool = job.attempts >= job.max_attempts
         self.principal = Principal(org_id=job.org_id, scopes=frozenset(Scope), user_id=job.created_by)
         self.sessionmaker = sessionmaker
         self.cancel_requested = False
+        self.lease_lost = False
         self._stage: str | None = None
         self._last_write = 0.0
 
     async def progress(self, percent: float, message: str | None = None, *, stage: str | None = None) -> None:
-        """Record progress (0–100) and raise JobCancelled if the job was asked to stop."""
+        """Record progress (0–100); raise JobCancelled if the job was asked to stop, LeaseLost if it was taken back."""
         self.raise_if_cancelled()
         stage = stage or self._stage
         now = time.monotonic()
@@ -53,15 +55,36 @@ class JobContext:
         self._stage, self._last_write = stage, now
         async with self.sessionmaker() as session, session.begin():
             requested = await JobRepository(session).report(
-                self.job_id, stage=stage, progress=max(0, min(100, round(percent))), message=message
+                self.job_id, self.lease_token(), stage=stage, progress=max(0, min(100, round(percent))), message=message
             )
-        if requested is None or requested:
-            self.cancel_requested = True
+        self.heard(requested)
         self.raise_if_cancelled()
 
+    def heard(self, cancel_requested: bool | None) -> None:
+        """Take in the job row's answer to a fenced write: None means the lease is no longer this attempt's."""
+        self.lease_lost = self.lease_lost or cancel_requested is None
+        self.cancel_requested = self.cancel_requested or bool(cancel_requested)
+
     def raise_if_cancelled(self) -> None:
+        if self.lease_lost:
+            raise LeaseLost()
         if self.cancel_requested:
             raise JobCancelled()
+
+    async def fence(self, session: AsyncSession) -> None:
+        """Raise LeaseLost unless this attempt still holds the job; it keeps holding it until `session` commits.
+
+        Call it first in every transaction that changes what the job works on: the reaper cannot take the job back
+        while such a transaction runs, and once it has, the next one raises instead of writing.
+        """
+        if not await JobRepository(session).holds(self.job_id, self.lease_token()):
+            self.lease_lost = True
+            raise LeaseLost()
+
+    def lease_token(self) -> UUID:
+        if self.lease_id is None:
+            raise LeaseLost()
+        return self.lease_id
 
 
 Handler = Callable[[JobContext], Awaitable[None]]
@@ -113,40 +136,47 @@ class JobRunner:
             if handler is None:
                 raise UnknownJobKind(f"No handler for jobs of kind '{job.kind}'.")
             await handler(context)
+        except LeaseLost:  # another attempt owns the job now and records its outcome
+            log.warning("job_lease_lost", job_id=str(job.id), attempt=job.attempts)
         except JobCancelled:
-            await self._finish(job.id, JobStatus.CANCELLED)
+            await self._finish(context, JobStatus.CANCELLED)
         except FolioError as error:  # a reasoned refusal: trying again would fail the same way
             log.info("job_failed", job_id=str(job.id), code=error.code)
-            await self._finish(job.id, JobStatus.FAILED, error.code, error.detail_message)
+            await self._finish(context, JobStatus.FAILED, error.code, error.detail_message)
         except Exception as error:  # anything unexpected may be transient: retry with backoff
             log.warning("job_attempt_failed", job_id=str(job.id), attempt=job.attempts, exc_info=True)
-            await self._failed_attempt(job, error)
+            await self._failed_attempt(job, context, error)
         else:
-            await self._finish(job.id, JobStatus.SUCCEEDED)
+            await self._finish(context, JobStatus.SUCCEEDED)
             log.info("job_succeeded", job_id=str(job.id))
 
-    async def _failed_attempt(self, job: Job, error: Exception) -> None:
+    async def _failed_attempt(self, job: Job, context: JobContext, error: Exception) -> None:
         message = f"{type(error).__name__}: {error}"[:2000]
         if job.attempts >= job.max_attempts:
-            await self._finish(job.id, JobStatus.FAILED, JobFailed.code, message)
+            await self._finish(context, JobStatus.FAILED, JobFailed.code, message)
             return
         delay = min(self.settings.backoff_seconds * 2 ** (job.attempts - 1), self.settings.backoff_max_seconds)
         delay *= random.uniform(0.8, 1.2)  # noqa: S311 — jitter, not security
         async with self.sessionmaker() as session, session.begin():
             await JobRepository(session).retry_later(
-                job.id, timedelta(seconds=delay), error_code=JobFailed.code, error_message=message
+                job.id,
+                context.lease_token(),
+                timedelta(seconds=delay),
+                error_code=JobFailed.code,
+                error_message=message,
             )
 
     async def _finish(
-        self, job_id: UUID, status: JobStatus, error_code: str | None = None, error_message: str | None = None
+        self, context: JobContext, status: JobStatus, error_code: str | None = None, error_message: str | None = None
     ) -> None:
         async with self.sessionmaker() as session, session.begin():
-            await JobRepository(session).finish(job_id, status, error_code=error_code, error_message=error_message)
+            await JobRepository(session).finish(
+                context.job_id, context.lease_token(), status, error_code=error_code, error_message=error_message
+            )
 
     async def _heartbeat(self, context: JobContext) -> None:
         while True:
             await asyncio.sleep(self.settings.lease_seconds / 3)
             async with self.sessionmaker() as session, session.begin():
-                requested = await JobRepository(session).extend_lease(context.job_id, self.lease)
-            if requested is None or requested:
-                context.cancel_requested = True
+                requested = await JobRepository(session).extend_lease(context.job_id, context.lease_token(), self.lease)
+            context.heard(requested)

@@ -54,6 +54,8 @@ class Job(IdMixin, CreatedAtMixin, Base):
     run_after: Mapped[datetime] = mapped_column(server_default=func.now())
     dispatched_at: Mapped[datetime | None]
     lease_expires_at: Mapped[datetime | None]
+    # A new token for every claim: an attempt whose lease was taken back no longer matches and can write nothing.
+    lease_id: Mapped[UUID | None]
     started_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
     updated_at: Mapped[datetime] = mapped_column(server_default=func.now(), onupdate=func.now())

@@ -121,6 +121,12 @@ class SearchSettings(BaseModel):
     keyword_weight: float = Field(1.0, ge=0, le=10, description="Weight of the keyword ranking in hybrid fusion.")
     vector_weight: float = Field(1.0, ge=0, le=10, description="Weight of the vector ranking in hybrid fusion.")
     candidates: int = Field(100, ge=10, le=1000, description="Candidates each side ranks before fusion.")
+    keyword_candidates: int = Field(
+        4000,
+        ge=100,
+        description="Most chunks BM25 scores for one query, chosen by the query's rarest words: keeps keyword search "
+        "fast when a query word is in a large share of the organization's chunks.",
+    )
     bm25_k1: float = Field(1.2, ge=0, le=5, description="BM25 term-frequency saturation.")
     bm25_b: float = Field(0.75, ge=0, le=1, description="BM25 length normalisation.")
     exact_below: int = Field(

@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 from uuid import UUID
 
@@ -61,6 +62,7 @@ class Corpus:
 @dataclass(frozen=True, slots=True)
 class Term:
     lexeme: str
+    chunks: int  # how many of the organization's live chunks hold it
     idf: float
 
 
@@ -100,7 +102,8 @@ class SearchRepository:
         )
         rows = await self.session.execute(statement, {"config": config, "words": words, "org_id": org_id})
         return [
-            Term(lexeme, math.log(1 + (corpus.chunks - chunks + 0.5) / (chunks + 0.5))) for lexeme, chunks in rows.all()
+            Term(lexeme, chunks, math.log(1 + (corpus.chunks - chunks + 0.5) / (chunks + 0.5)))
+            for lexeme, chunks in rows.all()
         ]
 
     async def keyword(
@@ -113,19 +116,53 @@ class SearchRepository:
         config: str,
         required: str | None,
         limit: int,
+        scored: int,
         k1: float,
         b: float,
     ) -> list[Ranked]:
-        """BM25 over the chunks that contain any of the terms (and every `required` phrase, none of its negations)."""
+        """BM25 over at most `scored` chunks that hold the query's words (every `required` phrase, none of its
+        negations).
+
+        Scoring reads each candidate's whole tsvector, so the cost follows the number of candidates, and a word that
+        half the organization uses would make every query slow. Candidates are therefore the chunks holding the
+        query's rarest words, taken rarest first while their chunks add up to at most `scored` (the bet of MaxScore:
+        a chunk holding only common words scores low). When even the rarest word is that common, candidates are
+        the chunks holding all the words, then any chunks holding the rarest one, up to `scored`. Every candidate
+        is scored with all the words.
+        """
         if not terms:
             return []
-        any_term = cast(any_of(terms), TSQUERY)
+        bm25 = partial(self._bm25, org_id, filters, terms, corpus, config, required, limit, scored, k1, b)
+        rarest = _rarest(terms, scored)
+        if rarest[0].chunks <= scored:
+            return await bm25(any_of(rarest))
+        holding_all = await bm25(" & ".join(_quoted(term) for term in terms))
+        if len(holding_all) >= limit:
+            return holding_all
+        merged = {hit.chunk_id: hit for hit in [*await bm25(_quoted(rarest[0])), *holding_all]}
+        return sorted(merged.values(), key=lambda hit: (-hit.score, hit.chunk_id))[:limit]
+
+    async def _bm25(
+        self,
+        org_id: UUID,
+        filters: SearchFilters,
+        terms: Sequence[Term],
+        corpus: Corpus,
+        config: str,
+        required: str | None,
+        limit: int,
+        scored: int,
+        k1: float,
+        b: float,
+        candidates: str,
+    ) -> list[Ranked]:
+        """BM25 with all `terms` of at most `scored` chunks matching the tsquery `candidates`, best `limit` first."""
         matches = select(Chunk.id, Chunk.search_vector, Chunk.token_count).where(
-            Chunk.org_id == org_id, Chunk.search_vector.op("@@")(any_term), _live(org_id, filters)
+            Chunk.org_id == org_id, Chunk.search_vector.op("@@")(cast(candidates, TSQUERY)), _live(org_id, filters)
         )
         if required:
             matches = matches.where(_matching(config, required))
-        found = matches.cte("matches")
+        found = matches.limit(scored).cte("matches")
         occurrences = func.unnest(found.c.search_vector).table_valued("lexeme", "positions").lateral("occurrences")
         weights = (
             func.unnest(
@@ -238,4 +275,20 @@ def _matching(config: str, query: str) -> Any:
 
 def any_of(terms: Sequence[Term]) -> str:
     """A tsquery matching any of the lexemes, taken as they are (already normalised by the configuration)."""
-    return " | ".join("'" + term.lexeme.replace("\\", "\\\\").replace("'", "''") + "'" for term in terms)
+    return " | ".join(_quoted(term) for term in terms)
+
+
+def _quoted(term: Term) -> str:
+    return "'" + term.lexeme.replace("\\", "\\\\").replace("'", "''") + "'"
+
+
+def _rarest(terms: Sequence[Term], budget: int) -> list[Term]:
+    """The rarest terms, rarest first, while the chunks holding them add up to at most `budget` (at least one)."""
+    chosen: list[Term] = []
+    total = 0
+    for term in sorted(terms, key=lambda term: (term.chunks, term.lexeme)):
+        if chosen and total + term.chunks > budget:
+            break
+        chosen.append(term)
+        total += term.chunks
+    return chosen

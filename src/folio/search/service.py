@@ -81,6 +81,7 @@ async def search(
             config=settings.text_search_config,
             required=parsed.required,
             limit=depth,
+            scored=settings.keyword_candidates,
             k1=settings.bm25_k1,
             b=settings.bm25_b,
         )

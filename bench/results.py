@@ -33,7 +33,7 @@ def record(section: str, table: str) -> None:
         updated = existing.rstrip() + "\n\n" + table
     else:
         end = existing.find("\n## ", start + len(section))
-        updated = existing[:start] + table + (existing[end + 1 :] if end != -1 else "")
+        updated = existing[:start] + table.rstrip() + "\n" + (existing[end:] if end != -1 else "")
     RESULTS.write_text(updated)
 
 

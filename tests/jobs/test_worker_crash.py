@@ -43,7 +43,18 @@ async def api(separate_database_url: str) -> AsyncIterator[FastAPI]:
     await redis.aclose()
 
 
-async def start_worker(database_url: str) -> asyncio.subprocess.Process:
+@pytest.fixture
+async def workers() -> AsyncIterator[list[asyncio.subprocess.Process]]:
+    """The `folio worker` processes a test starts; any still running at the end are killed, even after a failure."""
+    started: list[asyncio.subprocess.Process] = []
+    yield started
+    for worker in started:
+        if worker.returncode is None:
+            worker.kill()
+            await worker.wait()
+
+
+async def start_worker(database_url: str, workers: list[asyncio.subprocess.Process]) -> asyncio.subprocess.Process:
     env = folio_env(
         FOLIO_DATABASE_URL=database_url,
         FOLIO_REDIS_URL=REDIS_URL,
@@ -52,7 +63,7 @@ async def start_worker(database_url: str) -> asyncio.subprocess.Process:
         FOLIO_JOBS__REAPER_SECONDS=str(FAST["reaper_seconds"]),
         FOLIO_LOG__LEVEL="WARNING",
     )
-    return await asyncio.create_subprocess_exec(
+    worker = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
         "folio",
@@ -61,6 +72,8 @@ async def start_worker(database_url: str) -> asyncio.subprocess.Process:
         stdout=asyncio.subprocess.DEVNULL,
         stderr=asyncio.subprocess.DEVNULL,
     )
+    workers.append(worker)
+    return worker
 
 
 async def job_state(client: httpx.AsyncClient, account: Account, job_id: str) -> dict[str, Any]:
@@ -68,7 +81,9 @@ async def job_state(client: httpx.AsyncClient, account: Account, job_id: str) ->
     return body
 
 
-async def test_killed_workers_leave_a_job_another_worker_completes(api: FastAPI, separate_database_url: str) -> None:
+async def test_killed_workers_leave_a_job_another_worker_completes(
+    api: FastAPI, separate_database_url: str, workers: list[asyncio.subprocess.Process]
+) -> None:
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=api), base_url="http://testserver") as client:
         account = await register(client)
         upload = await client.post(
@@ -81,7 +96,7 @@ async def test_killed_workers_leave_a_job_another_worker_completes(api: FastAPI,
 
         kills = 0
         for _ in range(2):  # kill a worker while it embeds, twice, each time a new one takes over
-            worker = await start_worker(separate_database_url)
+            worker = await start_worker(separate_database_url, workers)
             async with asyncio.timeout(120):
                 while True:
                     job = await job_state(client, account, job_id)
@@ -93,7 +108,7 @@ async def test_killed_workers_leave_a_job_another_worker_completes(api: FastAPI,
             await worker.wait()
             kills += 1
 
-        survivor = await start_worker(separate_database_url)
+        survivor = await start_worker(separate_database_url, workers)
         try:
             async with asyncio.timeout(180):
                 while True:

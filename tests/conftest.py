@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from folio.db import Base, to_async_url
 from folio.embedded_postgres import EmbeddedPostgres
 from folio.main import create_app
+from folio.models import PromptTemplate
 from folio.settings import Settings
 
 TEST_JWT_SECRET = "test-secret-" + "k" * 40
@@ -63,9 +64,10 @@ def database_url() -> Iterator[str]:
         shutil.rmtree(TEST_DATA_DIR, ignore_errors=True)
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 async def separate_database_url(database_url: str) -> AsyncIterator[str]:
-    """A new empty database on the test server, for tests whose jobs must not meet the session app's reaper."""
+    """A new empty database on the test server, for a module whose jobs must not meet the session app's reaper
+    (which would run their retries with the session app's settings)."""
     name = f"folio_{uuid.uuid4().hex[:12]}"
     admin = create_async_engine(to_async_url(database_url), isolation_level="AUTOCOMMIT")
     async with admin.connect() as connection:
@@ -89,9 +91,17 @@ async def app(database_url: str) -> AsyncIterator[FastAPI]:
 @pytest.fixture(autouse=True)
 async def _empty_tables(app: FastAPI) -> AsyncIterator[None]:
     yield
+    await empty_tables(app)
+
+
+async def empty_tables(app: FastAPI) -> None:
+    """Every table emptied, except for the rows the migrations seed (the built-in prompt templates)."""
     tables = ", ".join(table.name for table in Base.metadata.sorted_tables)
+    seeded = Base.metadata.tables[PromptTemplate.__tablename__]
     async with app.state.engine.begin() as connection:
+        builtin = [row._asdict() for row in await connection.execute(seeded.select().where(seeded.c.org_id.is_(None)))]
         await connection.execute(text(f"TRUNCATE {tables} CASCADE"))
+        await connection.execute(seeded.insert(), builtin)
 
 
 @pytest.fixture

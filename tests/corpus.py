@@ -11,10 +11,7 @@ from typing import Any
 from uuid import UUID
 
 import httpx
-from fastapi import FastAPI
-from sqlalchemy import text
 
-from folio.db import Base
 from tests.factories import Account, wait_until_finished
 
 
@@ -46,9 +43,3 @@ async def ingest(
         job = await wait_until_finished(client, account, UUID(item["job_id"]), seconds=90)
         assert job["status"] == "succeeded", job
     return ids, uploaded_at
-
-
-async def empty_tables(app: FastAPI) -> None:
-    tables = ", ".join(table.name for table in Base.metadata.sorted_tables)
-    async with app.state.engine.begin() as connection:
-        await connection.execute(text(f"TRUNCATE {tables} CASCADE"))

@@ -30,6 +30,7 @@ from folio.errors import FolioError
 from folio.ingest_client import ingest_command
 from folio.jobs.handlers import build_handlers
 from folio.jobs.queue import JobQueue
+from folio.llm.registry import LLMRegistry
 from folio.migrate import MIGRATIONS_DIR, alembic_config, upgrade_to_head
 from folio.observability.logging import configure_logging
 from folio.orgs import service as orgs
@@ -124,7 +125,8 @@ def worker() -> None:
         async with _engine(settings) as engine:
             await check_embedding_index(engine, *identity(settings.embeddings))
             embedder = LazyProvider(settings.embeddings)
-            handlers = build_handlers(settings, LocalStorage(settings.files_dir), embedder)
+            llm = LLMRegistry(settings)
+            handlers = build_handlers(settings, LocalStorage(settings.files_dir), embedder, llm)
             queue = JobQueue(create_sessionmaker(engine), settings.jobs, handlers, settings.redis_url)
             stopping = asyncio.Event()
             loop = asyncio.get_running_loop()
@@ -137,6 +139,7 @@ def worker() -> None:
             finally:
                 await queue.stop()
                 await embedder.close()
+                await llm.close()
 
     asyncio.run(run())
 

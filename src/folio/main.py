@@ -42,6 +42,8 @@ from folio.orgs import router as orgs_router
 from folio.ratelimit import RateLimiter
 from folio.search import router as search_router
 from folio.settings import Settings
+from folio.summaries import router as summaries_router
+from folio.summaries import templates_router
 
 TAGS = [
     {"name": "auth", "description": "Registration, login, token refresh and logout, and who you are."},
@@ -54,6 +56,8 @@ TAGS = [
     {"name": "chats", "description": "Conversations with your documents: follow-up questions, stored with citations."},
     {"name": "openai", "description": "OpenAI's chat-completions API over your documents, for the `openai` client."},
     {"name": "llm", "description": "The language model of your organization's answers: the server's or your own."},
+    {"name": "summaries", "description": "Summaries of documents written by a job, with templates or instructions."},
+    {"name": "templates", "description": "Prompt templates for summaries and enrichment: built-in and your own."},
     {"name": "ops", "description": "Health checks and Prometheus metrics."},
 ]
 
@@ -110,7 +114,11 @@ def create_app(settings: Settings | None = None, *, job_handlers: Mapping[str, H
             embedder = LazyProvider(settings.embeddings)
             app.state.embedder = embedder
             stack.push_async_callback(embedder.close)
-            handlers = build_handlers(settings, app.state.storage, embedder) if job_handlers is None else job_handlers
+            handlers = (
+                build_handlers(settings, app.state.storage, embedder, app.state.llm)
+                if job_handlers is None
+                else job_handlers
+            )
             job_queue = JobQueue(app.state.sessionmaker, settings.jobs, handlers, settings.redis_url)
             # Embedded, this process runs the jobs; scale-out, `folio worker` processes do.
             await job_queue.start(consume=job_queue.embedded)
@@ -155,6 +163,8 @@ def create_app(settings: Settings | None = None, *, job_handlers: Mapping[str, H
         chats_router,
         openai_router,
         llm_router,
+        summaries_router,
+        templates_router,
         health,
     )
     for module in routers:

@@ -18,8 +18,8 @@ from folio.answers.schemas import SourceRead
 from folio.llm.extractive import NO_ANSWER
 from folio.main import create_app
 from tests.answers.test_offline import sse_events
-from tests.conftest import make_settings
-from tests.corpus import Doc, empty_tables, ingest
+from tests.conftest import empty_tables, make_settings
+from tests.corpus import Doc, ingest
 from tests.factories import Account, create_api_key, error_of, register
 from tests.fake_openai import FakeOpenAI, serve_fake_openai
 from tests.live_server import serve_in_thread

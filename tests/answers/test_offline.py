@@ -16,8 +16,8 @@ from fastapi import FastAPI
 
 from folio.llm.extractive import NO_ANSWER
 from folio.main import create_app
-from tests.conftest import make_settings
-from tests.corpus import Doc, empty_tables, ingest
+from tests.conftest import empty_tables, make_settings
+from tests.corpus import Doc, ingest
 from tests.factories import Account, add_member, create_api_key, error_of, register
 from tests.live_server import serve_in_thread
 

@@ -21,7 +21,7 @@ from folio.search import service
 from folio.search.repository import SearchRepository
 from folio.search.schemas import SearchMode, SearchRequest
 from folio.settings import LLMSettings, SearchSettings
-from tests.corpus import empty_tables
+from tests.conftest import empty_tables
 
 WORDS = "ledger river bridge flood contract notice honey lava basalt invoice audit budget harbour engine".split()
 

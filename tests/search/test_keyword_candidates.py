@@ -13,7 +13,8 @@ from sqlalchemy import select
 from folio.models import Chunk
 from folio.search.repository import Corpus, Ranked, SearchRepository
 from folio.search.schemas import SearchFilters
-from tests.corpus import Doc, empty_tables, ingest
+from tests.conftest import empty_tables
+from tests.corpus import Doc, ingest
 from tests.factories import register
 
 # One chunk each. "garden" is in six of them, "soil" in four, "orchid" in one; two hold both garden and soil.

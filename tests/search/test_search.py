@@ -14,7 +14,8 @@ from fastapi import FastAPI
 from sqlalchemy import func, select, text
 
 from folio.models import SearchQuery, SearchTerm
-from tests.corpus import Doc, empty_tables, ingest
+from tests.conftest import empty_tables
+from tests.corpus import Doc, ingest
 from tests.factories import Account, create_api_key, error_of, register
 
 SEARCH = "/api/v1/search"

@@ -52,3 +52,12 @@ class JobCancelled(Exception):
 
 class LeaseLost(Exception):
     """Raised inside a job whose lease expired and was taken back: another attempt owns the job now."""
+
+
+class Transient(Exception):
+    """Raised by a handler for a failure that may pass (an upstream timeout): the job is tried again with backoff,
+    and when attempts run out it fails with the cause's code and message."""
+
+    def __init__(self, cause: FolioError) -> None:
+        super().__init__(cause.detail_message)
+        self.cause = cause

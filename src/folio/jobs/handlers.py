@@ -6,8 +6,16 @@ from folio.documents.storage import Storage
 from folio.embeddings.factory import LazyProvider
 from folio.ingestion.tasks import INGEST_DOCUMENT, Ingestion
 from folio.jobs.runner import Handler
+from folio.llm.registry import LLMRegistry
 from folio.settings import Settings
+from folio.summaries.service import SUMMARIZE_DOCUMENT
+from folio.summaries.tasks import Summarization
 
 
-def build_handlers(settings: Settings, storage: Storage, embedder: LazyProvider) -> dict[str, Handler]:
-    return {INGEST_DOCUMENT: Ingestion(settings.ingestion, storage, embedder.get)}
+def build_handlers(
+    settings: Settings, storage: Storage, embedder: LazyProvider, llm: LLMRegistry
+) -> dict[str, Handler]:
+    return {
+        INGEST_DOCUMENT: Ingestion(settings.ingestion, storage, embedder.get),
+        SUMMARIZE_DOCUMENT: Summarization(llm, embedder.get, settings.llm),
+    }

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from folio.auth.principal import Principal, Scope
 from folio.errors import FolioError
-from folio.jobs.errors import JobCancelled, JobFailed, LeaseLost, UnknownJobKind
+from folio.jobs.errors import JobCancelled, JobFailed, LeaseLost, Transient, UnknownJobKind
 from folio.jobs.repository import JobRepository
 from folio.models import Job, JobStatus
 from folio.settings import JobSettings
@@ -140,6 +140,9 @@ class JobRunner:
             log.warning("job_lease_lost", job_id=str(job.id), attempt=job.attempts)
         except JobCancelled:
             await self._finish(context, JobStatus.CANCELLED)
+        except Transient as transient:
+            log.warning("job_attempt_failed", job_id=str(job.id), attempt=job.attempts, code=transient.cause.code)
+            await self._failed_attempt(job, context, transient.cause)
         except FolioError as error:  # a reasoned refusal: trying again would fail the same way
             log.info("job_failed", job_id=str(job.id), code=error.code)
             await self._finish(context, JobStatus.FAILED, error.code, error.detail_message)
@@ -151,9 +154,12 @@ class JobRunner:
             log.info("job_succeeded", job_id=str(job.id))
 
     async def _failed_attempt(self, job: Job, context: JobContext, error: Exception) -> None:
-        message = f"{type(error).__name__}: {error}"[:2000]
+        if isinstance(error, FolioError):
+            code, message = error.code, error.detail_message[:2000]
+        else:
+            code, message = JobFailed.code, f"{type(error).__name__}: {error}"[:2000]
         if job.attempts >= job.max_attempts:
-            await self._finish(context, JobStatus.FAILED, JobFailed.code, message)
+            await self._finish(context, JobStatus.FAILED, code, message)
             return
         delay = min(self.settings.backoff_seconds * 2 ** (job.attempts - 1), self.settings.backoff_max_seconds)
         delay *= random.uniform(0.8, 1.2)  # noqa: S311 — jitter, not security
@@ -162,7 +168,7 @@ class JobRunner:
                 job.id,
                 context.lease_token(),
                 timedelta(seconds=delay),
-                error_code=JobFailed.code,
+                error_code=code,
                 error_message=message,
             )
 

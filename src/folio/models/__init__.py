@@ -10,7 +10,9 @@ from folio.models.job import Job, JobStatus
 from folio.models.llm_settings import LLMProviderKind, OrgLLMSettings
 from folio.models.membership import Membership, Role
 from folio.models.organization import Organization
+from folio.models.prompt_template import PromptTemplate, TemplateKind
 from folio.models.search import SearchCorpus, SearchQuery, SearchTerm
+from folio.models.summary import Summary, SummaryFormat, SummaryLength, SummaryStatus
 from folio.models.user import User
 
 __all__ = [
@@ -29,10 +31,16 @@ __all__ = [
     "Membership",
     "OrgLLMSettings",
     "Organization",
+    "PromptTemplate",
     "RefreshToken",
     "Role",
     "SearchCorpus",
     "SearchQuery",
     "SearchTerm",
+    "Summary",
+    "SummaryFormat",
+    "SummaryLength",
+    "SummaryStatus",
+    "TemplateKind",
     "User",
 ]

@@ -10,7 +10,21 @@ from functools import partial
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import ARRAY, Float, Select, Text, bindparam, cast, func, insert, select, text, true, tuple_
+from sqlalchemy import (
+    ARRAY,
+    Float,
+    Select,
+    Text,
+    bindparam,
+    cast,
+    func,
+    insert,
+    literal_column,
+    select,
+    text,
+    true,
+    tuple_,
+)
 from sqlalchemy.dialects.postgresql import REGCONFIG, TSQUERY
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -163,12 +177,14 @@ class SearchRepository:
         if required:
             matches = matches.where(_matching(config, required))
         found = matches.limit(scored).cte("matches")
-        occurrences = func.unnest(found.c.search_vector).table_valued("lexeme", "positions").lateral("occurrences")
+        lexemes = bindparam("lexemes", [term.lexeme for term in terms], type_=ARRAY(Text))
+        # Only the query's lexemes of each candidate, picked inside the tsvector (mark them with weight A, keep the
+        # A's) rather than unnesting every lexeme of every candidate and filtering the rows.
+        marked = func.setweight(found.c.search_vector, literal_column("'A'"), lexemes)
+        query_lexemes = func.ts_filter(marked, literal_column("'{a}'"))
+        occurrences = func.unnest(query_lexemes).table_valued("lexeme", "positions").lateral("occurrences")
         weights = (
-            func.unnest(
-                bindparam("lexemes", [term.lexeme for term in terms], type_=ARRAY(Text)),
-                bindparam("idfs", [term.idf for term in terms], type_=ARRAY(Float)),
-            )
+            func.unnest(lexemes, bindparam("idfs", [term.idf for term in terms], type_=ARRAY(Float)))
             .table_valued("lexeme", "idf")
             .render_derived("weights")
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import hashlib
@@ -70,10 +71,8 @@ async def search(
     corpus = await repository.corpus(principal.org_id)
     terms = await repository.terms(principal.org_id, settings.text_search_config, parsed.words, corpus)
 
-    keyword: list[Ranked] = []
-    vector: list[Ranked] = []
-    if request.mode in (SearchMode.KEYWORD, SearchMode.HYBRID):
-        keyword = await repository.keyword(
+    async def keyword_side() -> list[Ranked]:
+        return await repository.keyword(
             principal.org_id,
             request.filters,
             terms,
@@ -85,7 +84,8 @@ async def search(
             k1=settings.bm25_k1,
             b=settings.bm25_b,
         )
-    if request.mode in (SearchMode.VECTOR, SearchMode.HYBRID):
+
+    async def vector_side(repository: SearchRepository) -> list[Ranked]:
         (embedding,) = await embedder.embed([request.query])
         # Small organizations, and searches narrowed to a few documents, are measured exactly: as fast, and exact.
         exact = corpus.chunks <= settings.exact_below or bool(request.filters.document_ids)
@@ -98,10 +98,20 @@ async def search(
             required=parsed.required,
             limit=depth,
         )
-        vector = await nearest(exact=exact, ef_search=settings.ef_search)
-        if not exact and len(vector) < depth:
+        found = await nearest(exact=exact, ef_search=settings.ef_search)
+        if not exact and len(found) < depth:
             # The graph walk gave up before finding enough chunks that pass the filters: measure them all instead.
-            vector = await nearest(exact=True, ef_search=0)
+            found = await nearest(exact=True, ef_search=0)
+        return found
+
+    if request.mode is SearchMode.HYBRID:
+        # Both sides at once, the vector side on a connection of its own: the latency is the slower side's.
+        async with AsyncSession(session.bind) as own:
+            keyword, vector = await asyncio.gather(keyword_side(), vector_side(SearchRepository(own)))
+    elif request.mode is SearchMode.VECTOR:
+        keyword, vector = [], await vector_side(repository)
+    else:
+        keyword, vector = await keyword_side(), []
 
     ranked = _fuse(request, settings, keyword, vector)
     page = ranked[offset : offset + request.top_k]

@@ -35,6 +35,7 @@ from folio.migrate import MIGRATIONS_DIR, alembic_config, upgrade_to_head
 from folio.observability.logging import configure_logging
 from folio.orgs import service as orgs
 from folio.settings import Settings
+from folio.usage.service import meter_for
 
 app = typer.Typer(help="Folio: document intelligence you host yourself.", no_args_is_help=True)
 users = typer.Typer(help="Manage user accounts.", no_args_is_help=True)
@@ -126,8 +127,10 @@ def worker() -> None:
             await check_embedding_index(engine, *identity(settings.embeddings))
             embedder = LazyProvider(settings.embeddings)
             llm = LLMRegistry(settings)
-            handlers = build_handlers(settings, LocalStorage(settings.files_dir), embedder, llm)
-            queue = JobQueue(create_sessionmaker(engine), settings.jobs, handlers, settings.redis_url)
+            sessionmaker = create_sessionmaker(engine)
+            meter = meter_for(settings, sessionmaker)
+            handlers = build_handlers(settings, LocalStorage(settings.files_dir), embedder, llm, meter)
+            queue = JobQueue(sessionmaker, settings.jobs, handlers, settings.redis_url)
             stopping = asyncio.Event()
             loop = asyncio.get_running_loop()
             for signum in (signal.SIGTERM, signal.SIGINT):

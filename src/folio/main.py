@@ -44,6 +44,8 @@ from folio.search import router as search_router
 from folio.settings import Settings
 from folio.summaries import router as summaries_router
 from folio.summaries import templates_router
+from folio.usage import router as usage_router
+from folio.usage.service import meter_for
 
 TAGS = [
     {"name": "auth", "description": "Registration, login, token refresh and logout, and who you are."},
@@ -58,6 +60,7 @@ TAGS = [
     {"name": "llm", "description": "The language model of your organization's answers: the server's or your own."},
     {"name": "summaries", "description": "Summaries of documents written by a job, with templates or instructions."},
     {"name": "templates", "description": "Prompt templates for summaries and enrichment: built-in and your own."},
+    {"name": "usage", "description": "Tokens and cost of every model call, and monthly token budgets."},
     {"name": "ops", "description": "Health checks and Prometheus metrics."},
 ]
 
@@ -111,11 +114,12 @@ def create_app(settings: Settings | None = None, *, job_handlers: Mapping[str, H
             app.state.storage = LocalStorage(settings.files_dir)
             app.state.llm = LLMRegistry(settings)
             stack.push_async_callback(app.state.llm.close)
+            app.state.usage = meter_for(settings, app.state.sessionmaker)
             embedder = LazyProvider(settings.embeddings)
             app.state.embedder = embedder
             stack.push_async_callback(embedder.close)
             handlers = (
-                build_handlers(settings, app.state.storage, embedder, app.state.llm)
+                build_handlers(settings, app.state.storage, embedder, app.state.llm, app.state.usage)
                 if job_handlers is None
                 else job_handlers
             )
@@ -165,6 +169,7 @@ def create_app(settings: Settings | None = None, *, job_handlers: Mapping[str, H
         llm_router,
         summaries_router,
         templates_router,
+        usage_router,
         health,
     )
     for module in routers:

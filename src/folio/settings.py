@@ -170,6 +170,20 @@ class JobSettings(BaseModel):
     concurrency: int = Field(2, ge=1, description="Jobs one worker process runs at once.")
 
 
+class ModelPrice(BaseModel):
+    prompt: float = Field(ge=0, description="USD per million prompt (input) tokens.")
+    completion: float = Field(0, ge=0, description="USD per million completion (output) tokens.")
+
+
+class UsageSettings(BaseModel):
+    prices: dict[str, ModelPrice] = Field(
+        default_factory=dict,
+        description="Prices by model name, for the cost of recorded usage; models not listed cost null (unknown). "
+        "The offline `folio-extractive` engine and the local embedding model cost nothing.",
+        examples=[{"gpt-4o-mini": {"prompt": 0.15, "completion": 0.6}, "text-embedding-3-small": {"prompt": 0.02}}],
+    )
+
+
 class LogSettings(BaseModel):
     level: str = "INFO"
     json_output: bool = Field(True, alias="json")
@@ -207,6 +221,7 @@ class Settings(BaseSettings):
     search: SearchSettings = SearchSettings()
     llm: LLMSettings = LLMSettings()
     jobs: JobSettings = JobSettings()
+    usage: UsageSettings = UsageSettings()
     log: LogSettings = LogSettings()
 
     @model_validator(mode="after")

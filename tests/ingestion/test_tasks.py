@@ -293,7 +293,7 @@ async def test_an_attempt_that_lost_its_lease_writes_nothing(
         )
     settings = ingest_app.state.settings
     stalled = StalledModel(ingest_app.state.embedder.get())
-    handler = Ingestion(settings.ingestion, ingest_app.state.storage, lambda: stalled)
+    handler = Ingestion(settings.ingestion, ingest_app.state.storage, lambda: stalled, ingest_app.state.usage)
     first = asyncio.create_task(JobRunner(sessionmaker, settings.jobs, {INGEST_DOCUMENT: handler}).run(job.id))
     async with asyncio.timeout(60):
         await stalled.entered.wait()

@@ -19,6 +19,7 @@ from folio.ingestion.tasks import INGEST_DOCUMENT, Ingestion
 from folio.jobs.runner import JobContext
 from folio.main import create_app
 from folio.models import Document, SearchTerm
+from folio.usage.service import Meter
 from tests.conftest import make_settings
 from tests.factories import register, wait_until_finished
 
@@ -50,14 +51,14 @@ async def gated(database_url: str) -> AsyncIterator[tuple[httpx.AsyncClient, Gat
 
     # The handler needs the app's storage and embedder, which exist once the lifespan runs.
     class Handlers(dict[str, GatedIngestion]):
-        def bind(self, storage: Storage, embedder: LazyProvider) -> None:
-            holder.append(GatedIngestion(settings.ingestion, storage, embedder.get))
+        def bind(self, storage: Storage, embedder: LazyProvider, meter: Meter) -> None:
+            holder.append(GatedIngestion(settings.ingestion, storage, embedder.get, meter))
             self[INGEST_DOCUMENT] = holder[0]
 
     handlers = Handlers()
     application = create_app(settings, job_handlers=handlers)
     async with application.router.lifespan_context(application):
-        handlers.bind(application.state.storage, application.state.embedder)
+        handlers.bind(application.state.storage, application.state.embedder, application.state.usage)
         async with httpx.AsyncClient(
             transport=httpx.ASGITransport(app=application), base_url="http://testserver"
         ) as client:

@@ -79,7 +79,7 @@ async def post_message(
     request: Request, chat_id: UUID, body: MessageCreate, principal: Asker, session: SessionDep
 ) -> Any:
     chat = await chats.get_chat(session, principal=principal, chat_id=chat_id, for_update=True)
-    answerer = await answerer_for(request, session, principal)
+    answerer = await answerer_for(request, session, principal, "chat")
     asked = await chats.ask(session, chat=chat, answerer=answerer, question=body.content)
     standalone = asked.standalone_question or asked.content
     sources = await service.retrieve(

@@ -16,13 +16,16 @@ from folio.auth.principal import Principal
 from folio.embeddings.factory import LazyProvider
 from folio.errors import FolioError, InternalError
 from folio.llm.errors import LLMCredentialsUnreadable, LLMRateLimited, LLMTimeout, LLMUnavailable
+from folio.llm.extractive import ExtractiveEngine
 from folio.llm.registry import LLMRegistry
 from folio.settings import Settings
+from folio.usage.errors import BudgetExceeded
+from folio.usage.service import Meter
 
 log = structlog.get_logger(__name__)
 
 # What asking the organization's language model may answer instead.
-LLM_FAILURES = (LLMTimeout, LLMUnavailable, LLMRateLimited, LLMCredentialsUnreadable)
+LLM_FAILURES = (LLMTimeout, LLMUnavailable, LLMRateLimited, LLMCredentialsUnreadable, BudgetExceeded)
 
 # One server-sent event of an answer, as OpenAPI describes a stream's items; `data` is a JSON object.
 ANSWER_EVENTS: dict[str, Any] = {
@@ -42,17 +45,32 @@ ANSWER_EVENTS: dict[str, Any] = {
 }
 
 
-async def answerer_for(request: Request, session: AsyncSession, principal: Principal) -> Answerer:
-    """The embedding model, the organization's language model (None: the offline engine) and the limits."""
+async def answerer_for(request: Request, session: AsyncSession, principal: Principal, kind: str) -> Answerer:
+    """The embedding model, the organization's language model (None: the offline engine) and the limits.
+
+    The model is metered: its calls are recorded as usage of `kind`, and a spent monthly budget answers 402
+    `BUDGET_EXCEEDED` now, before any streaming starts.
+    """
     settings: Settings = request.app.state.settings
     embedder: LazyProvider = request.app.state.embedder
     registry: LLMRegistry = request.app.state.llm
+    meter: Meter = request.app.state.usage
+    llm = await registry.for_org(session, principal.org_id)
+    if llm is not None:
+        await meter.check_budget(principal)
     return Answerer(
         embedder=embedder.get(),
-        llm=await registry.for_org(session, principal.org_id),
+        llm=None if llm is None else meter.metered(llm, principal, kind),
         search=settings.search,
         limits=settings.llm,
     )
+
+
+async def model_name(request: Request, session: AsyncSession, principal: Principal) -> str:
+    """The name of the model that answers for the organization (listing it spends nothing)."""
+    registry: LLMRegistry = request.app.state.llm
+    llm = await registry.for_org(session, principal.org_id)
+    return ExtractiveEngine.model if llm is None else llm.model
 
 
 def sse(events: AsyncIterator[Event]) -> EventSourceResponse:

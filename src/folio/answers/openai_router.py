@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from folio.answers import service
 from folio.answers.chats_service import Turn, standalone_question
-from folio.answers.deps import LLM_FAILURES, answerer_for
+from folio.answers.deps import LLM_FAILURES, answerer_for, model_name
 from folio.answers.schemas import MAX_SOURCES, Citation, UsageRead
 from folio.answers.service import Answerer, Event
 from folio.auth.deps import authenticated, requires
@@ -115,8 +115,7 @@ class ChatCompletion(BaseModel):
     summary="The model that answers (OpenAI-compatible)",
 )
 async def list_models(request: Request, principal: Asker, session: SessionDep) -> ModelList:
-    answerer = await answerer_for(request, session, principal)
-    return ModelList(data=[ModelCard(id=answerer.model)])
+    return ModelList(data=[ModelCard(id=await model_name(request, session, principal))])
 
 
 @router.post(
@@ -147,7 +146,7 @@ async def list_models(request: Request, principal: Asker, session: SessionDep) -
     ),
 )
 async def chat_completions(request: Request, body: ChatCompletionRequest, principal: Asker, session: SessionDep) -> Any:
-    answerer = await answerer_for(request, session, principal)
+    answerer = await answerer_for(request, session, principal, "openai")
     history = [
         Turn(message.role, message.text()) for message in body.messages[:-1] if message.role in ("user", "assistant")
     ]

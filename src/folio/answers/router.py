@@ -39,7 +39,7 @@ _SSE_DESCRIPTION = (
     ),
 )
 async def answer(request: Request, body: AnswerRequest, principal: Asker, session: SessionDep) -> Any:
-    answerer = await answerer_for(request, session, principal)
+    answerer = await answerer_for(request, session, principal, "answer")
     sources = await service.retrieve(
         session,
         principal=principal,

@@ -21,9 +21,12 @@ from folio.ingestion.extract import extract_isolated
 from folio.ingestion.extracted import ExtractedText
 from folio.jobs.errors import JobCancelled, JobFailed, LeaseLost, WorkerLost
 from folio.jobs.runner import JobContext
+from folio.llm.provider import Usage
 from folio.models import Document, DocumentContent, DocumentStatus
 from folio.search.repository import SearchRepository
 from folio.settings import IngestionSettings
+from folio.usage.repository import EMBEDDING
+from folio.usage.service import Meter
 
 log = structlog.get_logger(__name__)
 
@@ -40,10 +43,12 @@ class Ingestion:
         settings: IngestionSettings,
         storage: Storage,
         embedder: Callable[[], EmbeddingProvider],
+        meter: Meter,
     ) -> None:
         self.settings = settings
         self.storage = storage
         self.embedder = embedder
+        self.meter = meter
 
     async def __call__(self, context: JobContext) -> None:
         document = await self._start(context)
@@ -95,6 +100,8 @@ class Ingestion:
             await context.progress(
                 25 + 70 * done / len(chunks), f"embedding {done}/{len(chunks)} chunks", stage="embedding"
             )
+        tokens = sum(chunk.token_count for chunk in chunks)
+        await self.meter.record(context.principal, EMBEDDING, embedder.model, Usage(prompt_tokens=tokens))
         await self._publish(context, document, version, extracted, len(chunks))
 
     def _chunk(self, extracted: ExtractedText) -> list[Chunk]:

@@ -10,12 +10,13 @@ from folio.llm.registry import LLMRegistry
 from folio.settings import Settings
 from folio.summaries.service import SUMMARIZE_DOCUMENT
 from folio.summaries.tasks import Summarization
+from folio.usage.service import Meter
 
 
 def build_handlers(
-    settings: Settings, storage: Storage, embedder: LazyProvider, llm: LLMRegistry
+    settings: Settings, storage: Storage, embedder: LazyProvider, llm: LLMRegistry, meter: Meter
 ) -> dict[str, Handler]:
     return {
-        INGEST_DOCUMENT: Ingestion(settings.ingestion, storage, embedder.get),
-        SUMMARIZE_DOCUMENT: Summarization(llm, embedder.get, settings.llm),
+        INGEST_DOCUMENT: Ingestion(settings.ingestion, storage, embedder.get, meter),
+        SUMMARIZE_DOCUMENT: Summarization(llm, embedder.get, settings.llm, meter),
     }

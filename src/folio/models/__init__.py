@@ -13,6 +13,7 @@ from folio.models.organization import Organization
 from folio.models.prompt_template import PromptTemplate, TemplateKind
 from folio.models.search import SearchCorpus, SearchQuery, SearchTerm
 from folio.models.summary import Summary, SummaryFormat, SummaryLength, SummaryStatus
+from folio.models.usage import UsageEvent
 from folio.models.user import User
 
 __all__ = [
@@ -42,5 +43,6 @@ __all__ = [
     "SummaryLength",
     "SummaryStatus",
     "TemplateKind",
+    "UsageEvent",
     "User",
 ]

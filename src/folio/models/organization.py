@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import String, func
+from sqlalchemy import BigInteger, String, func
 from sqlalchemy.orm import Mapped, mapped_column
 
 from folio.db import Base, CreatedAtMixin, IdMixin
@@ -13,4 +13,6 @@ class Organization(IdMixin, CreatedAtMixin, Base):
 
     name: Mapped[str] = mapped_column(String(200))
     is_personal: Mapped[bool] = mapped_column(default=False, server_default="false")
+    # Language-model tokens (prompt and completion) the organization may use per calendar month (UTC); NULL: no limit.
+    monthly_token_budget: Mapped[int | None] = mapped_column(BigInteger)
     updated_at: Mapped[datetime] = mapped_column(server_default=func.now(), onupdate=func.now())

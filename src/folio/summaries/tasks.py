@@ -23,7 +23,9 @@ from folio.summaries.repository import SummaryRepository
 from folio.summaries.service import SUMMARIZE_DOCUMENT
 from folio.summaries.templates_repository import TemplateRepository
 from folio.summaries.writer import ExtractiveSummarizer, LLMSummarizer, SummaryRequest, Written
+from folio.usage.service import Meter
 
+SUMMARY_USAGE = "summary"
 # Failures of the model's service that may pass: the job tries again later, with backoff.
 _PASSING = (LLMTimeout, LLMUnavailable, LLMRateLimited)
 
@@ -39,10 +41,13 @@ class Summarization:
     """The `summarize_document` job handler: the organization's model when it has one, else sentences picked
     offline."""
 
-    def __init__(self, llm: LLMRegistry, embedder: Callable[[], EmbeddingProvider], settings: LLMSettings) -> None:
+    def __init__(
+        self, llm: LLMRegistry, embedder: Callable[[], EmbeddingProvider], settings: LLMSettings, meter: Meter
+    ) -> None:
         self.llm = llm
         self.embedder = embedder
         self.settings = settings
+        self.meter = meter
 
     async def __call__(self, context: JobContext) -> None:
         work = await self._start(context)
@@ -109,7 +114,8 @@ class Summarization:
         async with context.sessionmaker() as session:
             llm = await self.llm.for_org(session, work.org_id)
         if llm is not None:
-            return await LLMSummarizer(llm, self.settings).write(work.request, progress)
+            metered = self.meter.metered(llm, context.principal, SUMMARY_USAGE)
+            return await LLMSummarizer(metered, self.settings).write(work.request, progress)
         embedder = await anyio.to_thread.run_sync(self.embedder)
         return await ExtractiveSummarizer(embedder).write(work.request, progress)
 

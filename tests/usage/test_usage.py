@@ -14,6 +14,7 @@ import pytest
 from fastapi import FastAPI
 
 from folio.embeddings.local import LocalMiniLM
+from folio.llm.tokens import approximate_prompt_tokens, approximate_tokens
 from folio.main import create_app
 from tests.conftest import make_settings
 from tests.corpus import Doc, ingest
@@ -137,6 +138,24 @@ async def test_answers_record_the_models_tokens_and_their_cost(setup: Setup) -> 
     assert after["scope"] == "organization"
     assert after["total"]["calls"] == before["total"]["calls"] + 2
     assert after["total"]["total_tokens"] == before["total"]["total_tokens"] + prompt + completion
+
+
+async def test_a_stream_cut_short_is_recorded_with_estimated_tokens(setup: Setup) -> None:
+    before = answer_row(await usage(setup, group_by="kind"))
+    setup.fake.fail_stream_after = 2  # the model's stream breaks after two words, before any usage is reported
+    try:
+        streamed = await setup.client.post(
+            "/api/v1/answers", json={"question": QUESTION, "stream": True}, headers=setup.account.headers
+        )
+    finally:
+        setup.fake.fail_stream_after = None
+    assert "event: error" in streamed.text
+    after = answer_row(await usage(setup, group_by="kind"))
+    assert after["calls"] == before["calls"] + 1
+    # Estimated from the prompt sent and the two words that came back.
+    [request] = setup.fake.chat_requests()
+    assert after["prompt_tokens"] - before["prompt_tokens"] == approximate_prompt_tokens(request["body"]["messages"])
+    assert after["completion_tokens"] - before["completion_tokens"] == approximate_tokens("Ninety days ")
 
 
 async def test_a_spent_budget_stops_model_calls_with_402(setup: Setup) -> None:

@@ -122,7 +122,7 @@ class SearchSettings(BaseModel):
     vector_weight: float = Field(1.0, ge=0, le=10, description="Weight of the vector ranking in hybrid fusion.")
     candidates: int = Field(100, ge=10, le=1000, description="Candidates each side ranks before fusion.")
     keyword_candidates: int = Field(
-        4000,
+        1000,
         ge=100,
         description="Most chunks BM25 scores for one query, chosen by the query's rarest words: keeps keyword search "
         "fast when a query word is in a large share of the organization's chunks.",

@@ -64,10 +64,9 @@ def database_url() -> Iterator[str]:
         shutil.rmtree(TEST_DATA_DIR, ignore_errors=True)
 
 
-@pytest.fixture(scope="module")
-async def separate_database_url(database_url: str) -> AsyncIterator[str]:
-    """A new empty database on the test server, for a module whose jobs must not meet the session app's reaper
-    (which would run their retries with the session app's settings)."""
+@asynccontextmanager
+async def new_database(database_url: str) -> AsyncIterator[str]:
+    """A new empty database on the test server (the app migrates it), dropped afterwards."""
     name = f"folio_{uuid.uuid4().hex[:12]}"
     admin = create_async_engine(to_async_url(database_url), isolation_level="AUTOCOMMIT")
     async with admin.connect() as connection:
@@ -79,6 +78,21 @@ async def separate_database_url(database_url: str) -> AsyncIterator[str]:
         async with admin.connect() as connection:
             await connection.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
         await admin.dispose()
+
+
+@pytest.fixture(scope="module")
+async def separate_database_url(database_url: str) -> AsyncIterator[str]:
+    """A database of the module's own, for a module whose jobs must not meet the session app's reaper (which would
+    run them, or their retries, with the session app's settings and handlers)."""
+    async with new_database(database_url) as url:
+        yield url
+
+
+@pytest.fixture
+async def own_database_url(database_url: str) -> AsyncIterator[str]:
+    """A database of the test's own: like `separate_database_url`, and no job of an earlier test is left in it."""
+    async with new_database(database_url) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

@@ -94,8 +94,10 @@ HANDLERS: dict[str, Handler] = {
 
 
 @pytest.fixture
-async def jobs_app(database_url: str) -> AsyncIterator[FastAPI]:
-    application = create_app(make_settings(database_url, jobs=FAST_JOBS), job_handlers=HANDLERS)
+async def jobs_app(own_database_url: str) -> AsyncIterator[FastAPI]:
+    """An app running the test handlers, on a database of its own: the session app's reaper, which knows none of
+    these kinds, would otherwise take some of their jobs and fail them with UNKNOWN_JOB_KIND."""
+    application = create_app(make_settings(own_database_url, jobs=FAST_JOBS), job_handlers=HANDLERS)
     async with application.router.lifespan_context(application):
         yield application
 

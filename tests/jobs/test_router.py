@@ -78,9 +78,9 @@ async def test_viewers_read_jobs_but_cannot_cancel_them(jobs_app: FastAPI, jobs_
     error_of(await jobs_client.get(JOBS, headers={"X-API-Key": search_only["secret"]}), 403, "FORBIDDEN")
 
 
-async def test_jobs_are_dispatched_only_after_the_request_commits(database_url: str) -> None:
+async def test_jobs_are_dispatched_only_after_the_request_commits(own_database_url: str) -> None:
     """A job enqueued by a request that then fails is neither stored nor run; one that succeeds runs."""
-    application = create_app(make_settings(database_url, jobs=FAST_JOBS), job_handlers=HANDLERS)
+    application = create_app(make_settings(own_database_url, jobs=FAST_JOBS), job_handlers=HANDLERS)
     enqueued: list[UUID] = []
 
     async def enqueue_then(principal: CurrentPrincipal, session: SessionDep, fail: bool = False) -> dict[str, str]:

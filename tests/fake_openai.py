@@ -165,6 +165,20 @@ def _pieces(text: str, max_tokens: int | None) -> tuple[list[str], str]:
     return pieces, "stop"
 
 
+def llm_settings(fake: FakeOpenAI, **overrides: Any) -> dict[str, Any]:
+    """FOLIO_LLM__* settings pointing at the fake: no SDK retries, short timeouts, a breaker that stays closed."""
+    return {
+        "provider": "openai",
+        "base_url": fake.base_url,
+        "api_key": "sk-test",
+        "model": "fake-chat",
+        "max_retries": 0,
+        "timeout_seconds": 2,
+        "breaker_failures": 1000,
+        **overrides,
+    }
+
+
 @contextmanager
 def serve_fake_openai(fake: FakeOpenAI | None = None) -> Iterator[FakeOpenAI]:
     fake = fake or FakeOpenAI()

@@ -21,7 +21,7 @@ from tests.answers.test_offline import sse_events
 from tests.conftest import empty_tables, make_settings
 from tests.corpus import Doc, ingest
 from tests.factories import Account, create_api_key, error_of, register
-from tests.fake_openai import FakeOpenAI, serve_fake_openai
+from tests.fake_openai import FakeOpenAI, llm_settings, serve_fake_openai
 from tests.live_server import serve_in_thread
 
 ANSWERS = "/api/v1/answers"
@@ -54,18 +54,6 @@ async def _empty_tables() -> None:
 def fake_model() -> Iterator[FakeOpenAI]:
     with serve_fake_openai() as fake:
         yield fake
-
-
-def llm_settings(fake: FakeOpenAI) -> dict[str, Any]:
-    return {
-        "provider": "openai",
-        "base_url": fake.base_url,
-        "api_key": "sk-test",
-        "model": "fake-chat",
-        "max_retries": 0,
-        "timeout_seconds": 2,
-        "breaker_failures": 1000,
-    }
 
 
 @pytest.fixture(scope="module")

@@ -20,7 +20,7 @@ from folio.summaries.writer import split_text
 from tests.conftest import make_settings
 from tests.corpus import Doc, ingest
 from tests.factories import Account, register, wait_until_finished
-from tests.fake_openai import FakeOpenAI, serve_fake_openai
+from tests.fake_openai import FakeOpenAI, llm_settings, serve_fake_openai
 
 SUMMARIES = "/api/v1/summaries"
 CONTEXT_TOKENS = 3000
@@ -68,16 +68,7 @@ def fake_model() -> Iterator[FakeOpenAI]:
 
 @pytest.fixture(scope="module")
 async def module_setup(separate_database_url: str, fake_model: FakeOpenAI) -> AsyncIterator[Setup]:
-    llm = {
-        "provider": "openai",
-        "base_url": fake_model.base_url,
-        "api_key": "sk-test",
-        "model": "fake-chat",
-        "max_retries": 0,
-        "timeout_seconds": 2,
-        "breaker_failures": 1000,
-        "context_tokens": CONTEXT_TOKENS,
-    }
+    llm = llm_settings(fake_model, context_tokens=CONTEXT_TOKENS)
     jobs = {"backoff_seconds": 0.05, "max_attempts": 2}
     # A database of its own: the session app's reaper would otherwise run these jobs' retries without the model.
     application = create_app(make_settings(separate_database_url, llm=llm, jobs=jobs))

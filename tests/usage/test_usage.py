@@ -19,7 +19,7 @@ from folio.main import create_app
 from tests.conftest import make_settings
 from tests.corpus import Doc, ingest
 from tests.factories import Account, add_member, create_api_key, error_of, register, wait_until_finished
-from tests.fake_openai import FakeOpenAI, serve_fake_openai
+from tests.fake_openai import FakeOpenAI, llm_settings, serve_fake_openai
 
 USAGE = "/api/v1/usage"
 BUDGET = "/api/v1/usage/budget"
@@ -55,17 +55,10 @@ def fake_model() -> Iterator[FakeOpenAI]:
 
 @pytest.fixture(scope="module")
 async def module_setup(separate_database_url: str, fake_model: FakeOpenAI) -> AsyncIterator[Setup]:
-    llm = {
-        "provider": "openai",
-        "base_url": fake_model.base_url,
-        "api_key": "sk-test",
-        "model": "fake-chat",
-        "max_retries": 0,
-        "breaker_failures": 1000,
-    }
-    application = create_app(
-        make_settings(separate_database_url, llm=llm, usage={"prices": PRICES}, jobs={"max_attempts": 1})
+    settings = make_settings(
+        separate_database_url, llm=llm_settings(fake_model), usage={"prices": PRICES}, jobs={"max_attempts": 1}
     )
+    application = create_app(settings)
     async with (
         application.router.lifespan_context(application),
         httpx.AsyncClient(transport=httpx.ASGITransport(app=application), base_url="http://testserver") as client,

@@ -50,7 +50,11 @@ async def get_usage(
     rows = await service.report(
         session, principal=principal, since=start, until=end, group_by=groups, everyone=everyone
     )
-    totals = await service.report(session, principal=principal, since=start, until=end, group_by=[], everyone=everyone)
+    totals = (
+        await service.report(session, principal=principal, since=start, until=end, group_by=[], everyone=everyone)
+        if groups
+        else rows
+    )
     return UsageReport(
         scope="organization" if everyone else "you",
         since=start,

@@ -17,10 +17,10 @@ from fastapi import FastAPI
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from folio.db import Base, to_async_url
+from folio.db import Base, table, to_async_url
 from folio.embedded_postgres import EmbeddedPostgres
 from folio.main import create_app
-from folio.models import PromptTemplate
+from folio.models import EnrichmentSchema, PromptTemplate
 from folio.settings import Settings
 
 TEST_JWT_SECRET = "test-secret-" + "k" * 40
@@ -109,13 +109,18 @@ async def _empty_tables(app: FastAPI) -> AsyncIterator[None]:
 
 
 async def empty_tables(app: FastAPI) -> None:
-    """Every table emptied, except for the rows the migrations seed (the built-in prompt templates)."""
+    """Every table emptied, except for the rows the migrations seed (built-in prompt templates and enrichment
+    schemas: the rows without an organization)."""
     tables = ", ".join(table.name for table in Base.metadata.sorted_tables)
-    seeded = Base.metadata.tables[PromptTemplate.__tablename__]
+    seeded = [table(PromptTemplate), table(EnrichmentSchema)]
     async with app.state.engine.begin() as connection:
-        builtin = [row._asdict() for row in await connection.execute(seeded.select().where(seeded.c.org_id.is_(None)))]
+        builtin = [
+            (each, [row._asdict() for row in await connection.execute(each.select().where(each.c.org_id.is_(None)))])
+            for each in seeded
+        ]
         await connection.execute(text(f"TRUNCATE {tables} CASCADE"))
-        await connection.execute(seeded.insert(), builtin)
+        for each, rows in builtin:
+            await connection.execute(each.insert(), rows)
 
 
 @pytest.fixture

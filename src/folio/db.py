@@ -6,7 +6,7 @@ from datetime import datetime
 from enum import StrEnum
 from uuid import UUID
 
-from sqlalchemy import DateTime, Enum, MetaData, func
+from sqlalchemy import DateTime, Enum, MetaData, Table, func
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from uuid6 import uuid7
@@ -27,6 +27,11 @@ class Base(DeclarativeBase):
     type_annotation_map = {datetime: DateTime(timezone=True)}
     # Server-made values (updated_at, defaults) come back with RETURNING: with async I/O they cannot load lazily.
     __mapper_args__ = {"eager_defaults": True}
+
+
+def table(model: type[Base]) -> Table:
+    """The Core table of a model, for statements that write many rows by column name."""
+    return Base.metadata.tables[model.__tablename__]
 
 
 def new_id() -> UUID:

@@ -25,6 +25,7 @@ from folio.documents.storage import LocalStorage
 from folio.embedded_postgres import EmbeddedPostgres
 from folio.embeddings.factory import LazyProvider, identity
 from folio.embeddings.index import check_embedding_index
+from folio.enrichment import router as enrichment_router
 from folio.error_handlers import install_error_handlers
 from folio.errors import ERROR_CODES
 from folio.jobs import router as jobs_router
@@ -40,6 +41,7 @@ from folio.observability.metrics import instrument_pool
 from folio.observability.middleware import RequestMiddleware
 from folio.orgs import router as orgs_router
 from folio.ratelimit import RateLimiter
+from folio.records import router as records_router
 from folio.search import router as search_router
 from folio.settings import Settings
 from folio.summaries import router as summaries_router
@@ -60,6 +62,8 @@ TAGS = [
     {"name": "llm", "description": "The language model of your organization's answers: the server's or your own."},
     {"name": "summaries", "description": "Summaries of documents written by a job, with templates or instructions."},
     {"name": "templates", "description": "Prompt templates for summaries and enrichment: built-in and your own."},
+    {"name": "records", "description": "Customer records (cases) from CSV or JSONL batches, and their case workflow."},
+    {"name": "enrichment", "description": "Structured labels of records and documents against JSON Schemas."},
     {"name": "usage", "description": "Tokens and cost of every model call, and monthly token budgets."},
     {"name": "ops", "description": "Health checks and Prometheus metrics."},
 ]
@@ -169,6 +173,8 @@ def create_app(settings: Settings | None = None, *, job_handlers: Mapping[str, H
         llm_router,
         summaries_router,
         templates_router,
+        records_router,
+        enrichment_router,
         usage_router,
         health,
     )

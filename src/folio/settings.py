@@ -170,6 +170,21 @@ class JobSettings(BaseModel):
     concurrency: int = Field(2, ge=1, description="Jobs one worker process runs at once.")
 
 
+class RecordSettings(BaseModel):
+    max_text_chars: int = Field(100_000, ge=1, description="Longest text a record may have; longer rows are refused.")
+    import_rows: int = Field(1000, ge=1, le=10_000, description="Rows of a batch file written per transaction.")
+    index_records: int = Field(64, ge=1, le=1000, description="Records embedded, indexed and enriched per step.")
+
+
+class EnrichmentSettings(BaseModel):
+    concurrency: int = Field(
+        4, ge=1, le=64, description="Language-model calls for enrichment one organization may have running at once."
+    )
+    max_content_chars: int = Field(
+        24_000, ge=1000, description="Longest text given to the model for one enrichment (longer texts are cut)."
+    )
+
+
 class ModelPrice(BaseModel):
     prompt: float = Field(ge=0, description="USD per million prompt (input) tokens.")
     completion: float = Field(0, ge=0, description="USD per million completion (output) tokens.")
@@ -222,6 +237,8 @@ class Settings(BaseSettings):
     llm: LLMSettings = LLMSettings()
     jobs: JobSettings = JobSettings()
     usage: UsageSettings = UsageSettings()
+    records: RecordSettings = RecordSettings()
+    enrichment: EnrichmentSettings = EnrichmentSettings()
     log: LogSettings = LogSettings()
 
     @model_validator(mode="after")

@@ -170,6 +170,7 @@ async def test_one_file_is_stored_and_queued(server: Server) -> None:
     [stored] = server.stored()
     assert stored.read_bytes() == NOTES
     row = await server.document_row(document["id"])
+    assert row.storage_key is not None
     assert server.files_dir / row.storage_key == stored
     assert row.org_id == account.org_id
     assert row.created_by == account.user_id
@@ -416,6 +417,7 @@ async def test_client_file_names_are_display_names_only(server: Server, client_n
     assert item["document"]["filename"] == display
     assert item["document"]["title"] == display
     row = await server.document_row(item["document"]["id"])
+    assert row.storage_key is not None
     assert STORAGE_KEY.fullmatch(row.storage_key), row.storage_key
     assert display.rsplit(".", 1)[0] not in row.storage_key
     [stored] = server.stored()

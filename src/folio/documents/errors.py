@@ -31,3 +31,11 @@ class DocumentNotReady(Conflict):
 
     code = "DOCUMENT_NOT_READY"
     message = "The document has not been processed yet."
+
+
+class DocumentHasNoFile(FolioError):
+    """The document is a record, made from a row of a batch file: it has no file of its own (read its /content)."""
+
+    status_code = 404
+    code = "DOCUMENT_HAS_NO_FILE"
+    message = "This document has no file of its own."

@@ -85,10 +85,14 @@ class DocumentRepository:
         return await keyset(self.session, statement, Chunk.id, page)
 
     async def by_hash(self, principal: Principal, sha256: str) -> Document | None:
-        """The oldest document of the organization with this content (failed ones do not count)."""
+        """The oldest document of the organization with this content (failed ones and records do not count)."""
         statement = (
             self.scoped(principal)
-            .where(Document.sha256 == sha256, Document.status != DocumentStatus.FAILED)
+            .where(
+                Document.sha256 == sha256,
+                Document.status != DocumentStatus.FAILED,
+                Document.kind != FileKind.RECORD,
+            )
             .order_by(Document.id)
             .limit(1)
         )

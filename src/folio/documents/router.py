@@ -11,7 +11,13 @@ from folio.auth.deps import authenticated, requires
 from folio.auth.principal import Principal, Scope
 from folio.deps import API_V1, PageDep, SessionDep
 from folio.documents import service as documents
-from folio.documents.errors import DocumentNotFound, DocumentNotReady, FileTooLarge, UnsupportedFileType
+from folio.documents.errors import (
+    DocumentHasNoFile,
+    DocumentNotFound,
+    DocumentNotReady,
+    FileTooLarge,
+    UnsupportedFileType,
+)
 from folio.documents.multipart import UploadLimits, read_upload
 from folio.documents.repository import DocumentFilters
 from folio.documents.schemas import (
@@ -197,11 +203,16 @@ async def get_content(document_id: UUID, principal: Reader, session: SessionDep)
 @router.get(
     "/{document_id}/file",
     response_class=FileResponse,
-    responses={**authenticated(Forbidden, DocumentNotFound), 200: {"description": "The original bytes."}},
+    responses={
+        **authenticated(Forbidden, DocumentNotFound, DocumentHasNoFile),
+        200: {"description": "The original bytes."},
+    },
     summary="Download the original file",
 )
 async def download_file(document_id: UUID, request: Request, principal: Reader, session: SessionDep) -> FileResponse:
     document = await documents.get_document(session, principal=principal, document_id=document_id)
+    if document.storage_key is None:
+        raise DocumentHasNoFile()
     storage: Storage = request.app.state.storage
     return FileResponse(
         storage.local_path(document.storage_key),

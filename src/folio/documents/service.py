@@ -179,7 +179,8 @@ async def delete_document(session: AsyncSession, *, principal: Principal, storag
     if document.version:
         await SearchRepository(session).count_version(document.org_id, document.id, document.version, sign=-1)
     await repository.delete(document)
-    await storage.delete(storage_key)
+    if storage_key is not None:
+        await storage.delete(storage_key)
 
 
 async def reindex(session: AsyncSession, *, principal: Principal, document_id: UUID, max_attempts: int) -> Job:

@@ -13,6 +13,8 @@ class FileKind(StrEnum):
     HTML = "html"
     MARKDOWN = "markdown"
     TEXT = "text"
+    # A row of a record batch (folio.records): its text is stored, not extracted from a file.
+    RECORD = "record"
 
 
 @dataclass(frozen=True, slots=True)

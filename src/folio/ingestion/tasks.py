@@ -76,8 +76,7 @@ class Ingestion:
 
     async def _ingest(self, context: JobContext, document: Document) -> None:
         await context.progress(2, f"extracting {document.filename}", stage="extracting")
-        path = self.storage.local_path(document.storage_key)
-        extracted = await anyio.to_thread.run_sync(extract_isolated, path, document.kind, self.settings)
+        extracted = await self._extract(context, document)
         pages = len(extracted.pages)
         await context.progress(20, f"extracted {pages} page{'s' if pages != 1 else ''}", stage="chunking")
         chunks = await anyio.to_thread.run_sync(self._chunk, extracted)
@@ -91,7 +90,8 @@ class Ingestion:
             batch = chunks[first : first + _EMBED_STEP]
             vectors = await embedder.embed([chunk.text for chunk in batch])
             rows = [
-                _row(document, version, chunk, vector.tolist()) for chunk, vector in zip(batch, vectors, strict=True)
+                chunk_row(document.org_id, document.id, version, chunk, vector.tolist())
+                for chunk, vector in zip(batch, vectors, strict=True)
             ]
             async with context.sessionmaker() as session, session.begin():
                 await context.fence(session)
@@ -103,6 +103,14 @@ class Ingestion:
         tokens = sum(chunk.token_count for chunk in chunks)
         await self.meter.record(context.principal, EMBEDDING, embedder.model, Usage(prompt_tokens=tokens))
         await self._publish(context, document, version, extracted, len(chunks))
+
+    async def _extract(self, context: JobContext, document: Document) -> ExtractedText:
+        if document.storage_key is None:  # a record: its text is stored, not in a file
+            async with context.sessionmaker() as session:
+                content = await DocumentRepository(session).content(context.principal, document.id)
+            return ExtractedText.single_page(content.text if content else "")
+        path = self.storage.local_path(document.storage_key)
+        return await anyio.to_thread.run_sync(extract_isolated, path, document.kind, self.settings)
 
     def _chunk(self, extracted: ExtractedText) -> list[Chunk]:
         return chunk_text(
@@ -182,10 +190,11 @@ def _document_id(context: JobContext) -> UUID:
     return context.subject_id
 
 
-def _row(document: Document, version: int, chunk: Chunk, vector: list[float]) -> dict[str, Any]:
+def chunk_row(org_id: UUID, document_id: UUID, version: int, chunk: Chunk, vector: list[float]) -> dict[str, Any]:
+    """The `chunks` row of a chunk of a document's version."""
     return {
-        "org_id": document.org_id,
-        "document_id": document.id,
+        "org_id": org_id,
+        "document_id": document_id,
         "version": version,
         "ordinal": chunk.index,
         "text": chunk.text,

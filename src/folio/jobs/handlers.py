@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from folio.documents.storage import Storage
 from folio.embeddings.factory import LazyProvider
+from folio.enrichment.tasks import ENRICH_DOCUMENTS, EnrichDocuments, EnrichmentRunner, Limits
 from folio.ingestion.tasks import INGEST_DOCUMENT, Ingestion
 from folio.jobs.runner import Handler
 from folio.llm.registry import LLMRegistry
+from folio.records.tasks import IMPORT_RECORDS, RecordImport
 from folio.settings import Settings
 from folio.summaries.service import SUMMARIZE_DOCUMENT
 from folio.summaries.tasks import Summarization
@@ -16,7 +18,12 @@ from folio.usage.service import Meter
 def build_handlers(
     settings: Settings, storage: Storage, embedder: LazyProvider, llm: LLMRegistry, meter: Meter
 ) -> dict[str, Handler]:
+    enrichment = EnrichmentRunner(
+        llm, embedder.get, settings.enrichment, meter, Limits(settings.enrichment.concurrency)
+    )
     return {
         INGEST_DOCUMENT: Ingestion(settings.ingestion, storage, embedder.get, meter),
         SUMMARIZE_DOCUMENT: Summarization(llm, embedder.get, settings.llm, meter),
+        IMPORT_RECORDS: RecordImport(settings.records, settings.ingestion, storage, embedder.get, meter, enrichment),
+        ENRICH_DOCUMENTS: EnrichDocuments(enrichment),
     }

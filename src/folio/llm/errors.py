@@ -52,6 +52,10 @@ class LLMRateLimited(FolioError):
         )
 
 
+# Failures of the model's service that may pass: a job tries again later, with backoff.
+PASSING_ERRORS = (LLMTimeout, LLMUnavailable, LLMRateLimited)
+
+
 class LLMCredentialsUnreadable(FolioError):
     """The organization's stored API key cannot be decrypted with FOLIO_ENCRYPTION_KEYS; an admin must set it again."""
 

@@ -6,11 +6,13 @@ from folio.models.chat import Chat, ChatMessage
 from folio.models.chunk import Chunk
 from folio.models.document import Document, DocumentContent, DocumentStatus
 from folio.models.embedding_index import EmbeddingIndex
+from folio.models.enrichment import Enrichment, EnrichmentSchema, EnrichmentStatus
 from folio.models.job import Job, JobStatus
 from folio.models.llm_settings import LLMProviderKind, OrgLLMSettings
 from folio.models.membership import Membership, Role
 from folio.models.organization import Organization
 from folio.models.prompt_template import PromptTemplate, TemplateKind
+from folio.models.record import BatchFormat, BatchStatus, CaseStatus, Record, RecordBatch, RecordBatchError
 from folio.models.search import SearchCorpus, SearchQuery, SearchTerm
 from folio.models.summary import Summary, SummaryFormat, SummaryLength, SummaryStatus
 from folio.models.usage import UsageEvent
@@ -19,6 +21,9 @@ from folio.models.user import User
 __all__ = [
     "ApiKey",
     "AuthSession",
+    "BatchFormat",
+    "BatchStatus",
+    "CaseStatus",
     "Chat",
     "ChatMessage",
     "Chunk",
@@ -26,6 +31,9 @@ __all__ = [
     "DocumentContent",
     "DocumentStatus",
     "EmbeddingIndex",
+    "Enrichment",
+    "EnrichmentSchema",
+    "EnrichmentStatus",
     "Job",
     "JobStatus",
     "LLMProviderKind",
@@ -33,6 +41,9 @@ __all__ = [
     "OrgLLMSettings",
     "Organization",
     "PromptTemplate",
+    "Record",
+    "RecordBatch",
+    "RecordBatchError",
     "RefreshToken",
     "Role",
     "SearchCorpus",

@@ -41,7 +41,8 @@ class Document(IdMixin, CreatedAtMixin, Base):
     tags: Mapped[list[str]] = mapped_column(ARRAY(String(64)), default=list, server_default="{}")
     # "metadata" is reserved on declarative classes, hence the attribute name.
     meta: Mapped[dict[str, Any]] = mapped_column("metadata", JSONB, default=dict, server_default=text("'{}'::jsonb"))
-    storage_key: Mapped[str] = mapped_column(String(128))
+    # None for records, whose text comes from a row of a batch file rather than a file of their own.
+    storage_key: Mapped[str | None] = mapped_column(String(128))
     size_bytes: Mapped[int] = mapped_column(BigInteger)
     sha256: Mapped[str] = mapped_column(String(64))
     # The chunk version searches see; a reindex writes version + 1 beside it and then moves this pointer.

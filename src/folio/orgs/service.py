@@ -58,6 +58,10 @@ async def principal_in_org(session: AsyncSession, *, principal: Principal, org_i
     return Principal.for_member(org_id=org_id, user_id=principal.member_id, role=role, session_id=principal.session_id)
 
 
+async def is_member(session: AsyncSession, *, org_id: UUID, user_id: UUID) -> bool:
+    return await OrgRepository(session).role_of(user_id=user_id, org_id=org_id) is not None
+
+
 async def get_org(session: AsyncSession, *, principal: Principal) -> Organization:
     org = await OrgRepository(session).get_org(principal)
     if org is None:

@@ -38,7 +38,7 @@ _COUNT_TERMS = text(
     INSERT INTO search_terms (org_id, lexeme, chunks)
     SELECT c.org_id, t.lexeme, :sign * count(*)
     FROM chunks c, unnest(c.search_vector) t
-    WHERE c.document_id = :document_id AND c.version = :version
+    WHERE (c.document_id, c.version) IN (SELECT * FROM unnest(CAST(:document_ids AS uuid[]), CAST(:versions AS int[])))
     GROUP BY c.org_id, t.lexeme
     ORDER BY t.lexeme
     ON CONFLICT (org_id, lexeme) DO UPDATE SET chunks = search_terms.chunks + excluded.chunks
@@ -51,7 +51,7 @@ _COUNT_CHUNKS = text(
     INSERT INTO search_corpora (org_id, chunks, tokens)
     SELECT org_id, :sign * count(*), :sign * sum(token_count)
     FROM chunks
-    WHERE document_id = :document_id AND version = :version
+    WHERE (document_id, version) IN (SELECT * FROM unnest(CAST(:document_ids AS uuid[]), CAST(:versions AS int[])))
     GROUP BY org_id
     ON CONFLICT (org_id) DO UPDATE
     SET chunks = search_corpora.chunks + excluded.chunks, tokens = search_corpora.tokens + excluded.tokens
@@ -86,7 +86,14 @@ class SearchRepository:
 
     async def count_version(self, org_id: UUID, document_id: UUID, version: int, *, sign: int) -> None:
         """Add (`sign=1`) or take away (`-1`) one document version's chunks from the organization's statistics."""
-        parameters = {"sign": sign, "document_id": document_id, "version": version}
+        await self.count_versions(org_id, [(document_id, version)], sign=sign)
+
+    async def count_versions(self, org_id: UUID, versions: Sequence[tuple[UUID, int]], *, sign: int) -> None:
+        """`count_version` for many documents of the organization at once (a step of a record batch)."""
+        if not versions:
+            return
+        document_ids, numbers = zip(*versions, strict=True)
+        parameters = {"sign": sign, "document_ids": list(document_ids), "versions": list(numbers)}
         changed = (await self.session.execute(_COUNT_TERMS, parameters)).all()
         emptied = [lexeme for lexeme, chunks in changed if chunks <= 0]
         if emptied:

@@ -14,7 +14,7 @@ from folio.embeddings.provider import EmbeddingProvider
 from folio.errors import FolioError
 from folio.jobs.errors import JobCancelled, JobFailed, LeaseLost, Transient, WorkerLost
 from folio.jobs.runner import JobContext
-from folio.llm.errors import LLMRateLimited, LLMTimeout, LLMUnavailable
+from folio.llm.errors import PASSING_ERRORS
 from folio.llm.registry import LLMRegistry
 from folio.models import Summary, SummaryStatus, TemplateKind
 from folio.settings import LLMSettings
@@ -26,8 +26,6 @@ from folio.summaries.writer import ExtractiveSummarizer, LLMSummarizer, SummaryR
 from folio.usage.service import Meter
 
 SUMMARY_USAGE = "summary"
-# Failures of the model's service that may pass: the job tries again later, with backoff.
-_PASSING = (LLMTimeout, LLMUnavailable, LLMRateLimited)
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,7 +58,7 @@ class Summarization:
         except JobCancelled:
             await self._set_status(context, SummaryStatus.CANCELLED)
             raise
-        except _PASSING as error:
+        except PASSING_ERRORS as error:
             if context.last_attempt:
                 await self._set_status(context, SummaryStatus.FAILED, error.code, error.detail_message)
             raise Transient(error) from error

@@ -31,6 +31,11 @@ async def page_templates(
     return await TemplateRepository(session).page(principal.org_id, kind, builtin, page)
 
 
+async def find_template(session: AsyncSession, *, org_id: UUID, template_id: UUID) -> PromptTemplate | None:
+    """A template the organization can read, or None (for jobs, which have no request to answer 404)."""
+    return await TemplateRepository(session).get(org_id, template_id)
+
+
 async def default_template(session: AsyncSession, *, org_id: UUID, kind: TemplateKind) -> PromptTemplate | None:
     return await TemplateRepository(session).default(org_id, kind)
 

@@ -31,9 +31,9 @@ _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([a-z0-9_.:-]+)"
 
 
 def decode(raw: bytes, declared: str | None = None) -> str:
-    for mark, encoding in _BYTE_ORDER_MARKS:
-        if raw.startswith(mark):
-            return raw[len(mark) :].decode(encoding, errors="replace")
+    if (bom := bom_encoding(raw)) is not None:
+        encoding, length = bom
+        return raw[length:].decode(encoding, errors="replace")
     if declared is not None:
         try:
             return raw.decode(declared, errors="replace")
@@ -49,6 +49,32 @@ def decode(raw: bytes, declared: str | None = None) -> str:
     return _detect(raw)
 
 
+def bom_encoding(raw: bytes) -> tuple[str, int] | None:
+    """The encoding a byte-order mark at the start of `raw` names, and the mark's length in bytes."""
+    for mark, encoding in _BYTE_ORDER_MARKS:
+        if raw.startswith(mark):
+            return encoding, len(mark)
+    return None
+
+
+def detect_encoding(raw: bytes) -> str:
+    """The encoding detection finds likeliest for `raw`, which has no byte-order mark, as Python's codec name."""
+    # Without a NUL byte, text cannot be UTF-16 or UTF-32 in practice, yet short samples often pass as such.
+    matches = from_bytes(raw, cp_exclusion=[] if b"\x00" in raw else _WIDE_ENCODINGS)
+    best = matches.best()
+    if best is None:
+        raise CorruptFile("The file's text encoding could not be recognised.")
+    # Short Western text decodes identically under many single-byte code pages, and detection cannot tell them
+    # apart; windows-1252, the usual one, is chosen when it is among the equally good candidates.
+    if any(
+        "cp1252" in match.could_be_from_charset
+        for match in matches
+        if (match.chaos, match.coherence) == (best.chaos, best.coherence)
+    ):
+        return "cp1252"
+    return codecs.lookup(best.encoding).name
+
+
 def html_charset(raw: bytes) -> str | None:
     """The charset a `<meta>` declares in the first 1024 bytes, where the HTML Standard looks, if Python knows it."""
     match = _META_CHARSET.search(raw[:1024])
@@ -62,17 +88,6 @@ def html_charset(raw: bytes) -> str | None:
 
 
 def _detect(raw: bytes) -> str:
-    # Without a NUL byte, text cannot be UTF-16 or UTF-32 in practice, yet short samples often pass as such.
-    matches = from_bytes(raw, cp_exclusion=[] if b"\x00" in raw else _WIDE_ENCODINGS)
-    best = matches.best()
-    if best is None:
-        raise CorruptFile("The file's text encoding could not be recognised.")
-    # Short Western text decodes identically under many single-byte code pages, and detection cannot tell them
-    # apart; windows-1252, the usual one, is chosen when it is among the equally good candidates.
-    if any(
-        "cp1252" in match.could_be_from_charset
-        for match in matches
-        if (match.chaos, match.coherence) == (best.chaos, best.coherence)
-    ):
-        return raw.decode("cp1252", errors="replace")
-    return str(best)
+    text = raw.decode(detect_encoding(raw), errors="replace")
+    # Detection also recognises the signatures of UTF-7 and GB18030, which decode to a leading U+FEFF.
+    return text.removeprefix("\ufeff")

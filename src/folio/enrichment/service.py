@@ -1,0 +1,249 @@
+"""Enrichment schemas (checked when saved, one default, built-in ones read-only) and enrichment requests."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+from uuid import UUID
+
+from jsonschema import Draft202012Validator, SchemaError
+from referencing import Registry, Resource
+from referencing.exceptions import Unresolvable
+from referencing.jsonschema import DRAFT202012
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from folio.auth.principal import Principal
+from folio.documents import service as documents
+from folio.documents.errors import DocumentNotReady
+from folio.enrichment.errors import (
+    EnrichmentSchemaInvalid,
+    EnrichmentSchemaNameTaken,
+    EnrichmentSchemaNotFound,
+    EnrichmentSchemaReadOnly,
+)
+from folio.enrichment.repository import EnrichmentRepository, SchemaRepository
+from folio.enrichment.tasks import ENRICH_DOCUMENTS
+from folio.jobs import service as jobs
+from folio.models import DocumentStatus, Enrichment, EnrichmentSchema, Job, TemplateKind
+from folio.pagination import PageRequest
+from folio.summaries import templates_service as prompt_templates
+from folio.summaries.errors import TemplateWrongKind
+
+MAX_SCHEMA_BYTES = 64 * 1024
+# The base URI the schema's own references resolve against.
+_ROOT = "urn:folio:enrichment-schema"
+
+
+def check_schema(json_schema: dict[str, Any]) -> None:
+    """Raise EnrichmentSchemaInvalid unless it is a draft 2020-12 JSON Schema of an object with properties."""
+    if len(json.dumps(json_schema)) > MAX_SCHEMA_BYTES:
+        raise EnrichmentSchemaInvalid(f"The schema exceeds {MAX_SCHEMA_BYTES} bytes.")
+    try:
+        Draft202012Validator.check_schema(json_schema)
+    except SchemaError as error:
+        path = "/".join(str(part) for part in error.absolute_path) or "(the schema)"
+        raise EnrichmentSchemaInvalid(f"{path}: {error.message}", details={"path": path}) from error
+    properties = json_schema.get("properties")
+    if json_schema.get("type") != "object" or not isinstance(properties, dict) or not properties:
+        raise EnrichmentSchemaInvalid('The schema must describe an object: "type": "object" with "properties".')
+    _check_references(json_schema)
+
+
+def _check_references(json_schema: dict[str, Any]) -> None:
+    """Every `$ref` must point inside the schema: validating an answer would fail on one that does not, and one
+    outside it (a URL) is never fetched."""
+    resource = Resource.from_contents(json_schema, default_specification=DRAFT202012)
+    resolver = Registry().with_resource(_ROOT, resource).resolver(_ROOT)
+    pending: list[Any] = [json_schema]
+    while pending:
+        node = pending.pop()
+        if isinstance(node, dict):
+            reference = node.get("$ref")
+            if isinstance(reference, str):
+                try:
+                    resolver.lookup(reference)
+                except Unresolvable as error:
+                    raise EnrichmentSchemaInvalid(
+                        f"The $ref {reference!r} does not point inside the schema.", details={"ref": reference}
+                    ) from error
+            pending += node.values()
+        elif isinstance(node, list):
+            pending += node
+
+
+async def get_schema(
+    session: AsyncSession, *, principal: Principal, schema_id: UUID, for_update: bool = False
+) -> EnrichmentSchema:
+    schema = await SchemaRepository(session).get(principal.org_id, schema_id, for_update=for_update)
+    if schema is None:
+        raise EnrichmentSchemaNotFound()
+    return schema
+
+
+async def schema_or_default(session: AsyncSession, *, principal: Principal, schema_id: UUID | None) -> EnrichmentSchema:
+    if schema_id is not None:
+        return await get_schema(session, principal=principal, schema_id=schema_id)
+    schema = await SchemaRepository(session).default(principal.org_id)
+    if schema is None:  # the built-in default is seeded by a migration
+        raise EnrichmentSchemaNotFound("No default enrichment schema.")
+    return schema
+
+
+async def page_schemas(
+    session: AsyncSession, *, principal: Principal, builtin: bool | None, page: PageRequest
+) -> tuple[Sequence[Any], str | None]:
+    return await SchemaRepository(session).page(principal.org_id, builtin, page)
+
+
+async def create_schema(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    name: str,
+    description: str,
+    json_schema: dict[str, Any],
+    is_default: bool,
+) -> EnrichmentSchema:
+    check_schema(json_schema)
+    repository = SchemaRepository(session)
+    await repository.lock_org(principal.org_id)
+    if await repository.name_taken(principal.org_id, name):
+        raise EnrichmentSchemaNameTaken(details={"name": name})
+    if is_default:
+        await repository.clear_default(principal.org_id)
+    schema = EnrichmentSchema(
+        org_id=principal.org_id,
+        name=name,
+        description=description,
+        json_schema=json_schema,
+        is_default=is_default,
+        created_by=principal.member_id,
+    )
+    await repository.add(schema)
+    return schema
+
+
+async def update_schema(
+    session: AsyncSession, *, principal: Principal, schema_id: UUID, changes: dict[str, Any]
+) -> EnrichmentSchema:
+    """Apply the fields present in `changes` (name, description, json_schema, is_default)."""
+    repository = SchemaRepository(session)
+    await repository.lock_org(principal.org_id)
+    schema = await get_schema(session, principal=principal, schema_id=schema_id, for_update=True)
+    if schema.builtin:
+        raise EnrichmentSchemaReadOnly()
+    if changes.get("json_schema") is not None:
+        check_schema(changes["json_schema"])
+    name = changes.get("name")
+    if name is not None and await repository.name_taken(principal.org_id, name, other_than=schema.id):
+        raise EnrichmentSchemaNameTaken(details={"name": name})
+    if changes.get("is_default"):
+        await repository.clear_default(principal.org_id)
+    for field, value in changes.items():
+        if value is not None:
+            setattr(schema, field, value)
+    await session.flush()
+    return schema
+
+
+async def delete_schema(session: AsyncSession, *, principal: Principal, schema_id: UUID) -> None:
+    """Deleting twice is not an error; the enrichments made with the schema go with it."""
+    repository = SchemaRepository(session)
+    schema = await repository.get(principal.org_id, schema_id, for_update=True)
+    if schema is None:
+        return
+    if schema.builtin:
+        raise EnrichmentSchemaReadOnly()
+    await repository.delete(schema)
+
+
+async def check_template(session: AsyncSession, *, principal: Principal, template_id: UUID | None) -> None:
+    if template_id is None:
+        return
+    template = await prompt_templates.get_template(session, principal=principal, template_id=template_id)
+    if template.kind is not TemplateKind.ENRICHMENT:
+        raise TemplateWrongKind(details={"kind": template.kind.value, "expected": TemplateKind.ENRICHMENT.value})
+
+
+async def request(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    document_ids: Sequence[UUID],
+    schema: EnrichmentSchema,
+    max_attempts: int,
+    template_id: UUID | None = None,
+    instructions: str | None = None,
+    job_id: UUID | None = None,
+) -> Job | None:
+    """Mark the documents' enrichments with `schema` pending, for `job_id` (a record batch's job) or for a new
+    `enrich_documents` job, returned; nothing is started for no documents."""
+    if not document_ids:
+        return None
+    job = None
+    if job_id is None:
+        job = await jobs.enqueue(
+            session,
+            principal=principal,
+            kind=ENRICH_DOCUMENTS,
+            max_attempts=max_attempts,
+            payload={"count": len(document_ids), "schema_id": str(schema.id)},
+            subject_id=document_ids[0] if len(document_ids) == 1 else None,
+        )
+        job_id = job.id
+    await EnrichmentRepository(session).request(
+        org_id=principal.org_id,
+        document_ids=document_ids,
+        schema_id=schema.id,
+        job_id=job_id,
+        template_id=template_id,
+        instructions=instructions,
+        created_by=principal.member_id,
+    )
+    return job
+
+
+async def enrich_document(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    document_id: UUID,
+    schema_id: UUID | None,
+    template_id: UUID | None,
+    instructions: str | None,
+    max_attempts: int,
+) -> Enrichment:
+    document = await documents.get_document(session, principal=principal, document_id=document_id)
+    if document.status is not DocumentStatus.READY:
+        raise DocumentNotReady(details={"status": document.status.value})
+    schema = await schema_or_default(session, principal=principal, schema_id=schema_id)
+    await check_template(session, principal=principal, template_id=template_id)
+    await request(
+        session,
+        principal=principal,
+        document_ids=[document.id],
+        schema=schema,
+        max_attempts=max_attempts,
+        template_id=template_id,
+        instructions=instructions,
+    )
+    enrichment = await EnrichmentRepository(session).get(principal.org_id, document.id, schema.id)
+    if enrichment is None:
+        raise RuntimeError("the enrichment just requested is missing")
+    return enrichment
+
+
+async def of_documents(
+    session: AsyncSession, *, principal: Principal, document_ids: Sequence[UUID]
+) -> list[tuple[Enrichment, str]]:
+    if not document_ids:
+        return []
+    return await EnrichmentRepository(session).of_documents(principal.org_id, document_ids)
+
+
+async def list_for_document(
+    session: AsyncSession, *, principal: Principal, document_id: UUID
+) -> list[tuple[Enrichment, str]]:
+    document = await documents.get_document(session, principal=principal, document_id=document_id)
+    return await of_documents(session, principal=principal, document_ids=[document.id])

@@ -1,0 +1,166 @@
+"""Writing a block of a batch file's rows: new records, changed ones updated in place by external id, row errors.
+
+One block is one transaction of a few statements per table, so importing does not wait on the embedding model and
+a retried job resumes after the last block written (the batch's `rows_read` moves in the same transaction).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from folio.db import new_id
+from folio.ingestion.extracted import FileKind
+from folio.models import DocumentStatus, RecordBatch
+from folio.records.repository import BatchRepository, RecordRepository
+from folio.records.rows import RecordRow, RowError
+
+_TITLE_CHARS = 80
+
+
+@dataclass(frozen=True, slots=True)
+class Written:
+    created: int
+    updated: int
+    unchanged: int
+    failed: int
+    # Records whose text is new or changed: they need indexing, and enriching when the batch enriches.
+    changed_ids: list[UUID]
+
+
+def text_hash(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def title_of(row: RecordRow) -> str:
+    if row.title:
+        return row.title
+    if row.external_id:
+        return row.external_id[:500]
+    first_line = " ".join(row.text.split())
+    return first_line if len(first_line) <= _TITLE_CHARS else first_line[: _TITLE_CHARS - 1].rstrip() + "…"
+
+
+async def write_block(
+    session: AsyncSession, batch: RecordBatch, block: Sequence[RecordRow | RowError], *, created_by: UUID | None
+) -> Written:
+    """Write the block's rows for `batch`; the caller's transaction holds the organization's import lock."""
+    records = RecordRepository(session)
+    errors = [item for item in block if isinstance(item, RowError)]
+    # A later row with the same external id replaces an earlier one of the block, as it would across blocks.
+    latest: dict[str, RecordRow] = {}
+    anonymous: list[RecordRow] = []
+    repeats = 0
+    for item in block:
+        if isinstance(item, RecordRow):
+            if item.external_id is None:
+                anonymous.append(item)
+            else:
+                repeats += item.external_id in latest
+                latest[item.external_id] = item
+    known = await records.known(batch.org_id, list(latest))
+    new_rows = anonymous + [row for external_id, row in latest.items() if external_id not in known]
+    changed_rows = [
+        (known[external_id].document_id, row)
+        for external_id, row in latest.items()
+        if external_id in known and known[external_id].sha256 != text_hash(row.text)
+    ]
+    same_rows = [
+        (known[external_id].document_id, row)
+        for external_id, row in latest.items()
+        if external_id in known and known[external_id].sha256 == text_hash(row.text)
+    ]
+    new_ids = [new_id() for _ in new_rows]
+    await records.add_many(
+        [_document(batch, document_id, row, created_by) for document_id, row in zip(new_ids, new_rows, strict=True)],
+        [_record(batch, document_id, row) for document_id, row in zip(new_ids, new_rows, strict=True)],
+        [_content(batch, document_id, row) for document_id, row in zip(new_ids, new_rows, strict=True)],
+    )
+    await records.update_documents([_changed_document(document_id, row) for document_id, row in changed_rows])
+    await records.update_documents([_same_document(document_id, row) for document_id, row in same_rows])
+    await records.update_records(
+        [{"row_id": document_id, **_record_fields(batch, row)} for document_id, row in changed_rows + same_rows]
+    )
+    await records.update_contents(
+        [{"row_id": document_id, **_content_fields(row)} for document_id, row in changed_rows]
+    )
+    await BatchRepository(session).add_errors(
+        [
+            {
+                "id": new_id(),
+                "org_id": batch.org_id,
+                "batch_id": batch.id,
+                "line": error.line,
+                "code": error.code,
+                "message": error.message[:500],
+                "excerpt": error.excerpt[:200],
+            }
+            for error in errors
+        ]
+    )
+    return Written(
+        created=len(new_rows),
+        updated=len(changed_rows) + repeats,
+        unchanged=len(same_rows),
+        failed=len(errors),
+        changed_ids=new_ids + [document_id for document_id, _ in changed_rows],
+    )
+
+
+def _document(batch: RecordBatch, document_id: UUID, row: RecordRow, created_by: UUID | None) -> dict[str, Any]:
+    return {
+        "id": document_id,
+        "org_id": batch.org_id,
+        "created_by": created_by,
+        "title": title_of(row),
+        "filename": batch.filename,
+        "kind": FileKind.RECORD.value,
+        "status": DocumentStatus.PENDING.value,
+        "tags": [],
+        "metadata": row.metadata,
+        "storage_key": None,
+        "size_bytes": len(row.text.encode()),
+        "sha256": text_hash(row.text),
+    }
+
+
+def _changed_document(document_id: UUID, row: RecordRow) -> dict[str, Any]:
+    """A record whose text changed: waiting for its new chunks (the old ones stay searchable meanwhile)."""
+    return {
+        **_same_document(document_id, row),
+        "status": DocumentStatus.PENDING.value,
+        "size_bytes": len(row.text.encode()),
+        "sha256": text_hash(row.text),
+    }
+
+
+def _same_document(document_id: UUID, row: RecordRow) -> dict[str, Any]:
+    return {"row_id": document_id, "title": title_of(row), "metadata": row.metadata}
+
+
+def _record_fields(batch: RecordBatch, row: RecordRow) -> dict[str, Any]:
+    return {
+        "external_id": row.external_id,
+        "channel": row.channel,
+        "customer": row.customer,
+        "business_unit": row.business_unit,
+        "occurred_at": row.occurred_at,
+        "batch_id": batch.id,
+    }
+
+
+def _record(batch: RecordBatch, document_id: UUID, row: RecordRow) -> dict[str, Any]:
+    return {"document_id": document_id, "org_id": batch.org_id, **_record_fields(batch, row)}
+
+
+def _content_fields(row: RecordRow) -> dict[str, Any]:
+    return {"text": row.text, "pages": [[1, 0, len(row.text)]]}
+
+
+def _content(batch: RecordBatch, document_id: UUID, row: RecordRow) -> dict[str, Any]:
+    return {"document_id": document_id, "org_id": batch.org_id, "version": 0, **_content_fields(row)}

@@ -1,0 +1,342 @@
+"""SQL for records and record batches. Request-side statements start from `scoped(principal)`; the import job's
+statements write many rows at once (one statement per table for a block of rows)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import (
+    ARRAY,
+    Integer,
+    Select,
+    Table,
+    Text,
+    Uuid,
+    bindparam,
+    delete,
+    exists,
+    func,
+    insert,
+    select,
+    text,
+    true,
+    tuple_,
+    update,
+)
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from folio.auth.principal import Principal
+from folio.db import table
+from folio.models import (
+    CaseStatus,
+    Chunk,
+    Document,
+    DocumentContent,
+    DocumentStatus,
+    Enrichment,
+    Record,
+    RecordBatch,
+    RecordBatchError,
+)
+from folio.pagination import PageRequest, keyset
+
+
+@dataclass(frozen=True, slots=True)
+class RecordFilters:
+    batch_id: UUID | None = None
+    case_status: CaseStatus | None = None
+    assigned_to: UUID | None = None
+    unassigned: bool = False
+    business_unit: str | None = None
+    channel: str | None = None
+    customer: str | None = None
+    external_id: str | None = None
+    occurred_after: datetime | None = None
+    occurred_before: datetime | None = None
+    created_after: datetime | None = None
+    created_before: datetime | None = None
+    # Enrichment fields, by the enrichments of one schema: `data` holds all of `enrichment` (JSON containment).
+    schema_id: UUID | None = None
+    enrichment: dict[str, Any] = field(default_factory=dict)
+    needs_review: bool | None = None
+    min_confidence: float | None = None
+    max_confidence: float | None = None
+
+    @property
+    def on_enrichment(self) -> bool:
+        return bool(self.enrichment) or self.needs_review is not None or self.confidence_bounded
+
+    @property
+    def confidence_bounded(self) -> bool:
+        return self.min_confidence is not None or self.max_confidence is not None
+
+
+@dataclass(frozen=True, slots=True)
+class Known:
+    """A record the organization already has under an external id."""
+
+    document_id: UUID
+    sha256: str
+
+
+@dataclass(frozen=True, slots=True)
+class ToIndex:
+    document_id: UUID
+    version: int
+    sha256: str
+    title: str
+    text: str
+
+
+class RecordRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    @staticmethod
+    def scoped(principal: Principal) -> Select[Record, Document]:
+        return (
+            select(Record, Document)
+            .join(Document, Document.id == Record.document_id)
+            .where(Record.org_id == principal.org_id)
+        )
+
+    async def get(self, principal: Principal, document_id: UUID, *, for_update: bool = False) -> Any | None:
+        statement = self.scoped(principal).where(Record.document_id == document_id)
+        if for_update:
+            statement = statement.with_for_update(of=Record)
+        return (await self.session.execute(statement)).first()
+
+    async def page(
+        self, principal: Principal, filters: RecordFilters, page: PageRequest
+    ) -> tuple[Sequence[Any], str | None]:
+        return await keyset(self.session, self._filtered(principal, filters), Record.document_id, page)
+
+    async def matching_ids(self, principal: Principal, filters: RecordFilters, limit: int) -> list[UUID]:
+        """Ids of the records passing the filters, oldest first, at most `limit`."""
+        statement = (
+            self._filtered(principal, filters)
+            .with_only_columns(Record.document_id)
+            .where(Document.status == DocumentStatus.READY)
+            .order_by(Record.document_id)
+            .limit(limit)
+        )
+        return list(await self.session.scalars(statement))
+
+    def _filtered(self, principal: Principal, filters: RecordFilters) -> Select[Record, Document]:
+        statement = self.scoped(principal)
+        equal: list[tuple[Any, Any]] = [
+            (Record.batch_id, filters.batch_id),
+            (Record.case_status, filters.case_status),
+            (Record.assigned_to, filters.assigned_to),
+            (Record.business_unit, filters.business_unit),
+            (Record.channel, filters.channel),
+            (Record.customer, filters.customer),
+            (Record.external_id, filters.external_id),
+        ]
+        for column, value in equal:
+            if value is not None:
+                statement = statement.where(column == value)
+        if filters.unassigned:
+            statement = statement.where(Record.assigned_to.is_(None))
+        ranges: list[tuple[Any, datetime | None, datetime | None]] = [
+            (Record.occurred_at, filters.occurred_after, filters.occurred_before),
+            (Document.created_at, filters.created_after, filters.created_before),
+        ]
+        for column, after, before in ranges:
+            if after is not None:
+                statement = statement.where(column >= after)
+            if before is not None:
+                statement = statement.where(column < before)
+        if filters.on_enrichment:
+            statement = statement.where(exists(self._enrichment_matching(filters)))
+        return statement
+
+    @staticmethod
+    def _enrichment_matching(filters: RecordFilters) -> Select[tuple[int]]:
+        matching = select(1).where(Enrichment.document_id == Record.document_id, Enrichment.org_id == Record.org_id)
+        if filters.schema_id is not None:
+            matching = matching.where(Enrichment.schema_id == filters.schema_id)
+        if filters.enrichment:
+            matching = matching.where(Enrichment.data.contains(filters.enrichment))
+        if filters.needs_review is not None:
+            matching = matching.where(Enrichment.needs_review.is_(filters.needs_review))
+        if filters.min_confidence is not None:
+            matching = matching.where(Enrichment.confidence >= filters.min_confidence)
+        if filters.max_confidence is not None:
+            matching = matching.where(Enrichment.confidence <= filters.max_confidence)
+        return matching
+
+    async def texts(self, document_ids: Sequence[UUID]) -> dict[UUID, str]:
+        rows = await self.session.execute(
+            select(DocumentContent.document_id, DocumentContent.text).where(
+                DocumentContent.document_id.in_(document_ids)
+            )
+        )
+        return {document_id: content for document_id, content in rows.all()}  # noqa: C416 (rows are not pairs to mypy)
+
+    # The import job's statements.
+
+    async def lock_imports(self, org_id: UUID) -> None:
+        """Serialise the organization's imports, block by block, so two batches never add one external id twice."""
+        await self.session.execute(
+            text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"),
+            {"key": f"folio.records:{org_id}"},
+        )
+
+    async def known(self, org_id: UUID, external_ids: Sequence[str]) -> dict[str, Known]:
+        if not external_ids:
+            return {}
+        # One unique-index probe per id, whatever the statistics say: a table that grew by a batch since it was
+        # last analysed otherwise tempts the planner into reading all the organization's records per block.
+        keys = (
+            func.unnest(bindparam("external_ids", list(external_ids), type_=ARRAY(Text)))
+            .table_valued("external_id")
+            .render_derived("keys")
+        )
+        match = (
+            select(Record.document_id, Document.sha256)
+            .join(Document, Document.id == Record.document_id)
+            .where(Record.org_id == org_id, Record.external_id == keys.c.external_id)
+            .limit(1)
+            .lateral("match")
+        )
+        rows = await self.session.execute(
+            select(keys.c.external_id, match.c.document_id, match.c.sha256).select_from(keys.join(match, true()))
+        )
+        return {str(external_id): Known(document_id, sha256) for external_id, document_id, sha256 in rows.all()}
+
+    async def add_many(
+        self,
+        documents: Sequence[dict[str, Any]],
+        records: Sequence[dict[str, Any]],
+        contents: Sequence[dict[str, Any]],
+    ) -> None:
+        for model, rows in ((Document, documents), (Record, records), (DocumentContent, contents)):
+            if rows:
+                await self.session.execute(insert(table(model)), list(rows))
+
+    async def update_documents(self, rows: Sequence[dict[str, Any]]) -> None:
+        """Each dict: `row_id` and the columns to set, the same columns in every dict."""
+        await self._update(table(Document), "id", rows)
+
+    async def update_records(self, rows: Sequence[dict[str, Any]]) -> None:
+        await self._update(table(Record), "document_id", rows)
+
+    async def update_contents(self, rows: Sequence[dict[str, Any]]) -> None:
+        await self._update(table(DocumentContent), "document_id", rows)
+
+    async def _update(self, target: Table, key: str, rows: Sequence[dict[str, Any]]) -> None:
+        if rows:
+            values: dict[str, Any] = {name: bindparam(name) for name in rows[0] if name != "row_id"}
+            statement = update(target).where(target.c[key] == bindparam("row_id")).values(values)
+            await self.session.execute(statement, list(rows))
+
+    async def to_index(self, batch_id: UUID, limit: int, *, after: UUID | None) -> list[ToIndex]:
+        """Records the batch wrote that are waiting for their chunks, oldest first, after `after` (a keyset walk
+        along the batch's index, so each step reads only its own rows however large the batch)."""
+        statement = (
+            select(Document.id, Document.version, Document.sha256, Document.title, DocumentContent.text)
+            .join(Record, Record.document_id == Document.id)
+            .join(DocumentContent, DocumentContent.document_id == Document.id)
+            .where(Record.batch_id == batch_id, Document.status == DocumentStatus.PENDING)
+            .order_by(Record.document_id)
+            .limit(limit)
+        )
+        if after is not None:
+            statement = statement.where(Record.document_id > after)
+        return [ToIndex(*row) for row in (await self.session.execute(statement)).all()]
+
+    async def lock_unchanged(self, batch_id: UUID, items: Sequence[ToIndex]) -> list[ToIndex]:
+        """Lock the documents and keep those still waiting, with the text that was read: a newer batch may have
+        changed one since (then that batch indexes it)."""
+        by_id = {item.document_id: item for item in items}
+        rows = await self.session.execute(
+            select(Document.id, Document.sha256, Document.version)
+            .join(Record, Record.document_id == Document.id)
+            .where(
+                Document.id.in_(list(by_id)),
+                Record.batch_id == batch_id,
+                Document.status == DocumentStatus.PENDING,
+            )
+            .order_by(Document.id)
+            .with_for_update(of=Document)
+        )
+        return [
+            by_id[document_id]
+            for document_id, sha256, version in rows.all()
+            if by_id[document_id].sha256 == sha256 and by_id[document_id].version == version
+        ]
+
+    async def drop_chunks(self, versions: Sequence[tuple[UUID, int]]) -> None:
+        """Delete the chunks of these (document, version) pairs."""
+        if versions:
+            document_ids, numbers = zip(*versions, strict=True)
+            pairs = select(
+                func.unnest(bindparam("document_ids", list(document_ids), type_=ARRAY(Uuid))),
+                func.unnest(bindparam("versions", list(numbers), type_=ARRAY(Integer))),
+            )
+            await self.session.execute(delete(Chunk).where(tuple_(Chunk.document_id, Chunk.version).in_(pairs)))
+
+    async def publish(self, rows: Sequence[dict[str, Any]]) -> None:
+        """Make new versions live: each dict holds `row_id`, `version`, `chunk_count`, `char_count`."""
+        documents = table(Document)
+        await self.session.execute(
+            update(documents)
+            .where(documents.c.id == bindparam("row_id"))
+            .values(
+                version=bindparam("version"),
+                chunk_count=bindparam("chunk_count"),
+                char_count=bindparam("char_count"),
+                page_count=1,
+                status=DocumentStatus.READY.value,
+                processed_at=func.now(),
+                updated_at=func.now(),
+            ),
+            list(rows),
+        )
+        content = table(DocumentContent)
+        await self.session.execute(
+            update(content).where(content.c.document_id == bindparam("row_id")).values(version=bindparam("version")),
+            [{"row_id": row["row_id"], "version": row["version"]} for row in rows],
+        )
+
+
+class BatchRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    @staticmethod
+    def scoped(principal: Principal) -> Select[RecordBatch]:
+        return select(RecordBatch).where(RecordBatch.org_id == principal.org_id)
+
+    async def add(self, batch: RecordBatch) -> None:
+        self.session.add(batch)
+        await self.session.flush()
+
+    async def get(self, principal: Principal, batch_id: UUID, *, for_update: bool = False) -> RecordBatch | None:
+        statement = self.scoped(principal).where(RecordBatch.id == batch_id)
+        batch: RecordBatch | None = await self.session.scalar(statement.with_for_update() if for_update else statement)
+        return batch
+
+    async def page(self, principal: Principal, page: PageRequest) -> tuple[Sequence[Any], str | None]:
+        return await keyset(self.session, self.scoped(principal), RecordBatch.id, page)
+
+    async def page_errors(
+        self, principal: Principal, batch_id: UUID, page: PageRequest
+    ) -> tuple[Sequence[Any], str | None]:
+        statement = select(RecordBatchError).where(
+            RecordBatchError.org_id == principal.org_id, RecordBatchError.batch_id == batch_id
+        )
+        return await keyset(self.session, statement, RecordBatchError.id, page)
+
+    async def add_errors(self, rows: Sequence[dict[str, Any]]) -> None:
+        if rows:
+            await self.session.execute(insert(table(RecordBatchError)), list(rows))
+
+    async def delete(self, batch: RecordBatch) -> None:
+        await self.session.delete(batch)
+        await self.session.flush()

@@ -1,0 +1,397 @@
+"""The rows of a record-batch file (CSV/TSV or JSONL) as `RecordRow`s and `RowError`s, streamed: blocking code that a
+job advances one block at a time in a worker thread, holding one row (and a sample of the file's start) at a time."""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import partial
+from itertools import islice
+from pathlib import Path
+from typing import Any, Self
+
+import orjson
+
+from folio.ingestion.errors import CorruptFile
+from folio.ingestion.extract._decode import bom_encoding, detect_encoding
+from folio.models import BatchFormat
+from folio.records._values import (
+    FIELD_TOO_LONG,
+    INVALID_DATE,
+    INVALID_ENCODING,
+    INVALID_JSON,
+    MALFORMED_ROW,
+    MISSING_TEXT,
+    NOT_AN_OBJECT,
+    TEXT_TOO_LONG,
+    WRONG_FIELD_COUNT,
+    Lookup,
+    RowProblem,
+    check_cells,
+    json_object,
+    lookup_path,
+    printable,
+    role_texts,
+    to_metadata,
+    to_moment,
+    to_title,
+)
+from folio.records.errors import RecordFileInvalid, RecordMappingInvalid
+
+__all__ = [
+    "FIELD_TOO_LONG",
+    "INVALID_DATE",
+    "INVALID_ENCODING",
+    "INVALID_JSON",
+    "MALFORMED_ROW",
+    "MISSING_TEXT",
+    "NOT_AN_OBJECT",
+    "ROLES",
+    "TEXT_TOO_LONG",
+    "WRONG_FIELD_COUNT",
+    "RecordMapping",
+    "RecordRow",
+    "RowError",
+    "RowReader",
+    "detect_format",
+]
+
+ROLES = ("text", "external_id", "created_at", "channel", "customer", "business_unit", "title")
+
+_ROLE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
+_MAX_ROLES = 50
+_MAX_COLUMN_CHARS = 200
+_EXCERPT_CHARS = 200
+_SAMPLE_BYTES = 1 << 20
+# The sniffer's regular expressions run over all they are given; 64 KiB is plenty of rows to judge by.
+_SNIFF_CHARS = 64 * 1024
+_DELIMITERS = ",;\t|"
+_SUFFIXES = {".csv": "csv", ".tsv": "csv", ".txt": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl"}
+
+# The limit is process-wide, so it is set once, here. A record's text can be megabytes, far past the default
+# 128 KiB; 2**31 - 1 is the largest value a C long holds on every platform.
+csv.field_size_limit(2**31 - 1)
+
+
+@dataclass(frozen=True, slots=True)
+class RecordMapping:
+    """Which column (CSV) or key (JSONL; a dotted path reaches into objects) holds each role. Roles beyond the
+    fixed ones are kept as metadata under their own names."""
+
+    text: str
+    external_id: str | None = None
+    created_at: str | None = None
+    channel: str | None = None
+    customer: str | None = None
+    business_unit: str | None = None
+    title: str | None = None
+    metadata: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def parse(cls, raw: str | None) -> RecordMapping:
+        """The multipart field `mapping`: a JSON object from role to column that names at least `text`."""
+        if raw is None or not raw.strip():
+            raise _mapping_invalid("`mapping` is required: a JSON object from role to column, with `text`.")
+        try:
+            roles = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            raise _mapping_invalid("`mapping` is not valid JSON.") from None
+        if not isinstance(roles, dict):
+            raise _mapping_invalid("`mapping` must be a JSON object from role to column.")
+        if len(roles) > _MAX_ROLES:
+            raise _mapping_invalid(f"`mapping` names {len(roles)} roles; at most {_MAX_ROLES} are allowed.")
+        columns: dict[str, str] = {}
+        for role, column in roles.items():
+            if not _ROLE_NAME.fullmatch(role):
+                raise _mapping_invalid(f"Role '{role[:70]}' is not 1-64 letters, digits or underscores.", role=role)
+            if not isinstance(column, str) or not 0 < len(column.strip()) <= _MAX_COLUMN_CHARS:
+                message = f"Role '{role}' needs a column name of 1-{_MAX_COLUMN_CHARS} characters."
+                raise _mapping_invalid(message, role=role)
+            columns[role] = column.strip()
+        if "text" not in columns:
+            raise _mapping_invalid("`mapping` must name the column that holds the text, as `text`.", role="text")
+        fixed: dict[str, Any] = {role: columns.pop(role, None) for role in ROLES}
+        return cls(**fixed, metadata=columns)
+
+    def columns(self) -> list[str]:
+        named = [getattr(self, role) for role in ROLES] + list(self.metadata.values())
+        return list(dict.fromkeys(column for column in named if column is not None))
+
+
+@dataclass(frozen=True, slots=True)
+class RecordRow:
+    """One valid row; `line` is the physical line of the file where it starts (a CSV header is line 1)."""
+
+    line: int
+    text: str
+    external_id: str | None
+    occurred_at: datetime | None
+    channel: str | None
+    customer: str | None
+    business_unit: str | None
+    title: str | None
+    metadata: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class RowError:
+    """A row that cannot be imported: why, in a sentence naming the column, and the start of its raw text."""
+
+    line: int
+    code: str
+    message: str
+    excerpt: str
+
+
+# A row read, its checks and conversion left for when it is not skipped.
+_Pending = Callable[[], RecordRow | RowError]
+
+
+def detect_format(path: Path, filename: str) -> BatchFormat:
+    """By the client's file name, else by the content: JSON Lines start with '{'."""
+    if known := _SUFFIXES.get(Path(filename).suffix.lower()):
+        return BatchFormat(known)
+    with path.open("rb") as file:
+        head = file.read(4096)
+    # Skipping byte-order marks and NULs (UTF-16's other half of each ASCII character) finds '{' in any encoding.
+    first = head.lstrip(b"\xef\xbb\xbf\xff\xfe\x00 \t\r\n")[:1]
+    return BatchFormat.JSONL if first == b"{" else BatchFormat.CSV
+
+
+class RowReader:
+    """The rows of one file, in order. Opening checks the file and the mapping; rows never raise, they turn into
+    `RowError`s. `skip` data rows (valid or not) are read past unseen, so a retried job resumes where it stopped."""
+
+    encoding: str
+    delimiter: str | None
+    columns: list[str]
+    rows_read: int
+    size_bytes: int
+
+    def __init__(
+        self,
+        path: Path,
+        format: BatchFormat,
+        mapping: RecordMapping,
+        *,
+        delimiter: str | None = None,
+        max_text_chars: int = 100_000,
+        skip: int = 0,
+    ) -> None:
+        self.format, self.mapping, self._max_text_chars, self._skip = format, mapping, max_text_chars, skip
+        self.delimiter, self.columns, self.rows_read, self._closed_at = None, [], 0, 0
+        self.size_bytes = path.stat().st_size
+        self._binary = path.open("rb")
+        try:
+            self._text, sample = self._open_text()
+            rows = self._open_csv(sample, path, delimiter) if format is BatchFormat.CSV else self._open_jsonl(sample)
+        except BaseException:
+            self._binary.close()
+            raise
+        self._items = self._counted(rows)
+
+    def bytes_read(self) -> int:
+        """How far into the file reading has got; read-ahead makes it approximate, which is enough for progress."""
+        return self._closed_at if self._binary.closed else min(self._binary.tell(), self.size_bytes)
+
+    def blocks(self, size: int) -> Iterator[list[RecordRow | RowError]]:
+        if size < 1:
+            raise ValueError("a block holds at least one row")
+        return iter(lambda: list(islice(self._items, size)), [])
+
+    def close(self) -> None:
+        if not self._binary.closed:
+            self._closed_at = self.bytes_read()
+            self._text.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def _open_text(self) -> tuple[io.TextIOWrapper, str]:
+        """The file as text, and its first MiB decoded, for sniffing."""
+        if self.size_bytes == 0:
+            raise RecordFileInvalid("The file is empty.")
+        head = self._binary.read(_SAMPLE_BYTES)
+        self.encoding, mark_length = _choose_encoding(head, complete=len(head) == self.size_bytes)
+        sample = codecs.getincrementaldecoder(self.encoding)(errors="replace").decode(head[mark_length:])
+        self._binary.seek(mark_length)
+        # Only UTF-8 is checked row by row; a detected code page decodes every byte or was not detected.
+        errors = "surrogateescape" if self.encoding == "utf-8" else "replace"
+        # csv needs newline="" to see line breaks inside quoted fields; JSON Lines are separated by "\n" alone.
+        newline = "" if self.format is BatchFormat.CSV else "\n"
+        return io.TextIOWrapper(self._binary, encoding=self.encoding, errors=errors, newline=newline), sample
+
+    def _open_csv(self, sample: str, path: Path, delimiter: str | None) -> Iterator[_Pending]:
+        if delimiter is not None and (len(delimiter) != 1 or delimiter in '"\r\n'):
+            message = "The delimiter must be one character, not a quote or a line break."
+            raise RecordFileInvalid(message, details={"field": "delimiter"})
+        self.delimiter = delimiter or _choose_delimiter(sample, path)
+        self._row_lines: list[str] = []
+        self._reader = csv.reader(self._csv_lines(), delimiter=self.delimiter, strict=True)
+        try:
+            header = next((row for row in self._reader if row), None)
+        except csv.Error as error:
+            raise RecordFileInvalid(f"The header row cannot be read: {error}.") from None
+        if header is None or not any(name.strip() for name in header):
+            raise RecordFileInvalid("The file has no header row.")
+        self.columns = [printable(name.strip()) for name in header]
+        wanted = self.mapping.columns()
+        if duplicates := [column for column in wanted if self.columns.count(column) > 1]:
+            message = f"The header names these columns more than once: {', '.join(duplicates)}."
+            raise RecordFileInvalid(message, details={"duplicates": duplicates})
+        if missing := [column for column in wanted if column not in self.columns]:
+            message = f"The mapping names columns the file does not have: {', '.join(missing)}."
+            raise RecordMappingInvalid(
+                message, details={"field": "mapping", "missing": missing, "columns": self.columns}
+            )
+        self._index = {column: self.columns.index(column) for column in wanted}
+        return self._csv_rows()
+
+    def _open_jsonl(self, sample: str) -> Iterator[_Pending]:
+        first = sample.lstrip()[:1]
+        if not first:
+            raise RecordFileInvalid("The file holds only blank lines.")
+        if first == "[":
+            raise RecordFileInvalid("The file is one JSON array; send JSON Lines, one object per line.")
+        return self._jsonl_rows()
+
+    def _counted(self, rows: Iterator[_Pending]) -> Iterator[RecordRow | RowError]:
+        for pending in rows:
+            self.rows_read += 1
+            if self.rows_read > self._skip:
+                yield pending()
+
+    def _csv_rows(self) -> Iterator[_Pending]:
+        width = len(self.columns)
+        while True:
+            # A row starts on the line after the last one the reader consumed, whatever its quoted fields span.
+            line = self._reader.line_num + 1
+            self._row_lines.clear()
+            try:
+                fields = next(self._reader)
+            except StopIteration:
+                return
+            except csv.Error as error:
+                # The reader drops the rest of the line and goes on with the next one; after an unterminated
+                # quote it has consumed the whole file, so the next call simply ends the rows.
+                yield partial(self._failed, line, MALFORMED_ROW, f"The row is not valid CSV: {error}.")
+                continue
+            if not any(value.strip() for value in fields):
+                continue
+            # Excel pads rows with empty fields past the last column it saw used.
+            if len(fields) > width and not any(value.strip() for value in fields[width:]):
+                del fields[width:]
+            if len(fields) != width:
+                message = f"The row has {len(fields)} fields; the header has {width}."
+                yield partial(self._failed, line, WRONG_FIELD_COUNT, message)
+            else:
+                yield partial(self._csv_item, line, fields)
+
+    def _csv_lines(self) -> Iterator[str]:
+        """The lines for csv.reader, without NULs (PostgreSQL text cannot hold them), each kept for an excerpt."""
+        for line in self._text:
+            line = line.replace("\x00", "")
+            self._row_lines.append(line)
+            yield line
+
+    def _failed(self, line: int, code: str, message: str) -> RowError:
+        # Called before the next row is read, so `_row_lines` still holds this row's lines.
+        raw = "".join(text[:_EXCERPT_CHARS] for text in self._row_lines[:_EXCERPT_CHARS])
+        return _row_error(line, code, message, raw)
+
+    def _csv_item(self, line: int, fields: list[str]) -> RecordRow | RowError:
+        try:
+            check_cells(self.columns, fields)
+            return self._record(line, lambda column: fields[self._index[column]], "Column")
+        except RowProblem as problem:
+            return self._failed(line, problem.code, problem.message)
+
+    def _jsonl_rows(self) -> Iterator[_Pending]:
+        for number, line in enumerate(self._text, start=1):
+            line = line.replace("\x00", "")
+            if line and not line.isspace():
+                yield partial(self._jsonl_item, number, line)
+
+    def _jsonl_item(self, line: int, raw: str) -> RecordRow | RowError:
+        try:
+            return self._record(line, partial(lookup_path, json_object(raw)), "Field")
+        except RowProblem as problem:
+            return _row_error(line, problem.code, problem.message, raw)
+
+    def _record(self, line: int, lookup: Lookup, label: str) -> RecordRow:
+        mapping = self.mapping
+        columns = {role: getattr(mapping, role) for role in ROLES}
+        text, texts = role_texts(columns, lookup, label, max_text_chars=self._max_text_chars)
+        return RecordRow(
+            line=line,
+            text=text,
+            external_id=texts["external_id"],
+            occurred_at=to_moment(texts["created_at"], label, mapping.created_at),
+            channel=texts["channel"],
+            customer=texts["customer"],
+            business_unit=texts["business_unit"],
+            title=to_title(texts["title"]),
+            metadata=to_metadata(mapping.metadata, lookup),
+        )
+
+
+def _row_error(line: int, code: str, message: str, raw: str) -> RowError:
+    return RowError(line, code, message, printable(raw.rstrip("\r\n")[:_EXCERPT_CHARS]))
+
+
+def _choose_encoding(head: bytes, *, complete: bool) -> tuple[str, int]:
+    """The file's encoding and the length of its byte-order mark, judged by its first bytes."""
+    if (bom := bom_encoding(head)) is not None:
+        return bom
+    # As in document extraction: UTF-16 without a mark can be valid UTF-8 (ASCII with NULs between), so NULs
+    # send the sample to detection, which still says UTF-8 for UTF-8 text with a stray NUL.
+    if b"\x00" not in head:
+        try:
+            # Not final unless the sample is the whole file: its last character may continue past the sample.
+            codecs.getincrementaldecoder("utf-8")().decode(head, final=complete)
+            return "utf-8", 0
+        except UnicodeDecodeError:
+            if _mostly_utf8(head, complete=complete):
+                return "utf-8", 0
+    try:
+        return detect_encoding(head), 0
+    except CorruptFile:
+        raise RecordFileInvalid("The file's text encoding could not be recognised.") from None
+
+
+def _mostly_utf8(head: bytes, *, complete: bool) -> bool:
+    """UTF-8 with a few broken bytes (a damaged export), whose bad rows are then refused one by one, rather than a
+    single-byte code page: its accented letters are almost never valid UTF-8 sequences, while a UTF-8 file's are."""
+    text = codecs.getincrementaldecoder("utf-8")(errors="replace").decode(head, final=complete)
+    broken = text.count("\ufffd") - head.count("\ufffd".encode())
+    valid = sum(1 for char in text if not char.isascii() and char != "\ufffd")
+    return valid > broken > 0
+
+
+def _choose_delimiter(sample: str, path: Path) -> str:
+    if path.suffix.lower() == ".tsv":
+        return "\t"
+    sample = sample[:_SNIFF_CHARS]
+    header = next((line for line in sample.splitlines() if line.strip()), "")
+    # The header fixes the number of columns, so only a candidate it contains can be right. With none, the file
+    # has one column and the choice only matters for quoting, where ',' is the convention.
+    present = [delimiter for delimiter in _DELIMITERS if delimiter in header]
+    if len(present) < 2:
+        return present[0] if present else ","
+    try:
+        sniffed = csv.Sniffer().sniff(sample, delimiters="".join(present)).delimiter
+    except csv.Error:
+        sniffed = ""
+    return sniffed if sniffed in present else max(present, key=header.count)
+
+
+def _mapping_invalid(message: str, **details: str) -> RecordMappingInvalid:
+    return RecordMappingInvalid(message, details={"field": "mapping", **details})

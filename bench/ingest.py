@@ -36,7 +36,7 @@ from folio.embeddings.local import LocalMiniLM
 from folio.settings import EmbeddingSettings
 
 sys.path.insert(0, str(Path(__file__).parent))
-from results import folio_server, record
+from results import descendants, folio_server, memory, record, reset_peak
 
 ROOT = Path(__file__).resolve().parent.parent
 SECTION = "## Ingestion"
@@ -44,8 +44,6 @@ SERVER_CPU, CLIENT_CPU = 1, 0
 MIB = 1024 * 1024
 SAMPLE_SECONDS = 0.05
 TERMINAL = frozenset({"succeeded", "failed", "cancelled"})
-# Beside the API process itself: its fork server and the extraction children forked from it (not PostgreSQL).
-NOT_EXTRACTION = frozenset({"postgres", "pg_ctl"})
 
 WORDS = """
 the of and to in a is that for it as with was on be by at this are from or an which have not but had they were
@@ -146,53 +144,6 @@ def make_corpus(directory: Path, args: argparse.Namespace) -> Corpus:
     big = directory / "big-export.txt"
     write_text(big, args.upload_mib * MIB, seed=20_000)
     return Corpus(batch, args.docs * args.pages, long, args.long_pages, big)
-
-
-# Processes, from /proc (psutil ships no type information).
-
-
-def memory(pid: int, field: str) -> int:
-    """VmRSS or VmHWM of `pid` in bytes; 0 once it is gone."""
-    try:
-        status = Path(f"/proc/{pid}/status").read_text()
-    except OSError:
-        return 0
-    for line in status.splitlines():
-        if line.startswith(f"{field}:"):
-            return int(line.split()[1]) * 1024
-    return 0
-
-
-def reset_peak(pid: int) -> bool:
-    """Set VmHWM back to the current RSS (Linux ≥ 4.0, own processes)."""
-    try:
-        Path(f"/proc/{pid}/clear_refs").write_text("5")
-    except OSError:
-        return False
-    return True
-
-
-def descendants(root: int) -> list[int]:
-    """Every process below `root`, PostgreSQL's excepted."""
-    children: dict[int, list[int]] = {}
-    names: dict[int, str] = {}
-    for entry in os.scandir("/proc"):
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = Path(entry.path, "stat").read_text()
-        except OSError:
-            continue
-        pid, name = int(entry.name), stat[stat.index("(") + 1 : stat.rindex(")")]
-        names[pid] = name
-        children.setdefault(int(stat[stat.rindex(")") + 2 :].split()[1]), []).append(pid)
-    found, pending = [], list(children.get(root, ()))
-    while pending:
-        pid = pending.pop()
-        if names[pid] not in NOT_EXTRACTION:
-            found.append(pid)
-            pending.extend(children.get(pid, ()))
-    return found
 
 
 class Sampler:

@@ -1,5 +1,5 @@
-"""What every benchmark here shares: a free port, a `folio serve` to measure, and recording its section of
-bench/RESULTS.md."""
+"""What every benchmark here shares: a free port, a `folio serve` to measure, its processes' memory from /proc, and
+recording its section of bench/RESULTS.md."""
 
 from __future__ import annotations
 
@@ -88,3 +88,53 @@ def folio_server(
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+# Processes' memory, from /proc (psutil is not a dependency).
+
+# PostgreSQL runs as the server's children but is not the server's own memory.
+POSTGRES = frozenset({"postgres", "pg_ctl"})
+
+
+def memory(pid: int, field: str) -> int:
+    """VmRSS or VmHWM of `pid` in bytes; 0 once it is gone."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return 0
+    for line in status.splitlines():
+        if line.startswith(f"{field}:"):
+            return int(line.split()[1]) * 1024
+    return 0
+
+
+def reset_peak(pid: int) -> bool:
+    """Set VmHWM back to the current RSS (Linux ≥ 4.0, own processes), so that it is the peak of what follows."""
+    try:
+        Path(f"/proc/{pid}/clear_refs").write_text("5")
+    except OSError:
+        return False
+    return True
+
+
+def descendants(root: int) -> list[int]:
+    """Every process below `root`, PostgreSQL's excepted."""
+    children: dict[int, list[int]] = {}
+    names: dict[int, str] = {}
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = Path(entry.path, "stat").read_text()
+        except OSError:
+            continue
+        pid = int(entry.name)
+        names[pid] = stat[stat.index("(") + 1 : stat.rindex(")")]
+        children.setdefault(int(stat[stat.rindex(")") + 2 :].split()[1]), []).append(pid)
+    found, pending = [], list(children.get(root, ()))
+    while pending:
+        pid = pending.pop()
+        if names[pid] not in POSTGRES:
+            found.append(pid)
+            pending.extend(children.get(pid, ()))
+    return found

@@ -9,7 +9,13 @@ import httpx
 from tests.factories import Account, add_member, create_api_key, error_of, register
 
 TEMPLATES = "/api/v1/templates"
-BUILTIN = {"Executive summary", "Key points", "Action items", "TL;DR"}
+BUILTIN = {
+    "Executive summary": "summary",
+    "Key points": "summary",
+    "Action items": "summary",
+    "TL;DR": "summary",
+    "Case triage": "enrichment",
+}
 PROMPT = "Brief the board on {document_title} in {length}:\n{content}"
 
 
@@ -39,9 +45,10 @@ async def listed(client: httpx.AsyncClient, account: Account, **params: Any) -> 
 async def test_every_organization_reads_the_builtin_templates(client: httpx.AsyncClient) -> None:
     account = await register(client)
     templates = await listed(client, account)
-    assert {template["name"] for template in templates} == BUILTIN
-    assert all(template["builtin"] and template["kind"] == "summary" for template in templates)
-    assert [template["name"] for template in templates if template["is_default"]] == ["Executive summary"]
+    assert {template["name"]: template["kind"] for template in templates} == BUILTIN
+    assert all(template["builtin"] for template in templates)
+    defaults = {template["kind"]: template["name"] for template in templates if template["is_default"]}
+    assert defaults == {"summary": "Executive summary", "enrichment": "Case triage"}
     one = await client.get(f"{TEMPLATES}/{templates[0]['id']}", headers=account.headers)
     assert one.json() == templates[0]
 
@@ -98,7 +105,7 @@ async def test_prompts_are_checked_when_saved(client: httpx.AsyncClient) -> None
         headers=account.headers,
     )
     assert enrichment.json()["kind"] == "enrichment"
-    assert (await listed(client, account, kind="enrichment")) == [enrichment.json()]
+    assert (await listed(client, account, kind="enrichment", builtin=False)) == [enrichment.json()]
 
 
 async def test_names_are_unique_in_an_organization(client: httpx.AsyncClient) -> None:

@@ -10,10 +10,11 @@ from uuid import UUID
 
 import numpy as np
 from pgvector.sqlalchemy import Vector
-from sqlalchemy import Select, bindparam, func, or_, select, type_coerce, update
+from sqlalchemy import bindparam, func, or_, select, type_coerce, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from folio.catalog import CatalogRepository
 from folio.db import new_id, table
 from folio.embeddings.provider import Embeddings
 from folio.models import (
@@ -23,10 +24,8 @@ from folio.models import (
     Enrichment,
     EnrichmentSchema,
     EnrichmentStatus,
-    Organization,
 )
 from folio.models.chunk import EMBEDDING_DIMENSION
-from folio.pagination import PageRequest, keyset
 
 # What a job still has to write: pending, or failed when an earlier run of the job failed for good (a retry).
 _UNWRITTEN = (EnrichmentStatus.PENDING, EnrichmentStatus.FAILED)
@@ -63,50 +62,16 @@ class Outcome:
     error_message: str | None = None
 
 
-class SchemaRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
-
-    @staticmethod
-    def visible(org_id: UUID) -> Select[EnrichmentSchema]:
-        return select(EnrichmentSchema).where(or_(EnrichmentSchema.org_id.is_(None), EnrichmentSchema.org_id == org_id))
-
-    async def get(self, org_id: UUID, schema_id: UUID, *, for_update: bool = False) -> EnrichmentSchema | None:
-        statement = self.visible(org_id).where(EnrichmentSchema.id == schema_id)
-        schema: EnrichmentSchema | None = await self.session.scalar(
-            statement.with_for_update() if for_update else statement
-        )
-        return schema
+class SchemaRepository(CatalogRepository[EnrichmentSchema]):
+    model = EnrichmentSchema
 
     async def get_many(self, org_id: UUID, schema_ids: Sequence[UUID]) -> dict[UUID, EnrichmentSchema]:
         rows = await self.session.scalars(self.visible(org_id).where(EnrichmentSchema.id.in_(schema_ids)))
         return {schema.id: schema for schema in rows}
 
-    async def page(self, org_id: UUID, builtin: bool | None, page: PageRequest) -> tuple[Sequence[Any], str | None]:
-        statement = self.visible(org_id)
-        if builtin is not None:
-            statement = statement.where(
-                EnrichmentSchema.org_id.is_(None) if builtin else EnrichmentSchema.org_id == org_id
-            )
-        return await keyset(self.session, statement, EnrichmentSchema.id, page)
-
     async def default(self, org_id: UUID) -> EnrichmentSchema | None:
         """The organization's default schema, else the built-in default."""
-        statement = (
-            self.visible(org_id).where(EnrichmentSchema.is_default).order_by(EnrichmentSchema.org_id.is_(None)).limit(1)
-        )
-        schema: EnrichmentSchema | None = await self.session.scalar(statement)
-        return schema
-
-    async def lock_org(self, org_id: UUID) -> None:
-        """Serialise an organization's schema writes, so names and defaults are checked without races."""
-        await self.session.execute(select(Organization.id).where(Organization.id == org_id).with_for_update())
-
-    async def name_taken(self, org_id: UUID, name: str, *, other_than: UUID | None = None) -> bool:
-        statement = select(EnrichmentSchema.id).where(EnrichmentSchema.org_id == org_id, EnrichmentSchema.name == name)
-        if other_than is not None:
-            statement = statement.where(EnrichmentSchema.id != other_than)
-        return (await self.session.scalar(statement.limit(1))) is not None
+        return await self.first_default(self.visible(org_id))
 
     async def clear_default(self, org_id: UUID) -> None:
         await self.session.execute(
@@ -114,14 +79,6 @@ class SchemaRepository:
             .where(EnrichmentSchema.org_id == org_id, EnrichmentSchema.is_default)
             .values(is_default=False)
         )
-
-    async def add(self, schema: EnrichmentSchema) -> None:
-        self.session.add(schema)
-        await self.session.flush()
-
-    async def delete(self, schema: EnrichmentSchema) -> None:
-        await self.session.delete(schema)
-        await self.session.flush()
 
 
 class EnrichmentRepository:

@@ -93,7 +93,8 @@ async def schema_or_default(session: AsyncSession, *, principal: Principal, sche
 async def page_schemas(
     session: AsyncSession, *, principal: Principal, builtin: bool | None, page: PageRequest
 ) -> tuple[Sequence[Any], str | None]:
-    return await SchemaRepository(session).page(principal.org_id, builtin, page)
+    repository = SchemaRepository(session)
+    return await repository.page(repository.filtered(principal.org_id, builtin), page)
 
 
 async def create_schema(

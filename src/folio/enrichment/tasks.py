@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 from uuid import UUID
 
 import anyio
@@ -13,9 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from folio.embeddings.provider import EmbeddingProvider, Embeddings
 from folio.enrichment.engine import LLMWriter, OfflineWriter, Target
 from folio.enrichment.repository import EnrichmentRepository, Outcome, Pending, SchemaRepository
-from folio.errors import FolioError
-from folio.jobs.errors import JobFailed, LeaseLost, Transient, WorkerLost
-from folio.jobs.runner import JobContext
+from folio.jobs.errors import Transient, WorkerLost
+from folio.jobs.runner import JobContext, settled
 from folio.llm.errors import PASSING_ERRORS
 from folio.llm.registry import LLMRegistry
 from folio.models import TemplateKind
@@ -165,21 +165,11 @@ class EnrichDocuments:
         self.runner = runner
 
     async def __call__(self, context: JobContext) -> None:
-        try:
+        async def cancelled() -> None:
+            """What is left stays pending for the job: retrying it writes them."""
+
+        async with settled(context, failed=partial(fail_pending, context), cancelled=cancelled):
             tally = await self.runner.run(context, on_step=lambda tally: _report(context, tally))
-        except LeaseLost:
-            raise
-        except Transient as transient:
-            if context.last_attempt:
-                await fail_pending(context, transient.cause.code, transient.cause.detail_message)
-            raise
-        except FolioError as error:
-            await fail_pending(context, error.code, error.detail_message)
-            raise
-        except Exception as error:
-            if context.last_attempt:
-                await fail_pending(context, JobFailed.code, f"{type(error).__name__}: {error}")
-            raise
         await context.progress(100, f"enriched {tally.enriched}, {tally.needing_review} to review", stage="done")
 
     async def on_lost(self, context: JobContext) -> None:

@@ -15,12 +15,11 @@ from folio.documents.repository import DocumentRepository
 from folio.documents.storage import Storage
 from folio.embeddings.provider import EmbeddingProvider
 from folio.embeddings.tokenizer import load_tokenizer
-from folio.errors import FolioError
 from folio.ingestion.chunking import Chunk, chunk_text
 from folio.ingestion.extract import extract_isolated
 from folio.ingestion.extracted import ExtractedText
-from folio.jobs.errors import JobCancelled, JobFailed, LeaseLost, WorkerLost
-from folio.jobs.runner import JobContext
+from folio.jobs.errors import WorkerLost
+from folio.jobs.runner import JobContext, settled
 from folio.llm.provider import Usage
 from folio.models import Document, DocumentContent, DocumentStatus
 from folio.search.repository import SearchRepository
@@ -54,21 +53,15 @@ class Ingestion:
         document = await self._start(context)
         if document is None:
             return  # deleted since the job was queued: nothing to do
-        try:
-            await self._ingest(context, document)
-        except LeaseLost:
-            raise  # the attempt that took the job over owns the document now
-        except JobCancelled:
+
+        async def failed(code: str, message: str) -> None:
+            await self._set_status(context, DocumentStatus.FAILED, code, message)
+
+        async def cancelled() -> None:
             await self._set_status(context, DocumentStatus.READY if document.version else DocumentStatus.PENDING)
-            raise
-        except FolioError as error:
-            await self._set_status(context, DocumentStatus.FAILED, error.code, error.detail_message)
-            raise
-        except Exception as error:
-            if context.last_attempt:
-                message = f"{type(error).__name__}: {error}"
-                await self._set_status(context, DocumentStatus.FAILED, JobFailed.code, message)
-            raise
+
+        async with settled(context, failed=failed, cancelled=cancelled):
+            await self._ingest(context, document)
 
     async def on_lost(self, context: JobContext) -> None:
         async with context.sessionmaker() as session, session.begin():

@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from collections.abc import Awaitable, Callable, Mapping
-from contextlib import suppress
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from contextlib import asynccontextmanager, suppress
 from datetime import timedelta
 from typing import Any, Protocol, runtime_checkable
 from uuid import UUID
@@ -88,6 +88,40 @@ class JobContext:
 
 
 Handler = Callable[[JobContext], Awaitable[None]]
+
+
+@asynccontextmanager
+async def settled(
+    context: JobContext,
+    *,
+    failed: Callable[[str, str], Awaitable[None]],
+    cancelled: Callable[[], Awaitable[None]],
+) -> AsyncIterator[None]:
+    """Run a handler's work, and put what the job works on in a state that tells how the attempt ended.
+
+    `failed(code, message)` runs when the job fails for good: at once for a reasoned refusal (`FolioError`), on the
+    last attempt for a passing failure (`Transient`) or an unexpected error; `cancelled()` when the job is asked
+    to stop. An attempt whose lease was taken back touches nothing: the attempt that took it owns the outcome.
+    The exception goes on to the runner, which records the job's own outcome.
+    """
+    try:
+        yield
+    except LeaseLost:
+        raise
+    except JobCancelled:
+        await cancelled()
+        raise
+    except Transient as transient:
+        if context.last_attempt:
+            await failed(transient.cause.code, transient.cause.detail_message)
+        raise
+    except FolioError as error:
+        await failed(error.code, error.detail_message)
+        raise
+    except Exception as error:
+        if context.last_attempt:
+            await failed(JobFailed.code, f"{type(error).__name__}: {error}")
+        raise
 
 
 @runtime_checkable

@@ -25,12 +25,11 @@ from folio.embeddings.provider import EmbeddingProvider, Embeddings
 from folio.embeddings.tokenizer import load_tokenizer
 from folio.enrichment import service as enrichment
 from folio.enrichment.tasks import EnrichmentRunner, Tally, fail_pending
-from folio.errors import FolioError
 from folio.ingestion.chunking import Chunk, chunk_text
 from folio.ingestion.extracted import ExtractedText
 from folio.ingestion.tasks import chunk_row
-from folio.jobs.errors import JobCancelled, JobFailed, LeaseLost, Transient, WorkerLost
-from folio.jobs.runner import JobContext
+from folio.jobs.errors import JobCancelled, WorkerLost
+from folio.jobs.runner import JobContext, settled
 from folio.llm.provider import Usage
 from folio.models import BatchStatus, Enrichment, RecordBatch
 from folio.records.importer import write_block
@@ -69,29 +68,21 @@ class RecordImport:
         batch = await self._start(context)
         if batch is None:
             return  # deleted since the job was queued
-        try:
+
+        async def failed(code: str, message: str) -> None:
+            await self._mark(context, BatchStatus.FAILED, code, message)
+            await fail_pending(context, code, message)
+
+        async def cancelled() -> None:
+            await self._mark(context, BatchStatus.CANCELLED)
+
+        async with settled(context, failed=failed, cancelled=cancelled):
             if batch.imported_at is None:
                 await self._import(context, batch)
             await self._index(context, batch)
             if batch.enrich:
                 await self.enrichment.run(context)
             await self._finish(context, batch)
-        except LeaseLost:
-            raise
-        except JobCancelled:
-            await self._mark(context, BatchStatus.CANCELLED)
-            raise
-        except Transient as transient:
-            if context.last_attempt:
-                await self._failed(context, transient.cause.code, transient.cause.detail_message)
-            raise
-        except FolioError as error:
-            await self._failed(context, error.code, error.detail_message)
-            raise
-        except Exception as error:
-            if context.last_attempt:
-                await self._failed(context, JobFailed.code, f"{type(error).__name__}: {error}")
-            raise
 
     async def on_lost(self, context: JobContext) -> None:
         async with context.sessionmaker() as session, session.begin():
@@ -290,10 +281,6 @@ class RecordImport:
         if storage_key is not None:
             await self.storage.delete(storage_key)
         await context.progress(100, f"done: {live.rows_read} rows", stage="done")
-
-    async def _failed(self, context: JobContext, code: str, message: str) -> None:
-        await self._mark(context, BatchStatus.FAILED, code, message)
-        await fail_pending(context, code, message)
 
     async def _mark(
         self, context: JobContext, status: BatchStatus, code: str | None = None, message: str | None = None

@@ -11,9 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from folio.documents.repository import DocumentRepository
 from folio.embeddings.provider import EmbeddingProvider
-from folio.errors import FolioError
-from folio.jobs.errors import JobCancelled, JobFailed, LeaseLost, Transient, WorkerLost
-from folio.jobs.runner import JobContext
+from folio.jobs.errors import Transient, WorkerLost
+from folio.jobs.runner import JobContext, settled
 from folio.llm.errors import PASSING_ERRORS
 from folio.llm.registry import LLMRegistry
 from folio.models import Summary, SummaryStatus, TemplateKind
@@ -51,26 +50,18 @@ class Summarization:
         work = await self._start(context)
         if work is None:
             return  # deleted, or its document was, since the job was queued
-        try:
-            written = await self._write(context, work)
-        except LeaseLost:
-            raise
-        except JobCancelled:
+
+        async def failed(code: str, message: str) -> None:
+            await self._set_status(context, SummaryStatus.FAILED, code, message)
+
+        async def cancelled() -> None:
             await self._set_status(context, SummaryStatus.CANCELLED)
-            raise
-        except PASSING_ERRORS as error:
-            if context.last_attempt:
-                await self._set_status(context, SummaryStatus.FAILED, error.code, error.detail_message)
-            raise Transient(error) from error
-        except FolioError as error:
-            await self._set_status(context, SummaryStatus.FAILED, error.code, error.detail_message)
-            raise
-        except Exception as error:
-            if context.last_attempt:
-                await self._set_status(
-                    context, SummaryStatus.FAILED, JobFailed.code, f"{type(error).__name__}: {error}"
-                )
-            raise
+
+        async with settled(context, failed=failed, cancelled=cancelled):
+            try:
+                written = await self._write(context, work)
+            except PASSING_ERRORS as error:
+                raise Transient(error) from error
         await self._store(context, work, written)
 
     async def on_lost(self, context: JobContext) -> None:

@@ -28,7 +28,7 @@ async def get_template(
 async def page_templates(
     session: AsyncSession, *, principal: Principal, kind: TemplateKind | None, builtin: bool | None, page: PageRequest
 ) -> tuple[Sequence[Any], str | None]:
-    return await TemplateRepository(session).page(principal.org_id, kind, builtin, page)
+    return await TemplateRepository(session).page_of(principal.org_id, kind, builtin, page)
 
 
 async def find_template(session: AsyncSession, *, org_id: UUID, template_id: UUID) -> PromptTemplate | None:

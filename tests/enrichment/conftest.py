@@ -1,41 +1,24 @@
 """What the enrichment API tests share: an app with quick job retries on a database of the module's own (so that
-the session app's reaper never runs these jobs' retries with its settings), records made by a batch upload, and
-enrichment requests followed to the end of their job."""
+the session app's reaper never runs these jobs' retries with its settings: `tests.apps.serve`), records made by a
+batch upload, and enrichment requests followed to the end of their job."""
 
 from __future__ import annotations
 
 import csv
 import io
 import json
-from collections.abc import AsyncIterator, Mapping, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Mapping, Sequence
 from typing import Any
 from uuid import UUID
 
 import httpx
-from fastapi import FastAPI
 
-from folio.main import create_app
-from tests.conftest import make_settings
 from tests.factories import Account, wait_until_finished
 
 SCHEMAS = "/api/v1/enrichment/schemas"
 RECORDS = "/api/v1/records"
 TRIAGE_ID = UUID("00000000-0000-0000-0000-000000000101")
-# Retries after a fraction of a second, and the reaper that dispatches them looks often.
-FAST_JOBS: dict[str, Any] = {"backoff_seconds": 0.05, "backoff_max_seconds": 0.2, "reaper_seconds": 0.1}
 JOB_SECONDS = 60
-
-
-@asynccontextmanager
-async def serve(database_url: str, **overrides: Any) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]]:
-    jobs = {**FAST_JOBS, **overrides.pop("jobs", {})}
-    application = create_app(make_settings(database_url, jobs=jobs, **overrides))
-    async with (
-        application.router.lifespan_context(application),
-        httpx.AsyncClient(transport=httpx.ASGITransport(app=application), base_url="http://testserver") as client,
-    ):
-        yield application, client
 
 
 def csv_of(rows: Sequence[Mapping[str, str]]) -> bytes:

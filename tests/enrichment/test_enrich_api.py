@@ -13,6 +13,7 @@ import httpx
 import pytest
 from jsonschema import Draft202012Validator
 
+from tests.apps import serve
 from tests.corpus import Doc, ingest
 from tests.enrichment.conftest import (
     RECORDS,
@@ -23,7 +24,6 @@ from tests.enrichment.conftest import (
     enrichments_of,
     request_enrichment,
     schema_of,
-    serve,
     upload_records,
 )
 from tests.factories import Account, add_member, error_of, register, wait_until_finished
@@ -44,6 +44,12 @@ WITH_REPLY: dict[str, Any] = {
         "product": {"type": "string", "enum": PRODUCTS},
         "reply_draft": {"type": "string", "description": "A reply to send to the customer."},
     },
+}
+# The offline engine writes a summary, but not one that follows this rule.
+CASE_SUMMARY: dict[str, Any] = {
+    "type": "object",
+    "required": ["summary"],
+    "properties": {"summary": {"type": "string", "maxLength": 300, "pattern": "^CASE-[0-9]+: "}},
 }
 ROWS = [
     {
@@ -177,6 +183,15 @@ async def test_a_required_field_the_offline_engine_cannot_fill_needs_review(setu
     assert "reply_draft" in enrichment["error_message"]
     assert "reply_draft" not in enrichment["data"]
     assert enrichment["data"]["product"] in PRODUCTS
+
+
+async def test_what_the_offline_engine_fills_against_the_schema_s_rules_needs_review(setup: Setup) -> None:
+    schema = await create_schema(setup.client, setup.account, CASE_SUMMARY, "Numbered summary")
+    job, enrichment = await enrich(setup.client, setup.account, setup.records["T-4"], schema_id=schema["id"])
+    assert job["status"] == "succeeded", job
+    assert (enrichment["status"], enrichment["error_code"]) == ("needs_review", "ENRICHMENT_OUTPUT_INCOMPLETE")
+    assert enrichment["needs_review"] is True
+    assert "pattern" in enrichment["error_message"] or "does not match" in enrichment["error_message"]
 
 
 async def test_a_document_that_is_not_ready_cannot_be_enriched(setup: Setup) -> None:

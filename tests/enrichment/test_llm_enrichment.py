@@ -16,6 +16,7 @@ import pytest
 from starlette.requests import Request
 from starlette.responses import JSONResponse, StreamingResponse
 
+from tests.apps import serve
 from tests.enrichment.conftest import (
     JOB_SECONDS,
     RECORDS,
@@ -24,7 +25,6 @@ from tests.enrichment.conftest import (
     enrichment_of,
     request_enrichment,
     schema_of,
-    serve,
     upload_records,
 )
 from tests.factories import Account, register, wait_until_finished

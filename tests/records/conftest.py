@@ -68,6 +68,10 @@ async def all_records(client: httpx.AsyncClient, headers: dict[str, str], **para
             return items
 
 
+def texts_by_id(records: list[dict[str, Any]]) -> dict[str | None, str]:
+    return {record["external_id"]: record["text"] for record in records}
+
+
 def errors_of(batch: dict[str, Any]) -> list[tuple[int, str]]:
     """(line, code) of each row error on the batch's first page of errors."""
     return [(error["line"], error["code"]) for error in batch["errors"]["items"]]

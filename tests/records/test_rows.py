@@ -300,14 +300,6 @@ def test_semicolons_from_european_excel(tmp_path: Path) -> None:
     assert (items[0].customer, items[0].metadata) == ("Müller", {"amount": "3,50 €"})
 
 
-def test_a_tsv_file_is_tab_separated_whatever_its_commas(tmp_path: Path) -> None:
-    path = write(tmp_path, "name, first\ttext, body\nAnn, B\thello, world\nBob, C\tbye, now\n", "batch.tsv")
-
-    items = read(path, RecordMapping(text="text, body", customer="name, first"))
-
-    assert texts(items) == [(2, "hello, world"), (3, "bye, now")]
-
-
 def test_a_delimiter_found_only_in_the_header_is_used(tmp_path: Path) -> None:
     assert texts(read(write(tmp_path, "text|id\nhello, world; again|1\n"))) == [(2, "hello, world; again")]
 

@@ -122,6 +122,7 @@ class LLMWriter:
                 confidence, needs_review = _review_fields(data)
                 return Outcome(
                     id=item.id,
+                    document_id=item.document_id,
                     status=EnrichmentStatus.ENRICHED,
                     data=data,
                     raw_output=None,
@@ -139,6 +140,7 @@ class LLMWriter:
             ]
         return Outcome(
             id=item.id,
+            document_id=item.document_id,
             status=EnrichmentStatus.NEEDS_REVIEW,
             data=None,
             raw_output=raw[:_MAX_RAW_OUTPUT],
@@ -184,7 +186,10 @@ class OfflineWriter:
         enrichers = {schema_id: await self._enricher(target) for schema_id, target in targets.items()}
 
         def enrich_all() -> list[Outcome | BaseException]:
-            return [_offline_outcome(item, enrichers[item.schema_id], embedded[item.document_id]) for item in items]
+            return [
+                _offline_outcome(item, enrichers[item.schema_id], targets[item.schema_id], embedded[item.document_id])
+                for item in items
+            ]
 
         return await anyio.to_thread.run_sync(enrich_all)
 
@@ -197,21 +202,27 @@ class OfflineWriter:
         return enricher
 
 
-def _offline_outcome(item: Pending, enricher: OfflineEnricher, vector: Embeddings) -> Outcome:
+def _offline_outcome(item: Pending, enricher: OfflineEnricher, target: Target, vector: Embeddings) -> Outcome:
     result = enricher.enrich(item.text, vector)
-    incomplete = bool(result.missing)
+    problem = None
+    if result.missing:
+        problem = f"Without a language model these required fields cannot be filled: {', '.join(result.missing)}."
+    else:
+        # A schema's other rules (patterns, lengths, extra properties) may still refuse what the engine filled in.
+        _, invalid = check(json.dumps(result.data), target.validator)
+        if invalid is not None:
+            problem = f"What the offline engine can fill does not follow the schema: {invalid}"
     return Outcome(
         id=item.id,
-        status=EnrichmentStatus.NEEDS_REVIEW if incomplete else EnrichmentStatus.ENRICHED,
+        document_id=item.document_id,
+        status=EnrichmentStatus.ENRICHED if problem is None else EnrichmentStatus.NEEDS_REVIEW,
         data=result.data,
         raw_output=None,
         model=OFFLINE_MODEL,
         confidence=result.confidence,
-        needs_review=result.needs_review,
+        needs_review=result.needs_review or problem is not None,
         document_version=item.version,
         attempts=1,
-        error_code=OUTPUT_INCOMPLETE if incomplete else None,
-        error_message=f"Without a language model these required fields cannot be filled: {', '.join(result.missing)}."
-        if incomplete
-        else None,
+        error_code=None if problem is None else OUTPUT_INCOMPLETE,
+        error_message=problem,
     )

@@ -4,7 +4,8 @@ from folio.errors import Conflict, FolioError, Forbidden, ValidationFailed
 
 # An item's error code (not an HTTP error): the model's JSON did not follow the schema, even when told why.
 OUTPUT_INVALID = "ENRICHMENT_OUTPUT_INVALID"
-# An item's error code: the offline engine could not fill a property the schema requires.
+# An item's error code: the offline engine could not fill what the schema requires (a required property, or a rule
+# such as a pattern or a length).
 OUTPUT_INCOMPLETE = "ENRICHMENT_OUTPUT_INCOMPLETE"
 
 

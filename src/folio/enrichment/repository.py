@@ -48,6 +48,7 @@ class Pending:
 @dataclass(frozen=True, slots=True)
 class Outcome:
     id: UUID
+    document_id: UUID
     status: EnrichmentStatus
     data: dict[str, Any] | None
     raw_output: str | None
@@ -130,7 +131,8 @@ class EnrichmentRepository:
                 "job_id": job_id,
                 "created_by": created_by,
             }
-            for document_id in document_ids
+            # In document order, as every writer of records locks them: concurrent writers wait, never deadlock.
+            for document_id in sorted(document_ids)
         ]
         # Many parameter sets for one statement (executemany): compiled once and cached, unlike a VALUES list.
         statement = insert(table(Enrichment))
@@ -236,9 +238,16 @@ class EnrichmentRepository:
                 "error_code": outcome.error_code,
                 "error_message": outcome.error_message,
             }
-            for outcome in outcomes
+            for outcome in sorted(outcomes, key=lambda outcome: outcome.document_id)
         ]
         await self.session.execute(statement, rows)
+
+    async def tally(self, job_id: UUID) -> tuple[int, int]:
+        """Enrichments `job_id` has written (whatever their outcome), and how many of them need review."""
+        written = Enrichment.status.not_in(_UNWRITTEN)
+        counts = select(func.count().filter(written), func.count().filter(written, Enrichment.needs_review))
+        enriched, review = (await self.session.execute(counts.where(Enrichment.job_id == job_id))).one()
+        return int(enriched), int(review)
 
     async def fail_pending(self, job_id: UUID, code: str, message: str) -> None:
         """What a job leaves unwritten when it fails for good is marked failed, with the job's error."""

@@ -23,7 +23,7 @@ from folio.enrichment.errors import (
     EnrichmentSchemaReadOnly,
 )
 from folio.enrichment.repository import EnrichmentRepository, SchemaRepository
-from folio.enrichment.tasks import ENRICH_DOCUMENTS
+from folio.enrichment.tasks import ENRICH_DOCUMENTS, Tally
 from folio.jobs import service as jobs
 from folio.models import DocumentStatus, Enrichment, EnrichmentSchema, Job, TemplateKind
 from folio.pagination import PageRequest
@@ -176,33 +176,60 @@ async def request(
     max_attempts: int,
     template_id: UUID | None = None,
     instructions: str | None = None,
-    job_id: UUID | None = None,
 ) -> Job | None:
-    """Mark the documents' enrichments with `schema` pending, for `job_id` (a record batch's job) or for a new
-    `enrich_documents` job, returned; nothing is started for no documents."""
+    """A new `enrich_documents` job writing the documents' enrichments with `schema`; none for no documents."""
     if not document_ids:
         return None
-    job = None
-    if job_id is None:
-        job = await jobs.enqueue(
-            session,
-            principal=principal,
-            kind=ENRICH_DOCUMENTS,
-            max_attempts=max_attempts,
-            payload={"count": len(document_ids), "schema_id": str(schema.id)},
-            subject_id=document_ids[0] if len(document_ids) == 1 else None,
-        )
-        job_id = job.id
+    job = await jobs.enqueue(
+        session,
+        principal=principal,
+        kind=ENRICH_DOCUMENTS,
+        max_attempts=max_attempts,
+        payload={"count": len(document_ids), "schema_id": str(schema.id)},
+        subject_id=document_ids[0] if len(document_ids) == 1 else None,
+    )
+    await mark_pending(
+        session,
+        principal=principal,
+        document_ids=document_ids,
+        schema_id=schema.id,
+        job_id=job.id,
+        template_id=template_id,
+        instructions=instructions,
+    )
+    return job
+
+
+async def mark_pending(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    document_ids: Sequence[UUID],
+    schema_id: UUID,
+    job_id: UUID,
+    template_id: UUID | None = None,
+    instructions: str | None = None,
+) -> None:
+    """Make the documents' enrichments with the schema pending for `job_id` (a new request's, or a batch's)."""
     await EnrichmentRepository(session).request(
         org_id=principal.org_id,
         document_ids=document_ids,
-        schema_id=schema.id,
+        schema_id=schema_id,
         job_id=job_id,
         template_id=template_id,
         instructions=instructions,
         created_by=principal.member_id,
     )
-    return job
+
+
+async def tally(session: AsyncSession, *, job_id: UUID) -> Tally:
+    """The enrichments `job_id` has written, and how many of them need a person."""
+    written, review = await EnrichmentRepository(session).tally(job_id)
+    return Tally(written, review)
+
+
+async def fail_pending(session: AsyncSession, *, job_id: UUID, code: str, message: str) -> None:
+    await EnrichmentRepository(session).fail_pending(job_id, code, message)
 
 
 async def enrich_document(

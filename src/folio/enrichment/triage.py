@@ -2,6 +2,9 @@
 
 A property whose values are a `oneOf` of `const` + `description` is a set of labels: a language model reads the
 descriptions, and the offline engine picks the label whose description is nearest to the text in embedding space.
+
+The migration that created the table seeds this schema from here: a change to it needs a migration that updates the
+seeded row, or databases made before and after the change would differ.
 """
 
 from __future__ import annotations

@@ -133,6 +133,10 @@ class Ingestion:
             if live is None:
                 await repository.delete_chunks(document.id)
                 return
+            if live.sha256 != document.sha256:
+                # A record whose text a batch changed meanwhile: the batch indexes the new text.
+                await repository.delete_chunks(document.id, version=version)
+                return
             statistics = SearchRepository(session)
             if live.version:
                 await statistics.count_version(live.org_id, live.id, live.version, sign=-1)

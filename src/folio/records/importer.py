@@ -53,16 +53,19 @@ async def write_block(
     records = RecordRepository(session)
     errors = [item for item in block if isinstance(item, RowError)]
     # A later row with the same external id replaces an earlier one of the block, as it would across blocks.
+    first: dict[str, RecordRow] = {}
     latest: dict[str, RecordRow] = {}
+    repeats: list[tuple[RecordRow, RecordRow]] = []
     anonymous: list[RecordRow] = []
-    repeats = 0
     for item in block:
         if isinstance(item, RecordRow):
             if item.external_id is None:
                 anonymous.append(item)
-            else:
-                repeats += item.external_id in latest
-                latest[item.external_id] = item
+                continue
+            if item.external_id in latest:
+                repeats.append((latest[item.external_id], item))
+            first.setdefault(item.external_id, item)
+            latest[item.external_id] = item
     known = await records.known(batch.org_id, list(latest))
     new_rows = anonymous + [row for external_id, row in latest.items() if external_id not in known]
     changed_rows = [
@@ -75,6 +78,13 @@ async def write_block(
         for external_id, row in latest.items()
         if external_id in known and known[external_id].sha256 == text_hash(row.text)
     ]
+    # Each row is counted against what stood before it: the stored record, or the block's earlier row.
+    updated = sum(earlier.text != later.text for earlier, later in repeats) + sum(
+        external_id in known and known[external_id].sha256 != text_hash(row.text) for external_id, row in first.items()
+    )
+    unchanged = sum(earlier.text == later.text for earlier, later in repeats) + sum(
+        external_id in known and known[external_id].sha256 == text_hash(row.text) for external_id, row in first.items()
+    )
     new_ids = [new_id() for _ in new_rows]
     await records.add_many(
         [_document(batch, document_id, row, created_by) for document_id, row in zip(new_ids, new_rows, strict=True)],
@@ -105,8 +115,8 @@ async def write_block(
     )
     return Written(
         created=len(new_rows),
-        updated=len(changed_rows) + repeats,
-        unchanged=len(same_rows),
+        updated=updated,
+        unchanged=unchanged,
         failed=len(errors),
         changed_ids=new_ids + [document_id for document_id, _ in changed_rows],
     )

@@ -188,6 +188,9 @@ class RecordRepository:
         )
 
     async def known(self, org_id: UUID, external_ids: Sequence[str]) -> dict[str, Known]:
+        """The records the organization has under these external ids, their documents locked in id order, as every
+        writer of records locks them (so an import and an indexing batch wait for each other rather than
+        deadlock); one deleted meanwhile is not known any more."""
         if not external_ids:
             return {}
         # One unique-index probe per id, whatever the statistics say: a table that grew by a batch since it was
@@ -198,16 +201,29 @@ class RecordRepository:
             .render_derived("keys")
         )
         match = (
-            select(Record.document_id, Document.sha256)
-            .join(Document, Document.id == Record.document_id)
+            select(Record.document_id)
             .where(Record.org_id == org_id, Record.external_id == keys.c.external_id)
             .limit(1)
             .lateral("match")
         )
         rows = await self.session.execute(
-            select(keys.c.external_id, match.c.document_id, match.c.sha256).select_from(keys.join(match, true()))
+            select(keys.c.external_id, match.c.document_id).select_from(keys.join(match, true()))
         )
-        return {str(external_id): Known(document_id, sha256) for external_id, document_id, sha256 in rows.all()}
+        found = {str(external_id): document_id for external_id, document_id in rows.all()}
+        if not found:
+            return {}
+        locked = await self.session.execute(
+            select(Document.id, Document.sha256)
+            .where(Document.id.in_(sorted(found.values())))
+            .order_by(Document.id)
+            .with_for_update()
+        )
+        hashes: dict[UUID, str] = {row.id: row.sha256 for row in locked.all()}
+        return {
+            external_id: Known(document_id, hashes[document_id])
+            for external_id, document_id in found.items()
+            if document_id in hashes
+        }
 
     async def add_many(
         self,
@@ -336,7 +352,3 @@ class BatchRepository:
     async def add_errors(self, rows: Sequence[dict[str, Any]]) -> None:
         if rows:
             await self.session.execute(insert(table(RecordBatchError)), list(rows))
-
-    async def delete(self, batch: RecordBatch) -> None:
-        await self.session.delete(batch)
-        await self.session.flush()

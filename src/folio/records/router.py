@@ -66,7 +66,7 @@ _BATCH_BODY: dict[str, Any] = {
                         "enum": [",", ";", "|", "tab"],
                         "description": "CSV delimiter; detected when not given.",
                     },
-                    "enrich": {"type": "boolean", "default": True, "description": "Enrich the new records."},
+                    "enrich": {"type": "boolean", "default": True, "description": "Enrich new and changed records."},
                     "schema_id": {
                         "type": "string",
                         "format": "uuid",
@@ -162,9 +162,9 @@ async def get_batch(
     "with `schema_id`, your default schema when it is not given.",
 )
 async def list_records(
-    principal: Reader, session: SessionDep, page: PageDep, query: Annotated[RecordQueryParams, Query()]
+    principal: Reader, session: SessionDep, query: Annotated[RecordQueryParams, Query()]
 ) -> Page[RecordRead]:
-    views, next_cursor = await service.page_records(session, principal=principal, query=query, page=page)
+    views, next_cursor = await service.page_records(session, principal=principal, query=query, page=query.page())
     return Page(items=[_read(view) for view in views], next_cursor=next_cursor)
 
 
@@ -174,6 +174,8 @@ async def list_records(
     response_model=RecordsEnrichAccepted,
     responses=authenticated(Forbidden, EnrichmentSchemaNotFound, TemplateNotFound, TemplateWrongKind),
     summary="Enrich every record the filters match, in one job",
+    description="Records that are searchable (`index_status: ready`) and match the filters, oldest first, at most "
+    "`limit` of them: `count` says how many the job enriches.",
 )
 async def enrich_records(
     body: RecordsEnrich, request: Request, principal: Writer, session: SessionDep

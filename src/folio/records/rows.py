@@ -122,6 +122,11 @@ class RecordMapping:
         named = [getattr(self, role) for role in ROLES] + list(self.metadata.values())
         return list(dict.fromkeys(column for column in named if column is not None))
 
+    def as_json(self) -> dict[str, str]:
+        """The mapping as `parse` reads it: role to column."""
+        fixed = {role: getattr(self, role) for role in ROLES if getattr(self, role) is not None}
+        return fixed | self.metadata
+
 
 @dataclass(frozen=True, slots=True)
 class RecordRow:
@@ -189,7 +194,7 @@ class RowReader:
         self._binary = path.open("rb")
         try:
             self._text, sample = self._open_text()
-            rows = self._open_csv(sample, path, delimiter) if format is BatchFormat.CSV else self._open_jsonl(sample)
+            rows = self._open_csv(sample, delimiter) if format is BatchFormat.CSV else self._open_jsonl(sample)
         except BaseException:
             self._binary.close()
             raise
@@ -229,11 +234,11 @@ class RowReader:
         newline = "" if self.format is BatchFormat.CSV else "\n"
         return io.TextIOWrapper(self._binary, encoding=self.encoding, errors=errors, newline=newline), sample
 
-    def _open_csv(self, sample: str, path: Path, delimiter: str | None) -> Iterator[_Pending]:
+    def _open_csv(self, sample: str, delimiter: str | None) -> Iterator[_Pending]:
         if delimiter is not None and (len(delimiter) != 1 or delimiter in '"\r\n'):
             message = "The delimiter must be one character, not a quote or a line break."
             raise RecordFileInvalid(message, details={"field": "delimiter"})
-        self.delimiter = delimiter or _choose_delimiter(sample, path)
+        self.delimiter = delimiter or _choose_delimiter(sample)
         self._row_lines: list[str] = []
         self._reader = csv.reader(self._csv_lines(), delimiter=self.delimiter, strict=True)
         try:
@@ -376,9 +381,7 @@ def _mostly_utf8(head: bytes, *, complete: bool) -> bool:
     return valid > broken > 0
 
 
-def _choose_delimiter(sample: str, path: Path) -> str:
-    if path.suffix.lower() == ".tsv":
-        return "\t"
+def _choose_delimiter(sample: str) -> str:
     sample = sample[:_SNIFF_CHARS]
     header = next((line for line in sample.splitlines() if line.strip()), "")
     # The header fixes the number of columns, so only a candidate it contains can be right. With none, the file

@@ -1,15 +1,15 @@
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+import orjson
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from folio.enrichment.schemas import EnrichmentRead
 from folio.models import BatchFormat, BatchStatus, CaseStatus, DocumentStatus
-from folio.pagination import Page
+from folio.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, PageRequest
 from folio.schemas import ReadModel, RequestModel
 
 
@@ -56,6 +56,8 @@ class RecordQuery(RequestModel):
             name, colon, _ = value.partition(":")
             if not colon or not name.strip():
                 raise ValueError(f"'{value[:50]}' is not `name:value`")
+            if "\x00" in value:
+                raise ValueError("must not contain the NUL character")
         return values
 
     def enrichment(self) -> dict[str, Any]:
@@ -64,8 +66,9 @@ class RecordQuery(RequestModel):
         for pair in self.field:
             name, _, raw = pair.partition(":")
             try:
-                wanted[name.strip()] = json.loads(raw)
-            except json.JSONDecodeError:
+                # orjson, unlike json, refuses NaN and Infinity, which JSONB cannot hold: they stay text.
+                wanted[name.strip()] = orjson.loads(raw)
+            except orjson.JSONDecodeError:
                 wanted[name.strip()] = raw
         named = {
             "sentiment": self.sentiment,
@@ -78,9 +81,13 @@ class RecordQuery(RequestModel):
 
 
 class RecordQueryParams(RecordQuery):
-    """`RecordQuery` as query parameters, which it shares with paging (`limit`, `cursor`)."""
+    """`RecordQuery` as query parameters, with paging: a misspelled filter answers 422 rather than being ignored."""
 
-    model_config = ConfigDict(extra="ignore")
+    limit: int = Field(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT, description="Items per page.")
+    cursor: str | None = Field(None, max_length=64, description="`next_cursor` of the previous page.")
+
+    def page(self) -> PageRequest:
+        return PageRequest.from_cursor(self.limit, self.cursor)
 
 
 class RecordUpdate(RequestModel):

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
@@ -36,7 +35,6 @@ class BatchOptions:
     """The form fields of a batch upload beside its file."""
 
     mapping: RecordMapping
-    raw_mapping: dict[str, str]
     delimiter: str | None
     enrich: bool
     schema_id: UUID | None
@@ -58,7 +56,6 @@ class BatchOptions:
             raise ValidationFailed("`schema_id` is not a UUID.", details={"field": "schema_id"}) from error
         return cls(
             mapping=mapping,
-            raw_mapping=json.loads(fields["mapping"]),
             delimiter=None if delimiter is None else _DELIMITERS[delimiter.strip(" ")],
             enrich=enrich in _TRUE,
             schema_id=schema_id,
@@ -99,7 +96,7 @@ async def create_batch(
         format=format,
         storage_key=uploaded.stored.key,
         size_bytes=uploaded.stored.size,
-        mapping=options.raw_mapping,
+        mapping=options.mapping.as_json(),
         delimiter=delimiter,
         encoding=encoding,
         enrich=options.enrich,
@@ -142,13 +139,7 @@ class RecordView:
 
 
 async def filters_of(session: AsyncSession, *, principal: Principal, query: RecordQuery) -> RecordFilters:
-    wanted = query.enrichment()
-    on_enrichment = bool(wanted) or query.needs_review is not None
-    on_enrichment = on_enrichment or query.min_confidence is not None or query.max_confidence is not None
-    schema_id = None
-    if on_enrichment:
-        schema_id = (await enrichment.schema_or_default(session, principal=principal, schema_id=query.schema_id)).id
-    return RecordFilters(
+    filters = RecordFilters(
         batch_id=query.batch_id,
         case_status=query.status,
         assigned_to=query.assigned_to,
@@ -161,12 +152,15 @@ async def filters_of(session: AsyncSession, *, principal: Principal, query: Reco
         occurred_before=query.occurred_before,
         created_after=query.created_after,
         created_before=query.created_before,
-        schema_id=schema_id,
-        enrichment=wanted,
+        enrichment=query.enrichment(),
         needs_review=query.needs_review,
         min_confidence=query.min_confidence,
         max_confidence=query.max_confidence,
     )
+    if not filters.on_enrichment:
+        return filters
+    schema = await enrichment.schema_or_default(session, principal=principal, schema_id=query.schema_id)
+    return replace(filters, schema_id=schema.id)
 
 
 async def page_records(

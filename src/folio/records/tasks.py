@@ -17,7 +17,6 @@ from uuid import UUID
 
 import anyio
 import numpy as np
-from sqlalchemy import func, select
 
 from folio.documents.repository import DocumentRepository
 from folio.documents.storage import Storage
@@ -31,7 +30,7 @@ from folio.ingestion.tasks import chunk_row
 from folio.jobs.errors import JobCancelled, WorkerLost
 from folio.jobs.runner import JobContext, settled
 from folio.llm.provider import Usage
-from folio.models import BatchStatus, Enrichment, RecordBatch
+from folio.models import BatchStatus, RecordBatch
 from folio.records.importer import write_block
 from folio.records.repository import BatchRepository, RecordRepository, ToIndex
 from folio.records.rows import RecordMapping, RecordRow, RowError, RowReader
@@ -67,7 +66,7 @@ class RecordImport:
     async def __call__(self, context: JobContext) -> None:
         batch = await self._start(context)
         if batch is None:
-            return  # deleted since the job was queued
+            return  # its organization was deleted since the job was queued
 
         async def failed(code: str, message: str) -> None:
             await self._mark(context, BatchStatus.FAILED, code, message)
@@ -93,6 +92,9 @@ class RecordImport:
                     WorkerLost.code,
                     WorkerLost.message,
                 )
+            await enrichment.fail_pending(
+                session, job_id=context.job_id, code=WorkerLost.code, message=WorkerLost.message
+            )
 
     async def _start(self, context: JobContext) -> RecordBatch | None:
         async with context.sessionmaker() as session, session.begin():
@@ -118,11 +120,12 @@ class RecordImport:
                 skip=batch.rows_read,
             )
         )
+        schema_id = await self._schema(context, batch)
         try:
             blocks = reader.blocks(self.settings.import_rows)
             no_more: list[RecordRow | RowError] = []
             while block := await anyio.to_thread.run_sync(next, blocks, no_more):
-                rows_read = await self._write(context, batch, block)
+                rows_read = await self._write(context, batch, block, schema_id)
                 percent = _IMPORT_SHARE * reader.bytes_read() / max(reader.size_bytes, 1)
                 await context.progress(percent, f"read {rows_read} rows", stage="importing")
         finally:
@@ -135,25 +138,24 @@ class RecordImport:
                 live.status = BatchStatus.INDEXING
                 batch.rows_created, batch.rows_updated = live.rows_created, live.rows_updated
 
-    async def _write(self, context: JobContext, batch: RecordBatch, block: Sequence[RecordRow | RowError]) -> int:
-        """One block in one transaction, with the batch's counts; the rows read so far."""
+    async def _write(
+        self, context: JobContext, batch: RecordBatch, block: Sequence[RecordRow | RowError], schema_id: UUID | None
+    ) -> int:
+        """One block in one transaction, with the batch's counts; the rows read so far. New and changed records
+        become pending enrichments with `schema_id` (None: the batch does not enrich)."""
         async with context.sessionmaker() as session, session.begin():
             await context.fence(session)
             await RecordRepository(session).lock_imports(batch.org_id)
             live = await BatchRepository(session).get(context.principal, batch.id, for_update=True)
             if live is None:
-                raise JobCancelled()  # the batch was deleted
+                raise JobCancelled()  # its organization is gone
             written = await write_block(session, live, block, created_by=live.created_by)
-            if live.enrich and written.changed_ids:
-                schema = await enrichment.schema_or_default(
-                    session, principal=context.principal, schema_id=live.schema_id
-                )
-                await enrichment.request(
+            if schema_id is not None and written.changed_ids:
+                await enrichment.mark_pending(
                     session,
                     principal=context.principal,
                     document_ids=written.changed_ids,
-                    schema=schema,
-                    max_attempts=1,
+                    schema_id=schema_id,
                     job_id=context.job_id,
                 )
             live.rows_read += len(block)
@@ -162,6 +164,14 @@ class RecordImport:
             live.rows_unchanged += written.unchanged
             live.rows_failed += written.failed
             return live.rows_read
+
+    async def _schema(self, context: JobContext, batch: RecordBatch) -> UUID | None:
+        """The schema the whole import enriches with (the default, if the batch's was deleted since)."""
+        if not batch.enrich:
+            return None
+        async with context.sessionmaker() as session:
+            schema = await enrichment.schema_or_default(session, principal=context.principal, schema_id=batch.schema_id)
+        return schema.id
 
     async def _index(self, context: JobContext, batch: RecordBatch) -> None:
         embedder = await anyio.to_thread.run_sync(self.embedder)
@@ -256,6 +266,7 @@ class RecordImport:
     async def _count_enriched(self, context: JobContext, batch: RecordBatch, tally: Tally) -> None:
         """Counts to follow while the job runs; `_finish` recounts them exactly."""
         async with context.sessionmaker() as session, session.begin():
+            await context.fence(session)
             live = await BatchRepository(session).get(context.principal, batch.id, for_update=True)
             if live is not None:
                 live.records_enriched += tally.enriched
@@ -267,14 +278,8 @@ class RecordImport:
             live = await BatchRepository(session).get(context.principal, batch.id, for_update=True)
             if live is None:
                 return
-            enriched, review = (
-                await session.execute(
-                    select(func.count(), func.count().filter(Enrichment.needs_review)).where(
-                        Enrichment.job_id == context.job_id
-                    )
-                )
-            ).one()
-            live.records_enriched, live.records_needing_review = enriched, review
+            tally = await enrichment.tally(session, job_id=context.job_id)
+            live.records_enriched, live.records_needing_review = tally.enriched, tally.needing_review
             live.status = BatchStatus.SUCCEEDED
             live.finished_at = datetime.now(UTC)
             storage_key, live.storage_key = live.storage_key, None

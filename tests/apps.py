@@ -1,0 +1,27 @@
+"""An app of its own for tests whose jobs must retry quickly, on a database the session app's reaper does not see."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import httpx
+from fastapi import FastAPI
+
+from folio.main import create_app
+from tests.conftest import make_settings
+
+# Retries after a fraction of a second, and the reaper that dispatches them looks often.
+FAST_JOBS: dict[str, Any] = {"backoff_seconds": 0.05, "backoff_max_seconds": 0.2, "reaper_seconds": 0.1}
+
+
+@asynccontextmanager
+async def serve(database_url: str, **overrides: Any) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]]:
+    jobs = {**FAST_JOBS, **overrides.pop("jobs", {})}
+    application = create_app(make_settings(database_url, jobs=jobs, **overrides))
+    async with (
+        application.router.lifespan_context(application),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=application), base_url="http://testserver") as client,
+    ):
+        yield application, client

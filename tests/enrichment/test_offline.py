@@ -94,8 +94,8 @@ def outcomes(embedder: LocalMiniLM, triage: OfflineEnricher) -> dict[str, list[O
 
 async def enrich_one(schema: dict[str, Any], text: str, embedder: LocalMiniLM) -> OfflineResult:
     enricher = await OfflineEnricher.prepare(schema, embedder)
-    (result,) = await enricher.enrich_texts([text], embedder)
-    return result
+    (vector,) = await embedder.embed([text])
+    return enricher.enrich(text, vector)
 
 
 def accuracy(outcomes: Sequence[Outcome], field: str) -> float:
@@ -276,17 +276,6 @@ async def test_labels_are_embedded_once_when_prepared_and_never_when_enriching(e
     assert counting.texts == prepared
     await OfflineEnricher.prepare({"type": "object", "properties": {"summary": {"type": "string"}}}, counting)
     assert counting.texts == prepared
-
-
-async def test_enrich_texts_embeds_then_enriches(embedder: LocalMiniLM, triage: OfflineEnricher) -> None:
-    texts = [CASES[0].text, CASES[1].text]
-
-    results = await triage.enrich_texts(texts, embedder)
-
-    vectors = embedder.embed_sync(texts)
-    assert [result.data for result in results] == [
-        triage.enrich(t, v).data for t, v in zip(texts, vectors, strict=True)
-    ]
 
 
 async def test_only_object_schemas_can_be_prepared(embedder: LocalMiniLM) -> None:

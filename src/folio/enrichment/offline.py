@@ -14,7 +14,6 @@ from __future__ import annotations
 import enum
 import math
 import re
-from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -150,10 +149,6 @@ class OfflineEnricher:
             if fill is _Fill.NEEDS_REVIEW:
                 data[name] = needs_review
         return OfflineResult(data=data, confidence=confidence, needs_review=needs_review, missing=missing)
-
-    async def enrich_texts(self, texts: Sequence[str], embedder: EmbeddingProvider) -> list[OfflineResult]:
-        vectors = await embedder.embed(texts)
-        return [self.enrich(text, vector) for text, vector in zip(texts, vectors, strict=True)]
 
     def _read(self, text: str, vector: npt.NDArray[np.float32]) -> _Reading:
         # Typographic apostrophes would hide "can't" and "haven't" from VADER's negations and from the term lists.

@@ -72,7 +72,7 @@ class Ingestion:
         extracted = await self._extract(context, document)
         pages = len(extracted.pages)
         await context.progress(20, f"extracted {pages} page{'s' if pages != 1 else ''}", stage="chunking")
-        chunks = await anyio.to_thread.run_sync(self._chunk, extracted)
+        chunks = await anyio.to_thread.run_sync(chunk_with_settings, extracted, self.settings)
         version = document.version + 1
         async with context.sessionmaker() as session, session.begin():
             await context.fence(session)
@@ -104,14 +104,6 @@ class Ingestion:
             return ExtractedText.single_page(content.text if content else "")
         path = self.storage.local_path(document.storage_key)
         return await anyio.to_thread.run_sync(extract_isolated, path, document.kind, self.settings)
-
-    def _chunk(self, extracted: ExtractedText) -> list[Chunk]:
-        return chunk_text(
-            extracted,
-            tokenizer=load_tokenizer(),
-            target_tokens=self.settings.chunk_tokens,
-            overlap_tokens=self.settings.chunk_overlap,
-        )
 
     async def _start(self, context: JobContext) -> Document | None:
         async with context.sessionmaker() as session, session.begin():
@@ -185,6 +177,16 @@ def _document_id(context: JobContext) -> UUID:
     if context.subject_id is None:
         raise ValueError(f"job {context.job_id} of kind {INGEST_DOCUMENT} has no document")
     return context.subject_id
+
+
+def chunk_with_settings(extracted: ExtractedText, settings: IngestionSettings) -> list[Chunk]:
+    """The chunks of a text with the deployment's chunk size and overlap; CPU-bound, so off the event loop."""
+    return chunk_text(
+        extracted,
+        tokenizer=load_tokenizer(),
+        target_tokens=settings.chunk_tokens,
+        overlap_tokens=settings.chunk_overlap,
+    )
 
 
 def chunk_row(org_id: UUID, document_id: UUID, version: int, chunk: Chunk, vector: list[float]) -> dict[str, Any]:

@@ -21,12 +21,11 @@ import numpy as np
 from folio.documents.repository import DocumentRepository
 from folio.documents.storage import Storage
 from folio.embeddings.provider import EmbeddingProvider, Embeddings
-from folio.embeddings.tokenizer import load_tokenizer
 from folio.enrichment import service as enrichment
 from folio.enrichment.tasks import EnrichmentRunner, Tally, fail_pending
-from folio.ingestion.chunking import Chunk, chunk_text
+from folio.ingestion.chunking import Chunk
 from folio.ingestion.extracted import ExtractedText
-from folio.ingestion.tasks import chunk_row
+from folio.ingestion.tasks import chunk_row, chunk_with_settings
 from folio.jobs.errors import JobCancelled, WorkerLost
 from folio.jobs.runner import JobContext, settled
 from folio.llm.provider import Usage
@@ -198,16 +197,7 @@ class RecordImport:
             await context.progress(percent, f"indexed {indexed} records", stage="indexing")
 
     def _chunk(self, items: Sequence[ToIndex]) -> list[list[Chunk]]:
-        tokenizer = load_tokenizer()
-        return [
-            chunk_text(
-                ExtractedText.single_page(item.text),
-                tokenizer=tokenizer,
-                target_tokens=self.ingestion.chunk_tokens,
-                overlap_tokens=self.ingestion.chunk_overlap,
-            )
-            for item in items
-        ]
+        return [chunk_with_settings(ExtractedText.single_page(item.text), self.ingestion) for item in items]
 
     async def _publish(
         self,

@@ -73,9 +73,17 @@ def create_engine(url: str, settings: Settings) -> AsyncEngine:
         pool_size=settings.db.pool_size,
         max_overflow=settings.db.max_overflow,
         pool_pre_ping=True,
+        pool_timeout=settings.db.pool_timeout_seconds,
         echo=settings.db.echo,
     )
 
 
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False)
+
+
+async def release(session: AsyncSession) -> None:
+    """Commit the work so far and give the connection back to the pool before slow work: a model call, an
+    embedding, password hashing, extraction, outbound HTTP. The next statement takes a connection again, in a new
+    transaction, so a slow call never holds one of the pool's few connections."""
+    await session.commit()

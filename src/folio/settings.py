@@ -35,6 +35,9 @@ class DatabaseSettings(BaseModel):
     pool_size: int = Field(10, ge=1, description="Connections kept open per process.")
     max_overflow: int = Field(10, ge=0, description="Extra connections allowed under load.")
     migrate_on_start: bool = Field(True, description="Run Alembic migrations to head when the API starts.")
+    pool_timeout_seconds: float = Field(
+        5, gt=0, description="Longest wait for a pooled connection; then the request answers 503 with Retry-After."
+    )
     echo: bool = False
 
 
@@ -161,6 +164,20 @@ class LLMSettings(BaseModel):
         return self
 
 
+class OutboundSettings(BaseModel):
+    """Outbound HTTP to URLs a tenant gives (its model endpoint; later webhooks and connectors)."""
+
+    allow_private: bool = Field(
+        False,
+        description="Let tenant-given URLs reach loopback, private, link-local and other internal addresses "
+        "(a self-hosted Ollama or vLLM on the deployment's own network). Off: such URLs are refused.",
+    )
+    allow_hosts: list[str] = Field(
+        default_factory=list,
+        description="With allow_private, only these host names or addresses may be internal; empty: any.",
+    )
+
+
 class JobSettings(BaseModel):
     max_attempts: int = Field(3, ge=1, le=20, description="Tries of a job before it fails for good.")
     lease_seconds: float = Field(60, gt=0, description="A running job's lease; a worker that misses it is dead.")
@@ -239,6 +256,7 @@ class Settings(BaseSettings):
     usage: UsageSettings = UsageSettings()
     records: RecordSettings = RecordSettings()
     enrichment: EnrichmentSettings = EnrichmentSettings()
+    outbound: OutboundSettings = OutboundSettings()
     log: LogSettings = LogSettings()
 
     @model_validator(mode="after")

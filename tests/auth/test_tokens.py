@@ -9,22 +9,29 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import itertools
 import json
+import re
 import secrets
 import time
 import warnings
 from collections.abc import Callable
+from datetime import UTC, datetime, tzinfo
 from typing import Any
 
 import httpx
 import jwt
+import jwt.api_jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from folio.auth.tokens import REFRESH_TOKEN_PREFIX, new_refresh_token
 from tests.conftest import TEST_JWT_SECRET
 from tests.factories import Account, error_of, register
 
 ME = "/api/v1/auth/me"
+ACCESS_LIFETIME = 15 * 60
+URL_SAFE_BASE64 = re.compile(r"[A-Za-z0-9_-]+")
 
 
 def claims_of(account: Account) -> dict[str, Any]:
@@ -255,3 +262,90 @@ async def test_garbage_bearer_values_are_rejected(client: httpx.AsyncClient) -> 
 
     for token in ("abc", "a.b.c", f"{header}.{payload}", f"{header}.{payload}.", "Bearer"):
         assert_rejected(await me(client, token))
+
+
+# --- expiry at the second, on a clock the test controls ---------------------------------------------------------
+
+
+def freeze_jwt_clock(monkeypatch: pytest.MonkeyPatch, instant: int) -> None:
+    """Make PyJWT's "now" (`datetime.now` in `jwt.api_jwt`) the given epoch second, so `exp` is checked exactly.
+
+    Patch only after the account exists: PyJWT's encoder tests `isinstance(value, datetime)` against the same name.
+    """
+
+    class FrozenDatetime(datetime):
+        @classmethod
+        def now(cls, tz: tzinfo | None = None) -> FrozenDatetime:
+            return cls.fromtimestamp(instant, tz or UTC)
+
+    monkeypatch.setattr(jwt.api_jwt, "datetime", FrozenDatetime)
+
+
+def expiring_at(account: Account, exp: int) -> str:
+    claims = claims_of(account)
+    claims.update(iat=exp - ACCESS_LIFETIME, exp=exp)
+    return forge(claims)
+
+
+async def test_a_token_5_seconds_past_exp_is_auth_expired(
+    client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No leeway: the audit's mutant accepting tokens up to 540 s after `exp` passed the 10-minute-old token."""
+    account = await register(client)
+    now = int(time.time())
+    freeze_jwt_clock(monkeypatch, now)
+
+    just_before = await me(client, expiring_at(account, now + 5))
+    at_exp = await me(client, expiring_at(account, now))
+    just_after = await me(client, expiring_at(account, now - 5))
+
+    assert just_before.status_code == 200, just_before.text
+    assert just_before.json()["user"]["id"] == str(account.user_id)
+    assert_rejected(at_exp, "AUTH_EXPIRED")  # RFC 7519: not accepted "on or after" exp
+    assert_rejected(just_after, "AUTH_EXPIRED")
+    assert 'error_description="expired"' in just_after.headers["WWW-Authenticate"]
+
+
+# --- refresh tokens: as much randomness as API keys -------------------------------------------------------------
+
+
+def refresh_randomness(token: str) -> bytes:
+    """The random part of a refresh token, decoded; checks the prefix and the URL-safe alphabet on the way."""
+    assert token.startswith(REFRESH_TOKEN_PREFIX), token
+    randomness = token.removeprefix(REFRESH_TOKEN_PREFIX)
+    assert URL_SAFE_BASE64.fullmatch(randomness), token
+    assert len(randomness) >= 43
+    return base64.urlsafe_b64decode(randomness + "=" * (-len(randomness) % 4))
+
+
+async def test_refresh_tokens_issued_by_the_api_carry_256_random_bits(client: httpx.AsyncClient) -> None:
+    account = await register(client)
+    issued = [account.refresh_token]
+    for _ in range(4):
+        response = await client.post("/api/v1/auth/refresh", json={"refresh_token": issued[-1]})
+        assert response.status_code == 200, response.text
+        issued.append(response.json()["refresh_token"])
+
+    assert all(len(refresh_randomness(token)) >= 32 for token in issued)
+    assert len(set(issued)) == len(issued)
+
+
+def test_refresh_tokens_never_repeat_and_use_the_whole_alphabet() -> None:
+    tokens = [new_refresh_token() for _ in range(2000)]
+
+    randomness = [refresh_randomness(token) for token in tokens]
+
+    assert all(len(random) >= 32 for random in randomness)
+    assert len(set(tokens)) == len(tokens)
+    # 2000 tokens of 43 characters show every one of the 64 symbols (a hex or truncated source would not).
+    assert set("".join(token.removeprefix(REFRESH_TOKEN_PREFIX) for token in tokens)) == set(
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+    )
+    # Every byte value appears among the decoded bytes, so none of them is fixed or drawn from a narrow range.
+    assert len(set(b"".join(randomness))) == 256
+    # No two positions move together (a short random string repeated would): independent symbols agree in about
+    # 1 token in 64, ~31 of 2000; 100 is more than ten standard deviations away.
+    parts = [token.removeprefix(REFRESH_TOKEN_PREFIX) for token in tokens]
+    width = min(len(part) for part in parts)
+    for first, second in itertools.combinations(range(width), 2):
+        assert sum(part[first] == part[second] for part in parts) < 100, (first, second)

@@ -72,6 +72,13 @@ def test_overlap_must_be_smaller_than_the_target(tokenizer: Tokenizer) -> None:
         chunk_text(ExtractedText.single_page("text"), tokenizer=tokenizer, target_tokens=32, overlap_tokens=32)
 
 
+@pytest.mark.parametrize("overlap", [-1, -64])
+def test_a_negative_overlap_is_a_value_error(tokenizer: Tokenizer, overlap: int) -> None:
+    # Not the OverflowError the splitter raises when a negative number reaches its unsigned parameter.
+    with pytest.raises(ValueError, match="overlap_tokens"):
+        chunk_text(ExtractedText.single_page("text"), tokenizer=tokenizer, target_tokens=32, overlap_tokens=overlap)
+
+
 def test_offsets_are_python_string_indices_in_non_ascii_text(tokenizer: Tokenizer) -> None:
     paragraph = "Le café — ünïcode 日本語 naïve façade 東京 Zürich. " * 6
     extracted = ExtractedText.single_page("# Überblick\n\n" + "\n\n".join([paragraph] * 5))
@@ -204,3 +211,17 @@ def test_chunk_rules_hold_for_any_markdown(extracted: ExtractedText, target: int
     chunks = chunk_text(extracted, tokenizer=tokenizer, target_tokens=target, overlap_tokens=overlap)
 
     assert_chunk_rules(extracted, chunks, tokenizer, target)
+
+
+def test_a_chunk_ending_exactly_at_a_page_boundary_stays_on_its_page(tokenizer: Tokenizer) -> None:
+    # Page one ends on its last letter and page two starts with the blank line, so the cut falls on the boundary.
+    first, second, third = sentences(4, "page one"), "\n\n" + sentences(4, "page two"), "\n\n" + sentences(4, "three")
+    extracted = paged(first, second, third)
+    boundaries = {page.end for page in extracted.pages}
+
+    chunks = chunk_text(extracted, tokenizer=tokenizer, target_tokens=64, overlap_tokens=0)
+
+    assert [chunk.text for chunk in chunks] == [first, second.strip(), third.strip()]
+    assert {chunk.end for chunk in chunks} == boundaries  # each chunk's end is the next page's start
+    assert [(chunk.page_start, chunk.page_end) for chunk in chunks] == [(1, 1), (2, 2), (3, 3)]
+    assert_chunk_rules(extracted, chunks, tokenizer, 64)

@@ -42,7 +42,8 @@ class TooMuchText(ExtractionFailed):
 
 
 class ArchiveBomb(ExtractionFailed):
-    """The DOCX (a zip) declares more uncompressed bytes or entries than allowed; it was not opened."""
+    """The DOCX (a zip) declares more uncompressed bytes or entries than allowed, or one of its files inflates to more
+    than it declares (checked by inflating in bounded pieces, nothing kept); it was not opened."""
 
     code = "ARCHIVE_BOMB"
     message = "The file would expand beyond the allowed size."

@@ -1,4 +1,4 @@
-"""DOCX through python-docx, after the zip's declared size and entry count are checked."""
+"""DOCX through python-docx, after the zip's entry count, declared sizes and actual expansion are checked."""
 
 from __future__ import annotations
 
@@ -12,19 +12,19 @@ from docx.table import Table
 from docx.text.paragraph import Paragraph
 from lxml.etree import LxmlError
 
-from folio.ingestion.errors import ArchiveBomb, CorruptFile
+from folio.ingestion.errors import CorruptFile
+from folio.ingestion.extract._archive import check_archive
 from folio.ingestion.extract._normalise import clean_title, finish, heading, join_blocks, one_line
 from folio.ingestion.extracted import ExtractedText
 from folio.settings import IngestionSettings
 
 _HEADING_STYLE = re.compile(r"heading ([1-9])", re.IGNORECASE)
-_MIB = 1024 * 1024
 # What a damaged package raises from python-docx: missing parts, bad XML, wrong content types, bad zip members.
 _DAMAGED = (OpcError, KeyError, ValueError, IndexError, zipfile.BadZipFile, LxmlError)
 
 
 def extract_docx(path: Path, limits: IngestionSettings) -> ExtractedText:
-    _refuse_archive_bomb(path, limits)
+    check_archive(path, max_mib=limits.max_archive_mb, max_entries=limits.max_archive_entries)
     try:
         document = docx.Document(str(path))
         blocks: list[str] = []
@@ -43,22 +43,6 @@ def extract_docx(path: Path, limits: IngestionSettings) -> ExtractedText:
     except _DAMAGED as error:
         raise CorruptFile("The file is not a readable DOCX.") from error
     return ExtractedText.single_page(finish(join_blocks(blocks), limits.max_chars), title=title)
-
-
-def _refuse_archive_bomb(path: Path, limits: IngestionSettings) -> None:
-    """Refuse before anything is decompressed; zipfile stops reading a member at its declared size."""
-    try:
-        with zipfile.ZipFile(path) as archive:
-            entries = archive.infolist()
-    except zipfile.BadZipFile as error:
-        raise CorruptFile("The file is not a readable DOCX.") from error
-    if len(entries) > limits.max_archive_entries:
-        raise ArchiveBomb(f"The DOCX holds {len(entries)} files; at most {limits.max_archive_entries} are allowed.")
-    declared_bytes = sum(entry.file_size for entry in entries)
-    if declared_bytes > limits.max_archive_mb * _MIB:
-        raise ArchiveBomb(
-            f"The DOCX would expand to {declared_bytes // _MIB} MiB; at most {limits.max_archive_mb} MiB are allowed."
-        )
 
 
 def _paragraph(paragraph: Paragraph) -> tuple[str, int | None]:

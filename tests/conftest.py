@@ -23,7 +23,8 @@ from folio.main import create_app
 from folio.models import EnrichmentSchema, PromptTemplate
 from folio.settings import Settings
 
-TEST_JWT_SECRET = "test-secret-" + "k" * 40
+# Random (64 hex digits), so production settings accept it too.
+TEST_JWT_SECRET = "ad946e5997a9f590281e0e657389c45332edc85dfa94cd6942472f7cab63de1b"
 # A fixed Fernet key (32 bytes, url-safe base64), so settings of any environment accept it.
 TEST_ENCRYPTION_KEY = "dGVzdC1lbmNyeXB0aW9uLWtleS1mb3ItZm9saW8tMzI="
 # Uploaded files of every test app of this session; removed when the session ends.

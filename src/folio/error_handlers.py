@@ -7,6 +7,7 @@ from typing import Any, cast
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException
 
 from folio.errors import (
@@ -15,6 +16,7 @@ from folio.errors import (
     InternalError,
     MethodNotAllowed,
     NotFound,
+    ServerBusy,
     ValidationFailed,
 )
 from folio.observability.context import request_id_var
@@ -54,8 +56,14 @@ async def _http_error(_: Request, exc: Exception) -> JSONResponse:
     return render(error)
 
 
+async def _pool_timeout(_: Request, exc: Exception) -> JSONResponse:
+    # Every pooled connection stayed busy for FOLIO_DB__POOL_TIMEOUT_SECONDS: the database is the bottleneck.
+    return render(ServerBusy(details={"reason": "database"}, headers={"Retry-After": "2"}))
+
+
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(FolioError, _folio_error)
+    app.add_exception_handler(PoolTimeout, _pool_timeout)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(HTTPException, _http_error)
 

@@ -130,3 +130,17 @@ class RateLimitExceeded(FolioError):
     status_code = 429
     code = "RATE_LIMIT_EXCEEDED"
     message = "Too many requests."
+
+
+class NulCharacter(ValidationFailed):
+    """The URL, a form field or a JSON body holds a NUL character (`%00`, `\\u0000`), which no text can store."""
+
+    message = "NUL characters are not allowed in requests."
+
+
+class ServerBusy(FolioError):
+    """The server is at capacity (requests in flight, database connections); retry after Retry-After seconds."""
+
+    status_code = 503
+    code = "SERVER_BUSY"
+    message = "The server is busy; retry shortly."

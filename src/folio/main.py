@@ -16,6 +16,7 @@ from redis.asyncio import Redis
 from folio import __doc__ as folio_doc
 from folio.answers import chats_router, openai_router
 from folio.answers import router as answers_router
+from folio.api_docs import install_docs
 from folio.auth import keys_router
 from folio.auth import router as auth_router
 from folio.auth.tokens import AccessTokens
@@ -38,7 +39,7 @@ from folio.migrate import head_revision, upgrade_to_head
 from folio.observability import health
 from folio.observability.logging import configure_logging
 from folio.observability.metrics import instrument_pool
-from folio.observability.middleware import RequestMiddleware
+from folio.observability.middleware import Load, RequestMiddleware
 from folio.orgs import router as orgs_router
 from folio.ratelimit import RateLimiter
 from folio.records import router as records_router
@@ -143,7 +144,10 @@ def create_app(settings: Settings | None = None, *, job_handlers: Mapping[str, H
         openapi_tags=TAGS,
         lifespan=lifespan,
         generate_unique_id_function=operation_id,
+        docs_url=None,
+        redoc_url=None,
     )
+    install_docs(app)
     app.add_middleware(
         CORSMiddleware,
         allow_origins=settings.http.cors_origins or (["*"] if settings.is_development else []),
@@ -157,7 +161,8 @@ def create_app(settings: Settings | None = None, *, job_handlers: Mapping[str, H
             "Retry-After",
         ],
     )
-    app.add_middleware(RequestMiddleware, max_body_bytes=settings.http.max_body_kb * 1024)
+    app.state.load = Load(settings.http.max_in_flight)
+    app.add_middleware(RequestMiddleware, max_body_bytes=settings.http.max_body_kb * 1024, load=app.state.load)
     install_error_handlers(app)
 
     routers = (

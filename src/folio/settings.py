@@ -47,6 +47,13 @@ class AuthSettings(BaseModel):
     jwt_audience: str = "folio-api"
     access_token_minutes: int = Field(15, ge=1, le=24 * 60)
     refresh_token_days: int = Field(30, ge=1, le=365)
+    refresh_grace_seconds: int = Field(
+        30,
+        ge=0,
+        le=300,
+        description="How long a refresh token may be presented again after its first use (two tabs refreshing at "
+        "once) and still get new tokens in the same session; later reuse revokes the session. 0: never.",
+    )
 
     @property
     def access_token_ttl(self) -> timedelta:
@@ -55,6 +62,17 @@ class AuthSettings(BaseModel):
     @property
     def refresh_token_ttl(self) -> timedelta:
         return timedelta(days=self.refresh_token_days)
+
+    def jwt_secret_bits(self) -> float:
+        """Estimated bits of guessing work for the JWT secret (zxcvbn: repeats, sequences, keyboard patterns and
+        dictionary words count for little, so `a`×32 or a phrase scores low while 32 random bytes score high)."""
+        import math
+
+        from zxcvbn import zxcvbn  # imported here: its word lists cost ~0.1 s, needed only outside development
+
+        # zxcvbn's matching grows quadratically; a strong prefix is enough, a weak one fails anyway.
+        guesses_log10: float = zxcvbn(self.jwt_secret.get_secret_value()[:128])["guesses_log10"]
+        return guesses_log10 / math.log10(2)
 
 
 class RateLimitSettings(BaseModel):
@@ -76,12 +94,27 @@ class HttpSettings(BaseModel):
     trusted_proxies: list[str] = Field(
         default_factory=list, description="Proxy addresses whose X-Forwarded-For is believed."
     )
+    max_in_flight: int = Field(
+        200,
+        ge=1,
+        description="Requests one API process serves at once; more answer 503 SERVER_BUSY with Retry-After at once "
+        "instead of queueing (health probes and /metrics are always served).",
+    )
+    max_form_fields: int = Field(32, ge=1, description="Text fields an upload may carry besides its files.")
+    max_form_kb: int = Field(256, ge=1, description="Total size of an upload's text fields and part headers, in KiB.")
+    metrics_token: SecretStr | None = Field(
+        None,
+        description="Bearer token /metrics requires. Unset: /metrics is open in development and off (404) in "
+        "production, so set it there (Prometheus: `authorization: {credentials: <token>}`).",
+    )
 
 
 class IngestionSettings(BaseModel):
     max_pages: int = Field(2000, ge=1, description="Pages a document may have.")
     max_chars: int = Field(20_000_000, ge=1, description="Characters of text a document may have.")
-    max_archive_mb: int = Field(200, ge=1, description="Declared uncompressed size a DOCX may have, in MiB.")
+    max_archive_mb: int = Field(
+        200, ge=1, description="Uncompressed size a DOCX may have, in MiB: declared, and checked by inflating."
+    )
     max_archive_entries: int = Field(5000, ge=1, description="Files a DOCX may contain.")
     extract_seconds: float = Field(300, gt=0, description="Time one file's extraction may take.")
     # The model reads 256 tokens including its two special ones, so a chunk holds at most 254.
@@ -156,6 +189,32 @@ class LLMSettings(BaseModel):
     context_tokens: int = Field(8192, ge=512, description="The model's context window: prompt and answer together.")
     max_answer_tokens: int = Field(1024, ge=16, description="Longest answer asked of the model.")
     temperature: float = Field(0.2, ge=0, le=2)
+    org_concurrency: int = Field(
+        8,
+        ge=1,
+        le=1000,
+        description="Model calls (answers, chats, /v1, summaries, enrichment) one organization may have running at "
+        "once, across every API and worker process when FOLIO_REDIS_URL is set; a stream holds its slot until it ends.",
+    )
+    org_busy_wait_seconds: float = Field(
+        2,
+        ge=0,
+        le=60,
+        description="How long a call waits for one of its organization's slots before it fails with 429 LLM_BUSY.",
+    )
+    org_slot_lease_seconds: float = Field(
+        30,
+        ge=2,
+        le=3600,
+        description="Lease of a slot in Redis, renewed while the call runs: a process that dies frees its slots "
+        "after at most this long.",
+    )
+    client_cache_size: int = Field(
+        128, ge=1, le=100_000, description="Model clients (one per model, base URL and key) kept open; LRU."
+    )
+    client_idle_seconds: float = Field(
+        600, gt=0, description="A model client unused this long is closed (its connections with it)."
+    )
 
     @model_validator(mode="after")
     def _answer_fits_the_context(self) -> Self:
@@ -174,7 +233,21 @@ class OutboundSettings(BaseModel):
     )
     allow_hosts: list[str] = Field(
         default_factory=list,
-        description="With allow_private, only these host names or addresses may be internal; empty: any.",
+        description="With allow_private, only these host names, addresses or networks (CIDR) may be internal; "
+        "empty: any. Cloud metadata addresses stay refused unless listed here.",
+    )
+    connect_timeout_seconds: float = Field(
+        5, gt=0, le=60, description="Longest name resolution, and longest TCP/TLS connect, to a tenant-given URL."
+    )
+    timeout_seconds: float = Field(
+        30,
+        gt=0,
+        le=600,
+        description="Longest wait for a read or write of a tenant-given URL (model endpoints use "
+        "FOLIO_LLM__TIMEOUT_SECONDS instead).",
+    )
+    max_response_kb: int = Field(
+        10_240, ge=1, description="Largest response body read from a tenant-given URL, in KiB; larger is refused."
     )
 
 
@@ -271,6 +344,15 @@ class Settings(BaseSettings):
             )
         if len(secret) < 32:
             raise ValueError("FOLIO_AUTH__JWT_SECRET must be at least 32 characters in production.")
+        # 128 bits: 32 random bytes in hex (`openssl rand -hex 32`, ~200 bits here) or base64 (~140) pass; words,
+        # phrases and repeated or sequential characters, whatever their length, do not.
+        bits = self.auth.jwt_secret_bits()
+        if bits < 128:
+            raise ValueError(
+                f"FOLIO_AUTH__JWT_SECRET is too easy to guess (about {bits:.0f} bits; production needs 128): repeated "
+                "or sequential characters, words and phrases do not count for their length. Generate one with "
+                "`openssl rand -hex 32`."
+            )
         return self
 
     @model_validator(mode="after")

@@ -7,13 +7,14 @@ from uuid import UUID
 
 from fastapi import Depends, Header, Request
 from fastapi.security import APIKeyHeader, OAuth2PasswordBearer
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from folio.auth import keys_service
 from folio.auth import service as auth
 from folio.auth.errors import AuthExpired, AuthInvalid, AuthRequired, OrgAccessDenied
 from folio.auth.principal import Principal, Scope
 from folio.auth.tokens import AccessTokens, is_api_key
-from folio.deps import API_V1, SessionDep, client_address, rate_limit
+from folio.deps import API_V1, client_address, rate_limit
 from folio.error_handlers import error_responses
 from folio.errors import FolioError, Forbidden, RateLimitExceeded, ValidationFailed
 from folio.observability.middleware import STATE_PRINCIPAL
@@ -47,7 +48,6 @@ TokensDep = Annotated[AccessTokens, Depends(access_tokens)]
 
 async def current_principal(
     request: Request,
-    session: SessionDep,
     tokens: TokensDep,
     bearer: Annotated[str | None, Depends(_bearer)],
     api_key: Annotated[str | None, Depends(_api_key)],
@@ -60,13 +60,17 @@ async def current_principal(
     if not credential:
         await rate_limit(request, Policy.ANONYMOUS, client_address(request))
         raise AuthRequired()
+    # A short transaction of its own: the route's session takes a connection only when it needs one, so a route
+    # that works before it reads (an upload streaming, a question being embedded) holds none meanwhile.
+    sessionmaker: async_sessionmaker[AsyncSession] = request.app.state.sessionmaker
     try:
-        if is_api_key(credential):
-            principal = await keys_service.principal_from_api_key(session, secret=credential, org_id=x_org_id)
-        else:
-            principal = await auth.principal_from_access_token(
-                session, token=credential, org_id=x_org_id, tokens=tokens
-            )
+        async with sessionmaker() as session, session.begin():
+            if is_api_key(credential):
+                principal = await keys_service.principal_from_api_key(session, secret=credential, org_id=x_org_id)
+            else:
+                principal = await auth.principal_from_access_token(
+                    session, token=credential, org_id=x_org_id, tokens=tokens
+                )
     except (AuthInvalid, AuthExpired):
         # Failed credentials count against the address, which bounds guessing of keys and tokens.
         await rate_limit(request, Policy.ANONYMOUS, client_address(request))

@@ -39,3 +39,10 @@ class DocumentHasNoFile(FolioError):
     status_code = 404
     code = "DOCUMENT_HAS_NO_FILE"
     message = "This document has no file of its own."
+
+
+class FormTooLarge(PayloadTooLarge):
+    """An upload carries too many text fields, or too many bytes of them and of part headers."""
+
+    code = "FORM_TOO_LARGE"
+    message = "The upload's form fields are too large."

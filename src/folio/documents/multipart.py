@@ -9,9 +9,10 @@ from typing import TYPE_CHECKING
 from python_multipart.exceptions import MultipartParseError
 from python_multipart.multipart import MultipartParser, parse_options_header
 
+from folio.documents.errors import FormTooLarge
 from folio.documents.filenames import display_name
 from folio.documents.storage import Storage, StorageWriter, StoredFile
-from folio.errors import ValidationFailed
+from folio.errors import NulCharacter, ValidationFailed
 
 if TYPE_CHECKING:  # the callbacks' TypedDict exists only for type checkers
     from python_multipart.multipart import MultipartCallbacks
@@ -34,6 +35,9 @@ class UploadLimits:
     max_file_bytes: int
     max_files: int = 20
     max_field_bytes: int = 64 * 1024
+    max_fields: int = 32
+    # Everything but file contents: text fields and every part's headers. Bounds what the reader holds in memory.
+    max_form_bytes: int = 256 * 1024
 
 
 async def read_upload(
@@ -63,6 +67,8 @@ class _Reader:
         self.field_value = bytearray()
         self.filename: str | None = None
         self.writer: StorageWriter | None = None
+        self.form_bytes = 0
+        self.fields_seen = 0
 
     async def read(self, body: AsyncIterable[bytes], content_type: str) -> None:
         media_type, options = parse_options_header(content_type)
@@ -101,6 +107,8 @@ class _Reader:
     async def _drain(self) -> None:
         events, self.events = self.events, []
         for kind, data in events:
+            if kind in {"header_field", "header_value"}:
+                self._count_form_bytes(len(data))
             if kind == "begin":
                 self.headers, self.header_name = {}, b""
             elif kind == "header_field":
@@ -123,6 +131,12 @@ class _Reader:
         self.filename = None
         self.field_value = bytearray()
         if raw_filename is None:
+            self.fields_seen += 1
+            if self.fields_seen > self.limits.max_fields:
+                raise FormTooLarge(
+                    f"At most {self.limits.max_fields} text fields per upload.",
+                    details={"max_fields": self.limits.max_fields},
+                )
             return
         if self.field_name not in {"files", "file"}:
             raise ValidationFailed(f"Unexpected file in the part '{self.field_name}'; send files as 'files'.")
@@ -135,6 +149,7 @@ class _Reader:
         if self.writer is not None:
             await self.writer.write(data)
             return
+        self._count_form_bytes(len(data))
         self.field_value += data
         if len(self.field_value) > self.limits.max_field_bytes:
             raise ValidationFailed(f"The field '{self.field_name}' exceeds {self.limits.max_field_bytes} bytes.")
@@ -145,9 +160,20 @@ class _Reader:
             self.form.files.append(UploadedFile(self.filename, await writer.commit()))
             return
         try:
-            self.form.fields[self.field_name] = self.field_value.decode("utf-8")
+            value = self.field_value.decode("utf-8")
         except UnicodeDecodeError as exc:
             raise ValidationFailed(f"The field '{self.field_name}' is not UTF-8 text.") from exc
+        if "\x00" in value or "\x00" in self.field_name:
+            raise NulCharacter(details={"in": "form", "field": self.field_name.replace("\x00", "")})
+        self.form.fields[self.field_name] = value
+
+    def _count_form_bytes(self, size: int) -> None:
+        self.form_bytes += size
+        if self.form_bytes > self.limits.max_form_bytes:
+            raise FormTooLarge(
+                f"The upload's text fields and part headers exceed {self.limits.max_form_bytes} bytes.",
+                details={"max_bytes": self.limits.max_form_bytes},
+            )
 
     async def discard(self) -> None:
         if self.writer is not None:

@@ -11,14 +11,16 @@ from folio.auth.deps import authenticated, requires
 from folio.auth.principal import Principal, Scope
 from folio.deps import API_V1, PageDep, SessionDep
 from folio.documents import service as documents
+from folio.documents.deps import UploadBody, upload_limits
 from folio.documents.errors import (
     DocumentHasNoFile,
     DocumentNotFound,
     DocumentNotReady,
     FileTooLarge,
+    FormTooLarge,
     UnsupportedFileType,
 )
-from folio.documents.multipart import UploadLimits, read_upload
+from folio.documents.multipart import read_upload
 from folio.documents.repository import DocumentFilters
 from folio.documents.schemas import (
     ChunkRead,
@@ -30,7 +32,7 @@ from folio.documents.schemas import (
     UploadResponse,
 )
 from folio.documents.storage import Storage
-from folio.errors import Forbidden
+from folio.errors import Forbidden, NulCharacter
 from folio.ingestion.extracted import FileKind
 from folio.jobs.schemas import JobRead
 from folio.models import Document, DocumentStatus, Job
@@ -71,7 +73,7 @@ _UPLOAD_BODY: dict[str, Any] = {
     "",
     status_code=status.HTTP_202_ACCEPTED,
     response_model=UploadResponse,
-    responses=authenticated(Forbidden, FileTooLarge, UnsupportedFileType),
+    responses=authenticated(Forbidden, FileTooLarge, FormTooLarge, NulCharacter, UnsupportedFileType),
     summary="Upload one or many files for ingestion",
     description=(
         "Files are streamed to storage and hashed on the way; one larger than `FOLIO_MAX_UPLOAD_MB` is refused with "
@@ -85,13 +87,14 @@ _UPLOAD_BODY: dict[str, Any] = {
 async def upload_documents(
     request: Request,
     principal: Writer,
+    body: UploadBody,
     session: SessionDep,
     allow_duplicate: Annotated[bool, Query(description="Store the file even if its content exists.")] = False,
 ) -> UploadResponse:
     settings: Settings = request.app.state.settings
     storage: Storage = request.app.state.storage
-    limits = UploadLimits(max_file_bytes=settings.max_upload_mb * 1024 * 1024)
-    form = await read_upload(request.stream(), request.headers.get("content-type", ""), storage, limits)
+    limits = upload_limits(settings, max_files=20)
+    form = await read_upload(body, request.headers.get("content-type", ""), storage, limits)
     try:
         created = await documents.create_documents(
             session,

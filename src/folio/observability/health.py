@@ -1,18 +1,24 @@
-"""Liveness and readiness. Readiness checks what a request needs: the database, its schema, Redis."""
+"""Liveness and readiness. Readiness checks what a request needs: the database, its schema, Redis, and room for
+one more request (free database connections, requests in flight below the limit)."""
 
 from __future__ import annotations
 
-from typing import Any, Literal
+import hmac
+from typing import Annotated, Any, Literal
 
 import anyio
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Header, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from folio.auth.errors import AuthInvalid
+from folio.errors import NotFound
 from folio.migrate import database_revision
 from folio.observability import metrics
+from folio.observability.middleware import Load
+from folio.settings import DatabaseSettings, Settings
 
 router = APIRouter(tags=["ops"])
 
@@ -48,13 +54,31 @@ async def ready(request: Request) -> Any:
     }
     if state.redis is not None:
         checks["redis"] = await _check(_redis(state.redis))
+    checks["capacity"] = await _check(_capacity(state.engine, state.settings.db, state.load))
     healthy = all(check.status == "ok" for check in checks.values())
     health = Health(status="ok" if healthy else "failing", checks=checks)
     return JSONResponse(health.model_dump(), status_code=200 if healthy else 503)
 
 
-@router.get("/metrics", summary="Prometheus metrics", response_class=Response, include_in_schema=True)
-async def prometheus_metrics() -> Response:
+@router.get(
+    "/metrics",
+    summary="Prometheus metrics",
+    description="With `FOLIO_HTTP__METRICS_TOKEN` set, send it as `Authorization: Bearer <token>`. Without it, "
+    "/metrics is open in development and answers 404 in production.",
+    response_class=Response,
+    include_in_schema=True,
+)
+async def prometheus_metrics(
+    request: Request, authorization: Annotated[str | None, Header(include_in_schema=False)] = None
+) -> Response:
+    settings: Settings = request.app.state.settings
+    token = settings.http.metrics_token
+    if token is None and not settings.is_development:
+        raise NotFound()
+    if token is not None and not hmac.compare_digest(
+        (authorization or "").encode(), f"Bearer {token.get_secret_value()}".encode()
+    ):
+        raise AuthInvalid("Send the metrics token as `Authorization: Bearer <token>`.")
     body, content_type = metrics.render()
     return Response(body, media_type=content_type)
 
@@ -82,6 +106,15 @@ async def _migrations(engine: AsyncEngine, head: str | None) -> str | None:
     async with engine.connect() as connection:
         current = await database_revision(connection)
     return None if current == head else f"database at {current}, code expects {head}; run `folio migrate`"
+
+
+async def _capacity(engine: AsyncEngine, database: DatabaseSettings, load: Load) -> str | None:
+    in_use: int = engine.sync_engine.pool.checkedout()  # type: ignore[attr-defined]
+    if in_use >= database.pool_size + database.max_overflow:
+        return f"all {in_use} database connections are in use"
+    if load.full:
+        return f"{load.in_flight} requests in flight, the most this process serves at once"
+    return None
 
 
 async def _redis(client: Any) -> str | None:

@@ -33,6 +33,7 @@ DB_POOL_CHECKED_OUT = Gauge(
 DB_POOL_OPEN = Gauge(
     "folio_db_pool_connections_open", "Database connections the pool holds open.", multiprocess_mode="livesum"
 )
+SHED = Counter("folio_http_requests_shed_total", "Requests answered 503 SERVER_BUSY because the process was full.")
 RATE_LIMIT_STORAGE_ERRORS = Counter(
     "folio_rate_limit_storage_errors_total",
     "Rate-limit checks skipped because the storage (Redis) failed; requests were served.",

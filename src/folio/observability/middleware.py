@@ -1,8 +1,11 @@
-"""The outermost Folio middleware: request id, body limit, access log, metrics and the last-resort 500."""
+"""The outermost Folio middleware: request id, load shedding, body limit, NUL refusal, security headers, access
+log, metrics and the last-resort 500."""
 
 from __future__ import annotations
 
+import re
 import time
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -10,7 +13,7 @@ import structlog
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from folio.errors import FolioError, InternalError, PayloadTooLarge
+from folio.errors import FolioError, InternalError, NulCharacter, PayloadTooLarge, ServerBusy
 from folio.observability import metrics
 from folio.observability.context import accept_request_id, request_id_var
 
@@ -19,12 +22,44 @@ log = structlog.get_logger("folio.access")
 # Request state keys written by dependencies and read here once the response is known.
 STATE_PRINCIPAL = "principal"
 STATE_RESPONSE_HEADERS = "response_headers"
+# The body's byte limit. Every route gets the JSON limit whatever the content type; an upload endpoint lifts it
+# (None: its multipart reader caps each part) only once the request is authenticated.
+STATE_BODY_LIMIT = "body_limit"
+
+# Probes answer even when the process sheds load: an orchestrator must see it alive, and readiness says it is full.
+_NEVER_SHED = frozenset({"/health/live", "/health/ready", "/metrics"})
+# A JSON `\u0000` escape: preceded by an even number of backslashes (an odd run escapes the backslash instead).
+_JSON_NUL = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000")
+_FORM_NUL = re.compile(rb"%00|\x00")
+
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "X-Frame-Options": "DENY",
+    "Cross-Origin-Opener-Policy": "same-origin",
+    # JSON and files are never rendered by a browser as a page: nothing may load, nothing may frame them.
+    "Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'",
+}
+_HSTS = "max-age=63072000; includeSubDomains"
+
+
+@dataclass
+class Load:
+    """Requests in flight in this process: the middleware sheds above the limit, readiness reports it."""
+
+    max_in_flight: int
+    in_flight: int = 0
+
+    @property
+    def full(self) -> bool:
+        return self.in_flight >= self.max_in_flight
 
 
 class RequestMiddleware:
-    def __init__(self, app: ASGIApp, *, max_body_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, *, max_body_bytes: int, load: Load) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
+        self.load = load
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -36,8 +71,10 @@ class RequestMiddleware:
         token = request_id_var.set(request_id)
         structlog.contextvars.bind_contextvars(request_id=request_id)
         state: dict[str, Any] = scope.setdefault("state", {})
+        state[STATE_BODY_LIMIT] = self.max_body_bytes
         status = 500
         response_started = False
+        secure = scope.get("scheme") == "https"
 
         async def send_with_headers(message: Message) -> None:
             nonlocal status, response_started
@@ -48,48 +85,79 @@ class RequestMiddleware:
                 response_headers["X-Request-ID"] = request_id
                 for name, value in state.get(STATE_RESPONSE_HEADERS, {}).items():
                     response_headers[name] = value
+                for name, value in SECURITY_HEADERS.items():
+                    response_headers.setdefault(name, value)
+                if secure:
+                    response_headers.setdefault("Strict-Transport-Security", _HSTS)
             await send(message)
 
         started = time.perf_counter()
         metrics.IN_FLIGHT.inc()
+        self.load.in_flight += 1
         try:
-            if _is_upload(headers):
-                # Uploads are capped per file, while they stream, by the upload endpoint (FOLIO_MAX_UPLOAD_MB).
-                await self.app(scope, receive, send_with_headers)
-            elif self._declared_body_too_large(headers):
-                await _send_error(PayloadTooLarge(details=self._limit_details()), request_id, send_with_headers)
+            error = self._refusal(scope, headers)
+            if error is not None:
+                await _send_error(error, request_id, send_with_headers)
             else:
-                await self.app(scope, self._limited(receive), send_with_headers)
+                await self.app(scope, self._checked(receive, state, headers), send_with_headers)
         except Exception:
             log.exception("unhandled_exception", path=scope["path"])
             if not response_started:
                 await _send_error(InternalError(), request_id, send_with_headers)
         finally:
+            self.load.in_flight -= 1
             metrics.IN_FLIGHT.dec()
             self._record(scope, state, status, time.perf_counter() - started)
             structlog.contextvars.unbind_contextvars("request_id")
             request_id_var.reset(token)
 
+    def _refusal(self, scope: Scope, headers: Headers) -> FolioError | None:
+        """What is refused before the application sees the request."""
+        if self.load.in_flight > self.load.max_in_flight and scope["path"] not in _NEVER_SHED:
+            metrics.SHED.inc()
+            return ServerBusy(details={"reason": "requests"}, headers={"Retry-After": "1"})
+        if "\x00" in scope["path"] or _FORM_NUL.search(scope.get("query_string", b"")):
+            return NulCharacter(details={"in": "url"})
+        length = headers.get("content-length")
+        if length is not None and length.isdigit() and int(length) > self.max_body_bytes:
+            # Only an authenticated upload may send more; anything else is refused before its body is read.
+            if not headers.get("content-type", "").startswith("multipart/form-data"):
+                return PayloadTooLarge(details=self._limit_details())
+        return None
+
     def _limit_details(self) -> dict[str, int]:
         return {"max_bytes": self.max_body_bytes}
 
-    def _declared_body_too_large(self, headers: Headers) -> bool:
-        length = headers.get("content-length")
-        return length is not None and length.isdigit() and int(length) > self.max_body_bytes
-
-    def _limited(self, receive: Receive) -> Receive:
+    def _checked(self, receive: Receive, state: dict[str, Any], headers: Headers) -> Receive:
+        """The body within the limit in force when each part arrives; text bodies are searched for NULs."""
         received = 0
+        declared = headers.get("content-length")
+        declared_bytes = int(declared) if declared is not None and declared.isdigit() else 0
+        content_type = headers.get("content-type", "").split(";")[0].strip().lower()
+        json_body = content_type.endswith(("/json", "+json"))
+        text_body = json_body or content_type == "application/x-www-form-urlencoded"
+        kept = bytearray()
 
-        async def limited_receive() -> Message:
+        async def checked_receive() -> Message:
             nonlocal received
+            limit: int | None = state.get(STATE_BODY_LIMIT)
+            if limit is not None and declared_bytes > limit:
+                raise PayloadTooLarge(details=self._limit_details())
             message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > self.max_body_bytes:
-                    raise PayloadTooLarge(details=self._limit_details())
+            if message["type"] != "http.request":
+                return message
+            body: bytes = message.get("body", b"")
+            received += len(body)
+            if limit is not None and received > limit:
+                raise PayloadTooLarge(details=self._limit_details())
+            if text_body:
+                # Bounded by the JSON limit: the whole body is searched once, so no escape is split between parts.
+                kept.extend(body)
+                if not message.get("more_body", False) and (_JSON_NUL if json_body else _FORM_NUL).search(kept):
+                    raise NulCharacter(details={"in": "body"})
             return message
 
-        return limited_receive
+        return checked_receive
 
     @staticmethod
     def _record(scope: Scope, state: dict[str, Any], status: int, duration: float) -> None:
@@ -110,17 +178,9 @@ class RequestMiddleware:
         )
 
 
-def _is_upload(headers: Headers) -> bool:
-    return headers.get("content-type", "").startswith("multipart/form-data")
-
-
 async def _send_error(error: FolioError, request_id: str, send: Send) -> None:
     body = orjson.dumps(error.envelope(request_id))
-    await send(
-        {
-            "type": "http.response.start",
-            "status": error.status_code,
-            "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
-        }
-    )
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    headers += [(name.lower().encode(), value.encode()) for name, value in error.headers.items()]
+    await send({"type": "http.response.start", "status": error.status_code, "headers": headers})
     await send({"type": "http.response.body", "body": body})

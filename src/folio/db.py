@@ -9,6 +9,7 @@ from uuid import UUID
 from sqlalchemy import DateTime, Enum, MetaData, Table, func
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.pool import QueuePool
 from uuid6 import uuid7
 
 from folio.settings import Settings
@@ -87,3 +88,13 @@ async def release(session: AsyncSession) -> None:
     embedding, password hashing, extraction, outbound HTTP. The next statement takes a connection again, in a new
     transaction, so a slow call never holds one of the pool's few connections."""
     await session.commit()
+
+
+def spare_connections(session: AsyncSession) -> int:
+    """Connections the session's pool can lend at once, without anyone waiting (open and idle, or yet to open)."""
+    assert session.bind is not None  # noqa: S101 — every session of ours is made by create_sessionmaker
+    pool = session.bind.sync_engine.pool
+    if not isinstance(pool, QueuePool):
+        return 1
+    # `overflow()` counts the connections open beyond pool_size (negative while fewer are open).
+    return pool.checkedin() + pool._max_overflow - pool.overflow()

@@ -29,9 +29,8 @@ class ChatRepository:
         self.session.add(chat)
         await self.session.flush()
 
-    async def get(self, principal: Principal, chat_id: UUID, *, for_update: bool = False) -> Chat | None:
-        statement = self.owned(principal).where(Chat.id == chat_id)
-        chat: Chat | None = await self.session.scalar(statement.with_for_update() if for_update else statement)
+    async def get(self, principal: Principal, chat_id: UUID) -> Chat | None:
+        chat: Chat | None = await self.session.scalar(self.owned(principal).where(Chat.id == chat_id))
         return chat
 
     async def page(self, principal: Principal, page: PageRequest) -> tuple[Sequence[Any], str | None]:

@@ -78,7 +78,7 @@ async def get_chat(chat_id: UUID, principal: Asker, session: SessionDep) -> Chat
 async def post_message(
     request: Request, chat_id: UUID, body: MessageCreate, principal: Asker, session: SessionDep
 ) -> Any:
-    chat = await chats.get_chat(session, principal=principal, chat_id=chat_id, for_update=True)
+    chat = await chats.get_chat(session, principal=principal, chat_id=chat_id)
     answerer = await answerer_for(request, session, principal, "chat")
     asked = await chats.ask(session, chat=chat, answerer=answerer, question=body.content)
     standalone = asked.standalone_question or asked.content

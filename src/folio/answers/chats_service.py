@@ -16,6 +16,7 @@ from folio.answers.errors import ChatNotFound
 from folio.answers.schemas import Citation
 from folio.answers.service import Answerer
 from folio.auth.principal import Principal
+from folio.db import release
 from folio.models import Chat, ChatMessage
 from folio.pagination import PageRequest
 from folio.search.schemas import SearchFilters, describe_filters
@@ -47,8 +48,8 @@ async def create_chat(
     return chat
 
 
-async def get_chat(session: AsyncSession, *, principal: Principal, chat_id: UUID, for_update: bool = False) -> Chat:
-    chat = await ChatRepository(session).get(principal, chat_id, for_update=for_update)
+async def get_chat(session: AsyncSession, *, principal: Principal, chat_id: UUID) -> Chat:
+    chat = await ChatRepository(session).get(principal, chat_id)
     if chat is None:
         raise ChatNotFound()
     return chat
@@ -68,6 +69,7 @@ async def ask(session: AsyncSession, *, chat: Chat, answerer: Answerer, question
     """Store the user's turn with the standalone question retrieval will use."""
     repository = ChatRepository(session)
     history = await repository.messages(chat.id, last=HISTORY_TURNS)
+    await release(session)  # the rewrite is a model call
     standalone = await standalone_question(answerer, history, question)
     if not chat.title:
         chat.title = question[:200]

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from folio.answers.service import Answerer, Event
 from folio.auth.principal import Principal
+from folio.db import release
 from folio.embeddings.factory import LazyProvider
 from folio.errors import FolioError, InternalError
 from folio.llm.errors import LLMCredentialsUnreadable, LLMRateLimited, LLMTimeout, LLMUnavailable
@@ -56,6 +57,8 @@ async def answerer_for(request: Request, session: AsyncSession, principal: Princ
     registry: LLMRegistry = request.app.state.llm
     meter: Meter = request.app.state.usage
     llm = await registry.for_org(session, principal.org_id)
+    # What follows is slow (a model call, an embedding): no connection is held across it.
+    await release(session)
     if llm is not None:
         await meter.check_budget(principal)
     return Answerer(

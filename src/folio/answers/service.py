@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from folio.answers.prompt import build_messages
 from folio.answers.schemas import AnswerResponse, Citation, SourceRead, UsageRead
 from folio.auth.principal import Principal
+from folio.db import release
 from folio.embeddings.provider import EmbeddingProvider
 from folio.llm.extractive import NO_ANSWER, ExtractiveEngine, Source, content_terms, split_sentences, term_overlap
 from folio.llm.provider import LLMProvider, Usage
@@ -67,6 +68,8 @@ async def retrieve(
         settings=answerer.search,
         source=source,
     )
+    # Answering is slow work: the search log is committed and the connection handed back before it.
+    await release(session)
     relevant = [
         hit
         for hit in found.items

@@ -19,6 +19,7 @@ from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from folio.auth.principal import Principal
+from folio.db import release, spare_connections
 from folio.embeddings.provider import EmbeddingProvider
 from folio.pagination import InvalidCursor
 from folio.search.repository import Ranked, SearchRepository, any_of
@@ -66,6 +67,9 @@ async def search(
     started = time.perf_counter()
     offset = _offset(request)
     depth = min(max(settings.candidates, offset + request.top_k), MAX_DEPTH)
+    # The question is embedded first, with no connection held: a caller's earlier work is committed now.
+    await release(session)
+    embedding = None if request.mode is SearchMode.KEYWORD else (await embedder.embed([request.query]))[0]
     repository = SearchRepository(session)
     parsed = parse_query(request.query)
     corpus = await repository.corpus(principal.org_id)
@@ -86,7 +90,7 @@ async def search(
         )
 
     async def vector_side(repository: SearchRepository) -> list[Ranked]:
-        (embedding,) = await embedder.embed([request.query])
+        assert embedding is not None  # noqa: S101 — computed above for every mode with a vector side
         # Small organizations, and searches narrowed to a few documents, are measured exactly: as fast, and exact.
         exact = corpus.chunks <= settings.exact_below or bool(request.filters.document_ids)
         nearest = partial(
@@ -104,14 +108,15 @@ async def search(
             found = await nearest(exact=True, ef_search=0)
         return found
 
-    if request.mode is SearchMode.HYBRID:
-        # Both sides at once, the vector side on a connection of its own: the latency is the slower side's.
+    if request.mode is SearchMode.HYBRID and spare_connections(session) > 0:
+        # Both sides at once, the vector side on a connection of its own: the latency is the slower side's. Only
+        # with a connection to spare: a search holding one and waiting for another would, under load, wait for
+        # searches that wait for it.
         async with AsyncSession(session.bind) as own:
             keyword, vector = await asyncio.gather(keyword_side(), vector_side(SearchRepository(own)))
-    elif request.mode is SearchMode.VECTOR:
-        keyword, vector = [], await vector_side(repository)
     else:
-        keyword, vector = await keyword_side(), []
+        keyword = await keyword_side() if request.mode is not SearchMode.VECTOR else []
+        vector = await vector_side(repository) if request.mode is not SearchMode.KEYWORD else []
 
     ranked = _fuse(request, settings, keyword, vector)
     page = ranked[offset : offset + request.top_k]

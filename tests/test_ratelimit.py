@@ -6,6 +6,7 @@ window boundary falling inside a test could let one more request through. An hou
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import logging
 import os
@@ -26,17 +27,21 @@ from tests.factories import Account, create_api_key, register
 
 REDIS_URL = os.environ.get("FOLIO_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 UNREACHABLE_REDIS_URL = "redis://127.0.0.1:1/0"
+HOUR, DAY = 3600, 86400
 
 
-def assert_rate_limited(response: httpx.Response, limit: int) -> int:
-    """A 429 in the envelope with Retry-After and the X-RateLimit-* headers; returns Retry-After."""
+def assert_rate_limited(response: httpx.Response, limit: int, *, window_seconds: int = HOUR) -> int:
+    """A 429 in the envelope with Retry-After and the X-RateLimit-* headers; returns Retry-After.
+
+    Retry-After is a delay in seconds (RFC 9110), so it is at most the refusing limit's window, never an epoch time.
+    """
     assert response.status_code == 429, response.text
     error = response.json()["error"]
     assert error["code"] == "RATE_LIMIT_EXCEEDED"
     assert error["request_id"] == response.headers["X-Request-ID"]
     retry_after = response.headers["Retry-After"]
     assert retry_after.isdigit()
-    assert int(retry_after) > 0
+    assert 0 < int(retry_after) <= window_seconds
     assert error["details"]["retry_after"] == int(retry_after)
     assert response.headers["X-RateLimit-Limit"] == str(limit)
     assert response.headers["X-RateLimit-Remaining"] == "0"
@@ -108,6 +113,34 @@ async def test_disabled_limits_neither_refuse_nor_add_headers(client: httpx.Asyn
         assert "X-RateLimit-Limit" not in response.headers
 
 
+# Policies of several limits ("10/minute;50/hour" in the README; hours and days here, see the module docstring)
+
+
+@pytest.mark.parametrize(
+    ("policy", "tight_window"),
+    [("3/hour;5/day", HOUR), ("5/hour;3/day", DAY)],
+    ids=["tight-limit-first", "tight-limit-last"],
+)
+async def test_every_limit_of_a_policy_is_enforced_and_the_tightest_is_reported(
+    client: httpx.AsyncClient, app_factory: AppFactory, policy: str, tight_window: int
+) -> None:
+    account = await register(client)
+    started = int(time.time())
+    async with app_factory(rate_limit={"enabled": True, "user": policy}) as limited:
+        allowed = [await limited.get("/api/v1/auth/me", headers=account.headers) for _ in range(3)]
+        assert [response.status_code for response in allowed] == [200, 200, 200]
+        # The headers describe the limit that runs out first, wherever it stands in the policy.
+        assert [response.headers["X-RateLimit-Limit"] for response in allowed] == ["3", "3", "3"]
+        assert [remaining(response) for response in allowed] == [2, 1, 0]
+
+        refused = await limited.get("/api/v1/auth/me", headers=account.headers)
+        answered = time.time()
+        retry_after = assert_rate_limited(refused, 3, window_seconds=tight_window)
+        assert refused.json()["error"]["details"]["limit"] == f"3 per 1 {'hour' if tight_window == HOUR else 'day'}"
+        # X-RateLimit-Reset is an epoch time and Retry-After the delay until then, as seen while answering.
+        assert started - 1 <= int(refused.headers["X-RateLimit-Reset"]) - retry_after <= answered + 1
+
+
 # API keys
 
 
@@ -161,6 +194,29 @@ async def test_requests_without_credentials_count_against_the_address(
         valid = await here.get("/api/v1/auth/me", headers=account.headers)
         assert valid.status_code == 200
         assert valid.headers["X-RateLimit-Limit"] == "50"
+
+
+async def test_each_policy_has_its_own_budget_for_one_address(client: httpx.AsyncClient, database_url: str) -> None:
+    """Anonymous requests and login attempts both count against the address, at equal rates, but never each other's."""
+    account = await register(client)
+    login = {"email": account.email, "password": account.password}
+    overrides = {"rate_limit": {"enabled": True, "anonymous": "3/hour", "auth": "3/hour"}}
+    async with clients_on_one_app(database_url, ["10.3.0.1", "10.3.0.2"], **overrides) as (browsing, signing_in):
+        for _ in range(3):
+            assert (await browsing.get("/api/v1/auth/me")).status_code == 401
+        assert_rate_limited(await browsing.get("/api/v1/auth/me"), 3)
+
+        after_anonymous = await browsing.post("/api/v1/auth/login", json=login)
+        assert after_anonymous.status_code == 200, after_anonymous.text
+        assert remaining(after_anonymous) == 2
+
+        for _ in range(3):
+            assert (await signing_in.post("/api/v1/auth/login", json=login)).status_code == 200
+        assert_rate_limited(await signing_in.post("/api/v1/auth/login", json=login), 3)
+
+        after_logins = await signing_in.get("/api/v1/auth/me")
+        assert after_logins.status_code == 401
+        assert remaining(after_logins) == 2
 
 
 # Login and registration
@@ -307,6 +363,34 @@ def storage_errors() -> float:
     return REGISTRY.get_sample_value("folio_rate_limit_storage_errors_total") or 0.0
 
 
+@asynccontextmanager
+async def silent_redis() -> AsyncIterator[tuple[str, list[int]]]:
+    """A TCP server on 127.0.0.1 that accepts connections and reads them, and never answers: a hung Redis.
+
+    Yields its URL and a list holding the number of connections accepted (so a test can tell it was reached).
+    """
+    accepted = [0]
+    writers: list[asyncio.StreamWriter] = []
+
+    async def swallow(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        accepted[0] += 1
+        writers.append(writer)
+        while await reader.read(65536):
+            pass
+        writer.close()
+
+    server = await asyncio.start_server(swallow, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        yield f"redis://127.0.0.1:{port}/0", accepted
+    finally:
+        server.close()
+        for writer in writers:
+            writer.close()
+        await server.wait_closed()
+        await asyncio.gather(*(writer.wait_closed() for writer in writers), return_exceptions=True)
+
+
 async def test_unreachable_redis_fails_open(
     client: httpx.AsyncClient, app_factory: AppFactory, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -323,3 +407,27 @@ async def test_unreachable_redis_fails_open(
         if record.levelno == logging.WARNING and "rate_limit_storage_unavailable" in record.getMessage()
     ]
     assert len(warnings) >= 3
+
+
+async def test_a_redis_that_never_answers_fails_open_within_the_limiters_own_timeout(
+    client: httpx.AsyncClient, app_factory: AppFactory
+) -> None:
+    """Redis accepts the connection and then says nothing: only socket timeouts end the wait.
+
+    The limiter's are 0.25 s. Without them redis-py's default of 5 s applies (in redis-py 8; none in older
+    versions), so the only difference the limiter's own timeouts make is time: each request must be answered in
+    under half of redis-py's default, ten times what the limiter's timeout needs.
+    """
+    account: Account = await register(client)
+    before = storage_errors()
+    async with (
+        silent_redis() as (url, accepted),
+        app_factory(redis_url=url, rate_limit={"enabled": True, "user": "1/hour"}) as app,
+    ):
+        responses = [
+            await asyncio.wait_for(app.get("/api/v1/auth/me", headers=account.headers), timeout=2.5) for _ in range(3)
+        ]
+    assert [response.status_code for response in responses] == [200, 200, 200]
+    assert all("X-RateLimit-Limit" not in response.headers for response in responses)
+    assert accepted[0] >= 1
+    assert storage_errors() >= before + 3

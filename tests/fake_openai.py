@@ -28,6 +28,8 @@ from tests.live_server import serve_in_thread
 
 # A reply: fixed text, or text made from the request's JSON body.
 Reply = str | Callable[[dict[str, Any]], str]
+# FOLIO_OUTBOUND__* of a self-hosted deployment: organizations' settings may point at the fake on 127.0.0.1.
+SELF_HOSTED_OUTBOUND: dict[str, Any] = {"allow_private": True}
 
 
 class StreamBroken(Exception):
@@ -39,6 +41,9 @@ class FakeOpenAI:
     dimension: int = 384
     # Statuses the next requests (of any endpoint) answer with, one each, before normal service resumes.
     fail_next: list[int] = field(default_factory=list)
+    # Bodies (content, media type) the next chat requests answer with status 200, as something that is no model
+    # would: an HTML page, JSON that is not a completion.
+    raw_next: list[tuple[str, str]] = field(default_factory=list)
     # The Retry-After header of those failures (None sends none) and their error message (None: "fake failure N").
     retry_after: str | None = "0"
     failure_message: str | None = None
@@ -77,6 +82,9 @@ class FakeOpenAI:
         body = await self._record(request)
         if self.fail_next:
             return self._failure(self.fail_next.pop(0))
+        if self.raw_next:
+            content, media_type = self.raw_next.pop(0)
+            return StreamingResponse(iter([content.encode()]), media_type=media_type)
         response_format = body.get("response_format") or {}
         if self.refuse_json_schema and response_format.get("type") == "json_schema":
             error = {"message": "response_format type json_schema is not supported", "type": "invalid_request_error"}

@@ -14,6 +14,7 @@ from folio.llm.errors import LLMRateLimited, LLMTimeout, LLMUnavailable
 from folio.llm.guarded import GuardedLLM
 from folio.llm.openai_compatible import Endpoint, OpenAICompatibleLLM
 from folio.llm.provider import Message
+from folio.outbound import OutboundPolicy
 from folio.settings import LLMSettings
 from tests.fake_openai import FakeOpenAI, serve_fake_openai
 
@@ -208,7 +209,9 @@ def fake() -> Iterator[FakeOpenAI]:
 async def guarded(fake: FakeOpenAI, clock: Clock) -> AsyncIterator[GuardedLLM]:
     settings = LLMSettings.model_validate({"provider": "openai", "max_retries": 0, "timeout_seconds": 10})
     provider = GuardedLLM(
-        OpenAICompatibleLLM(Endpoint("fake-chat", fake.base_url, "sk-test"), settings),
+        OpenAICompatibleLLM(
+            Endpoint("fake-chat", fake.base_url, "sk-test"), settings, OutboundPolicy(allow_private=True)
+        ),
         breaker_with(clock, failures=3, reset_seconds=30),
     )
     yield provider

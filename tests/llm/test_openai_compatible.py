@@ -8,13 +8,24 @@ from typing import Any
 
 import openai
 import pytest
+from structlog.testing import capture_logs
 
-from folio.llm.errors import DEFAULT_RETRY_AFTER_SECONDS, LLMRateLimited, LLMTimeout, LLMUnavailable
+from folio.llm.errors import (
+    DEFAULT_RETRY_AFTER_SECONDS,
+    LLMEndpointForbidden,
+    LLMInvalidResponse,
+    LLMRateLimited,
+    LLMTimeout,
+    LLMUnavailable,
+)
 from folio.llm.openai_compatible import Endpoint, OpenAICompatibleLLM
 from folio.llm.provider import Delta, LLMProvider, Message, Usage
 from folio.llm.tokens import approximate_prompt_tokens, approximate_tokens
+from folio.outbound import OutboundPolicy
 from folio.settings import LLMSettings
 from tests.fake_openai import FakeOpenAI, serve_fake_openai
+
+SELF_HOSTED = OutboundPolicy(allow_private=True)
 
 QUESTION: list[Message] = [
     {"role": "system", "content": "Answer from the sources."},
@@ -44,8 +55,9 @@ async def make_llm(fake: FakeOpenAI) -> AsyncIterator[MakeLLM]:
 
     def make(*, api_key: str = "sk-test-key-123456", **settings: Any) -> OpenAICompatibleLLM:
         values: dict[str, Any] = {"provider": "openai", "max_retries": 0, "timeout_seconds": 10, **settings}
+        # An organization's endpoint (guarded) on a deployment that lets them be on its own network.
         endpoint = Endpoint("fake-chat", fake.base_url, api_key)
-        made.append(OpenAICompatibleLLM(endpoint, LLMSettings.model_validate(values)))
+        made.append(OpenAICompatibleLLM(endpoint, LLMSettings.model_validate(values), SELF_HOSTED))
         return made[-1]
 
     yield make
@@ -248,45 +260,59 @@ async def test_server_errors_after_the_retries_are_unavailable(
     assert len(fake.chat_requests()) == 2
 
 
-async def test_a_refusal_is_unavailable_with_the_upstream_message_but_never_the_key(
+async def test_a_refusal_is_unavailable_with_its_status_and_the_upstream_message_only_logged(
     fake: FakeOpenAI, make_llm: MakeLLM
 ) -> None:
     key = "sk-live-abcdef0123456789"
     fake.fail_next = [401]
+    fake.failure_message = "internal page: db password is hunter2"
     provider = make_llm(api_key=key, max_retries=3)
 
-    with pytest.raises(LLMUnavailable) as raised:
+    with capture_logs() as logs, pytest.raises(LLMUnavailable) as raised:
         await provider.complete(QUESTION)
 
-    message = raised.value.detail_message
-    assert "401" in message
-    assert "fake failure 401" in message
-    assert key not in message
-    assert key not in str(raised.value.envelope("request"))
+    envelope = str(raised.value.envelope("request"))
+    assert "401" in raised.value.detail_message
+    assert raised.value.details == {"upstream_status": 401}
+    assert "hunter2" not in envelope
+    assert key not in envelope
+    assert [entry["upstream"] for entry in logs if entry["event"] == "llm_upstream_error"] == [
+        "internal page: db password is hunter2"
+    ]
     # 4xx is not retried: the same request would be refused again.
     assert len(fake.chat_requests()) == 1
 
 
-async def test_an_upstream_message_quoting_the_key_is_masked(fake: FakeOpenAI, make_llm: MakeLLM) -> None:
+async def test_a_rate_limit_does_not_echo_the_upstream_message(fake: FakeOpenAI, llm: OpenAICompatibleLLM) -> None:
+    fake.fail_next = [429]
+    fake.failure_message = "quota of account 4711 exhausted"
+    with pytest.raises(LLMRateLimited) as raised:
+        await llm.complete(QUESTION)
+    assert "4711" not in str(raised.value.envelope("request"))
+
+
+async def test_an_upstream_message_quoting_the_key_is_masked_in_the_log(fake: FakeOpenAI, make_llm: MakeLLM) -> None:
     key = "sk-proj-quoted0123456789"
     fake.fail_next = [401]
     # As OpenAI does: the start and end of the key, the middle starred.
     fake.failure_message = f"Incorrect API key provided: {key[:10]}************{key[-4:]}. Check your dashboard."
     provider = make_llm(api_key=key)
-    with pytest.raises(LLMUnavailable) as raised:
+    with capture_logs() as logs, pytest.raises(LLMUnavailable):
         await provider.complete(QUESTION)
-    message = raised.value.detail_message
-    assert "Incorrect API key provided" in message
-    assert "Check your dashboard" in message
-    assert key[:10] not in message
-    assert key[-4:] not in message
+    (logged,) = [entry["upstream"] for entry in logs if entry["event"] == "llm_upstream_error"]
+    assert "Incorrect API key provided" in logged
+    assert "Check your dashboard" in logged
+    assert key[:10] not in logged
+    assert key[-4:] not in logged
 
 
 async def test_an_unreachable_server_is_unavailable() -> None:
     with serve_fake_openai() as fake:
         base_url = fake.base_url
     provider = OpenAICompatibleLLM(
-        Endpoint("fake-chat", base_url, ""), LLMSettings.model_validate({"max_retries": 0, "timeout_seconds": 5})
+        Endpoint("fake-chat", base_url, ""),
+        LLMSettings.model_validate({"max_retries": 0, "timeout_seconds": 5}),
+        SELF_HOSTED,
     )
     try:
         with pytest.raises(LLMUnavailable, match="could not be reached"):
@@ -319,3 +345,90 @@ async def test_the_fake_lists_its_models(fake: FakeOpenAI) -> None:
         models = [model.id async for model in await client.models.list()]
     assert models == ["fake-chat"]
     assert fake.requests[-1]["path"] == "/v1/models"
+
+
+# What is not a model: its answers are errors, never the answer, and its body is never shown.
+
+PAGE = "<html><body><h1>Router admin</h1><p>admin password: hunter2</p></body></html>"
+
+
+@pytest.mark.parametrize(
+    ("content", "media_type"),
+    [
+        (PAGE, "text/html"),
+        ('{"status": "ok", "secret": "hunter2"}', "application/json"),
+        ('{"choices": "hunter2"}', "application/json"),
+        ("hunter2", "text/plain"),
+    ],
+)
+async def test_a_200_that_is_no_chat_completion_is_an_invalid_response(
+    fake: FakeOpenAI, llm: OpenAICompatibleLLM, content: str, media_type: str
+) -> None:
+    fake.raw_next = [(content, media_type)]
+    with pytest.raises(LLMInvalidResponse) as raised:
+        await llm.complete(QUESTION)
+    assert (raised.value.status_code, raised.value.code) == (502, "LLM_INVALID_RESPONSE")
+    assert "hunter2" not in str(raised.value.envelope("request"))
+
+
+@pytest.mark.parametrize(("content", "media_type"), [(PAGE, "text/html"), ('{"secret": "hunter2"}', "text/plain")])
+async def test_a_stream_from_no_model_is_an_invalid_response(
+    fake: FakeOpenAI, llm: OpenAICompatibleLLM, content: str, media_type: str
+) -> None:
+    fake.raw_next = [(content, media_type)]
+    with pytest.raises(LLMInvalidResponse) as raised:
+        await collect(llm)
+    assert "hunter2" not in str(raised.value.envelope("request"))
+
+
+async def test_a_stream_of_events_that_are_no_chunks_is_an_invalid_response(
+    fake: FakeOpenAI, llm: OpenAICompatibleLLM
+) -> None:
+    fake.raw_next = [('data: {"secret": "hunter2"}\n\ndata: [DONE]\n\n', "text/event-stream")]
+    with pytest.raises(LLMInvalidResponse):
+        await collect(llm)
+
+
+async def test_a_body_over_the_outbound_cap_is_an_invalid_response(fake: FakeOpenAI) -> None:
+    fake.replies = ["word " * 400]
+    provider = OpenAICompatibleLLM(
+        Endpoint("fake-chat", fake.base_url, ""),
+        LLMSettings.model_validate({"max_retries": 0, "timeout_seconds": 5}),
+        OutboundPolicy(allow_private=True, max_response_bytes=1024),
+    )
+    try:
+        with pytest.raises(LLMInvalidResponse):
+            await provider.complete(QUESTION)
+        with pytest.raises(LLMInvalidResponse):
+            await collect(provider)
+    finally:
+        await provider.close()
+
+
+async def test_an_organizations_endpoint_on_an_internal_address_is_not_called(fake: FakeOpenAI) -> None:
+    provider = OpenAICompatibleLLM(Endpoint("fake-chat", fake.base_url, "sk-org"), LLMSettings())
+    try:
+        with pytest.raises(LLMEndpointForbidden) as raised:
+            await provider.complete(QUESTION)
+        with pytest.raises(LLMEndpointForbidden):
+            await collect(provider)
+    finally:
+        await provider.close()
+    assert (raised.value.status_code, raised.value.code) == (502, "LLM_ENDPOINT_FORBIDDEN")
+    assert fake.requests == []
+
+
+async def test_the_servers_own_endpoint_is_trusted(fake: FakeOpenAI) -> None:
+    provider = OpenAICompatibleLLM(Endpoint("fake-chat", fake.base_url, "sk-server", trusted=True), LLMSettings())
+    try:
+        assert (await provider.complete(QUESTION)).text == "The fake model answers."
+    finally:
+        await provider.close()
+
+
+async def test_a_closed_provider_opens_a_client_again_when_called(llm: OpenAICompatibleLLM) -> None:
+    assert (await llm.complete(QUESTION)).text
+    await llm.close()
+    assert not llm.is_open
+    assert (await llm.complete(QUESTION)).text
+    assert llm.is_open

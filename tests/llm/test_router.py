@@ -14,9 +14,10 @@ from tests.factories import Account, add_member, create_api_key, error_code, err
 
 URL = "/api/v1/llm/settings"
 KEY = "sk-org-secret-0123456789abcdef"
+# A public address: the session's app refuses internal ones (tests/llm/test_outbound_api.py).
 OLLAMA: dict[str, Any] = {
     "provider": "openai",
-    "base_url": "http://ollama.internal:11434/v1",
+    "base_url": "https://ollama.example.net:11434/v1",
     "model": "qwen2.5:7b-instruct",
     "api_key": KEY,
 }
@@ -59,7 +60,7 @@ async def test_an_admin_sets_the_organizations_model_and_the_key_is_never_return
     body = response.json()
     assert body["provider"] == "openai"
     assert body["model"] == "qwen2.5:7b-instruct"
-    assert body["base_url"] == "http://ollama.internal:11434/v1"
+    assert body["base_url"] == "https://ollama.example.net:11434/v1"
     assert body["source"] == "org"
     assert body["api_key_set"] is True
     assert body["updated_at"]

@@ -1,5 +1,5 @@
-"""What a failing language model looks like to a client. Messages name the model and the upstream's own words,
-never the API key."""
+"""What a failing language model looks like to a client. Messages name the model, its host and at most the status it
+answered: never the upstream's body (logged instead) and never the API key."""
 
 from __future__ import annotations
 
@@ -52,7 +52,31 @@ class LLMRateLimited(FolioError):
         )
 
 
-# Failures of the model's service that may pass: a job tries again later, with backoff.
+class LLMBusy(LLMRateLimited):
+    """The organization already has FOLIO_LLM__ORG_CONCURRENCY model calls running; retry after Retry-After."""
+
+    status_code = 429
+    code = "LLM_BUSY"
+    message = "Your organization has as many language-model calls running as it may; try again shortly."
+
+
+class LLMInvalidResponse(LLMUnavailable):
+    """The language model's endpoint answered with something that is not a chat completion (or too large a body)."""
+
+    status_code = 502
+    code = "LLM_INVALID_RESPONSE"
+    message = "The language model's endpoint did not answer with a chat completion."
+
+
+class LLMEndpointForbidden(FolioError):
+    """The organization's model endpoint is, or resolves to, an internal address this server does not call."""
+
+    status_code = 502
+    code = "LLM_ENDPOINT_FORBIDDEN"
+    message = "The organization's language-model endpoint resolves to an address this server does not call."
+
+
+# Failures of the model's service that may pass: a job tries again later, with backoff (LLMBusy among them).
 PASSING_ERRORS = (LLMTimeout, LLMUnavailable, LLMRateLimited)
 
 

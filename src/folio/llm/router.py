@@ -12,6 +12,7 @@ from folio.errors import Forbidden
 from folio.llm import service
 from folio.llm.deps import RegistryDep
 from folio.llm.schemas import LLMSettingsRead, LLMSettingsUpdate
+from folio.outbound import OutboundURLForbidden
 
 router = APIRouter(prefix=f"{API_V1}/llm", tags=["llm"])
 Admin = Annotated[Principal, requires(Scope.ADMIN)]
@@ -66,14 +67,17 @@ async def get_settings(principal: CurrentPrincipal, session: SessionDep, registr
 @router.put(
     "/settings",
     response_model=LLMSettingsRead,
-    responses=authenticated(Forbidden),
+    responses=authenticated(Forbidden, OutboundURLForbidden),
     summary="Use your own language model (owners and admins)",
     description=(
         "Replaces the organization's settings. `provider: openai` takes any OpenAI-compatible chat-completions API "
         "(OpenAI, DashScope compatible-mode, Ollama, vLLM…) at `base_url` with `model`; `provider: extractive` "
         "keeps answers offline (cited sentences, no model). The API key is stored encrypted and never shown again; "
         "leave it out to keep the stored one (only while `base_url` stays the same), or send null to remove it. "
-        "The next call of any process uses the new settings."
+        "The next call of any process uses the new settings. Unless the server's operator allows private "
+        "addresses (FOLIO_OUTBOUND__ALLOW_PRIVATE), a `base_url` whose host is internal (loopback, private, "
+        "link-local, metadata, or a name such as localhost) is refused with 422 `OUTBOUND_URL_FORBIDDEN`, and one "
+        "whose name resolves to such an address is refused when called (502 `LLM_ENDPOINT_FORBIDDEN`)."
     ),
 )
 async def update_settings(
@@ -86,6 +90,7 @@ async def update_settings(
         session,
         principal=principal,
         cipher=registry.cipher,
+        outbound=registry.outbound,
         provider=body.provider,
         base_url=body.base_url,
         model=body.model,

@@ -21,6 +21,7 @@ from folio.llm.errors import LLMCredentialsUnreadable
 from folio.llm.openai_compatible import Endpoint
 from folio.llm.repository import LLMSettingsRepository
 from folio.models import LLMProviderKind, OrgLLMSettings
+from folio.outbound import OutboundPolicy, OutboundURLForbidden
 from folio.settings import LLMSettings
 
 
@@ -65,7 +66,8 @@ async def endpoint_for_org(
     if row is None:
         if server.provider == "extractive":
             return None
-        return Endpoint(server.model, server.base_url, server.api_key.get_secret_value())
+        # The operator's own endpoint: trusted, called without the outbound guard.
+        return Endpoint(server.model, server.base_url, server.api_key.get_secret_value(), trusted=True)
     if row.provider is LLMProviderKind.EXTRACTIVE or row.model is None:
         return None
     return Endpoint(row.model, row.base_url, _decrypt(cipher, row.api_key_encrypted))
@@ -76,12 +78,17 @@ async def save_org_settings(
     *,
     principal: Principal,
     cipher: CredentialCipher,
+    outbound: OutboundPolicy,
     provider: LLMProviderKind,
     base_url: str | None,
     model: str | None,
     api_key: str | None | Literal[_Keep.KEY],
 ) -> EffectiveLLM:
+    """Raises `OutboundURLForbidden` for a `base_url` that is obviously internal; a name that resolves to an
+    internal address is refused when it is called (`LLMEndpointForbidden`)."""
     _require_admin(principal)
+    if provider is LLMProviderKind.OPENAI and base_url is not None:
+        _refuse_internal(outbound, base_url)
     repository = LLMSettingsRepository(session)
     stored = await repository.get_for_update(principal.org_id)
     encrypted: str | None
@@ -117,6 +124,16 @@ def _of_org(row: OrgLLMSettings) -> EffectiveLLM:
         api_key_set=row.api_key_encrypted is not None,
         updated_at=row.updated_at,
     )
+
+
+def _refuse_internal(outbound: OutboundPolicy, base_url: str) -> None:
+    refusal = outbound.url_refusal(base_url)
+    if refusal is not None:
+        raise OutboundURLForbidden(
+            f"base_url is not allowed: {refusal}. A server whose operator set FOLIO_OUTBOUND__ALLOW_PRIVATE may "
+            "call models on its own network.",
+            details={"errors": [{"loc": ["body", "base_url"], "message": refusal, "type": "outbound_forbidden"}]},
+        )
 
 
 def _kept_key(stored: OrgLLMSettings | None, base_url: str | None) -> str | None:

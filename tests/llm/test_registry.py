@@ -1,4 +1,8 @@
-"""LLMRegistry.for_org: the organization's settings over the server's, one cached client per endpoint."""
+"""LLMRegistry.for_org: the organization's settings over the server's, one cached client per endpoint.
+
+The organizations' endpoints are the fake on 127.0.0.1, so the app that stores their settings and the registry
+under test run as a self-hosted deployment does (FOLIO_OUTBOUND__ALLOW_PRIVATE).
+"""
 
 from __future__ import annotations
 
@@ -10,14 +14,18 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import text
 
-from folio.llm.errors import LLMCredentialsUnreadable
+from folio.llm.cache import CachedLLM
+from folio.llm.errors import LLMBusy, LLMCredentialsUnreadable
 from folio.llm.guarded import GuardedLLM
+from folio.llm.limiter import OrgLimitedLLM
+from folio.llm.openai_compatible import OpenAICompatibleLLM
 from folio.llm.provider import LLMProvider, Message
 from folio.llm.registry import LLMRegistry
 from folio.settings import Settings
+from tests.apps import serve
 from tests.conftest import make_settings
 from tests.factories import Account, register
-from tests.fake_openai import FakeOpenAI, serve_fake_openai
+from tests.fake_openai import SELF_HOSTED_OUTBOUND, FakeOpenAI, serve_fake_openai
 
 URL = "/api/v1/llm/settings"
 QUESTION: list[Message] = [{"role": "user", "content": "Which model are you?"}]
@@ -37,7 +45,13 @@ def org_fake() -> Iterator[FakeOpenAI]:
 
 def server_settings(database_url: str, fake: FakeOpenAI, **llm: Any) -> Settings:
     values = {"provider": "openai", "base_url": fake.base_url, "model": "server-model", "api_key": "sk-server", **llm}
-    return make_settings(database_url, llm=values)
+    return make_settings(database_url, llm=values, outbound=SELF_HOSTED_OUTBOUND)
+
+
+@pytest.fixture
+async def self_hosted(database_url: str) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]]:
+    async with serve(database_url, outbound=SELF_HOSTED_OUTBOUND) as (app, client):
+        yield app, client
 
 
 @pytest.fixture
@@ -52,6 +66,14 @@ async def for_org(app: FastAPI, registry: LLMRegistry, account: Account) -> LLMP
         return await registry.for_org(session, account.org_id)
 
 
+async def client_of(app: FastAPI, registry: LLMRegistry, account: Account) -> CachedLLM:
+    """The cached client behind the organization's provider (which is a fresh per-call wrapper)."""
+    provider = await for_org(app, registry, account)
+    assert isinstance(provider, OrgLimitedLLM)
+    assert isinstance(provider.provider, CachedLLM)
+    return provider.provider
+
+
 async def use_org_model(client: httpx.AsyncClient, account: Account, fake: FakeOpenAI, **body: Any) -> None:
     settings = {"provider": "openai", "base_url": fake.base_url, "model": "org-model", "api_key": "sk-org", **body}
     response = await client.put(URL, json=settings, headers=account.headers)
@@ -59,8 +81,9 @@ async def use_org_model(client: httpx.AsyncClient, account: Account, fake: FakeO
 
 
 async def test_an_organization_without_settings_uses_the_servers_model(
-    app: FastAPI, client: httpx.AsyncClient, registry: LLMRegistry, server_fake: FakeOpenAI
+    self_hosted: tuple[FastAPI, httpx.AsyncClient], registry: LLMRegistry, server_fake: FakeOpenAI
 ) -> None:
+    app, client = self_hosted
     account = await register(client)
     provider = await for_org(app, registry, account)
     assert provider is not None
@@ -70,12 +93,12 @@ async def test_an_organization_without_settings_uses_the_servers_model(
 
 
 async def test_the_organizations_own_settings_win_and_its_key_is_used(
-    app: FastAPI,
-    client: httpx.AsyncClient,
+    self_hosted: tuple[FastAPI, httpx.AsyncClient],
     registry: LLMRegistry,
     server_fake: FakeOpenAI,
     org_fake: FakeOpenAI,
 ) -> None:
+    app, client = self_hosted
     custom, plain = await register(client), await register(client)
     await use_org_model(client, custom, org_fake)
 
@@ -93,32 +116,35 @@ async def test_the_organizations_own_settings_win_and_its_key_is_used(
 
 
 async def test_clients_and_breakers_are_cached_per_endpoint(
-    app: FastAPI, client: httpx.AsyncClient, registry: LLMRegistry, org_fake: FakeOpenAI
+    self_hosted: tuple[FastAPI, httpx.AsyncClient], registry: LLMRegistry, org_fake: FakeOpenAI
 ) -> None:
+    app, client = self_hosted
     first, second, third = await register(client), await register(client), await register(client)
     await use_org_model(client, first, org_fake)
     await use_org_model(client, second, org_fake)
 
-    one = await for_org(app, registry, first)
-    assert await for_org(app, registry, first) is one
+    one = await client_of(app, registry, first)
+    assert await client_of(app, registry, first) is one
     # The same endpoint and key: one connection pool, one breaker.
-    assert await for_org(app, registry, second) is one
-    assert await for_org(app, registry, third) is await for_org(app, registry, third)
-    assert await for_org(app, registry, third) is not one
-    assert isinstance(one, GuardedLLM)
+    assert await client_of(app, registry, second) is one
+    assert await client_of(app, registry, third) is await client_of(app, registry, third)
+    assert await client_of(app, registry, third) is not one
+    assert isinstance(one.provider, GuardedLLM)
 
 
 async def test_a_change_applies_to_the_next_call(
-    app: FastAPI, client: httpx.AsyncClient, registry: LLMRegistry, org_fake: FakeOpenAI
+    self_hosted: tuple[FastAPI, httpx.AsyncClient], registry: LLMRegistry, org_fake: FakeOpenAI
 ) -> None:
+    app, client = self_hosted
     account = await register(client)
     await use_org_model(client, account, org_fake)
-    before = await for_org(app, registry, account)
+    before = await client_of(app, registry, account)
 
     await use_org_model(client, account, org_fake, model="org-model-2", api_key="sk-rotated")
     after = await for_org(app, registry, account)
 
-    assert after is not before
+    assert isinstance(after, OrgLimitedLLM)
+    assert after.provider is not before
     assert after is not None
     assert after.model == "org-model-2"
     await after.complete(QUESTION)
@@ -147,8 +173,9 @@ async def test_the_app_holds_a_registry(app: FastAPI) -> None:
 
 
 async def test_a_key_no_configured_key_can_decrypt_is_reported(
-    app: FastAPI, client: httpx.AsyncClient, registry: LLMRegistry, org_fake: FakeOpenAI
+    self_hosted: tuple[FastAPI, httpx.AsyncClient], registry: LLMRegistry, org_fake: FakeOpenAI
 ) -> None:
+    app, client = self_hosted
     account = await register(client)
     await use_org_model(client, account, org_fake)
     async with app.state.engine.begin() as connection:
@@ -159,3 +186,66 @@ async def test_a_key_no_configured_key_can_decrypt_is_reported(
     with pytest.raises(LLMCredentialsUnreadable) as raised:
         await for_org(app, registry, account)
     assert raised.value.status_code == 503
+
+
+async def test_settings_changes_with_new_keys_keep_the_cache_bounded_and_close_dropped_clients(
+    self_hosted: tuple[FastAPI, httpx.AsyncClient], database_url: str, org_fake: FakeOpenAI
+) -> None:
+    app, client = self_hosted
+    registry = LLMRegistry(server_settings(database_url, org_fake, client_cache_size=3))
+    account = await register(client)
+    used: list[CachedLLM] = []
+    try:
+        for n in range(12):
+            await use_org_model(client, account, org_fake, api_key=f"sk-rotated-{n}")
+            provider = await for_org(app, registry, account)
+            assert provider is not None
+            assert (await provider.complete(QUESTION)).text == "organization model"
+            assert isinstance(provider, OrgLimitedLLM)
+            assert isinstance(provider.provider, CachedLLM)
+            used.append(provider.provider)
+            assert len(registry.clients) <= 3
+        assert org_fake.requests[-1]["authorization"] == "Bearer sk-rotated-11"
+        open_clients = [cached for cached in used if open_client(cached)]
+        assert open_clients == used[-3:]
+        assert all(cached.retired for cached in used[:-3])
+    finally:
+        await registry.close()
+    assert not any(open_client(cached) for cached in used)
+
+
+def open_client(cached: CachedLLM) -> bool:
+    guarded = cached.provider
+    assert isinstance(guarded, GuardedLLM)
+    model = guarded.provider
+    assert isinstance(model, OpenAICompatibleLLM)
+    return model.is_open
+
+
+async def test_every_call_of_an_organization_counts_against_its_concurrency(
+    self_hosted: tuple[FastAPI, httpx.AsyncClient], database_url: str, org_fake: FakeOpenAI, server_fake: FakeOpenAI
+) -> None:
+    app, client = self_hosted
+    registry = LLMRegistry(server_settings(database_url, server_fake, org_concurrency=1, org_busy_wait_seconds=0))
+    custom, plain = await register(client), await register(client)
+    await use_org_model(client, custom, org_fake)
+    try:
+        streaming = await for_org(app, registry, custom)
+        assert streaming is not None
+        deltas = streaming.stream(QUESTION)
+        assert (await anext(deltas)).text
+
+        # While the stream runs, the organization's one slot is taken, whichever provider asks.
+        again = await for_org(app, registry, custom)
+        assert again is not None
+        with pytest.raises(LLMBusy):
+            await again.complete(QUESTION)
+        # Another organization (here on the server's model) is not held up.
+        other = await for_org(app, registry, plain)
+        assert other is not None
+        assert (await other.complete(QUESTION)).text == "server model"
+
+        assert "".join([delta.text async for delta in deltas])
+        assert (await again.complete(QUESTION)).text == "organization model"
+    finally:
+        await registry.close()

@@ -11,7 +11,8 @@ from pydantic import ValidationError
 from folio.llm.crypto import CredentialCipher, CredentialUnreadable
 from folio.settings import DEVELOPMENT_ENCRYPTION_KEY, Settings
 
-JWT_SECRET = "0123456789abcdef" * 4
+# Random hex: production settings refuse guessable secrets (repeats, sequences) whatever their length.
+JWT_SECRET = "9f3c1ab07e5d42c8a61f0b9e3d7c25a4e8b1f6d09a3c7e52b4d8f1a6c0e93b27"
 
 
 @pytest.fixture(autouse=True)

@@ -19,7 +19,6 @@ import bisect
 import csv
 import json
 import os
-import platform
 import random
 import shutil
 import sys
@@ -34,7 +33,7 @@ from typing import Any
 import httpx
 
 sys.path.insert(0, str(Path(__file__).parent))
-from results import descendants, folio_server, memory, record, reset_peak
+from results import descendants, folio_server, machine, memory, record, reset_peak
 
 SECTION = "## Records"
 SERVER_CPU, CLIENT_CPU = 1, 0
@@ -458,14 +457,6 @@ def mib(size: int) -> str:
 
 def verdict(met: bool) -> str:
     return "met" if met else "**not met**"
-
-
-def machine() -> str:
-    info = Path("/proc/cpuinfo").read_text().splitlines()
-    cpu = next((line.split(":", 1)[1].strip() for line in info if line.startswith("model name")), platform.processor())
-    total = next(line for line in Path("/proc/meminfo").read_text().splitlines() if line.startswith("MemTotal:"))
-    ram = int(total.split()[1]) / 1024 / 1024
-    return f"{cpu}, {os.cpu_count()} cores, {ram:.0f} GiB RAM, Python {platform.python_version()}"
 
 
 def render(command: str, runs: list[Run], *, pin: bool) -> str:

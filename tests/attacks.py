@@ -24,7 +24,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
-from bench.results import descendants, memory, reset_peak
+
+from tests.processes import descendants, memory, reset_peak
 
 MIB = 1024 * 1024
 PASSWORD = "a sturdy passphrase 42"

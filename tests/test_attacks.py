@@ -12,7 +12,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-from bench.results import folio_server
 
 from tests.attacks import (
     Target,
@@ -28,6 +27,7 @@ from tests.attacks import (
     ssrf_model_settings,
     unterminated_csv,
 )
+from tests.processes import folio_server
 
 GROWTH_MIB = 256
 

@@ -88,7 +88,8 @@ async def module_setup(separate_database_url: str, model: ProbedModel) -> AsyncI
 
         async def probed_embed(texts: list[str]) -> np.ndarray:
             embedded.append(pool.checkedout())
-            return await embed(texts)
+            vectors: np.ndarray = await embed(texts)
+            return vectors
 
         provider.embed = probed_embed
         yield Setup(application, client, account, model, embedded)

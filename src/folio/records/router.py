@@ -8,8 +8,9 @@ from fastapi import APIRouter, Query, Request, status
 from folio.auth.deps import authenticated, requires
 from folio.auth.principal import Principal, Scope
 from folio.deps import API_V1, PageDep, SessionDep
+from folio.documents.deps import UploadBody, upload_limits
 from folio.documents.errors import FileTooLarge
-from folio.documents.multipart import UploadLimits, read_upload
+from folio.documents.multipart import read_upload
 from folio.documents.storage import Storage
 from folio.enrichment.errors import EnrichmentSchemaNotFound
 from folio.enrichment.schemas import EnrichmentRead
@@ -96,11 +97,12 @@ _BATCH_BODY: dict[str, Any] = {
     ),
     openapi_extra={"requestBody": _BATCH_BODY},
 )
-async def upload_batch(request: Request, principal: Writer, session: SessionDep) -> BatchRead:
+async def upload_batch(request: Request, principal: Writer, session: SessionDep, body: UploadBody) -> BatchRead:
     settings: Settings = request.app.state.settings
     storage: Storage = request.app.state.storage
-    limits = UploadLimits(max_file_bytes=settings.max_upload_mb * 1024 * 1024, max_files=1)
-    form = await read_upload(request.stream(), request.headers.get("content-type", ""), storage, limits)
+    form = await read_upload(
+        body, request.headers.get("content-type", ""), storage, upload_limits(settings, max_files=1)
+    )
     try:
         batch = await service.create_batch(
             session,
@@ -108,7 +110,7 @@ async def upload_batch(request: Request, principal: Writer, session: SessionDep)
             storage=storage,
             uploaded=form.files[0],
             options=service.BatchOptions.parse(form.fields),
-            max_text_chars=settings.records.max_text_chars,
+            limits=settings.records,
             max_attempts=settings.jobs.max_attempts,
         )
     except BaseException:

@@ -1,5 +1,10 @@
 """The rows of a record-batch file (CSV/TSV or JSONL) as `RecordRow`s and `RowError`s, streamed: blocking code that a
-job advances one block at a time in a worker thread, holding one row (and a sample of the file's start) at a time."""
+job advances one block at a time in a worker thread, holding one row (and a sample of the file's start) at a time.
+
+A row is capped in characters and, for CSV, in physical lines. A row over a cap fails with `ROW_TOO_LARGE` at the line
+where it starts and is read past without being held, up to where csv would have ended it: a merely huge row costs
+only itself, while a quote left open makes the rest of the file that one row, as it would for any CSV reader, so
+nothing after it is imported. A header row over the caps makes the file invalid."""
 
 from __future__ import annotations
 
@@ -17,9 +22,9 @@ from typing import Any, Self
 
 import orjson
 
-from folio.ingestion.errors import CorruptFile
-from folio.ingestion.extract._decode import bom_encoding, detect_encoding
 from folio.models import BatchFormat
+from folio.records._lines import Lines, RowTooLarge, skip_csv_row
+from folio.records._sniff import choose_delimiter, choose_encoding
 from folio.records._values import (
     FIELD_TOO_LONG,
     INVALID_DATE,
@@ -28,6 +33,7 @@ from folio.records._values import (
     MALFORMED_ROW,
     MISSING_TEXT,
     NOT_AN_OBJECT,
+    ROW_TOO_LARGE,
     TEXT_TOO_LONG,
     WRONG_FIELD_COUNT,
     Lookup,
@@ -52,6 +58,7 @@ __all__ = [
     "MISSING_TEXT",
     "NOT_AN_OBJECT",
     "ROLES",
+    "ROW_TOO_LARGE",
     "TEXT_TOO_LONG",
     "WRONG_FIELD_COUNT",
     "RecordMapping",
@@ -68,9 +75,6 @@ _MAX_ROLES = 50
 _MAX_COLUMN_CHARS = 200
 _EXCERPT_CHARS = 200
 _SAMPLE_BYTES = 1 << 20
-# The sniffer's regular expressions run over all they are given; 64 KiB is plenty of rows to judge by.
-_SNIFF_CHARS = 64 * 1024
-_DELIMITERS = ",;\t|"
 _SUFFIXES = {".csv": "csv", ".tsv": "csv", ".txt": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl"}
 
 # The limit is process-wide, so it is set once, here. A record's text can be megabytes, far past the default
@@ -186,9 +190,12 @@ class RowReader:
         *,
         delimiter: str | None = None,
         max_text_chars: int = 100_000,
+        max_row_chars: int = 2_000_000,
+        max_row_lines: int = 10_000,
         skip: int = 0,
     ) -> None:
         self.format, self.mapping, self._max_text_chars, self._skip = format, mapping, max_text_chars, skip
+        self._max_row_chars, self._max_row_lines = max_row_chars, max_row_lines
         self.delimiter, self.columns, self.rows_read, self._closed_at = None, [], 0, 0
         self.size_bytes = path.stat().st_size
         self._binary = path.open("rb")
@@ -225,26 +232,33 @@ class RowReader:
         if self.size_bytes == 0:
             raise RecordFileInvalid("The file is empty.")
         head = self._binary.read(_SAMPLE_BYTES)
-        self.encoding, mark_length = _choose_encoding(head, complete=len(head) == self.size_bytes)
+        self.encoding, mark_length = choose_encoding(head, complete=len(head) == self.size_bytes)
         sample = codecs.getincrementaldecoder(self.encoding)(errors="replace").decode(head[mark_length:])
         self._binary.seek(mark_length)
         # Only UTF-8 is checked row by row; a detected code page decodes every byte or was not detected.
         errors = "surrogateescape" if self.encoding == "utf-8" else "replace"
         # csv needs newline="" to see line breaks inside quoted fields; JSON Lines are separated by "\n" alone.
-        newline = "" if self.format is BatchFormat.CSV else "\n"
-        return io.TextIOWrapper(self._binary, encoding=self.encoding, errors=errors, newline=newline), sample
+        csv_format = self.format is BatchFormat.CSV
+        text = io.TextIOWrapper(self._binary, encoding=self.encoding, errors=errors, newline="" if csv_format else "\n")
+        breaks = ("\n", "\r") if csv_format else ("\n",)
+        self._lines = Lines(text, max_chars=self._max_row_chars, breaks=breaks)
+        return text, sample
 
     def _open_csv(self, sample: str, delimiter: str | None) -> Iterator[_Pending]:
         if delimiter is not None and (len(delimiter) != 1 or delimiter in '"\r\n'):
             message = "The delimiter must be one character, not a quote or a line break."
             raise RecordFileInvalid(message, details={"field": "delimiter"})
-        self.delimiter = delimiter or _choose_delimiter(sample)
+        self.delimiter = delimiter or choose_delimiter(sample)
         self._row_lines: list[str] = []
+        self._row_chars = self._row_line_count = 0
         self._reader = csv.reader(self._csv_lines(), delimiter=self.delimiter, strict=True)
         try:
             header = next((row for row in self._reader if row), None)
         except csv.Error as error:
             raise RecordFileInvalid(f"The header row cannot be read: {error}.") from None
+        except RowTooLarge:
+            message = f"The header row cannot be read: {self._too_large()}"
+            raise RecordFileInvalid(message, details={"line": self._lines.done + 1}) from None
         if header is None or not any(name.strip() for name in header):
             raise RecordFileInvalid("The file has no header row.")
         self.columns = [printable(name.strip()) for name in header]
@@ -277,13 +291,23 @@ class RowReader:
     def _csv_rows(self) -> Iterator[_Pending]:
         width = len(self.columns)
         while True:
-            # A row starts on the line after the last one the reader consumed, whatever its quoted fields span.
-            line = self._reader.line_num + 1
+            # A row starts on the line after the last one read, whatever its quoted fields span.
+            line = self._lines.done + 1
             self._row_lines.clear()
+            self._row_chars = self._row_line_count = 0
             try:
                 fields = next(self._reader)
             except StopIteration:
                 return
+            except RowTooLarge as too_large:
+                # Lines already given to csv for this row mean it goes on inside a quoted field.
+                quoted = self._row_line_count > 1
+                message = self._too_large()
+                skip_csv_row(self._lines, too_large.piece, quoted=quoted, delimiter=self.delimiter or ",")
+                yield partial(self._failed, line, ROW_TOO_LARGE, message)
+                # The raise ended the reader's line source; a new reader starts at the next row.
+                self._reader = csv.reader(self._csv_lines(), delimiter=self.delimiter or ",", strict=True)
+                continue
             except csv.Error as error:
                 # The reader drops the rest of the line and goes on with the next one; after an unterminated
                 # quote it has consumed the whole file, so the next call simply ends the rows.
@@ -301,11 +325,29 @@ class RowReader:
                 yield partial(self._csv_item, line, fields)
 
     def _csv_lines(self) -> Iterator[str]:
-        """The lines for csv.reader, without NULs (PostgreSQL text cannot hold them), each kept for an excerpt."""
-        for line in self._text:
-            line = line.replace("\x00", "")
-            self._row_lines.append(line)
+        """The lines for csv.reader, without NULs (PostgreSQL text cannot hold them), the start of each kept for an
+        excerpt; `RowTooLarge` instead of a line that would take the row past a cap."""
+        while piece := self._lines.read():
+            self._row_chars += len(piece)
+            self._row_line_count += 1
+            line = piece.replace("\x00", "")
+            if len(self._row_lines) < _EXCERPT_CHARS:
+                self._row_lines.append(line[:_EXCERPT_CHARS])
+            # A piece cut from a longer line is itself over the character cap.
+            if self._row_chars > self._max_row_chars or self._too_many_lines():
+                raise RowTooLarge(piece)
             yield line
+
+    def _too_many_lines(self) -> bool:
+        return self._row_line_count > self._max_row_lines
+
+    def _too_large(self) -> str:
+        if self._too_many_lines():
+            return (
+                f"The row spans more than {self._max_row_lines} lines, the most allowed; "
+                "a quote left open makes the rest of the file one row."
+            )
+        return f"The row holds more than {self._max_row_chars} characters, the most allowed."
 
     def _failed(self, line: int, code: str, message: str) -> RowError:
         # Called before the next row is read, so `_row_lines` still holds this row's lines.
@@ -320,10 +362,17 @@ class RowReader:
             return self._failed(line, problem.code, problem.message)
 
     def _jsonl_rows(self) -> Iterator[_Pending]:
-        for number, line in enumerate(self._text, start=1):
-            line = line.replace("\x00", "")
+        while piece := self._lines.read():
+            if self._lines.cut(piece):
+                number, excerpt = self._lines.done + 1, piece[:_EXCERPT_CHARS]
+                while self._lines.cut(piece):
+                    piece = self._lines.read()
+                message = f"The line holds more than {self._max_row_chars} characters, the most allowed."
+                yield partial(_row_error, number, ROW_TOO_LARGE, message, excerpt)
+                continue
+            line = piece.replace("\x00", "")
             if line and not line.isspace():
-                yield partial(self._jsonl_item, number, line)
+                yield partial(self._jsonl_item, self._lines.done, line)
 
     def _jsonl_item(self, line: int, raw: str) -> RecordRow | RowError:
         try:
@@ -350,50 +399,6 @@ class RowReader:
 
 def _row_error(line: int, code: str, message: str, raw: str) -> RowError:
     return RowError(line, code, message, printable(raw.rstrip("\r\n")[:_EXCERPT_CHARS]))
-
-
-def _choose_encoding(head: bytes, *, complete: bool) -> tuple[str, int]:
-    """The file's encoding and the length of its byte-order mark, judged by its first bytes."""
-    if (bom := bom_encoding(head)) is not None:
-        return bom
-    # As in document extraction: UTF-16 without a mark can be valid UTF-8 (ASCII with NULs between), so NULs
-    # send the sample to detection, which still says UTF-8 for UTF-8 text with a stray NUL.
-    if b"\x00" not in head:
-        try:
-            # Not final unless the sample is the whole file: its last character may continue past the sample.
-            codecs.getincrementaldecoder("utf-8")().decode(head, final=complete)
-            return "utf-8", 0
-        except UnicodeDecodeError:
-            if _mostly_utf8(head, complete=complete):
-                return "utf-8", 0
-    try:
-        return detect_encoding(head), 0
-    except CorruptFile:
-        raise RecordFileInvalid("The file's text encoding could not be recognised.") from None
-
-
-def _mostly_utf8(head: bytes, *, complete: bool) -> bool:
-    """UTF-8 with a few broken bytes (a damaged export), whose bad rows are then refused one by one, rather than a
-    single-byte code page: its accented letters are almost never valid UTF-8 sequences, while a UTF-8 file's are."""
-    text = codecs.getincrementaldecoder("utf-8")(errors="replace").decode(head, final=complete)
-    broken = text.count("\ufffd") - head.count("\ufffd".encode())
-    valid = sum(1 for char in text if not char.isascii() and char != "\ufffd")
-    return valid > broken > 0
-
-
-def _choose_delimiter(sample: str) -> str:
-    sample = sample[:_SNIFF_CHARS]
-    header = next((line for line in sample.splitlines() if line.strip()), "")
-    # The header fixes the number of columns, so only a candidate it contains can be right. With none, the file
-    # has one column and the choice only matters for quoting, where ',' is the convention.
-    present = [delimiter for delimiter in _DELIMITERS if delimiter in header]
-    if len(present) < 2:
-        return present[0] if present else ","
-    try:
-        sniffed = csv.Sniffer().sniff(sample, delimiters="".join(present)).delimiter
-    except csv.Error:
-        sniffed = ""
-    return sniffed if sniffed in present else max(present, key=header.count)
 
 
 def _mapping_invalid(message: str, **details: str) -> RecordMappingInvalid:

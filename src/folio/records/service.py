@@ -25,6 +25,7 @@ from folio.records.repository import BatchRepository, RecordFilters, RecordRepos
 from folio.records.rows import RecordMapping, RowReader, detect_format
 from folio.records.schemas import RecordQuery
 from folio.records.tasks import IMPORT_RECORDS
+from folio.settings import RecordSettings
 
 _DELIMITERS = {",": ",", ";": ";", "|": "|", "\t": "\t", "tab": "\t"}
 _TRUE, _FALSE = {"true", "1", "yes", "on"}, {"false", "0", "no", "off"}
@@ -69,7 +70,7 @@ async def create_batch(
     storage: Storage,
     uploaded: UploadedFile,
     options: BatchOptions,
-    max_text_chars: int,
+    limits: RecordSettings,
     max_attempts: int,
 ) -> RecordBatch:
     """Check the file's header against the mapping now (422 at once, not a failed job), then start the import."""
@@ -85,7 +86,16 @@ async def create_batch(
     delimiter = options.delimiter or ("\t" if tab else None)
 
     def open_reader() -> tuple[str, str | None]:
-        with RowReader(path, format, options.mapping, delimiter=delimiter, max_text_chars=max_text_chars) as reader:
+        # Opening reads the file's first MiB and its header row, both bounded; the rows are the job's to read.
+        with RowReader(
+            path,
+            format,
+            options.mapping,
+            delimiter=delimiter,
+            max_text_chars=limits.max_text_chars,
+            max_row_chars=limits.max_row_chars,
+            max_row_lines=limits.max_row_lines,
+        ) as reader:
             return reader.encoding, reader.delimiter
 
     encoding, delimiter = await anyio.to_thread.run_sync(open_reader)

@@ -116,6 +116,8 @@ class RecordImport:
                 mapping,
                 delimiter=batch.delimiter,
                 max_text_chars=self.settings.max_text_chars,
+                max_row_chars=self.settings.max_row_chars,
+                max_row_lines=self.settings.max_row_lines,
                 skip=batch.rows_read,
             )
         )

@@ -262,8 +262,23 @@ class JobSettings(BaseModel):
 
 class RecordSettings(BaseModel):
     max_text_chars: int = Field(100_000, ge=1, description="Longest text a record may have; longer rows are refused.")
+    max_row_chars: int = Field(
+        2_000_000,
+        ge=1,
+        description="Characters one row of a batch file may hold, all its fields and line breaks (JSONL: the line); "
+        "a longer row fails with ROW_TOO_LARGE and is read past without being held. At least max_text_chars.",
+    )
+    max_row_lines: int = Field(
+        10_000, ge=1, description="Physical lines one CSV row may span (quoted fields may hold line breaks)."
+    )
     import_rows: int = Field(1000, ge=1, le=10_000, description="Rows of a batch file written per transaction.")
     index_records: int = Field(64, ge=1, le=1000, description="Records embedded, indexed and enriched per step.")
+
+    @model_validator(mode="after")
+    def _row_holds_a_text(self) -> Self:
+        if self.max_row_chars < self.max_text_chars:
+            raise ValueError("FOLIO_RECORDS__MAX_ROW_CHARS must be at least FOLIO_RECORDS__MAX_TEXT_CHARS.")
+        return self
 
 
 class EnrichmentSettings(BaseModel):

@@ -9,6 +9,7 @@ from typing import Any
 from uuid import UUID
 
 import anyio
+from pydantic_core import PydanticCustomError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from folio.auth.principal import Principal
@@ -22,11 +23,12 @@ from folio.ingestion.tasks import INGEST_DOCUMENT
 from folio.jobs import service as jobs
 from folio.models import Document, DocumentContent, DocumentStatus, Job
 from folio.pagination import PageRequest
+from folio.schemas import METADATA_BYTES, json_limit_error, too_deep
 from folio.search.repository import SearchRepository
 
 MAX_TAGS = 50
 MAX_TAG_LENGTH = 64
-MAX_METADATA_BYTES = 16 * 1024
+MAX_METADATA_BYTES = METADATA_BYTES
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,6 +113,8 @@ def _parse_tags(raw: str) -> list[str]:
             values = json.loads(raw)
         except json.JSONDecodeError as exc:
             raise ValidationFailed("`tags` is not valid JSON.", details={"field": "tags"}) from exc
+        except RecursionError:  # nested far too deep to be an array of strings
+            values = None
         if not isinstance(values, list) or not all(isinstance(value, str) for value in values):
             raise ValidationFailed("`tags` must be a JSON array of strings.", details={"field": "tags"})
     else:
@@ -132,11 +136,21 @@ def _parse_metadata(raw: str | None) -> dict[str, Any]:
         value = json.loads(raw)
     except json.JSONDecodeError as exc:
         raise ValidationFailed("`metadata` is not valid JSON.", details={"field": "metadata"}) from exc
+    except RecursionError:  # nested so deep that the decoder gave up, far past the limit
+        raise _metadata_out_of_bounds(too_deep()) from None
     if not isinstance(value, dict):
         raise ValidationFailed("`metadata` must be a JSON object.", details={"field": "metadata"})
+    if (error := json_limit_error(value, max_bytes=MAX_METADATA_BYTES)) is not None:
+        raise _metadata_out_of_bounds(error)
     if "\\u0000" in raw:
         raise ValidationFailed("`metadata` must not contain NUL characters.", details={"field": "metadata"})
     return value
+
+
+def _metadata_out_of_bounds(error: PydanticCustomError) -> ValidationFailed:
+    # With the `errors` of a JSON body's validation error, so a client reads both the same way.
+    found = {"loc": ["body", "metadata"], "message": error.message(), "type": error.type}
+    return ValidationFailed(f"`metadata` is {error.message()}.", details={"field": "metadata", "errors": [found]})
 
 
 async def page_documents(

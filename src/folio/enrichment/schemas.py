@@ -1,14 +1,19 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from folio.enrichment.triage import TRIAGE_SCHEMA_ID
 from folio.models import Enrichment, EnrichmentStatus
-from folio.schemas import ReadModel, RequestModel
+from folio.schemas import ReadModel, RequestModel, bounded_json
+
+MAX_SCHEMA_BYTES = 64 * 1024
+
+JsonSchemaDocument = Annotated[dict[str, Any], bounded_json(max_bytes=MAX_SCHEMA_BYTES)]
+"""An enrichment schema as a tenant gives it: 64 KiB of JSON at most, nested at most MAX_JSON_DEPTH levels."""
 
 _SCHEMA_EXAMPLE: dict[str, Any] = {
     "type": "object",
@@ -34,10 +39,11 @@ class SchemaCreate(RequestModel):
 
     name: str = Field(min_length=1, max_length=100)
     description: str = Field("", max_length=500)
-    json_schema: dict[str, Any] = Field(
-        description="A JSON Schema (draft 2020-12) of an object with `properties`. A string property whose values "
-        "are a `oneOf` of `const` + `description` is a set of labels: the model reads the descriptions, and the "
-        "offline engine picks the label whose description is nearest to the text."
+    json_schema: JsonSchemaDocument = Field(
+        description="A JSON Schema (draft 2020-12) of an object with `properties`, at most 64 KiB and nested at "
+        "most 32 levels. A string property whose values are a `oneOf` of `const` + `description` is a set of "
+        "labels: the model reads the descriptions, and the offline engine picks the label whose description is "
+        "nearest to the text."
     )
     is_default: bool = Field(False, description="Use it when a request or a batch names no schema (one default).")
 
@@ -49,7 +55,7 @@ class SchemaUpdate(RequestModel):
 
     name: str | None = Field(None, min_length=1, max_length=100)
     description: str | None = Field(None, max_length=500)
-    json_schema: dict[str, Any] | None = None
+    json_schema: JsonSchemaDocument | None = None
     is_default: bool | None = None
 
     _name = field_validator("name")(_stripped)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from typing import Any
 from uuid import UUID
@@ -23,22 +22,24 @@ from folio.enrichment.errors import (
     EnrichmentSchemaReadOnly,
 )
 from folio.enrichment.repository import EnrichmentRepository, SchemaRepository
+from folio.enrichment.schemas import MAX_SCHEMA_BYTES
 from folio.enrichment.tasks import ENRICH_DOCUMENTS, Tally
 from folio.jobs import service as jobs
 from folio.models import DocumentStatus, Enrichment, EnrichmentSchema, Job, TemplateKind
 from folio.pagination import PageRequest
+from folio.schemas import json_limit_error
 from folio.summaries import templates_service as prompt_templates
 from folio.summaries.errors import TemplateWrongKind
 
-MAX_SCHEMA_BYTES = 64 * 1024
 # The base URI the schema's own references resolve against.
 _ROOT = "urn:folio:enrichment-schema"
 
 
 def check_schema(json_schema: dict[str, Any]) -> None:
     """Raise EnrichmentSchemaInvalid unless it is a draft 2020-12 JSON Schema of an object with properties."""
-    if len(json.dumps(json_schema)) > MAX_SCHEMA_BYTES:
-        raise EnrichmentSchemaInvalid(f"The schema exceeds {MAX_SCHEMA_BYTES} bytes.")
+    # Before jsonschema, which recurses: a schema nested too deep would end in a RecursionError.
+    if (bounds := json_limit_error(json_schema, max_bytes=MAX_SCHEMA_BYTES)) is not None:
+        raise EnrichmentSchemaInvalid(f"The schema is {bounds.message()}.", details={"type": bounds.type})
     try:
         Draft202012Validator.check_schema(json_schema)
     except SchemaError as error:

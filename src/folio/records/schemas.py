@@ -10,7 +10,10 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from folio.enrichment.schemas import EnrichmentRead
 from folio.models import BatchFormat, BatchStatus, CaseStatus, DocumentStatus
 from folio.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, PageRequest
-from folio.schemas import ReadModel, RequestModel
+from folio.schemas import ReadModel, RequestModel, json_limit_error
+
+# An enrichment field's value to filter by, as JSON.
+_FIELD_BYTES = 4096
 
 
 class RecordQuery(RequestModel):
@@ -58,6 +61,8 @@ class RecordQuery(RequestModel):
                 raise ValueError(f"'{value[:50]}' is not `name:value`")
             if "\x00" in value:
                 raise ValueError("must not contain the NUL character")
+            if (error := json_limit_error(_json_or_text(value.partition(":")[2]), max_bytes=_FIELD_BYTES)) is not None:
+                raise error
         return values
 
     def enrichment(self) -> dict[str, Any]:
@@ -65,11 +70,7 @@ class RecordQuery(RequestModel):
         wanted: dict[str, Any] = {}
         for pair in self.field:
             name, _, raw = pair.partition(":")
-            try:
-                # orjson, unlike json, refuses NaN and Infinity, which JSONB cannot hold: they stay text.
-                wanted[name.strip()] = orjson.loads(raw)
-            except orjson.JSONDecodeError:
-                wanted[name.strip()] = raw
+            wanted[name.strip()] = _json_or_text(raw)
         named = {
             "sentiment": self.sentiment,
             "severity": self.severity,
@@ -78,6 +79,15 @@ class RecordQuery(RequestModel):
             "risk_flag": self.risk_flag,
         }
         return wanted | {name: value for name, value in named.items() if value is not None}
+
+
+def _json_or_text(raw: str) -> Any:
+    try:
+        # orjson, unlike json, refuses NaN and Infinity, which JSONB cannot hold: they stay text (and so does
+        # JSON nested past orjson's 255 levels).
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return raw
 
 
 class RecordQueryParams(RecordQuery):

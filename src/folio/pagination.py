@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import base64
-import binascii
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
@@ -18,6 +18,8 @@ from folio.errors import ValidationFailed
 
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 100
+# A key's 16 bytes in URL-safe base64 without padding: safe in a URL unencoded, and one spelling per key.
+_CURSOR = re.compile(r"[A-Za-z0-9_-]{22}")
 
 
 class InvalidCursor(ValidationFailed):
@@ -36,10 +38,14 @@ class PageRequest:
     def from_cursor(cls, limit: int, cursor: str | None) -> PageRequest:
         if cursor is None:
             return cls(limit=limit)
-        try:
-            return cls(limit=limit, after=UUID(bytes=base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))))
-        except (ValueError, binascii.Error) as exc:
-            raise InvalidCursor() from exc
+        # Checked strictly: the decoder would skip characters outside the alphabet, accept padding and the
+        # standard alphabet, and ignore a last character's unused bits, so an altered cursor could still pass.
+        if not _CURSOR.fullmatch(cursor):
+            raise InvalidCursor()
+        after = UUID(bytes=base64.urlsafe_b64decode(cursor + "=="))
+        if encode_cursor(after) != cursor:
+            raise InvalidCursor()
+        return cls(limit=limit, after=after)
 
 
 def encode_cursor(key: UUID) -> str:

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable, Mapping
-from contextlib import suppress
+from collections.abc import AsyncIterator, Iterable, Mapping
+from contextlib import asynccontextmanager, suppress
 from datetime import timedelta
 from typing import Any
 from uuid import UUID
@@ -22,6 +22,45 @@ from folio.settings import JobSettings
 log = structlog.get_logger(__name__)
 
 TASK_NAME = "folio.run_job"
+
+# Job ids one process keeps waiting for a slot. A dispatch beyond it is dropped: the job stays queued in the
+# table, and the reaper sends it again once its dispatch is older than a lease.
+MAX_WAITING = 1000
+
+
+class Slots:
+    """At most `size` jobs of this process run at once, and each job waits here at most once.
+
+    A job is claimed (its lease starts) only once it holds a slot, so a job waiting behind others is never taken
+    for lost; and a job the reaper dispatches again while it still waits adds no second waiting delivery.
+    """
+
+    def __init__(self, size: int, max_waiting: int | None = None) -> None:
+        self._slots = asyncio.Semaphore(size)
+        self._max_waiting = MAX_WAITING if max_waiting is None else max_waiting
+        self.waiting: set[UUID] = set()
+
+    def admit(self, job_id: UUID) -> bool:
+        """Whether a delivery of `job_id` should wait for a slot; not when one already waits, nor when full."""
+        if job_id in self.waiting or len(self.waiting) >= self._max_waiting:
+            return False
+        self.waiting.add(job_id)
+        return True
+
+    def forget(self, job_id: UUID) -> None:
+        self.waiting.discard(job_id)
+
+    @asynccontextmanager
+    async def slot(self, job_id: UUID) -> AsyncIterator[None]:
+        """Hold a slot for an admitted job; from then on a new delivery of it may wait again (a retry)."""
+        try:
+            await self._slots.acquire()
+        finally:  # holding a slot, or cancelled while waiting
+            self.waiting.discard(job_id)
+        try:
+            yield
+        finally:
+            self._slots.release()
 
 
 class JobQueue:
@@ -50,18 +89,28 @@ class JobQueue:
                 idle_timeout=int(settings.lease_seconds * 1000),
             )
             if redis_url
-            else InMemoryBroker(max_async_tasks=settings.concurrency)
+            # `kick` starts a task per message at once (its `max_async_tasks` reaches a receiver it never runs),
+            # so `slots` bounds the jobs; `await_inplace` would run them one at a time inside `dispatch`.
+            else InMemoryBroker()
         )
         runner = self.runner
         running: set[asyncio.Task[Any]] = set()
+        # In every mode, not only the embedded one: the Redis receiver's own bound is taskiq's, this one is ours.
+        slots = self.slots = Slots(settings.concurrency)
+        embedded = self.embedded
 
         async def run_job(job_id: str) -> None:
+            id_ = UUID(job_id)
+            # Embedded, `dispatch` admitted the id; from Redis, a delivery of a job already waiting here ends.
+            if not embedded and not slots.admit(id_):
+                return
             # Known so that `stop` can end it before the engine it uses is closed.
             task = asyncio.current_task()
             if task is not None:
                 running.add(task)
             try:
-                await runner.run(UUID(job_id))
+                async with slots.slot(id_):
+                    await runner.run(id_)
             finally:
                 if task is not None:
                     running.discard(task)
@@ -105,9 +154,14 @@ class JobQueue:
     async def dispatch(self, job_ids: Iterable[UUID]) -> None:
         """Send job ids to the broker. Call only after the transaction that created the jobs committed."""
         for job_id in job_ids:
+            # Embedded, the broker is this process: a job already waiting here needs no second delivery, and one
+            # beyond the waiting room is left to the reaper.
+            if self.embedded and not self.slots.admit(job_id):
+                continue
             try:
                 await self._task.kiq(str(job_id))
             except Exception:  # the reaper dispatches it again; the job row is safe
+                self.slots.forget(job_id)
                 log.warning("job_dispatch_failed", job_id=str(job_id), exc_info=True)
 
     async def reap(self) -> None:

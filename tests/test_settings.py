@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import base64
 import os
+import secrets
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -10,7 +13,8 @@ from pydantic import ValidationError
 
 from folio.settings import DEVELOPMENT_JWT_SECRET, Environment, Settings
 
-LONG_SECRET = "0123456789abcdef" * 4
+# What `openssl rand -hex 32` prints: 32 random bytes in hex.
+LONG_SECRET = "ad41dd2a8a56459460d9779f601910150359fcbe1dfe5da641a7a90fb084041b"
 # Production refuses the built-in encryption key too (FOLIO_ENCRYPTION_KEYS).
 ENCRYPTION_KEY = "dGVzdC1lbmNyeXB0aW9uLWtleS1mb3ItZm9saW8tMzI="
 
@@ -38,11 +42,82 @@ def test_production_refuses_a_short_secret() -> None:
         Settings(_env_file=None, env="production", auth={"jwt_secret": "s" * 31})
 
 
-def test_production_accepts_a_long_secret() -> None:
-    settings = Settings(_env_file=None, env="production", auth={"jwt_secret": "s" * 32}, encryption_keys=ENCRYPTION_KEY)
+def test_production_accepts_a_long_random_secret() -> None:
+    settings = Settings(
+        _env_file=None, env="production", auth={"jwt_secret": LONG_SECRET}, encryption_keys=ENCRYPTION_KEY
+    )
     assert settings.env is Environment.PRODUCTION
     assert not settings.is_development
-    assert settings.auth.jwt_secret.get_secret_value() == "s" * 32
+    assert settings.auth.jwt_secret.get_secret_value() == LONG_SECRET
+
+
+@pytest.mark.parametrize(
+    "secret",
+    [
+        " " * 32,
+        "a" * 32,
+        "s" * 64,
+        "abc" * 11,
+        "0123456789abcdef" * 4,
+        "abcdefghijklmnopqrstuvwxyz123456",
+        "qwertyuiopasdfghjklzxcvbnm123456",
+        "correct horse battery staple is my secret",
+        "thisismysupersecretjwtsigningkeyforproduction",
+        "password" * 4,
+    ],
+    ids=[
+        "spaces",
+        "one-letter",
+        "one-letter-64",
+        "abc-repeated",
+        "hex-digits-repeated",
+        "alphabet",
+        "keyboard",
+        "phrase",
+        "phrase-run-together",
+        "word-repeated",
+    ],
+)
+def test_production_refuses_a_long_but_guessable_secret(secret: str) -> None:
+    assert len(secret) >= 32
+    with pytest.raises(ValidationError, match="too easy to guess") as refused:
+        Settings(_env_file=None, env="production", auth={"jwt_secret": secret}, encryption_keys=ENCRYPTION_KEY)
+    message = str(refused.value)
+    assert "openssl rand -hex 32" in message
+    assert secret not in message
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: secrets.token_hex(32),
+        lambda: secrets.token_urlsafe(32),
+        lambda: base64.b64encode(secrets.token_bytes(32)).decode(),
+        lambda: secrets.token_hex(64),
+    ],
+    ids=["openssl-rand-hex-32", "urlsafe-32-bytes", "base64-32-bytes", "hex-64-bytes"],
+)
+def test_production_accepts_random_secrets(make: Callable[[], str]) -> None:
+    for _ in range(20):
+        secret = make()
+        settings = Settings(
+            _env_file=None, env="production", auth={"jwt_secret": secret}, encryption_keys=ENCRYPTION_KEY
+        )
+        assert settings.auth.jwt_secret.get_secret_value() == secret
+
+
+def test_development_accepts_a_weak_secret() -> None:
+    assert Settings(_env_file=None, auth={"jwt_secret": "a" * 32}).auth.jwt_secret.get_secret_value() == "a" * 32
+
+
+def test_refresh_grace_window_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert Settings(_env_file=None).auth.refresh_grace_seconds == 30
+    monkeypatch.setenv("FOLIO_AUTH__REFRESH_GRACE_SECONDS", "0")
+    assert Settings(_env_file=None).auth.refresh_grace_seconds == 0
+    for refused in ("-1", "301"):
+        monkeypatch.setenv("FOLIO_AUTH__REFRESH_GRACE_SECONDS", refused)
+        with pytest.raises(ValidationError, match="refresh_grace_seconds"):
+            Settings(_env_file=None)
 
 
 def test_development_accepts_the_default_secret() -> None:

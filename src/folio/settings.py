@@ -70,8 +70,8 @@ class AuthSettings(BaseModel):
 
         from zxcvbn import zxcvbn  # imported here: its word lists cost ~0.1 s, needed only outside development
 
-        # zxcvbn's matching grows quadratically; a strong prefix is enough, a weak one fails anyway.
-        guesses_log10: float = zxcvbn(self.jwt_secret.get_secret_value()[:128])["guesses_log10"]
+        # zxcvbn refuses more than 72 characters (its matching grows quadratically): a strong prefix is enough.
+        guesses_log10: float = zxcvbn(self.jwt_secret.get_secret_value()[:72])["guesses_log10"]
         return guesses_log10 / math.log10(2)
 
 

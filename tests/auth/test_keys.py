@@ -12,7 +12,8 @@ import httpx
 from fastapi import FastAPI
 from sqlalchemy import text
 
-from tests.factories import Account, add_member, create_api_key, error_of, register
+from tests.factories import Account, create_api_key, error_of, register
+from tests.orgs.membership import add_member
 
 KEYS = "/api/v1/api-keys"
 ME = "/api/v1/auth/me"
@@ -216,14 +217,28 @@ async def test_cannot_revoke_another_orgs_key(client: httpx.AsyncClient) -> None
     assert (await client.get(ME, headers=key_headers(key["secret"]))).status_code == 200
 
 
-async def test_key_created_already_expired_is_401_expired(client: httpx.AsyncClient) -> None:
+async def test_a_key_expiring_in_the_past_is_refused(client: httpx.AsyncClient) -> None:
     account = await register(client)
-    past = datetime.now(UTC) - timedelta(minutes=1)
-    key = await create_api_key(client, account, expires_at=past.isoformat())
 
-    response = await client.get(ME, headers=key_headers(key["secret"]))
+    for past in (datetime.now(UTC) - timedelta(minutes=1), datetime.now(UTC) - timedelta(days=400)):
+        response = await client.post(
+            KEYS, json={"name": "k", "scopes": ["search"], "expires_at": past.isoformat()}, headers=account.headers
+        )
+        error = error_of(response, 422, "EXPIRES_AT_IN_PAST")
+        assert error["details"] == {"field": "expires_at"}
+    assert (await list_keys(client, account.headers))["items"] == []
 
-    error_of(response, 401, "AUTH_EXPIRED")
+
+async def test_a_key_expiring_without_a_time_zone_is_refused(client: httpx.AsyncClient) -> None:
+    account = await register(client)
+    naive = (datetime.now(UTC) + timedelta(days=1)).replace(tzinfo=None)
+
+    response = await client.post(
+        KEYS, json={"name": "k", "scopes": ["search"], "expires_at": naive.isoformat()}, headers=account.headers
+    )
+
+    error = error_of(response, 422, "VALIDATION_ERROR")
+    assert [item["loc"] for item in error["details"]["errors"]] == [["body", "expires_at"]]
 
 
 async def test_key_expiring_later_works_until_it_expires(client: httpx.AsyncClient, app: FastAPI) -> None:
@@ -355,6 +370,41 @@ async def test_removing_the_creator_from_the_org_disables_the_key(client: httpx.
     assert removed.status_code == 204, removed.text
 
     error_of(await client.get(ME, headers=key_headers(key["secret"])), 401, "AUTH_INVALID")
+
+
+async def test_a_removed_members_keys_stay_revoked_when_they_join_again(client: httpx.AsyncClient) -> None:
+    owner = await register(client)
+    editor = await member_of(client, owner, "editor")
+    own_org_key = await create_api_key(client, editor)
+    response = await client.post(
+        KEYS, json={"name": "editor key", "scopes": ["documents:read"]}, headers=editor.in_org(owner.org_id)
+    )
+    assert response.status_code == 201, response.text
+    key = response.json()
+
+    removed = await client.delete(f"/api/v1/orgs/{owner.org_id}/members/{editor.user_id}", headers=owner.headers)
+    assert removed.status_code == 204, removed.text
+    await add_member(client, owner, editor, "editor")
+
+    error_of(await client.get(ME, headers=key_headers(key["secret"])), 401, "AUTH_INVALID")
+    assert (await list_keys(client, owner.headers))["items"] == []
+    # Only the keys of the organization the member left are revoked.
+    assert (await client.get(ME, headers=key_headers(own_org_key["secret"]))).status_code == 200
+
+
+async def test_a_member_who_leaves_loses_their_keys_for_good(client: httpx.AsyncClient) -> None:
+    owner = await register(client)
+    viewer = await member_of(client, owner, "viewer")
+    response = await client.post(
+        KEYS, json={"name": "viewer key", "scopes": ["search"]}, headers=viewer.in_org(owner.org_id)
+    )
+    assert response.status_code == 201, response.text
+
+    left = await client.delete(f"/api/v1/orgs/{owner.org_id}/members/{viewer.user_id}", headers=viewer.headers)
+    assert left.status_code == 204, left.text
+    await add_member(client, owner, viewer, "admin")
+
+    error_of(await client.get(ME, headers=key_headers(response.json()["secret"])), 401, "AUTH_INVALID")
 
 
 # --- listing ----------------------------------------------------------------------------------------------------

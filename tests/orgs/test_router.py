@@ -7,7 +7,8 @@ from uuid import UUID
 
 import httpx
 
-from tests.factories import Account, add_member, create_api_key, error_code, register
+from tests.factories import Account, create_api_key, error_code, register
+from tests.orgs.membership import accept, add_member, invite
 
 ORGS = "/api/v1/orgs"
 ME = "/api/v1/auth/me"
@@ -240,7 +241,7 @@ async def test_list_members(client: httpx.AsyncClient) -> None:
     assert all(item["joined_at"] for item in body["items"])
 
 
-async def test_add_member_by_email(client: httpx.AsyncClient) -> None:
+async def test_adding_a_member_invites_them_and_adds_no_one(client: httpx.AsyncClient) -> None:
     owner = await register(client)
     newcomer = await register(client, name="Grace")
 
@@ -248,40 +249,17 @@ async def test_add_member_by_email(client: httpx.AsyncClient) -> None:
         members_path(owner.org_id), json={"email": newcomer.email, "role": "editor"}, headers=owner.headers
     )
 
-    assert response.status_code == 201, response.text
+    assert response.status_code == 202, response.text
     body = response.json()
-    assert UUID(body["user_id"]) == newcomer.user_id
     assert body["email"] == newcomer.email
-    assert body["name"] == "Grace"
     assert body["role"] == "editor"
-    assert await member_roles(client, owner, owner.org_id) == {owner.user_id: "owner", newcomer.user_id: "editor"}
-    seen = await client.get(f"{ORGS}/{owner.org_id}", headers=newcomer.headers)
-    assert seen.status_code == 200, seen.text
-    assert seen.json()["role"] == "editor"
-
-
-async def test_add_member_email_is_case_insensitive(client: httpx.AsyncClient) -> None:
-    owner = await register(client)
-    newcomer = await register(client)
-
-    response = await client.post(
-        members_path(owner.org_id), json={"email": newcomer.email.upper(), "role": "viewer"}, headers=owner.headers
-    )
-
-    assert response.status_code == 201, response.text
-    assert UUID(response.json()["user_id"]) == newcomer.user_id
-
-
-async def test_add_unknown_email_is_404(client: httpx.AsyncClient) -> None:
-    owner = await register(client)
-
-    response = await client.post(
-        members_path(owner.org_id), json={"email": "nobody@example.com", "role": "editor"}, headers=owner.headers
-    )
-
-    assert response.status_code == 404, response.text
-    assert error_code(response) == "USER_NOT_FOUND"
+    assert body["status"] == "pending"
     assert await member_roles(client, owner, owner.org_id) == {owner.user_id: "owner"}
+    unseen = await client.get(f"{ORGS}/{owner.org_id}", headers=newcomer.headers)
+    assert unseen.status_code == 404, unseen.text
+    accepted = await accept(client, newcomer, body["id"])
+    assert accepted.status_code == 200, accepted.text
+    assert await member_roles(client, owner, owner.org_id) == {owner.user_id: "owner", newcomer.user_id: "editor"}
 
 
 async def test_add_member_with_invalid_body_is_422(client: httpx.AsyncClient) -> None:
@@ -397,11 +375,9 @@ async def test_admins_manage_non_owner_members(client: httpx.AsyncClient) -> Non
     newcomers = [await register(client) for _ in roles]
 
     for newcomer, role in zip(newcomers, roles, strict=True):
-        added = await client.post(
-            members_path(owner.org_id), json={"email": newcomer.email, "role": role}, headers=admin.headers
-        )
-        assert added.status_code == 201, added.text
-        assert added.json()["role"] == role
+        invitation = await invite(client, admin, newcomer.email, role, org_id=owner.org_id)
+        assert invitation["role"] == role
+        assert (await accept(client, newcomer, invitation["id"])).status_code == 200
     for role in ("admin", "editor", "viewer"):
         changed = await client.patch(
             member_path(owner.org_id, target.user_id), json={"role": role}, headers=admin.headers
@@ -458,14 +434,13 @@ async def test_owner_grants_the_owner_role(client: httpx.AsyncClient) -> None:
     owner, [admin] = await org_with(client, "admin")
     newcomer = await register(client)
 
-    added = await client.post(
-        members_path(owner.org_id), json={"email": newcomer.email, "role": "owner"}, headers=owner.headers
-    )
+    invitation = await invite(client, owner, newcomer.email, "owner")
+    added = await accept(client, newcomer, invitation["id"])
     promoted = await client.patch(
         member_path(owner.org_id, admin.user_id), json={"role": "owner"}, headers=owner.headers
     )
 
-    assert added.status_code == 201, added.text
+    assert added.status_code == 200, added.text
     assert added.json()["role"] == "owner"
     assert promoted.status_code == 200, promoted.text
     assert promoted.json()["role"] == "owner"

@@ -52,6 +52,13 @@ class EmailTaken(Conflict):
     message = "An account with this email already exists."
 
 
+class ExpiryInPast(ValidationFailed):
+    """`expires_at` must be in the future: a key that is expired when made could never be used."""
+
+    code = "EXPIRES_AT_IN_PAST"
+    message = "expires_at must be in the future."
+
+
 class WeakPassword(ValidationFailed):
     """The password is too short or too common."""
 

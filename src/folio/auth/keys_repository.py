@@ -63,6 +63,14 @@ class ApiKeyRepository:
             return None
         return KeyOwner(key=row[0], creator_role=row[1], creator_active=bool(row[2]))
 
+    async def revoke_created_by(self, *, org_id: UUID, user_id: UUID, at: datetime) -> int:
+        result = await self.session.execute(
+            update(ApiKey)
+            .where(ApiKey.org_id == org_id, ApiKey.created_by == user_id, ApiKey.revoked_at.is_(None))
+            .values(revoked_at=at)
+        )
+        return int(result.rowcount)  # type: ignore[attr-defined]  # CursorResult of an UPDATE
+
     async def touch(self, key: ApiKey) -> None:
         now = datetime.now(UTC)
         if key.last_used_at is None or now - key.last_used_at > _LAST_USED_PRECISION:

@@ -6,7 +6,7 @@ from fastapi import APIRouter, status
 
 from folio.auth import keys_service
 from folio.auth.deps import CurrentPrincipal, authenticated
-from folio.auth.errors import ApiKeyNotFound, ScopeNotAllowed
+from folio.auth.errors import ApiKeyNotFound, ExpiryInPast, ScopeNotAllowed
 from folio.auth.schemas import ApiKeyCreate, ApiKeyCreated, ApiKeyRead
 from folio.deps import API_V1, PageDep, SessionDep
 from folio.errors import Forbidden
@@ -19,7 +19,7 @@ router = APIRouter(prefix=f"{API_V1}/api-keys", tags=["api-keys"])
     "",
     status_code=status.HTTP_201_CREATED,
     response_model=ApiKeyCreated,
-    responses=authenticated(ScopeNotAllowed, Forbidden),
+    responses=authenticated(ScopeNotAllowed, Forbidden, ExpiryInPast),
     summary="Create an API key (the secret is returned only here)",
 )
 async def create_api_key(body: ApiKeyCreate, principal: CurrentPrincipal, session: SessionDep) -> ApiKeyCreated:

@@ -9,7 +9,14 @@ from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from folio.auth.errors import ApiKeyNotFound, AuthExpired, AuthInvalid, OrgAccessDenied, ScopeNotAllowed
+from folio.auth.errors import (
+    ApiKeyNotFound,
+    AuthExpired,
+    AuthInvalid,
+    ExpiryInPast,
+    OrgAccessDenied,
+    ScopeNotAllowed,
+)
 from folio.auth.keys_repository import ApiKeyRepository
 from folio.auth.principal import ROLE_SCOPES, Principal, Scope
 from folio.auth.tokens import API_KEY_DISPLAY_LENGTH, new_api_key_secret, secret_digest
@@ -32,6 +39,8 @@ async def create_key(
     beyond = set(scopes) - principal.scopes
     if beyond:
         raise ScopeNotAllowed(details={"not_allowed": sorted(beyond)})
+    if expires_at is not None and expires_at <= datetime.now(UTC):
+        raise ExpiryInPast(details={"field": "expires_at"})
     return await _store(
         session,
         org_id=principal.org_id,
@@ -61,6 +70,12 @@ async def revoke_key(session: AsyncSession, *, principal: Principal, key_id: UUI
         raise ApiKeyNotFound()
     key.revoked_at = datetime.now(UTC)
     await session.flush()
+
+
+async def revoke_member_keys(session: AsyncSession, *, org_id: UUID, user_id: UUID) -> int:
+    """Revoke, for good, every key a member made in an organization they are leaving or removed from: the
+    keys must not come back if the same user is invited again."""
+    return await ApiKeyRepository(session).revoke_created_by(org_id=org_id, user_id=user_id, at=datetime.now(UTC))
 
 
 async def principal_from_api_key(session: AsyncSession, *, secret: str, org_id: UUID | None) -> Principal:

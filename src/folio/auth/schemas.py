@@ -4,7 +4,7 @@ from datetime import datetime
 from typing import Literal
 from uuid import UUID
 
-from pydantic import BaseModel, EmailStr, Field
+from pydantic import AwareDatetime, BaseModel, EmailStr, Field
 
 from folio.auth.passwords import MAX_LENGTH
 from folio.auth.principal import Scope
@@ -74,7 +74,9 @@ class MeResponse(BaseModel):
 class ApiKeyCreate(RequestModel):
     name: str = Field(min_length=1, max_length=100, examples=["ingestion script"])
     scopes: list[Scope] = Field(min_length=1, examples=[["documents:read", "search"]])
-    expires_at: datetime | None = Field(None, description="When the key stops working; null for never.")
+    expires_at: AwareDatetime | None = Field(
+        None, description="When the key stops working, with a time zone and in the future; null for never."
+    )
 
 
 class ApiKeyRead(ReadModel):

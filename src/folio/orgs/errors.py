@@ -19,12 +19,19 @@ class MemberNotFound(FolioError):
     message = "Member not found."
 
 
-class UserNotFound(FolioError):
-    """No account with that email exists; the person must register first."""
+class InvitationNotFound(FolioError):
+    """No such pending invitation: it was accepted, declined, revoked or has expired, or it is not yours."""
 
     status_code = 404
-    code = "USER_NOT_FOUND"
-    message = "No account with this email exists."
+    code = "INVITATION_NOT_FOUND"
+    message = "Invitation not found."
+
+
+class TooManyInvitations(Conflict):
+    """The organization has as many pending invitations as allowed; revoke some or wait for them to expire."""
+
+    code = "TOO_MANY_INVITATIONS"
+    message = "This organization has too many pending invitations."
 
 
 class AlreadyMember(Conflict):

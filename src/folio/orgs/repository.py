@@ -1,16 +1,21 @@
-"""SQL for organizations and memberships."""
+"""SQL for organizations, memberships and invitations.
+
+Every statement is scoped to the principal's organization, except the invitee's own: those are scoped to the
+signed-in user's email, since an invitee is not a member yet.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Select, delete, select
+from sqlalchemy import Select, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from folio.auth.principal import Principal
-from folio.models import Membership, Organization, Role, User
+from folio.models import Invitation, InvitationStatus, Membership, Organization, Role, User
 from folio.pagination import PageRequest, keyset
 
 
@@ -26,7 +31,11 @@ class OrgRepository:
             .where(Membership.org_id == principal.org_id)
         )
 
-    async def add(self, row: Organization | Membership) -> None:
+    @staticmethod
+    def scoped_invitations(principal: Principal) -> Select[Invitation]:
+        return select(Invitation).where(Invitation.org_id == principal.org_id)
+
+    async def add(self, row: Organization | Membership | Invitation) -> None:
         self.session.add(row)
         await self.session.flush()
 
@@ -72,6 +81,72 @@ class OrgRepository:
             delete(Membership).where(Membership.org_id == principal.org_id, Membership.user_id == user_id)
         )
 
-    async def user_by_email(self, email: str) -> User | None:
-        user: User | None = await self.session.scalar(select(User).where(User.email == email))
-        return user
+    async def lock_org(self, principal: Principal) -> None:
+        """Serialise invitations of one organization, so two concurrent ones cannot both pass the cap."""
+        await self.session.execute(select(Organization.id).where(Organization.id == principal.org_id).with_for_update())
+
+    async def has_member_with_email(self, principal: Principal, email: str) -> bool:
+        found = await self.session.scalar(
+            self.scoped_members(principal).with_only_columns(User.id).where(User.email == email)
+        )
+        return found is not None
+
+    async def pending_invitation_for_update(self, principal: Principal, email: str) -> Invitation | None:
+        """The open invitation of this address, expired or not (the unique index allows one)."""
+        statement = self.scoped_invitations(principal).where(
+            Invitation.email == email, Invitation.status == InvitationStatus.PENDING
+        )
+        invitation: Invitation | None = await self.session.scalar(statement.with_for_update())
+        return invitation
+
+    async def count_pending(self, principal: Principal, now: datetime) -> int:
+        statement = select(func.count()).select_from(
+            self.scoped_invitations(principal).where(*_pending(now)).subquery()
+        )
+        return int(await self.session.scalar(statement) or 0)
+
+    async def page_pending(
+        self, principal: Principal, page: PageRequest, now: datetime
+    ) -> tuple[Sequence[Any], str | None]:
+        return await keyset(self.session, self.scoped_invitations(principal).where(*_pending(now)), Invitation.id, page)
+
+    async def invitation_for_update(
+        self, principal: Principal, invitation_id: UUID, now: datetime
+    ) -> Invitation | None:
+        statement = self.scoped_invitations(principal).where(Invitation.id == invitation_id, *_pending(now))
+        invitation: Invitation | None = await self.session.scalar(statement.with_for_update())
+        return invitation
+
+    async def revoke_invitations_by(self, principal: Principal, user_id: UUID, now: datetime) -> None:
+        await self.session.execute(
+            update(Invitation)
+            .where(
+                Invitation.org_id == principal.org_id,
+                Invitation.invited_by == user_id,
+                Invitation.status == InvitationStatus.PENDING,
+            )
+            .values(status=InvitationStatus.REVOKED, closed_at=now)
+        )
+
+    async def email_of(self, user_id: UUID) -> str | None:
+        email: str | None = await self.session.scalar(select(User.email).where(User.id == user_id))
+        return email
+
+    async def page_invitations_to(
+        self, email: str, page: PageRequest, now: datetime
+    ) -> tuple[Sequence[Any], str | None]:
+        statement = (
+            select(Invitation, Organization)
+            .join(Organization, Organization.id == Invitation.org_id)
+            .where(Invitation.email == email, *_pending(now))
+        )
+        return await keyset(self.session, statement, Invitation.id, page)
+
+    async def invitation_to_for_update(self, email: str, invitation_id: UUID, now: datetime) -> Invitation | None:
+        statement = select(Invitation).where(Invitation.id == invitation_id, Invitation.email == email, *_pending(now))
+        invitation: Invitation | None = await self.session.scalar(statement.with_for_update())
+        return invitation
+
+
+def _pending(now: datetime) -> tuple[Any, ...]:
+    return (Invitation.status == InvitationStatus.PENDING, Invitation.expires_at > now)

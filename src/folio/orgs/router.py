@@ -1,20 +1,48 @@
 from __future__ import annotations
 
+from typing import Any
 from uuid import UUID
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Depends, status
 
 from folio.auth.deps import CurrentPrincipal, authenticated
-from folio.deps import API_V1, PageDep, SessionDep
+from folio.deps import API_V1, PageDep, SessionDep, limit_auth_attempts
 from folio.errors import Forbidden
-from folio.models import Membership, Organization, Role, User
+from folio.models import Invitation, Membership, Organization, Role, User
 from folio.orgs import service as orgs
 from folio.orgs.deps import OrgPrincipal
-from folio.orgs.errors import AlreadyMember, LastOwner, MemberNotFound, OrgNotFound, UserNotFound
-from folio.orgs.schemas import MemberAdd, MemberRead, MemberUpdate, OrgCreate, OrgRead, OrgUpdate
+from folio.orgs.errors import (
+    AlreadyMember,
+    InvitationNotFound,
+    LastOwner,
+    MemberNotFound,
+    OrgNotFound,
+    TooManyInvitations,
+)
+from folio.orgs.schemas import (
+    InvitationCreate,
+    InvitationRead,
+    InvitingOrg,
+    MemberRead,
+    MemberUpdate,
+    MyInvitationRead,
+    OrgCreate,
+    OrgRead,
+    OrgUpdate,
+)
 from folio.pagination import Page
 
-router = APIRouter(prefix=f"{API_V1}/orgs", tags=["orgs"])
+_orgs = APIRouter(prefix=f"{API_V1}/orgs", tags=["orgs"])
+# The invitee's side: invitations to the signed-in user's address, whichever organization sent them.
+_invitations = APIRouter(prefix=f"{API_V1}/invitations", tags=["orgs"])
+# Inviting tells whether an address is already a member, so it counts against the strict per-address limit.
+_attempts = [Depends(limit_auth_attempts)]
+_INVITE_DESCRIPTION = (
+    "Invites an email address; the account holding it (now or once registered) sees the invitation at "
+    "`GET /api/v1/invitations` and accepts or declines it. The answer is the same whether or not an account "
+    "holds the address. Inviting an address again refreshes its pending invitation. Owners and admins; only "
+    "owners invite owners."
+)
 
 
 def _org(org: Organization, role: Role | None) -> OrgRead:
@@ -27,7 +55,7 @@ def _member(membership: Membership, user: User) -> MemberRead:
     )
 
 
-@router.get(
+@_orgs.get(
     "",
     response_model=Page[OrgRead],
     responses=authenticated(),
@@ -38,7 +66,7 @@ async def list_orgs(principal: CurrentPrincipal, session: SessionDep, page: Page
     return Page(items=[_org(row[0], row[1]) for row in rows], next_cursor=next_cursor)
 
 
-@router.post(
+@_orgs.post(
     "",
     status_code=status.HTTP_201_CREATED,
     response_model=OrgRead,
@@ -50,7 +78,7 @@ async def create_org(body: OrgCreate, principal: CurrentPrincipal, session: Sess
     return _org(org, Role.OWNER)
 
 
-@router.get(
+@_orgs.get(
     "/{org_id}",
     response_model=OrgRead,
     responses=authenticated(OrgNotFound),
@@ -60,7 +88,7 @@ async def get_org(principal: OrgPrincipal, session: SessionDep) -> OrgRead:
     return _org(await orgs.get_org(session, principal=principal), principal.role)
 
 
-@router.patch(
+@_orgs.patch(
     "/{org_id}",
     response_model=OrgRead,
     responses=authenticated(OrgNotFound, Forbidden),
@@ -73,7 +101,7 @@ async def update_org(body: OrgUpdate, principal: OrgPrincipal, session: SessionD
     return _org(org, principal.role)
 
 
-@router.get(
+@_orgs.get(
     "/{org_id}/members",
     response_model=Page[MemberRead],
     responses=authenticated(OrgNotFound),
@@ -84,18 +112,49 @@ async def list_members(principal: OrgPrincipal, session: SessionDep, page: PageD
     return Page(items=[_member(row[0], row[1]) for row in rows], next_cursor=next_cursor)
 
 
-@router.post(
-    "/{org_id}/members",
-    status_code=status.HTTP_201_CREATED,
-    response_model=MemberRead,
-    responses=authenticated(OrgNotFound, Forbidden, UserNotFound, AlreadyMember),
-    summary="Add an existing user by email (owners and admins)",
+_INVITE: dict[str, Any] = {
+    "status_code": status.HTTP_202_ACCEPTED,
+    "response_model": InvitationRead,
+    "dependencies": _attempts,
+    "responses": authenticated(OrgNotFound, Forbidden, AlreadyMember, TooManyInvitations),
+    "description": _INVITE_DESCRIPTION,
+}
+
+
+@_orgs.post("/{org_id}/invitations", summary="Invite someone by email to join", **_INVITE)
+async def create_invitation(body: InvitationCreate, principal: OrgPrincipal, session: SessionDep) -> Invitation:
+    return await orgs.invite(session, principal=principal, email=body.email, role=body.role)
+
+
+@_orgs.post(
+    "/{org_id}/members", summary="Invite someone by email (same as POST …/invitations)", deprecated=True, **_INVITE
 )
-async def add_member(body: MemberAdd, principal: OrgPrincipal, session: SessionDep) -> MemberRead:
-    return _member(*await orgs.add_member(session, principal=principal, email=body.email, role=body.role))
+async def add_member(body: InvitationCreate, principal: OrgPrincipal, session: SessionDep) -> Invitation:
+    return await orgs.invite(session, principal=principal, email=body.email, role=body.role)
 
 
-@router.patch(
+@_orgs.get(
+    "/{org_id}/invitations",
+    response_model=Page[InvitationRead],
+    responses=authenticated(OrgNotFound, Forbidden),
+    summary="List pending invitations (owners and admins)",
+)
+async def list_invitations(principal: OrgPrincipal, session: SessionDep, page: PageDep) -> Page[InvitationRead]:
+    rows, next_cursor = await orgs.page_invitations(session, principal=principal, page=page)
+    return Page(items=[InvitationRead.model_validate(row[0]) for row in rows], next_cursor=next_cursor)
+
+
+@_orgs.delete(
+    "/{org_id}/invitations/{invitation_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=authenticated(OrgNotFound, Forbidden, InvitationNotFound),
+    summary="Revoke a pending invitation (owners and admins; only owners revoke an owner's invitation)",
+)
+async def revoke_invitation(invitation_id: UUID, principal: OrgPrincipal, session: SessionDep) -> None:
+    await orgs.revoke_invitation(session, principal=principal, invitation_id=invitation_id)
+
+
+@_orgs.patch(
     "/{org_id}/members/{user_id}",
     response_model=MemberRead,
     responses=authenticated(OrgNotFound, Forbidden, MemberNotFound, LastOwner),
@@ -105,7 +164,7 @@ async def update_member(user_id: UUID, body: MemberUpdate, principal: OrgPrincip
     return _member(*await orgs.change_role(session, principal=principal, user_id=user_id, role=body.role))
 
 
-@router.delete(
+@_orgs.delete(
     "/{org_id}/members/{user_id}",
     status_code=status.HTTP_204_NO_CONTENT,
     responses=authenticated(OrgNotFound, Forbidden, MemberNotFound, LastOwner),
@@ -113,3 +172,52 @@ async def update_member(user_id: UUID, body: MemberUpdate, principal: OrgPrincip
 )
 async def remove_member(user_id: UUID, principal: OrgPrincipal, session: SessionDep) -> None:
     await orgs.remove_member(session, principal=principal, user_id=user_id)
+
+
+@_invitations.get(
+    "",
+    response_model=Page[MyInvitationRead],
+    responses=authenticated(Forbidden),
+    summary="List pending invitations to your email address",
+)
+async def list_my_invitations(
+    principal: CurrentPrincipal, session: SessionDep, page: PageDep
+) -> Page[MyInvitationRead]:
+    rows, next_cursor = await orgs.page_my_invitations(session, principal=principal, page=page)
+    return Page(items=[_my_invitation(row[0], row[1]) for row in rows], next_cursor=next_cursor)
+
+
+@_invitations.post(
+    "/{invitation_id}/accept",
+    response_model=OrgRead,
+    responses=authenticated(Forbidden, InvitationNotFound, AlreadyMember),
+    summary="Accept an invitation: join the organization with the role it offers",
+)
+async def accept_invitation(invitation_id: UUID, principal: CurrentPrincipal, session: SessionDep) -> OrgRead:
+    return _org(*await orgs.accept_invitation(session, principal=principal, invitation_id=invitation_id))
+
+
+@_invitations.post(
+    "/{invitation_id}/decline",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=authenticated(Forbidden, InvitationNotFound),
+    summary="Decline an invitation",
+)
+async def decline_invitation(invitation_id: UUID, principal: CurrentPrincipal, session: SessionDep) -> None:
+    await orgs.decline_invitation(session, principal=principal, invitation_id=invitation_id)
+
+
+def _my_invitation(invitation: Invitation, org: Organization) -> MyInvitationRead:
+    return MyInvitationRead(
+        id=invitation.id,
+        org=InvitingOrg.model_validate(org),
+        role=invitation.role,
+        created_at=invitation.created_at,
+        expires_at=invitation.expires_at,
+    )
+
+
+# Included last: a router copies the routes it includes at that moment.
+router = APIRouter()
+router.include_router(_orgs)
+router.include_router(_invitations)

@@ -1,12 +1,16 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 from uuid import UUID
 
 from pydantic import BaseModel, EmailStr, Field
 
-from folio.models import Role
+from folio.models import InvitationStatus, Role
 from folio.schemas import ReadModel, RequestModel
+
+# RFC 5321 caps a forward path at 256 octets, so no deliverable address is longer than 254 characters.
+Email = Annotated[EmailStr, Field(max_length=254, examples=["grace@example.com"])]
 
 
 class OrgCreate(RequestModel):
@@ -25,8 +29,8 @@ class OrgRead(ReadModel):
     role: Role | None = Field(None, description="Your role in this organization (null for API keys).")
 
 
-class MemberAdd(RequestModel):
-    email: EmailStr = Field(examples=["grace@example.com"])
+class InvitationCreate(RequestModel):
+    email: Email
     role: Role = Field(examples=["editor"])
 
 
@@ -40,3 +44,27 @@ class MemberRead(BaseModel):
     name: str
     role: Role
     joined_at: datetime
+
+
+class InvitationRead(ReadModel):
+    id: UUID
+    org_id: UUID
+    email: str
+    role: Role
+    status: InvitationStatus
+    invited_by: UUID | None = Field(description="The member who sent it; null when an API key did.")
+    created_at: datetime
+    expires_at: datetime
+
+
+class InvitingOrg(ReadModel):
+    id: UUID
+    name: str
+
+
+class MyInvitationRead(BaseModel):
+    id: UUID
+    org: InvitingOrg
+    role: Role = Field(description="The role you get by accepting.")
+    created_at: datetime
+    expires_at: datetime

@@ -1,19 +1,36 @@
-"""Organizations and their members. Owners and admins manage members; only owners touch the owner role."""
+"""Organizations and their members. Owners and admins manage members; only owners touch the owner role.
+
+Nobody is added to an organization without consent: admins invite an email address, and the account holding it
+accepts. Inviting answers the same whether or not the address has an account.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from folio.auth import keys_service
 from folio.auth.principal import Principal, Scope
 from folio.errors import Forbidden
-from folio.models import Membership, Organization, Role, User
-from folio.orgs.errors import AlreadyMember, LastOwner, MemberNotFound, OrgNotFound, UserNotFound
+from folio.models import Invitation, InvitationStatus, Membership, Organization, Role, User
+from folio.orgs.errors import (
+    AlreadyMember,
+    InvitationNotFound,
+    LastOwner,
+    MemberNotFound,
+    OrgNotFound,
+    TooManyInvitations,
+)
 from folio.orgs.repository import OrgRepository
 from folio.pagination import PageRequest
+
+INVITATION_TTL = timedelta(days=7)
+# Every self-registered user owns an organization, so the cap is what bounds the rows one tenant can make.
+MAX_PENDING_INVITATIONS = 100
 
 
 def _require_admin(principal: Principal) -> None:
@@ -93,18 +110,106 @@ async def page_members(
     return await OrgRepository(session).page_members(principal, page)
 
 
-async def add_member(session: AsyncSession, *, principal: Principal, email: str, role: Role) -> tuple[Membership, User]:
+async def invite(session: AsyncSession, *, principal: Principal, email: str, role: Role) -> Invitation:
+    """Invite an address, or refresh its open invitation (new role, new expiry). Whether an account holds the
+    address is never consulted, so the answer cannot tell."""
     _require_admin(principal)
     _require_owner_for(principal, role)
     repository = OrgRepository(session)
-    user = await repository.user_by_email(email.strip().lower())
-    if user is None:
-        raise UserNotFound()
-    if await repository.member_for_update(principal, user.id) is not None:
+    email = email.strip().lower()
+    now = datetime.now(UTC)
+    await repository.lock_org(principal)
+    if await repository.has_member_with_email(principal, email):
+        raise AlreadyMember()  # members are listed to every member: this tells nothing new
+    invitation = await repository.pending_invitation_for_update(principal, email)
+    if invitation is not None:
+        _require_owner_for(principal, invitation.role)
+    if (invitation is None or invitation.expires_at <= now) and await repository.count_pending(
+        principal, now
+    ) >= MAX_PENDING_INVITATIONS:
+        raise TooManyInvitations(details={"limit": MAX_PENDING_INVITATIONS})
+    expires_at = now + INVITATION_TTL
+    if invitation is None:
+        invitation = Invitation(
+            org_id=principal.org_id, email=email, role=role, invited_by=principal.member_id, expires_at=expires_at
+        )
+        await repository.add(invitation)
+    else:
+        invitation.role, invitation.invited_by, invitation.expires_at = role, principal.member_id, expires_at
+        await session.flush()
+    return invitation
+
+
+async def page_invitations(
+    session: AsyncSession, *, principal: Principal, page: PageRequest
+) -> tuple[Sequence[Any], str | None]:
+    """The organization's pending invitations (admins: the addresses are personal data)."""
+    _require_admin(principal)
+    return await OrgRepository(session).page_pending(principal, page, datetime.now(UTC))
+
+
+async def revoke_invitation(session: AsyncSession, *, principal: Principal, invitation_id: UUID) -> None:
+    _require_admin(principal)
+    now = datetime.now(UTC)
+    invitation = await OrgRepository(session).invitation_for_update(principal, invitation_id, now)
+    if invitation is None:
+        raise InvitationNotFound()
+    _require_owner_for(principal, invitation.role)
+    _close(invitation, InvitationStatus.REVOKED, now)
+    await session.flush()
+
+
+async def page_my_invitations(
+    session: AsyncSession, *, principal: Principal, page: PageRequest
+) -> tuple[Sequence[Any], str | None]:
+    """Pending invitations to the signed-in user's address, with their organizations."""
+    repository = OrgRepository(session)
+    _, email = await _invitee(repository, principal)
+    return await repository.page_invitations_to(email, page, datetime.now(UTC))
+
+
+async def accept_invitation(
+    session: AsyncSession, *, principal: Principal, invitation_id: UUID
+) -> tuple[Organization, Role]:
+    repository = OrgRepository(session)
+    user_id, invitation, now = await _own_invitation(repository, principal, invitation_id)
+    if await repository.role_of(user_id=user_id, org_id=invitation.org_id) is not None:
         raise AlreadyMember()
-    membership = Membership(org_id=principal.org_id, user_id=user.id, role=role)
-    await repository.add(membership)
-    return membership, user
+    await repository.add(Membership(org_id=invitation.org_id, user_id=user_id, role=invitation.role))
+    _close(invitation, InvitationStatus.ACCEPTED, now)
+    await session.flush()
+    return await get_org_by_id(session, org_id=invitation.org_id), invitation.role
+
+
+async def decline_invitation(session: AsyncSession, *, principal: Principal, invitation_id: UUID) -> None:
+    _, invitation, now = await _own_invitation(OrgRepository(session), principal, invitation_id)
+    _close(invitation, InvitationStatus.DECLINED, now)
+    await session.flush()
+
+
+async def _invitee(repository: OrgRepository, principal: Principal) -> tuple[UUID, str]:
+    """The signed-in user and their address; invitations are theirs to answer, not an API key's."""
+    user_id = principal.member_id
+    email = await repository.email_of(user_id) if user_id is not None else None
+    if user_id is None or email is None:
+        raise Forbidden("Invitations are answered by users signed in as themselves, not by API keys.")
+    return user_id, email
+
+
+async def _own_invitation(
+    repository: OrgRepository, principal: Principal, invitation_id: UUID
+) -> tuple[UUID, Invitation, datetime]:
+    user_id, email = await _invitee(repository, principal)
+    now = datetime.now(UTC)
+    invitation = await repository.invitation_to_for_update(email, invitation_id, now)
+    if invitation is None:
+        raise InvitationNotFound()
+    return user_id, invitation, now
+
+
+def _close(invitation: Invitation, status: InvitationStatus, now: datetime) -> None:
+    invitation.status = status
+    invitation.closed_at = now
 
 
 async def change_role(
@@ -132,6 +237,9 @@ async def remove_member(session: AsyncSession, *, principal: Principal, user_id:
     if membership.role is Role.OWNER and owners == [user_id]:
         raise LastOwner()
     await repository.remove_member(principal, user_id)
+    # For good: neither their keys nor their open invitations come back if they are invited again.
+    await keys_service.revoke_member_keys(session, org_id=principal.org_id, user_id=user_id)
+    await repository.revoke_invitations_by(principal, user_id, datetime.now(UTC))
 
 
 async def create_org_for(session: AsyncSession, *, principal: Principal, name: str) -> Organization:

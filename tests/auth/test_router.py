@@ -2,18 +2,45 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
 import httpx
+import pytest
 from fastapi import FastAPI
 from sqlalchemy import text
 from zxcvbn.frequency_lists import FREQUENCY_LISTS
 
+from folio.auth import service as auth_service
+from tests.conftest import AppFactory
 from tests.factories import PASSWORD, create_api_key, error_of, register
+from tests.orgs.membership import add_member
 
 AUTH = "/api/v1/auth"
+GRACE = timedelta(seconds=30)  # FOLIO_AUTH__REFRESH_GRACE_SECONDS' default
+
+
+class Clock:
+    """The clock refresh-token rotation reads, moved by the test instead of sleeping."""
+
+    def __init__(self) -> None:
+        self.current = datetime.now(UTC)
+
+    def __call__(self) -> datetime:
+        return self.current
+
+    def advance(self, delta: timedelta) -> None:
+        self.current += delta
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
+    frozen = Clock()
+    monkeypatch.setattr(auth_service, "now", frozen)
+    return frozen
 
 
 async def login(client: httpx.AsyncClient, email: str, password: str = PASSWORD) -> dict[str, Any]:
@@ -281,9 +308,10 @@ async def test_refresh_returns_a_new_pair(client: httpx.AsyncClient) -> None:
     assert again.status_code == 200, again.text
 
 
-async def test_refresh_token_works_only_once(client: httpx.AsyncClient) -> None:
+async def test_refresh_token_works_only_once(client: httpx.AsyncClient, clock: Clock) -> None:
     account = await register(client)
     assert (await refresh(client, account.refresh_token)).status_code == 200
+    clock.advance(GRACE + timedelta(seconds=1))
 
     response = await refresh(client, account.refresh_token)
 
@@ -291,13 +319,14 @@ async def test_refresh_token_works_only_once(client: httpx.AsyncClient) -> None:
     assert "WWW-Authenticate" in response.headers
 
 
-async def test_refresh_token_reuse_revokes_the_whole_session(client: httpx.AsyncClient) -> None:
+async def test_refresh_token_reuse_revokes_the_whole_session(client: httpx.AsyncClient, clock: Clock) -> None:
     account = await register(client)
     rotated = await refresh(client, account.refresh_token)
     assert rotated.status_code == 200, rotated.text
     newest_refresh = rotated.json()["refresh_token"]
     newest_access = rotated.json()["access_token"]
     assert (await me(client, newest_access)).status_code == 200
+    clock.advance(GRACE + timedelta(seconds=1))
 
     reuse = await refresh(client, account.refresh_token)
 
@@ -307,15 +336,86 @@ async def test_refresh_token_reuse_revokes_the_whole_session(client: httpx.Async
     error_of(await me(client, account.access_token), 401, "AUTH_INVALID")
 
 
-async def test_refresh_token_reuse_leaves_other_sessions_alone(client: httpx.AsyncClient) -> None:
+async def test_refresh_token_reuse_leaves_other_sessions_alone(client: httpx.AsyncClient, clock: Clock) -> None:
     account = await register(client)
     other = await login(client, account.email)
     assert (await refresh(client, account.refresh_token)).status_code == 200
+    clock.advance(GRACE + timedelta(seconds=1))
 
     error_of(await refresh(client, account.refresh_token), 401, "AUTH_INVALID")
 
     assert (await me(client, other["access_token"])).status_code == 200
     assert (await refresh(client, other["refresh_token"])).status_code == 200
+
+
+async def test_a_used_refresh_token_still_works_to_the_last_second_of_the_grace_window(
+    client: httpx.AsyncClient, clock: Clock
+) -> None:
+    account = await register(client)
+    first = (await refresh(client, account.refresh_token)).json()
+    clock.advance(GRACE)
+
+    second = await refresh(client, account.refresh_token)
+
+    assert second.status_code == 200, second.text
+    assert second.json()["refresh_token"] not in {first["refresh_token"], account.refresh_token}
+    # Both tabs carry on, in the same session: each successor rotates and each access token works.
+    for pair in (first, second.json()):
+        assert (await me(client, pair["access_token"])).status_code == 200
+        assert (await refresh(client, pair["refresh_token"])).status_code == 200
+    assert (await me(client, account.access_token)).status_code == 200
+
+
+async def test_a_used_refresh_token_one_second_after_the_grace_window_revokes_the_session(
+    client: httpx.AsyncClient, clock: Clock
+) -> None:
+    account = await register(client)
+    first = (await refresh(client, account.refresh_token)).json()
+    clock.advance(GRACE + timedelta(seconds=1))
+
+    reuse = await refresh(client, account.refresh_token)
+
+    error_of(reuse, 401, "AUTH_INVALID")
+    error_of(await refresh(client, first["refresh_token"]), 401, "AUTH_INVALID")
+    error_of(await me(client, first["access_token"]), 401, "AUTH_INVALID")
+
+
+async def test_the_grace_window_runs_from_the_first_use(client: httpx.AsyncClient, clock: Clock) -> None:
+    account = await register(client)
+    assert (await refresh(client, account.refresh_token)).status_code == 200
+    clock.advance(GRACE - timedelta(seconds=10))
+    within = await refresh(client, account.refresh_token)
+    assert within.status_code == 200, within.text
+    clock.advance(timedelta(seconds=11))
+
+    reuse = await refresh(client, account.refresh_token)
+
+    error_of(reuse, 401, "AUTH_INVALID")
+    error_of(await me(client, within.json()["access_token"]), 401, "AUTH_INVALID")
+
+
+async def test_two_tabs_refreshing_at_once_both_get_tokens(client: httpx.AsyncClient) -> None:
+    account = await register(client)
+
+    answers = await asyncio.gather(*(refresh(client, account.refresh_token) for _ in range(2)))
+
+    assert [answer.status_code for answer in answers] == [200, 200], [answer.text for answer in answers]
+    pairs = [answer.json() for answer in answers]
+    assert pairs[0]["refresh_token"] != pairs[1]["refresh_token"]
+    for pair in pairs:
+        assert (await me(client, pair["access_token"])).status_code == 200
+        assert (await refresh(client, pair["refresh_token"])).status_code == 200
+
+
+async def test_a_zero_grace_window_makes_any_reuse_revoke_the_session(app_factory: AppFactory, clock: Clock) -> None:
+    # Even at the very instant of the first use (the clock stands still).
+    async with app_factory(auth={"refresh_grace_seconds": 0}) as strict:
+        account = await register(strict)
+        first = await refresh(strict, account.refresh_token)
+        assert first.status_code == 200, first.text
+
+        error_of(await refresh(strict, account.refresh_token), 401, "AUTH_INVALID")
+        error_of(await me(strict, first.json()["access_token"]), 401, "AUTH_INVALID")
 
 
 async def test_refresh_unknown_token_is_401(client: httpx.AsyncClient) -> None:
@@ -459,10 +559,7 @@ async def test_me_with_a_garbage_bearer_token_is_401(client: httpx.AsyncClient) 
 async def test_me_in_another_org_the_user_belongs_to(client: httpx.AsyncClient) -> None:
     owner = await register(client)
     member = await register(client)
-    added = await client.post(
-        f"/api/v1/orgs/{owner.org_id}/members", json={"email": member.email, "role": "viewer"}, headers=owner.headers
-    )
-    assert added.status_code == 201, added.text
+    await add_member(client, owner, member, "viewer")
 
     response = await client.get(f"{AUTH}/me", headers=member.in_org(owner.org_id))
 

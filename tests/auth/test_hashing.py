@@ -1,0 +1,96 @@
+"""Password hashing at registration and login: no database connection held while argon2 runs, and a taken
+address costs a hash like a new one (so its answer does not come back early)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from folio.auth import passwords
+from tests.apps import serve
+from tests.factories import PASSWORD, error_of, register
+
+
+@dataclass
+class Calls:
+    """How many connections the app's pool had checked out at each call of the hashing functions."""
+
+    hash_password: list[int] = field(default_factory=list)
+    verify_password: list[int] = field(default_factory=list)
+
+
+@pytest.fixture
+async def own_app(database_url: str) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]]:
+    """An app of the test's own, so no other request shares its pool. Its reaper makes one pass at start-up (a
+    few short transactions), then waits an hour: the pool is idle once no connection was out for half a second."""
+    async with serve(database_url, jobs={"reaper_seconds": 3600}) as (application, client):
+        pool = application.state.engine.pool
+        async with asyncio.timeout(20):
+            quiet = 0
+            while quiet < 50:
+                quiet = quiet + 1 if pool.checkedout() == 0 else 0
+                await asyncio.sleep(0.01)
+        yield application, client
+
+
+@pytest.fixture
+def calls(own_app: tuple[FastAPI, httpx.AsyncClient], monkeypatch: pytest.MonkeyPatch) -> Calls:
+    pool = own_app[0].state.engine.pool
+    seen = Calls()
+    original_hash, original_verify = passwords.hash_password, passwords.verify_password
+
+    async def hash_password(password: str) -> str:
+        seen.hash_password.append(pool.checkedout())
+        return await original_hash(password)
+
+    async def verify_password(password: str, password_hash: str | None) -> bool:
+        seen.verify_password.append(pool.checkedout())
+        return await original_verify(password, password_hash)
+
+    monkeypatch.setattr(passwords, "hash_password", hash_password)
+    monkeypatch.setattr(passwords, "verify_password", verify_password)
+    return seen
+
+
+async def test_registration_hashes_with_no_connection_held(
+    own_app: tuple[FastAPI, httpx.AsyncClient], calls: Calls
+) -> None:
+    _, client = own_app
+
+    await register(client, email="hashing@example.com")
+
+    assert calls.hash_password == [0]
+
+
+async def test_login_verifies_with_no_connection_held(own_app: tuple[FastAPI, httpx.AsyncClient], calls: Calls) -> None:
+    _, client = own_app
+    account = await register(client)
+
+    for email, password, status in (
+        (account.email, PASSWORD, 200),
+        (account.email, "not the password 99", 401),
+        ("nobody@example.com", PASSWORD, 401),
+    ):
+        response = await client.post("/api/v1/auth/login", json={"email": email, "password": password})
+        assert response.status_code == status, response.text
+
+    assert calls.verify_password == [0, 0, 0]
+
+
+async def test_a_taken_address_is_hashed_like_a_new_one(
+    own_app: tuple[FastAPI, httpx.AsyncClient], calls: Calls
+) -> None:
+    _, client = own_app
+    await register(client, email="taken@example.com")
+
+    response = await client.post(
+        "/api/v1/auth/register", json={"email": "taken@example.com", "password": PASSWORD, "name": "Again"}
+    )
+
+    error_of(response, 409, "EMAIL_TAKEN")
+    assert calls.hash_password == [0, 0]

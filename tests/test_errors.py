@@ -330,3 +330,13 @@ async def test_codes_seen_on_the_wire_are_registered(client: httpx.AsyncClient) 
     ]
     for response in responses:
         assert response.json()["error"]["code"] in ERROR_CODES
+
+
+async def test_a_body_nested_past_the_parsers_recursion_limit_is_a_validation_error(client: httpx.AsyncClient) -> None:
+    account = await register(client)
+    body = b'{"name": ' + b"[" * 5000 + b"]" * 5000 + b"}"
+    response = await client.post(
+        "/api/v1/orgs", content=body, headers={**account.headers, "Content-Type": "application/json"}
+    )
+    error = error_of(response, 422, "VALIDATION_ERROR")
+    assert error["details"]["errors"][0]["type"] == "json_too_deep"

@@ -44,6 +44,9 @@ async def _http_error(_: Request, exc: Exception) -> JSONResponse:
     # FastAPI wraps errors raised while reading the body (such as our size limit) in a 400.
     if isinstance(exc.__cause__, FolioError):
         return render(exc.__cause__)
+    if isinstance(exc.__cause__, RecursionError):  # json.loads of a body nested ~1,000 deep
+        nested = {"loc": ["body"], "message": "The JSON is nested too deep.", "type": "json_too_deep"}
+        return render(ValidationFailed(details={"errors": [nested]}))
     error: FolioError
     if exc.status_code == 404:
         error = NotFound()

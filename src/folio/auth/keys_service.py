@@ -72,12 +72,6 @@ async def revoke_key(session: AsyncSession, *, principal: Principal, key_id: UUI
     await session.flush()
 
 
-async def revoke_member_keys(session: AsyncSession, *, org_id: UUID, user_id: UUID) -> int:
-    """Revoke, for good, every key a member made in an organization they are leaving or removed from: the
-    keys must not come back if the same user is invited again."""
-    return await ApiKeyRepository(session).revoke_created_by(org_id=org_id, user_id=user_id, at=datetime.now(UTC))
-
-
 async def principal_from_api_key(session: AsyncSession, *, secret: str, org_id: UUID | None) -> Principal:
     repository = ApiKeyRepository(session)
     found = await repository.by_secret_hash(secret_digest(secret))

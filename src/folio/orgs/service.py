@@ -13,7 +13,8 @@ from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from folio.auth import keys_service
+# The repository, not keys_service: auth.service imports this module, and the layers keep it apart from keys_service.
+from folio.auth.keys_repository import ApiKeyRepository
 from folio.auth.principal import Principal, Scope
 from folio.errors import Forbidden
 from folio.models import Invitation, InvitationStatus, Membership, Organization, Role, User
@@ -238,7 +239,7 @@ async def remove_member(session: AsyncSession, *, principal: Principal, user_id:
         raise LastOwner()
     await repository.remove_member(principal, user_id)
     # For good: neither their keys nor their open invitations come back if they are invited again.
-    await keys_service.revoke_member_keys(session, org_id=principal.org_id, user_id=user_id)
+    await ApiKeyRepository(session).revoke_created_by(org_id=principal.org_id, user_id=user_id, at=datetime.now(UTC))
     await repository.revoke_invitations_by(principal, user_id, datetime.now(UTC))
 
 

@@ -38,6 +38,15 @@ def json_limit_error(value: object, *, max_depth: int = MAX_JSON_DEPTH, max_byte
     The depth is found by walking the document with a list, never by recursion, so that any depth is measured
     safely; a scalar is depth 0, `{}` and `[1]` are depth 1. The size is that of its compact UTF-8 JSON.
     """
+    if nests_deeper(value, max_depth):
+        return too_deep(max_depth)
+    if len(json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()) > max_bytes:
+        return PydanticCustomError("json_too_large", "JSON larger than {max_bytes} bytes", {"max_bytes": max_bytes})
+    return None
+
+
+def nests_deeper(value: object, max_depth: int = MAX_JSON_DEPTH) -> bool:
+    """Whether `value` nests deeper than `max_depth`, found with a list of pending nodes, never by recursion."""
     pending: list[tuple[object, int]] = [(value, 0)]
     while pending:
         node, depth = pending.pop()
@@ -48,11 +57,9 @@ def json_limit_error(value: object, *, max_depth: int = MAX_JSON_DEPTH, max_byte
         else:
             continue
         if depth + 1 > max_depth:
-            return too_deep(max_depth)
+            return True
         pending.extend((child, depth + 1) for child in children)
-    if len(json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()) > max_bytes:
-        return PydanticCustomError("json_too_large", "JSON larger than {max_bytes} bytes", {"max_bytes": max_bytes})
-    return None
+    return False
 
 
 def too_deep(max_depth: int = MAX_JSON_DEPTH) -> PydanticCustomError:

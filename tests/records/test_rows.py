@@ -443,6 +443,15 @@ def test_jsonl_paths_scalars_and_metadata(tmp_path: Path) -> None:
     assert row.metadata == {"tier": "gold", "score": 1.5, "tags": ["a", "b"], "note": "keep me"}
 
 
+def test_a_jsonl_value_nested_past_the_limit_is_a_malformed_row(tmp_path: Path) -> None:
+    deep = '{"text": "deep", "meta": ' + "[" * 900 + "]" * 900 + "}"
+    content = deep + '\n{"text": "fine", "meta": [[1]]}\n'
+
+    items = read(write(tmp_path, content, "batch.jsonl"), RecordMapping(text="text", metadata={"meta": "meta"}))
+
+    assert texts(items) == [(1, MALFORMED_ROW), (2, "fine")]
+
+
 def test_jsonl_nul_characters_are_removed(tmp_path: Path) -> None:
     content = b'{"text": "a\\u0000b", "meta": {"k": "v\\u0000"}}\n{"text": "c\x00d"}\n'
 

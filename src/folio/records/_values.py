@@ -10,6 +10,8 @@ from typing import Any
 
 import orjson
 
+from folio.schemas import MAX_JSON_DEPTH, nests_deeper
+
 # The codes of a `RowError`.
 MISSING_TEXT = "MISSING_TEXT"
 TEXT_TOO_LONG = "TEXT_TOO_LONG"
@@ -57,6 +59,9 @@ def json_object(raw: str) -> dict[str, Any]:
         raise RowProblem(INVALID_JSON, f"The line is not valid JSON: {error}.") from None
     if not isinstance(value, dict):
         raise RowProblem(NOT_AN_OBJECT, f"The line is a JSON {_json_kind(value)}, not an object.")
+    # The line's length is capped already; its depth is not, and the values are walked recursively below.
+    if nests_deeper(value):
+        raise RowProblem(MALFORMED_ROW, f"The line nests deeper than {MAX_JSON_DEPTH} levels.")
     return value
 
 

@@ -94,9 +94,6 @@ class RateLimiter:
                 tightest = window
         return tightest
 
-    async def check_storage(self) -> bool:
-        return await self.storage.check()
-
     async def reset(self) -> None:
         await self.storage.reset()
 

@@ -62,10 +62,13 @@ async def create_api_key(
 
 
 async def add_member(client: httpx.AsyncClient, owner: Account, member: Account, role: str) -> None:
-    response = await client.post(
-        f"/api/v1/orgs/{owner.org_id}/members", json={"email": member.email, "role": role}, headers=owner.headers
+    """`member` joins `owner`'s organization with `role`: invited, then accepting (nobody joins without consent)."""
+    invited = await client.post(
+        f"/api/v1/orgs/{owner.org_id}/invitations", json={"email": member.email, "role": role}, headers=owner.headers
     )
-    assert response.status_code == 201, response.text
+    assert invited.status_code == 202, invited.text
+    accepted = await client.post(f"/api/v1/invitations/{invited.json()['id']}/accept", headers=member.headers)
+    assert accepted.status_code == 200, accepted.text
 
 
 def error_code(response: httpx.Response) -> str:

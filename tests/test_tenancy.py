@@ -69,6 +69,9 @@ def cross_org_calls(org_id: UUID, target: UUID, other_user: UUID, key_id: UUID, 
         Call("PATCH", f"{org}/members/{other_user}", {"role": "owner"}),
         Call("DELETE", f"{org}/members/{target}"),
         Call("DELETE", f"{org}/members/{other_user}"),
+        Call("GET", f"{org}/invitations"),
+        Call("POST", f"{org}/invitations", {"email": intruder_email, "role": "owner"}),
+        Call("DELETE", f"{org}/invitations/{target}"),
         Call("DELETE", f"{KEYS}/{key_id}"),
     ]
 
@@ -199,12 +202,14 @@ async def build_world(client: httpx.AsyncClient, data: st.DataObject, users: lis
         for user in users:
             role = None if user.user_id in org.members else data.draw(st.sampled_from([None, *ROLES]), label="role")
             if role is not None:
-                response = await client.post(
-                    f"{ORGS}/{org.id}/members",
+                invited = await client.post(
+                    f"{ORGS}/{org.id}/invitations",
                     json={"email": user.email, "role": role},
                     headers=org.owner.in_org(org.id),
                 )
-                assert response.status_code == 201, response.text
+                assert invited.status_code == 202, invited.text
+                accepted = await client.post(f"/api/v1/invitations/{invited.json()['id']}/accept", headers=user.headers)
+                assert accepted.status_code == 200, accepted.text
                 org.members[user.user_id] = role
         scopes = data.draw(st.none() | st.lists(st.sampled_from(SCOPES), min_size=1, unique=True), label="key")
         if scopes is not None:

@@ -4,10 +4,10 @@ one more request (free database connections, requests in flight below the limit)
 from __future__ import annotations
 
 import hmac
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
 import anyio
-from fastapi import APIRouter, Header, Request, Response
+from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from sqlalchemy import text
@@ -68,15 +68,13 @@ async def ready(request: Request) -> Any:
     response_class=Response,
     include_in_schema=True,
 )
-async def prometheus_metrics(
-    request: Request, authorization: Annotated[str | None, Header(include_in_schema=False)] = None
-) -> Response:
+async def prometheus_metrics(request: Request) -> Response:
     settings: Settings = request.app.state.settings
     token = settings.http.metrics_token
     if token is None and not settings.is_development:
         raise NotFound()
     if token is not None and not hmac.compare_digest(
-        (authorization or "").encode(), f"Bearer {token.get_secret_value()}".encode()
+        request.headers.get("authorization", "").encode(), f"Bearer {token.get_secret_value()}".encode()
     ):
         raise AuthInvalid("Send the metrics token as `Authorization: Bearer <token>`.")
     body, content_type = metrics.render()

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
+import os
+import threading
+import time
+
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from zxcvbn.frequency_lists import FREQUENCY_LISTS
 
+from folio.auth import passwords
 from folio.auth.errors import WeakPassword
 from folio.auth.passwords import check_strength, hash_password, verify_password
 from tests.factories import PASSWORD
@@ -89,3 +95,24 @@ async def test_verify_is_case_sensitive() -> None:
 
     assert await verify_password("Case Sensitive Secret", hashed)
     assert not await verify_password("case sensitive secret", hashed)
+
+
+async def test_at_most_one_hash_per_core_runs_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Argon2 takes 64 MiB per hash: a burst of logins must not run 40 at once in anyio's threads."""
+    running = most = 0
+    lock = threading.Lock()
+
+    class Counting:
+        def hash(self, password: str) -> str:
+            nonlocal running, most
+            with lock:
+                running += 1
+                most = max(most, running)
+            time.sleep(0.05)
+            with lock:
+                running -= 1
+            return "hashed"
+
+    monkeypatch.setattr(passwords, "_hasher", Counting())
+    assert await asyncio.gather(*(hash_password(PASSWORD) for _ in range(12))) == ["hashed"] * 12
+    assert most == len(os.sched_getaffinity(0))

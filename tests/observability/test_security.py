@@ -136,3 +136,9 @@ async def test_nul_in_a_form_field_of_an_upload_is_refused(client: httpx.AsyncCl
         headers=account.headers,
     )
     error_of(response, 422, "VALIDATION_ERROR")
+
+
+async def test_nul_written_as_a_json_escape_inside_a_query_value_is_refused(client: httpx.AsyncClient) -> None:
+    account = await register(client)
+    response = await client.get("/api/v1/records", params={"field": 'k:"a\\u0000b"'}, headers=account.headers)
+    error_of(response, 422, "VALIDATION_ERROR")

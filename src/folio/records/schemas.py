@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -59,10 +60,12 @@ class RecordQuery(RequestModel):
             name, colon, _ = value.partition(":")
             if not colon or not name.strip():
                 raise ValueError(f"'{value[:50]}' is not `name:value`")
-            if "\x00" in value:
-                raise ValueError("must not contain the NUL character")
-            if (error := json_limit_error(_json_or_text(value.partition(":")[2]), max_bytes=_FIELD_BYTES)) is not None:
+            decoded = _json_or_text(value.partition(":")[2])
+            if (error := json_limit_error(decoded, max_bytes=_FIELD_BYTES)) is not None:
                 raise error
+            # Also a NUL written as the JSON escape `\u0000`, which the URL does not show as %00.
+            if "\x00" in value or "\\u0000" in json.dumps(decoded):
+                raise ValueError("must not contain the NUL character")
         return values
 
     def enrichment(self) -> dict[str, Any]:

@@ -10,6 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from folio.outbound.addresses import Internal, classify, classify_host, parse_address
+from folio.outbound.errors import OutboundRefused
 from folio.outbound.policy import OutboundPolicy
 
 INTERNAL_HOSTS: dict[str, Internal] = {
@@ -193,6 +194,19 @@ def test_private_addresses_are_let_through_only_when_the_deployment_allows_them(
     assert self_hosted.url_refusal("http://169.254.169.254/latest") == "the host is a metadata address"
     assert self_hosted.url_refusal("http://metadata.google.internal/") is not None
     assert OutboundPolicy(allow_private=True, allow_hosts=["169.254.169.254"]).url_refusal("http://0xa9fea9fe/") is None
+
+
+async def test_a_listed_name_that_resolves_to_a_metadata_service_is_refused() -> None:
+    async def metadata(host: str, port: int) -> list[str]:
+        return ["169.254.169.254"]
+
+    policy = OutboundPolicy(allow_private=True, allow_hosts=["ollama.internal"], resolver=metadata)
+    with pytest.raises(OutboundRefused, match="metadata"):
+        await policy.resolve("ollama.internal", 11434)
+    listed = OutboundPolicy(
+        allow_private=True, allow_hosts=["ollama.internal", "169.254.169.254/32"], resolver=metadata
+    )
+    assert await listed.resolve("ollama.internal", 11434) == ["169.254.169.254"]
 
 
 def test_allow_hosts_narrow_which_internal_hosts_may_be_reached() -> None:

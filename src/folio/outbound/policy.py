@@ -122,12 +122,12 @@ class OutboundPolicy:
     def _may_reach(self, host: str, address: Address | None, reason: Internal) -> bool:
         if not self.allow_private:
             return False
-        listed = normalise(host) in self._names or (
-            address is not None and any(address in network for network in self._networks)
-        )
+        listed_address = address is not None and any(address in network for network in self._networks)
+        listed_name = normalise(host) in self._names
         if reason is Internal.METADATA:
-            return listed
-        return listed or not (self._names or self._networks)
+            # Only by its address: a listed name that resolves to a metadata service does not open it.
+            return listed_address if address is not None else listed_name
+        return listed_address or listed_name or not (self._names or self._networks)
 
 
 def _described(reason: Internal) -> str:

@@ -67,7 +67,8 @@ class FolioError(Exception):
 
     @classmethod
     def describe(cls) -> str:
-        return (cls.__doc__ or cls.message).strip().splitlines()[0]
+        """The docstring's first paragraph, on one line."""
+        return " ".join((cls.__doc__ or cls.message).strip().split("\n\n")[0].split())
 
 
 class InternalError(FolioError):

@@ -28,7 +28,7 @@ from tests.enrichment.conftest import (
     upload_records,
 )
 from tests.factories import Account, register, wait_until_finished
-from tests.fake_openai import FakeOpenAI, Reply, serve_fake_openai
+from tests.fake_openai import SELF_HOSTED_OUTBOUND, FakeOpenAI, Reply, serve_fake_openai
 
 TIMEOUT_SECONDS = 0.6
 CONCURRENCY = 2
@@ -114,6 +114,8 @@ async def module_setup(separate_database_url: str, fake_model: CountingFakeOpenA
         llm=SERVER_LLM,
         enrichment={"concurrency": CONCURRENCY},
         jobs={"max_attempts": 2},
+        # The organizations' own model is the fake on 127.0.0.1, as a self-hosted model on a private network.
+        outbound=SELF_HOSTED_OUTBOUND,
     ) as (_, client):
         yield Setup(client, fake_model)
 

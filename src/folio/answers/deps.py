@@ -16,7 +16,15 @@ from folio.auth.principal import Principal
 from folio.db import release
 from folio.embeddings.factory import LazyProvider
 from folio.errors import FolioError, InternalError
-from folio.llm.errors import LLMCredentialsUnreadable, LLMRateLimited, LLMTimeout, LLMUnavailable
+from folio.llm.errors import (
+    LLMBusy,
+    LLMCredentialsUnreadable,
+    LLMEndpointForbidden,
+    LLMInvalidResponse,
+    LLMRateLimited,
+    LLMTimeout,
+    LLMUnavailable,
+)
 from folio.llm.extractive import ExtractiveEngine
 from folio.llm.registry import LLMRegistry
 from folio.settings import Settings
@@ -26,7 +34,16 @@ from folio.usage.service import Meter
 log = structlog.get_logger(__name__)
 
 # What asking the organization's language model may answer instead.
-LLM_FAILURES = (LLMTimeout, LLMUnavailable, LLMRateLimited, LLMCredentialsUnreadable, BudgetExceeded)
+LLM_FAILURES = (
+    LLMTimeout,
+    LLMUnavailable,
+    LLMInvalidResponse,
+    LLMEndpointForbidden,
+    LLMRateLimited,
+    LLMBusy,
+    LLMCredentialsUnreadable,
+    BudgetExceeded,
+)
 
 # One server-sent event of an answer, as OpenAPI describes a stream's items; `data` is a JSON object.
 ANSWER_EVENTS: dict[str, Any] = {

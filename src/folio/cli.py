@@ -73,13 +73,16 @@ async def _engine(settings: Settings) -> AsyncIterator[AsyncEngine]:
 
 
 def _in_transaction(work: Callable[[AsyncSession], Awaitable[T]]) -> T:
-    """Run `work` in one committed transaction on a migrated database; print Folio errors, exit 1."""
+    """Run `work` on a migrated database and commit it, as a request would (`work` may commit part of it before
+    slow work, see `folio.db.release`); print Folio errors, exit 1."""
 
     async def run() -> T:
         async with _engine(_settings()) as engine:
             await upgrade_to_head(engine)
-            async with create_sessionmaker(engine)() as session, session.begin():
-                return await work(session)
+            async with create_sessionmaker(engine)() as session:
+                result = await work(session)
+                await session.commit()
+                return result
 
     try:
         return asyncio.run(run())

@@ -1,4 +1,4 @@
-"""The guarded clients (httpx and httpx2) against a real local server and a scripted network: resolved, checked and
+"""The guarded client (httpx2) against a real local server and a scripted network: resolved, checked and
 pinned addresses, DNS rebinding caught at the next connection, no redirects, capped and uncompressed bodies."""
 
 from __future__ import annotations
@@ -8,7 +8,6 @@ import gzip
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any, cast
 
-import httpx
 import httpx2
 import pytest
 from starlette.applications import Starlette
@@ -16,7 +15,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from folio.outbound import OutboundPolicy, OutboundRefused, ResponseRefused, guarded_client, guarded_client2
+from folio.outbound import OutboundPolicy, OutboundRefused, ResponseRefused, guarded_client
 from folio.outbound.policy import resolve_host
 from tests.live_server import serve_in_thread
 
@@ -78,8 +77,8 @@ def _forget_hits(server: Server) -> None:
 
 
 Make = Callable[..., Any]
-CLIENTS = pytest.mark.parametrize("make", [guarded_client, guarded_client2], ids=["httpx", "httpx2"])
-CONNECT_TIMEOUTS = {guarded_client: httpx.ConnectTimeout, guarded_client2: httpx2.ConnectTimeout}
+CLIENTS = pytest.mark.parametrize("make", [guarded_client], ids=["httpx2"])
+CONNECT_TIMEOUTS = {guarded_client: httpx2.ConnectTimeout}
 
 
 class Resolver:
@@ -96,7 +95,7 @@ class Resolver:
 
 class ScriptedNetwork:
     """A network backend whose every connection answers one canned 200 and closes; it records where it connected
-    and what was sent. Duck-typed for httpcore and httpcore2 alike."""
+    and what was sent. Duck-typed as httpcore2's network backend."""
 
     RESPONSE = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok"
 

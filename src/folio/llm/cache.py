@@ -11,62 +11,35 @@ from __future__ import annotations
 
 import time
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Callable, Sequence
-from typing import Any
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 
 from folio.llm.openai_compatible import Endpoint
-from folio.llm.provider import Completion, Delta, LLMProvider, Message
+from folio.llm.provider import LLMProvider
+from folio.llm.wrapped import Operation, WrappedLLM
 
 
-class CachedLLM:
+class CachedLLM(WrappedLLM):
     """`LLMProvider` kept by `ClientCache`: counts its calls in flight and closes its client once retired and idle."""
 
     def __init__(self, provider: LLMProvider, clock: Callable[[], float]) -> None:
-        self.provider = provider
+        super().__init__(provider)
         self.in_flight = 0
         self.retired = False
         self._clock = clock
         self.last_used = clock()
 
-    @property
-    def model(self) -> str:
-        return self.provider.model
-
-    async def complete(
-        self,
-        messages: Sequence[Message],
-        *,
-        max_tokens: int | None = None,
-        temperature: float | None = None,
-        json_schema: dict[str, Any] | None = None,
-    ) -> Completion:
-        self._begin()
+    @asynccontextmanager
+    async def held(self, operation: Operation) -> AsyncIterator[None]:
+        self.in_flight += 1
+        self.last_used = self._clock()
         try:
-            return await self.provider.complete(
-                messages, max_tokens=max_tokens, temperature=temperature, json_schema=json_schema
-            )
+            yield
         finally:
-            await self._end()
-
-    async def stream(
-        self,
-        messages: Sequence[Message],
-        *,
-        max_tokens: int | None = None,
-        temperature: float | None = None,
-    ) -> AsyncIterator[Delta]:
-        self._begin()
-        try:
-            deltas = self.provider.stream(messages, max_tokens=max_tokens, temperature=temperature)
-            try:
-                async for delta in deltas:
-                    yield delta
-            finally:
-                aclose = getattr(deltas, "aclose", None)
-                if aclose is not None:
-                    await aclose()
-        finally:
-            await self._end()
+            self.in_flight -= 1
+            self.last_used = self._clock()
+            if self.retired and self.in_flight == 0:
+                await self.provider.close()
 
     async def close(self) -> None:
         """The cache owns the client: a holder's close only lets go of it."""
@@ -75,16 +48,6 @@ class CachedLLM:
         """Out of the cache: the client closes now if idle, else when its last call ends."""
         self.retired = True
         if self.in_flight == 0:
-            await self.provider.close()
-
-    def _begin(self) -> None:
-        self.in_flight += 1
-        self.last_used = self._clock()
-
-    async def _end(self) -> None:
-        self.in_flight -= 1
-        self.last_used = self._clock()
-        if self.retired and self.in_flight == 0:
             await self.provider.close()
 
 

@@ -11,14 +11,15 @@ from __future__ import annotations
 
 import asyncio
 import math
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
 from uuid import UUID
 
 from folio.llm.errors import LLMBusy
-from folio.llm.provider import Completion, Delta, LLMProvider, Message
+from folio.llm.provider import LLMProvider
+from folio.llm.wrapped import Operation, WrappedLLM
 
 
 class SlotLimiter(Protocol):
@@ -87,47 +88,16 @@ class LocalLimiter:
         """Nothing to release."""
 
 
-class OrgLimitedLLM:
+class OrgLimitedLLM(WrappedLLM):
     """The organization's provider, each call holding one of its slots."""
 
     def __init__(self, provider: LLMProvider, limiter: SlotLimiter, org_id: UUID) -> None:
-        self.provider = provider
+        super().__init__(provider)
         self.limiter = limiter
         self.org_id = org_id
 
-    @property
-    def model(self) -> str:
-        return self.provider.model
-
-    async def complete(
-        self,
-        messages: Sequence[Message],
-        *,
-        max_tokens: int | None = None,
-        temperature: float | None = None,
-        json_schema: dict[str, Any] | None = None,
-    ) -> Completion:
-        async with self.limiter.slot(self.org_id):
-            return await self.provider.complete(
-                messages, max_tokens=max_tokens, temperature=temperature, json_schema=json_schema
-            )
-
-    async def stream(
-        self,
-        messages: Sequence[Message],
-        *,
-        max_tokens: int | None = None,
-        temperature: float | None = None,
-    ) -> AsyncIterator[Delta]:
-        async with self.limiter.slot(self.org_id):
-            deltas = self.provider.stream(messages, max_tokens=max_tokens, temperature=temperature)
-            try:
-                async for delta in deltas:
-                    yield delta
-            finally:
-                aclose = getattr(deltas, "aclose", None)
-                if aclose is not None:
-                    await aclose()
+    def held(self, operation: Operation) -> AbstractAsyncContextManager[None]:
+        return self.limiter.slot(self.org_id)
 
     async def close(self) -> None:
         """The registry owns the model's connections; nothing to release here."""

@@ -38,7 +38,7 @@ from folio.llm.errors import (
 )
 from folio.llm.provider import Completion, Delta, Message, Usage
 from folio.llm.tokens import approximate_prompt_tokens, approximate_tokens
-from folio.outbound import OutboundPolicy, OutboundRefused, ResponseRefused, guarded_client2
+from folio.outbound import OutboundPolicy, OutboundRefused, ResponseRefused, guarded_client
 from folio.settings import LLMSettings
 
 log = structlog.get_logger(__name__)
@@ -99,7 +99,7 @@ class OpenAICompatibleLLM:
             http_client: httpx2.AsyncClient | None = None
             timeout: float | httpx2.Timeout = self._timeout
             if self._outbound is not None:
-                http_client = guarded_client2(self._outbound, timeout=self._timeout)
+                http_client = guarded_client(self._outbound, timeout=self._timeout)
                 timeout = httpx2.Timeout(self._timeout, connect=self._outbound.connect_timeout)
             self._client = openai.AsyncOpenAI(
                 base_url=self.endpoint.base_url,

@@ -1,11 +1,11 @@
-"""HTTP clients for tenant-given URLs: httpx for Folio's own calls, httpx2 for the `openai` SDK (which is built on it).
+"""The HTTP client for tenant-given URLs, on httpx2: the `openai` SDK is built on it, and one library means one
+guard to keep right.
 
-Both are the same guard under their library's names. The guard sits in the connection pool's network backend, which
-the pool calls for every new connection: the host is resolved there, every address is checked by the policy, and
-the socket is opened to a checked address while the URL (hence the Host header, TLS SNI and certificate check)
-keeps the name. Redirects are not followed (and one a caller follows anyway comes back through the same check),
-proxies from the environment are ignored, `Accept-Encoding: identity` is asked for so that the body cap counts what
-will be parsed, and bodies beyond the cap raise `ResponseRefused`.
+The guard sits in the connection pool's network backend, which the pool calls for every new connection: the host is
+resolved there, every address is checked by the policy, and the socket is opened to a checked address while the URL
+(hence the Host header, TLS SNI and certificate check) keeps the name. Redirects are not followed (and one a caller
+follows anyway comes back through the same check), proxies from the environment are ignored, `Accept-Encoding: identity`
+is asked for so that the body cap counts what will be parsed, and bodies beyond the cap raise `ResponseRefused`.
 """
 
 from __future__ import annotations
@@ -14,9 +14,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from typing import TypeVar
 from urllib.parse import urlsplit
 
-import httpcore
 import httpcore2
-import httpx
 import httpx2
 
 from folio.outbound.errors import OutboundRefused, ResponseRefused
@@ -75,37 +73,7 @@ async def _capped(chunks: AsyncIterator[bytes], limit: int) -> AsyncIterator[byt
         yield chunk
 
 
-class _HttpcoreBackend(httpcore.AsyncNetworkBackend):
-    def __init__(self, policy: OutboundPolicy, inner: httpcore.AsyncNetworkBackend) -> None:
-        self.policy = policy
-        self.inner = inner
-
-    async def connect_tcp(
-        self,
-        host: str,
-        port: int,
-        timeout: float | None = None,  # noqa: ASYNC109 -- httpcore's interface
-        local_address: str | None = None,
-        socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
-    ) -> httpcore.AsyncNetworkStream:
-        async def attempt(address: str) -> httpcore.AsyncNetworkStream:
-            return await self.inner.connect_tcp(address, port, timeout, local_address, socket_options)
-
-        return await _connect(self.policy, host, port, attempt, httpcore.ConnectError, httpcore.ConnectTimeout)
-
-    async def connect_unix_socket(
-        self,
-        path: str,
-        timeout: float | None = None,  # noqa: ASYNC109 -- httpcore's interface
-        socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
-    ) -> httpcore.AsyncNetworkStream:
-        raise OutboundRefused(path, "unix socket")
-
-    async def sleep(self, seconds: float) -> None:
-        await self.inner.sleep(seconds)
-
-
-class _Httpcore2Backend(httpcore2.AsyncNetworkBackend):
+class _Backend(httpcore2.AsyncNetworkBackend):
     def __init__(self, policy: OutboundPolicy, inner: httpcore2.AsyncNetworkBackend) -> None:
         self.policy = policy
         self.inner = inner
@@ -135,20 +103,7 @@ class _Httpcore2Backend(httpcore2.AsyncNetworkBackend):
         await self.inner.sleep(seconds)
 
 
-class _CappedStream(httpx.AsyncByteStream):
-    def __init__(self, inner: httpx.AsyncByteStream, limit: int) -> None:
-        self.inner = inner
-        self.limit = limit
-
-    async def __aiter__(self) -> AsyncIterator[bytes]:
-        async for chunk in _capped(aiter(self.inner), self.limit):
-            yield chunk
-
-    async def aclose(self) -> None:
-        await self.inner.aclose()
-
-
-class _CappedStream2(httpx2.AsyncByteStream):
+class _CappedStream(httpx2.AsyncByteStream):
     def __init__(self, inner: httpx2.AsyncByteStream, limit: int) -> None:
         self.inner = inner
         self.limit = limit
@@ -161,45 +116,8 @@ class _CappedStream2(httpx2.AsyncByteStream):
         await self.inner.aclose()
 
 
-class GuardedTransport(httpx.AsyncHTTPTransport):
-    """httpx transport that connects only where `policy` allows and caps response bodies."""
-
-    def __init__(
-        self,
-        policy: OutboundPolicy,
-        *,
-        limits: httpx.Limits | None = None,
-        network_backend: httpcore.AsyncNetworkBackend | None = None,
-    ) -> None:
-        limits = limits or httpx.Limits(
-            max_connections=MAX_CONNECTIONS, max_keepalive_connections=MAX_KEEPALIVE, keepalive_expiry=KEEPALIVE_SECONDS
-        )
-        super().__init__(trust_env=False, limits=limits)
-        self.policy = policy
-        self._pool = httpcore.AsyncConnectionPool(
-            ssl_context=httpx.create_ssl_context(trust_env=False),
-            max_connections=limits.max_connections,
-            max_keepalive_connections=limits.max_keepalive_connections,
-            keepalive_expiry=limits.keepalive_expiry,
-            network_backend=_HttpcoreBackend(policy, network_backend or httpcore.AnyIOBackend()),
-        )
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        _refuse_unasked(self.policy, str(request.url))
-        request.headers["Accept-Encoding"] = "identity"
-        response = await super().handle_async_request(request)
-        try:
-            _check_headers(response.headers.multi_items(), self.policy.max_response_bytes)
-        except ResponseRefused:
-            await response.aclose()
-            raise
-        if isinstance(response.stream, httpx.AsyncByteStream):  # always, from an async transport
-            response.stream = _CappedStream(response.stream, self.policy.max_response_bytes)
-        return response
-
-
-class GuardedTransport2(httpx2.AsyncHTTPTransport):
-    """`GuardedTransport` for httpx2 (the `openai` SDK's HTTP library)."""
+class GuardedTransport(httpx2.AsyncHTTPTransport):
+    """httpx2 transport that connects only where `policy` allows and caps response bodies."""
 
     def __init__(
         self,
@@ -218,7 +136,7 @@ class GuardedTransport2(httpx2.AsyncHTTPTransport):
             max_connections=limits.max_connections,
             max_keepalive_connections=limits.max_keepalive_connections,
             keepalive_expiry=limits.keepalive_expiry,
-            network_backend=_Httpcore2Backend(policy, network_backend or httpcore2.AnyIOBackend()),
+            network_backend=_Backend(policy, network_backend or httpcore2.AnyIOBackend()),
         )
 
     async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
@@ -231,7 +149,7 @@ class GuardedTransport2(httpx2.AsyncHTTPTransport):
             await response.aclose()
             raise
         if isinstance(response.stream, httpx2.AsyncByteStream):  # always, from an async transport
-            response.stream = _CappedStream2(response.stream, self.policy.max_response_bytes)
+            response.stream = _CappedStream(response.stream, self.policy.max_response_bytes)
         return response
 
 
@@ -239,27 +157,13 @@ def guarded_client(
     policy: OutboundPolicy,
     *,
     timeout: float | None = None,
-    network_backend: httpcore.AsyncNetworkBackend | None = None,
-) -> httpx.AsyncClient:
-    """An httpx client for tenant-given URLs: `timeout` for reads and writes (default the policy's), the policy's
-    connect timeout, no redirects, no environment proxies."""
-    return httpx.AsyncClient(
-        transport=GuardedTransport(policy, network_backend=network_backend),
-        timeout=httpx.Timeout(timeout or policy.timeout, connect=policy.connect_timeout),
-        follow_redirects=False,
-        trust_env=False,
-    )
-
-
-def guarded_client2(
-    policy: OutboundPolicy,
-    *,
-    timeout: float | None = None,
     network_backend: httpcore2.AsyncNetworkBackend | None = None,
 ) -> httpx2.AsyncClient:
-    """`guarded_client` for httpx2, to give the `openai` SDK as its `http_client`."""
+    """An httpx2 client for tenant-given URLs (the `openai` SDK's `http_client`, and any call of our own): `timeout`
+    for reads and writes (default the policy's), the policy's connect timeout, no redirects, no environment
+    proxies."""
     return httpx2.AsyncClient(
-        transport=GuardedTransport2(policy, network_backend=network_backend),
+        transport=GuardedTransport(policy, network_backend=network_backend),
         timeout=httpx2.Timeout(timeout or policy.timeout, connect=policy.connect_timeout),
         follow_redirects=False,
         trust_env=False,

@@ -20,6 +20,7 @@ from folio.embeddings.local import LocalMiniLM
 from folio.llm.extractive import MODEL as EXTRACTIVE_MODEL
 from folio.llm.provider import Completion, Delta, LLMProvider, Message, Usage
 from folio.llm.tokens import approximate_prompt_tokens, approximate_tokens
+from folio.llm.wrapped import relay
 from folio.models import UsageEvent
 from folio.settings import ModelPrice, Settings
 from folio.usage.errors import BudgetExceeded
@@ -132,7 +133,7 @@ class MeteredLLM:
         text: list[str] = []
         usage: Usage | None = None
         try:
-            async for delta in self.llm.stream(messages, max_tokens=max_tokens, temperature=temperature):
+            async for delta in relay(self.llm.stream(messages, max_tokens=max_tokens, temperature=temperature)):
                 text.append(delta.text)
                 usage = delta.usage or usage
                 yield delta

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator, MutableMapping
 from typing import Any
 
 import openai
 import pytest
+import structlog
 from structlog.testing import capture_logs
 
+from folio.llm import openai_compatible
 from folio.llm.errors import (
     DEFAULT_RETRY_AFTER_SECONDS,
     LLMEndpointForbidden,
@@ -260,15 +262,24 @@ async def test_server_errors_after_the_retries_are_unavailable(
     assert len(fake.chat_requests()) == 2
 
 
+@pytest.fixture
+def logs(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[MutableMapping[str, Any]]]:
+    """What the model client logs. Its module logger may be bound already (loggers are cached on first use, and an
+    earlier test may have used it): a fresh one is bound inside the capture."""
+    with capture_logs() as captured:
+        monkeypatch.setattr(openai_compatible, "log", structlog.get_logger(openai_compatible.__name__))
+        yield captured
+
+
 async def test_a_refusal_is_unavailable_with_its_status_and_the_upstream_message_only_logged(
-    fake: FakeOpenAI, make_llm: MakeLLM
+    fake: FakeOpenAI, make_llm: MakeLLM, logs: list[MutableMapping[str, Any]]
 ) -> None:
     key = "sk-live-abcdef0123456789"
     fake.fail_next = [401]
     fake.failure_message = "internal page: db password is hunter2"
     provider = make_llm(api_key=key, max_retries=3)
 
-    with capture_logs() as logs, pytest.raises(LLMUnavailable) as raised:
+    with pytest.raises(LLMUnavailable) as raised:
         await provider.complete(QUESTION)
 
     envelope = str(raised.value.envelope("request"))
@@ -291,13 +302,15 @@ async def test_a_rate_limit_does_not_echo_the_upstream_message(fake: FakeOpenAI,
     assert "4711" not in str(raised.value.envelope("request"))
 
 
-async def test_an_upstream_message_quoting_the_key_is_masked_in_the_log(fake: FakeOpenAI, make_llm: MakeLLM) -> None:
+async def test_an_upstream_message_quoting_the_key_is_masked_in_the_log(
+    fake: FakeOpenAI, make_llm: MakeLLM, logs: list[MutableMapping[str, Any]]
+) -> None:
     key = "sk-proj-quoted0123456789"
     fake.fail_next = [401]
     # As OpenAI does: the start and end of the key, the middle starred.
     fake.failure_message = f"Incorrect API key provided: {key[:10]}************{key[-4:]}. Check your dashboard."
     provider = make_llm(api_key=key)
-    with capture_logs() as logs, pytest.raises(LLMUnavailable):
+    with pytest.raises(LLMUnavailable):
         await provider.complete(QUESTION)
     (logged,) = [entry["upstream"] for entry in logs if entry["event"] == "llm_upstream_error"]
     assert "Incorrect API key provided" in logged

@@ -39,6 +39,7 @@ from tests.attacks import (  # noqa: E402
     nul_bytes,
     ssrf_model_settings,
     unterminated_csv,
+    warm_up,
 )
 
 from results import folio_server, machine, record  # noqa: E402
@@ -138,6 +139,7 @@ def main() -> None:
     try:
         with folio_server(data_dir, settings) as (pid, url):
             target = Target(pid, url)
+            asyncio.run(warm_up(target))
             outcomes = asyncio.run(attacks(target))
             started = time.perf_counter()
             load = asyncio.run(mixed_load(target, clients=arguments.clients, seconds=arguments.seconds))

@@ -379,6 +379,8 @@ async def job_flood(client: httpx.AsyncClient, target: Target, headers: dict[str
 async def hanging_model(client: httpx.AsyncClient, target: Target, *, parallel: int = 25) -> Outcome:
     """Answers of one org wait on a model that never answers; another org lists its documents meanwhile."""
     attacker, bystander = await account(client, "attacker"), await account(client, "bystander")
+    # With a passage to answer from, so that every answer calls the model.
+    await ingested(client, attacker, "The notice period is ninety days, in writing.")
     async with measured(target, f"{parallel} answers on a hanging model, another org lists") as probe:
         asks = [
             asyncio.create_task(
@@ -411,6 +413,24 @@ def extraction_processes(pid: int) -> list[int]:
     return found
 
 
+async def ingested(client: httpx.AsyncClient, headers: dict[str, str], text: str) -> None:
+    response = await client.post(
+        "/api/v1/documents",
+        files=[("files", (f"doc-{random.getrandbits(32):x}.txt", text.encode(), "text/plain"))],
+        headers=headers,
+    )
+    assert response.status_code == 202, response.text
+    job = await finished(client, headers, response.json()["items"][0]["job_id"], seconds=300)
+    assert job["status"] == "succeeded", job
+
+
+async def warm_up(target: Target) -> None:
+    """Load what a first use loads once (the embedding model, the extraction fork server), so that no attack's
+    memory growth counts it."""
+    async with httpx.AsyncClient(base_url=target.url, timeout=300) as client:
+        await ingested(client, await account(client, "warm"), "A first document, read once to warm the server up.")
+
+
 async def finished(
     client: httpx.AsyncClient, headers: dict[str, str], job_id: str, *, seconds: float
 ) -> dict[str, Any]:
@@ -434,7 +454,7 @@ class LoadReport:
 
     def count(self, status: int, seconds: float) -> None:
         self.requests += 1
-        self.statuses[f"{status // 100}xx" if status not in (429, 503, 500) else str(status)] += 1
+        self.statuses[str(status)] += 1
         self.latencies.append(seconds)
 
     def percentile(self, share: float) -> float:
@@ -451,8 +471,8 @@ async def mixed_load(target: Target, *, clients: int, seconds: float, request_se
     report = LoadReport()
     limits = httpx.Limits(max_connections=clients)
     async with httpx.AsyncClient(base_url=target.url, timeout=request_seconds, limits=limits) as client:
-        emails = [f"load-{random.getrandbits(48):x}-{number}@example.com" for number in range(clients)]
-        headers = [await account(client, email.split("@")[0]) for email in emails[: max(clients // 10, 1)]]
+        # A tenth as many accounts as clients: several clients share each, as tabs and scripts of one user do.
+        people = [await member(client, "load") for _ in range(max(clients // 10, 1))]
         deadline = time.monotonic() + seconds
 
         async def timed(call: Callable[[], Any]) -> None:
@@ -465,8 +485,8 @@ async def mixed_load(target: Target, *, clients: int, seconds: float, request_se
             report.count(response.status_code, time.perf_counter() - started)
 
         async def user(number: int) -> None:
-            own = headers[number % len(headers)]
-            email = emails[number % len(headers)]
+            own = people[number % len(people)].headers
+            email = people[number % len(people)].email
             steps: list[Callable[[], Any]] = [
                 lambda: client.post("/api/v1/auth/login", json={"email": email, "password": PASSWORD}),
                 lambda: client.post("/api/v1/search", json={"query": f"note {number}"}, headers=own),
@@ -484,3 +504,101 @@ async def mixed_load(target: Target, *, clients: int, seconds: float, request_se
 
         await asyncio.gather(*(user(number) for number in range(clients)))
     return report
+
+
+# Accounts, keys and sessions.
+
+
+@dataclass(frozen=True)
+class Member:
+    email: str
+    headers: dict[str, str]
+    refresh_token: str
+    user_id: str
+    org_id: str
+
+
+async def member(client: httpx.AsyncClient, label: str) -> Member:
+    email = f"{label}-{random.getrandbits(48):x}@example.com"
+    response = await client.post("/api/v1/auth/register", json={"email": email, "password": PASSWORD, "name": label})
+    assert response.status_code == 201, response.text
+    body = response.json()
+    headers = {"Authorization": f"Bearer {body['access_token']}"}
+    me = (await client.get("/api/v1/auth/me", headers=headers)).json()
+    return Member(email, headers, body["refresh_token"], body["user"]["id"], me["org"]["id"])
+
+
+async def join(client: httpx.AsyncClient, owner: Member, person: Member, role: str) -> None:
+    invited = await client.post(
+        f"/api/v1/orgs/{owner.org_id}/invitations", json={"email": person.email, "role": role}, headers=owner.headers
+    )
+    assert invited.status_code == 202, invited.text
+    accepted = await client.post(f"/api/v1/invitations/{invited.json()['id']}/accept", headers=person.headers)
+    assert accepted.status_code == 200, accepted.text
+
+
+async def removed_members_key(client: httpx.AsyncClient, target: Target) -> Outcome:
+    """A member makes a key, is removed, is invited back and accepts: the key must stay dead."""
+    owner, insider = await member(client, "owner"), await member(client, "insider")
+    await join(client, owner, insider, "editor")
+    in_org = {**insider.headers, "X-Org-Id": owner.org_id}
+    key = await client.post("/api/v1/api-keys", json={"name": "mine", "scopes": ["search"]}, headers=in_org)
+    assert key.status_code == 201, key.text
+    as_key = {"X-API-Key": key.json()["secret"]}
+    async with measured(target, "a removed member's API key after re-adding") as probe:
+        removed = await client.delete(f"/api/v1/orgs/{owner.org_id}/members/{insider.user_id}", headers=owner.headers)
+        while_removed = await client.get("/api/v1/auth/me", headers=as_key)
+        await join(client, owner, insider, "editor")
+        after = await client.get("/api/v1/auth/me", headers=as_key)
+        probe.answer = (
+            f"removed {removed.status_code}; key {describe(while_removed)}, after re-adding {describe(after)}"
+        )
+        probe.facts = {"while_removed": while_removed.status_code, "after": after.status_code}
+    return result(probe)
+
+
+async def invitation_enumeration(client: httpx.AsyncClient, target: Target) -> Outcome:
+    """Inviting an address with an account and one without must answer alike."""
+    owner, existing = await member(client, "inviter"), await member(client, "existing")
+    unknown = f"nobody-{random.getrandbits(48):x}@example.com"
+    async with measured(target, "invitations to an existing and an unknown address") as probe:
+        shapes = []
+        for email in (existing.email, unknown):
+            response = await client.post(
+                f"/api/v1/orgs/{owner.org_id}/invitations",
+                json={"email": email, "role": "viewer"},
+                headers=owner.headers,
+            )
+            body = response.json()
+            shapes.append((response.status_code, sorted(body), body.get("status")))
+        probe.answer = "alike" if shapes[0] == shapes[1] else f"differ: {shapes}"
+        probe.facts = {"shapes": shapes}
+    return result(probe)
+
+
+async def session_edges(client: httpx.AsyncClient, target: Target) -> Outcome:
+    """Two tabs refresh one token at once; a key expiring in the past; the security headers."""
+    person = await member(client, "tabs")
+    async with measured(target, "two refreshes at once, a key already expired, headers") as probe:
+        refreshes = await asyncio.gather(
+            *(client.post("/api/v1/auth/refresh", json={"refresh_token": person.refresh_token}) for _ in range(2))
+        )
+        expired = await client.post(
+            "/api/v1/api-keys",
+            json={"name": "old", "scopes": ["search"], "expires_at": "2020-01-01T00:00:00Z"},
+            headers=person.headers,
+        )
+        headers = refreshes[0].headers
+        security = all(
+            name in headers for name in ("x-content-type-options", "referrer-policy", "content-security-policy")
+        )
+        probe.answer = (
+            f"refreshes {sorted(response.status_code for response in refreshes)}, expired key {describe(expired)}, "
+            f"security headers {'present' if security else 'missing'}"
+        )
+        probe.facts = {
+            "refreshes": [response.status_code for response in refreshes],
+            "expired_key": describe(expired),
+            "security_headers": security,
+        }
+    return result(probe)

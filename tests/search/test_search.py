@@ -265,6 +265,13 @@ async def test_a_cursor_only_continues_its_own_search(client: httpx.AsyncClient,
 
     error_of(other_query, 422, "INVALID_CURSOR")
     error_of(forged, 422, "INVALID_CURSOR")
+    # The same cursor spelled otherwise (padded, or with a stray character the decoder skips) is not one we issued.
+    issued = first["next_cursor"]
+    for altered in (issued + "=" * (-len(issued) % 4 or 4), issued[:4] + "!" + issued[4:]):
+        respelled = await client.post(
+            SEARCH, json={"query": "honey lava notice", "top_k": 1, "cursor": altered}, headers=corpus.account.headers
+        )
+        error_of(respelled, 422, "INVALID_CURSOR")
 
 
 async def test_a_query_of_stop_words_finds_nothing_by_keyword(client: httpx.AsyncClient, corpus: Corpus) -> None:

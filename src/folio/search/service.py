@@ -217,4 +217,7 @@ def _offset(request: SearchRequest) -> int:
         raise InvalidCursor() from exc
     if fingerprint != _fingerprint(request) or not 0 < value < MAX_DEPTH:
         raise InvalidCursor("The cursor belongs to another search (query, mode, filters and top_k must stay the same).")
+    # The decoder forgives padding, stray characters and spare bits: only the spelling this API issues is read.
+    if _cursor(request, value) != request.cursor:
+        raise InvalidCursor()
     return value

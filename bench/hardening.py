@@ -87,7 +87,7 @@ async def attacks(target: Target) -> list[Outcome]:
             await deep_schema(client, target, member),
             await unterminated_csv(client, target, member),
             await docx_bombs(client, target, member),
-            await job_flood(client, target, member),
+            await job_flood(client, target, member, pages=20),
             await hanging_model(client, target),
             await registration_timing(client, target),
         ]

@@ -24,8 +24,9 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
+from reportlab.pdfgen import canvas
 
-from tests.processes import descendants, memory, reset_peak
+from tests.processes import descendants, memory, proportional, reset_peak
 
 MIB = 1024 * 1024
 PASSWORD = "a sturdy passphrase 42"
@@ -47,19 +48,22 @@ class Outcome:
 
 
 class PeakGrowth:
-    """Peak RSS above the start of the API process (its high-water mark) and of its children (sampled)."""
+    """Peak memory above the start: the API process's high-water mark, and its children's proportional sizes (the
+    pages they share with their fork server counted once), sampled, as is the number of extraction processes."""
 
     def __init__(self, pid: int) -> None:
         self.pid = pid
         self.children_peak = 0
+        self.most_extractions = 0
         self._stop = threading.Event()
 
     def _children(self) -> int:
-        return sum(memory(child, "VmRSS") for child in descendants(self.pid))
+        return sum(proportional(child) for child in descendants(self.pid))
 
     def _sample(self) -> None:
-        while not self._stop.wait(0.02):
+        while not self._stop.wait(0.01):
             self.children_peak = max(self.children_peak, self._children())
+            self.most_extractions = max(self.most_extractions, len(extraction_processes(self.pid)))
 
     @contextmanager
     def watching(self) -> Iterator[PeakGrowth]:
@@ -83,6 +87,7 @@ class Probe:
     """What an attack fills in: its answer and any facts for the tests; `outcome` once the measurement ends."""
 
     attack: str
+    growth: PeakGrowth
     answer: str = ""
     facts: dict[str, Any] = field(default_factory=dict)
     outcome: Outcome | None = None
@@ -90,8 +95,8 @@ class Probe:
 
 @asynccontextmanager
 async def measured(target: Target, attack: str) -> AsyncIterator[Probe]:
-    probe = Probe(attack)
     growth = PeakGrowth(target.pid)
+    probe = Probe(attack, growth)
     with growth.watching():
         started = time.perf_counter()
         yield probe
@@ -336,10 +341,10 @@ def docx_bomb(inflated: int, declared: int) -> bytes:
 async def docx_bombs(
     client: httpx.AsyncClient, target: Target, headers: dict[str, str], *, inflated_mib: int = 1024
 ) -> Outcome:
+    bombs = {declared: docx_bomb(inflated_mib * MIB, declared) for declared in (1000, 150 * MIB)}
     answers = []
     async with measured(target, f"DOCX inflating to {inflated_mib} MiB, declaring 1,000 B and 150 MiB") as probe:
-        for declared in (1000, 150 * MIB):
-            bomb = docx_bomb(inflated_mib * MIB, declared)
+        for declared, bomb in bombs.items():
             response = await client.post(
                 "/api/v1/documents",
                 files=[("files", (f"bomb-{declared}.docx", bomb, "application/octet-stream"))],
@@ -353,13 +358,27 @@ async def docx_bombs(
     return result(probe)
 
 
-async def job_flood(client: httpx.AsyncClient, target: Target, headers: dict[str, str], *, files: int = 20) -> Outcome:
-    """Twenty files in one upload: jobs and extraction processes running at once stay at the concurrency."""
+def report(number: int, *, pages: int) -> bytes:
+    """A PDF of `pages` pages of text, different for each `number`."""
+    buffer = io.BytesIO()
+    pdf = canvas.Canvas(buffer)
+    for page in range(pages):
+        for line in range(30):
+            pdf.drawString(72, 720 - 20 * line, f"Report {number}, page {page}, line {line}: quarterly figures.")
+        pdf.showPage()
+    pdf.save()
+    return buffer.getvalue()
+
+
+async def job_flood(
+    client: httpx.AsyncClient, target: Target, headers: dict[str, str], *, files: int = 20, pages: int = 5
+) -> Outcome:
+    """Twenty PDFs in one upload: jobs and extraction processes running at once stay at the concurrency."""
     uploads = [
-        ("files", (f"note-{number}.txt", f"Note {number}. ".encode() * 200, "text/plain")) for number in range(files)
+        ("files", (f"report-{number}.pdf", report(number, pages=pages), "application/pdf")) for number in range(files)
     ]
-    most_jobs = most_children = 0
-    async with measured(target, f"{files} files in one upload") as probe:
+    most_jobs = 0
+    async with measured(target, f"{files} PDFs of {pages} pages in one upload") as probe:
         response = await client.post("/api/v1/documents", files=uploads, headers=headers)
         assert response.status_code == 202, response.text
         job_ids = [item["job_id"] for item in response.json()["items"]]
@@ -367,12 +386,12 @@ async def job_flood(client: httpx.AsyncClient, target: Target, headers: dict[str
             while True:
                 running = await client.get("/api/v1/jobs", params={"status": "running", "limit": 100}, headers=headers)
                 most_jobs = max(most_jobs, len(running.json()["items"]))
-                most_children = max(most_children, len(extraction_processes(target.pid)))
                 states = [(await client.get(f"/api/v1/jobs/{job_id}", headers=headers)).json() for job_id in job_ids]
                 if all(state["status"] in {"succeeded", "failed", "cancelled"} for state in states):
                     break
-        probe.answer = f"at most {most_jobs} jobs and {most_children} extraction processes at once"
-        probe.facts = {"jobs": most_jobs, "children": most_children}
+        extracting = probe.growth.most_extractions
+        probe.answer = f"all done; at most {most_jobs} jobs and {extracting} extraction processes at once"
+        probe.facts = {"jobs": most_jobs, "children": extracting}
     return result(probe)
 
 

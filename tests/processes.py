@@ -95,6 +95,19 @@ def memory(pid: int, field: str) -> int:
     return 0
 
 
+def proportional(pid: int) -> int:
+    """The process's proportional set size in bytes (pages it shares, such as a fork server's, divided among their
+    sharers); 0 once it is gone."""
+    try:
+        rollup = Path(f"/proc/{pid}/smaps_rollup").read_text()
+    except OSError:
+        return 0
+    for line in rollup.splitlines():
+        if line.startswith("Pss:"):
+            return int(line.split()[1]) * 1024
+    return 0
+
+
 def reset_peak(pid: int) -> bool:
     """Set VmHWM back to the current RSS (Linux ≥ 4.0, own processes), so that it is the peak of what follows."""
     try:

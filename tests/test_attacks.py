@@ -149,7 +149,7 @@ async def test_one_upload_of_many_files_runs_at_most_the_job_concurrency(
 ) -> None:
     outcome = await job_flood(client, target, member)
     assert 1 <= outcome.facts["jobs"] <= 2
-    assert outcome.facts["children"] <= 2
+    assert 1 <= outcome.facts["children"] <= 2
 
 
 async def test_a_hanging_model_does_not_starve_another_organization(client: httpx.AsyncClient, target: Target) -> None:

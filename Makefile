@@ -35,6 +35,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/search.py
 	$(BIN)/python bench/retrieval_eval.py
 	$(BIN)/python bench/records.py
+	$(BIN)/python bench/hardening.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

@@ -399,7 +399,7 @@ async def hanging_model(client: httpx.AsyncClient, target: Target, *, parallel: 
     """Answers of one org wait on a model that never answers; another org lists its documents meanwhile."""
     attacker, bystander = await account(client, "attacker"), await account(client, "bystander")
     # With a passage to answer from, so that every answer calls the model.
-    await ingested(client, attacker, "The notice period is ninety days, in writing.")
+    await ingested(client, attacker, "notice.txt", b"The notice period is ninety days, in writing.")
     async with measured(target, f"{parallel} answers on a hanging model, another org lists") as probe:
         asks = [
             asyncio.create_task(
@@ -432,22 +432,18 @@ def extraction_processes(pid: int) -> list[int]:
     return found
 
 
-async def ingested(client: httpx.AsyncClient, headers: dict[str, str], text: str) -> None:
-    response = await client.post(
-        "/api/v1/documents",
-        files=[("files", (f"doc-{random.getrandbits(32):x}.txt", text.encode(), "text/plain"))],
-        headers=headers,
-    )
+async def ingested(client: httpx.AsyncClient, headers: dict[str, str], filename: str, content: bytes) -> None:
+    response = await client.post("/api/v1/documents", files=[("files", (filename, content))], headers=headers)
     assert response.status_code == 202, response.text
     job = await finished(client, headers, response.json()["items"][0]["job_id"], seconds=300)
     assert job["status"] == "succeeded", job
 
 
 async def warm_up(target: Target) -> None:
-    """Load what a first use loads once (the embedding model, the extraction fork server), so that no attack's
-    memory growth counts it."""
+    """Load what a first use loads once (the embedding model and its buffers at full length, the extraction fork
+    server and the PDF library), so that no attack's memory growth counts it."""
     async with httpx.AsyncClient(base_url=target.url, timeout=300) as client:
-        await ingested(client, await account(client, "warm"), "A first document, read once to warm the server up.")
+        await ingested(client, await account(client, "warm"), "warm-up.pdf", report(-1, pages=20))
 
 
 async def finished(

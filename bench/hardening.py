@@ -10,11 +10,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import shutil
-import socket
 import sys
-import tempfile
-import threading
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -29,6 +25,7 @@ from tests.attacks import (  # noqa: E402
     Outcome,
     Target,
     account,
+    attack_target,
     deep_schema,
     docx_bombs,
     hanging_model,
@@ -39,26 +36,12 @@ from tests.attacks import (  # noqa: E402
     nul_bytes,
     ssrf_model_settings,
     unterminated_csv,
-    warm_up,
 )
 
-from results import folio_server, machine, record  # noqa: E402
+from results import machine, record  # noqa: E402
 
 SECTION = "## Hardening"
 GOAL_SECONDS, GOAL_MIB = 2.0, 256
-
-
-def hang_forever() -> str:
-    """A model endpoint that accepts connections and never answers (lives as long as this process)."""
-    listener = socket.create_server(("127.0.0.1", 0))
-    held: list[socket.socket] = []
-
-    def accept() -> None:
-        while True:
-            held.append(listener.accept()[0])
-
-    threading.Thread(target=accept, daemon=True).start()
-    return f"http://127.0.0.1:{listener.getsockname()[1]}/v1"
 
 
 async def registration_timing(client: httpx.AsyncClient, target: Target, tries: int = 10) -> Outcome:
@@ -132,24 +115,11 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--no-record", action="store_true", help="Print the table only.")
     arguments = parser.parse_args()
-    data_dir = Path(tempfile.mkdtemp(prefix="folio-harden-"))
-    settings = {
-        "FOLIO_LLM__PROVIDER": "openai",
-        "FOLIO_LLM__BASE_URL": hang_forever(),
-        "FOLIO_LLM__MAX_RETRIES": "0",
-        "FOLIO_LLM__TIMEOUT_SECONDS": "8",
-        "FOLIO_LOG__LEVEL": "WARNING",
-    }
-    try:
-        with folio_server(data_dir, settings) as (pid, url):
-            target = Target(pid, url)
-            asyncio.run(warm_up(target))
-            outcomes = asyncio.run(attacks(target))
-            started = time.perf_counter()
-            load = asyncio.run(mixed_load(target, clients=arguments.clients, seconds=arguments.seconds))
-            elapsed = time.perf_counter() - started
-    finally:
-        shutil.rmtree(data_dir, ignore_errors=True)
+    with attack_target() as target:
+        outcomes = asyncio.run(attacks(target))
+        started = time.perf_counter()
+        load = asyncio.run(mixed_load(target, clients=arguments.clients, seconds=arguments.seconds))
+        elapsed = time.perf_counter() - started
     text = table(outcomes, load, arguments.clients, arguments.seconds, elapsed)
     print(text)
     if not arguments.no_record:

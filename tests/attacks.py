@@ -10,8 +10,10 @@ import io
 import json
 import random
 import select
+import shutil
 import socket
 import statistics
+import tempfile
 import threading
 import time
 import zipfile
@@ -26,7 +28,7 @@ from urllib.parse import urlsplit
 import httpx
 from reportlab.pdfgen import canvas
 
-from tests.processes import descendants, memory, proportional, reset_peak
+from tests.processes import descendants, folio_server, memory, proportional, reset_peak
 
 MIB = 1024 * 1024
 PASSWORD = "a sturdy passphrase 42"
@@ -45,6 +47,55 @@ class Outcome:
     seconds: float
     growth_mib: float
     facts: dict[str, Any] = field(default_factory=dict)
+
+
+@contextmanager
+def hanging_endpoint() -> Iterator[str]:
+    """A model endpoint (base URL) that accepts connections and never answers."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    held: list[socket.socket] = []
+    stop = threading.Event()
+
+    def accept() -> None:
+        listener.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                held.append(listener.accept()[0])
+            except TimeoutError:
+                continue
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{listener.getsockname()[1]}/v1"
+    finally:
+        stop.set()
+        thread.join()
+        for connection in held:
+            connection.close()
+        listener.close()
+
+
+@contextmanager
+def attack_target() -> Iterator[Target]:
+    """A warmed-up `folio serve` (embedded database, in-process jobs) whose model never answers (8 s timeout)."""
+    # Short, because the embedded server's Unix socket lives in it.
+    data_dir = Path(tempfile.mkdtemp(prefix="folio-attack-"))
+    try:
+        with hanging_endpoint() as model_url:
+            settings = {
+                "FOLIO_LLM__PROVIDER": "openai",
+                "FOLIO_LLM__BASE_URL": model_url,
+                "FOLIO_LLM__MAX_RETRIES": "0",
+                "FOLIO_LLM__TIMEOUT_SECONDS": "8",
+                "FOLIO_LOG__LEVEL": "WARNING",
+            }
+            with folio_server(data_dir, settings) as (pid, url):
+                target = Target(pid, url)
+                asyncio.run(warm_up(target))
+                yield target
+    finally:
+        shutil.rmtree(data_dir, ignore_errors=True)
 
 
 class PeakGrowth:

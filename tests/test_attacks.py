@@ -3,11 +3,6 @@ nothing grows the server's memory by more than 256 MiB, and nothing answers 500 
 
 from __future__ import annotations
 
-import asyncio
-import shutil
-import socket
-import tempfile
-import threading
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -17,6 +12,7 @@ import pytest
 from tests.attacks import (
     Target,
     account,
+    attack_target,
     deep_schema,
     docx_bombs,
     hanging_model,
@@ -30,60 +26,17 @@ from tests.attacks import (
     session_edges,
     ssrf_model_settings,
     unterminated_csv,
-    warm_up,
 )
 from tests.cli_process import folio_env, run_folio
 from tests.conftest import TEST_ENCRYPTION_KEY
-from tests.processes import folio_server
 
 GROWTH_MIB = 256
 
 
 @pytest.fixture(scope="module")
-def hanging_model_url() -> Iterator[str]:
-    """A model endpoint that accepts connections and never answers."""
-    listener = socket.create_server(("127.0.0.1", 0))
-    held: list[socket.socket] = []
-    stop = threading.Event()
-
-    def accept() -> None:
-        listener.settimeout(0.2)
-        while not stop.is_set():
-            try:
-                held.append(listener.accept()[0])
-            except TimeoutError:
-                continue
-
-    thread = threading.Thread(target=accept, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{listener.getsockname()[1]}/v1"
-    finally:
-        stop.set()
-        thread.join()
-        for connection in held:
-            connection.close()
-        listener.close()
-
-
-@pytest.fixture(scope="module")
-def target(hanging_model_url: str) -> Iterator[Target]:
-    # Short, because the embedded server's Unix socket lives in it.
-    data_dir = Path(tempfile.mkdtemp(prefix="folio-attack-"))
-    settings = {
-        "FOLIO_LLM__PROVIDER": "openai",
-        "FOLIO_LLM__BASE_URL": hanging_model_url,
-        "FOLIO_LLM__MAX_RETRIES": "0",
-        "FOLIO_LLM__TIMEOUT_SECONDS": "8",
-        "FOLIO_LOG__LEVEL": "WARNING",
-    }
-    try:
-        with folio_server(data_dir, settings) as (pid, url):
-            target = Target(pid, url)
-            asyncio.run(warm_up(target))
-            yield target
-    finally:
-        shutil.rmtree(data_dir, ignore_errors=True)
+def target() -> Iterator[Target]:
+    with attack_target() as served:
+        yield served
 
 
 @pytest.fixture

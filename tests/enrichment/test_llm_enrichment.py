@@ -5,17 +5,19 @@ model retried with the job, usage and budgets, and at most `enrichment.concurren
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4
 
 import httpx
 import pytest
 from starlette.requests import Request
 from starlette.responses import JSONResponse, StreamingResponse
 
+from folio.enrichment.tasks import Limits
 from tests.apps import serve
 from tests.enrichment.conftest import (
     JOB_SECONDS,
@@ -385,3 +387,14 @@ async def test_an_organization_without_a_model_is_enriched_offline(org: Org) -> 
     [enrichment] = records["O-1"]["enrichments"]
     assert (enrichment["status"], enrichment["model"]) == ("enriched", "folio-offline-enrichment")
     assert org.fake.chat_requests() == []
+
+
+async def test_an_organizations_semaphore_lives_only_while_held() -> None:
+    """One per organization that ever enriched would pile up in a long-lived worker."""
+    limits = Limits(2)
+    org_id = uuid4()
+    held = limits.of(org_id)
+    assert limits.of(org_id) is held
+    del held
+    gc.collect()
+    assert org_id not in limits._semaphores

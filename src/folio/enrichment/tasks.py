@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
 from uuid import UUID
+from weakref import WeakValueDictionary
 
 import anyio
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -44,14 +45,17 @@ class Tally:
 
 class Limits:
     """One semaphore per organization: its enrichment calls to a language model, in this process, at most `limit`
-    at once, however many jobs run them."""
+    at once, however many jobs run them. An organization's semaphore lives while a job holds it, not for ever."""
 
     def __init__(self, limit: int) -> None:
         self.limit = limit
-        self._semaphores: dict[UUID, asyncio.Semaphore] = {}
+        self._semaphores: WeakValueDictionary[UUID, asyncio.Semaphore] = WeakValueDictionary()
 
     def of(self, org_id: UUID) -> asyncio.Semaphore:
-        return self._semaphores.setdefault(org_id, asyncio.Semaphore(self.limit))
+        semaphore = self._semaphores.get(org_id)
+        if semaphore is None:
+            semaphore = self._semaphores[org_id] = asyncio.Semaphore(self.limit)
+        return semaphore
 
 
 class EnrichmentRunner:

@@ -11,6 +11,8 @@ from typing import Literal, Self
 from pydantic import BaseModel, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from folio.guessing import guess_bits
+
 DEVELOPMENT_JWT_SECRET = "folio-development-secret-do-not-use-in-production"  # noqa: S105
 # A valid Fernet key everyone can compute: stored credentials stay readable across development restarts, and
 # production refuses it like the development JWT secret.
@@ -62,17 +64,6 @@ class AuthSettings(BaseModel):
     @property
     def refresh_token_ttl(self) -> timedelta:
         return timedelta(days=self.refresh_token_days)
-
-    def jwt_secret_bits(self) -> float:
-        """Estimated bits of guessing work for the JWT secret (zxcvbn: repeats, sequences, keyboard patterns and
-        dictionary words count for little, so `a`×32 or a phrase scores low while 32 random bytes score high)."""
-        import math
-
-        from zxcvbn import zxcvbn  # imported here: its word lists cost ~0.1 s, needed only outside development
-
-        # zxcvbn refuses more than 72 characters (its matching grows quadratically): a strong prefix is enough.
-        guesses_log10: float = zxcvbn(self.jwt_secret.get_secret_value()[:72])["guesses_log10"]
-        return guesses_log10 / math.log10(2)
 
 
 class RateLimitSettings(BaseModel):
@@ -361,7 +352,7 @@ class Settings(BaseSettings):
             raise ValueError("FOLIO_AUTH__JWT_SECRET must be at least 32 characters in production.")
         # 128 bits: 32 random bytes in hex (`openssl rand -hex 32`, ~200 bits here) or base64 (~140) pass; words,
         # phrases and repeated or sequential characters, whatever their length, do not.
-        bits = self.auth.jwt_secret_bits()
+        bits = guess_bits(secret)
         if bits < 128:
             raise ValueError(
                 f"FOLIO_AUTH__JWT_SECRET is too easy to guess (about {bits:.0f} bits; production needs 128): repeated "

@@ -1,19 +1,33 @@
-"""Judging a batch file by its first bytes: its text encoding, and the delimiter of a CSV."""
+"""Judging a batch file by its name and first bytes: its format, its text encoding, and the delimiter of a CSV."""
 
 from __future__ import annotations
 
 import codecs
 import csv
+from pathlib import Path
 
 from folio.ingestion.errors import CorruptFile
 from folio.ingestion.extract._decode import bom_encoding, detect_encoding
+from folio.models import BatchFormat
 from folio.records.errors import RecordFileInvalid
 
-__all__ = ["choose_delimiter", "choose_encoding"]
+__all__ = ["choose_delimiter", "choose_encoding", "detect_format"]
 
 # The sniffer's regular expressions run over all they are given; 64 KiB is plenty of rows to judge by.
 _SNIFF_CHARS = 64 * 1024
 _DELIMITERS = ",;\t|"
+_SUFFIXES = {".csv": "csv", ".tsv": "csv", ".txt": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl"}
+
+
+def detect_format(path: Path, filename: str) -> BatchFormat:
+    """By the client's file name, else by the content: JSON Lines start with '{'."""
+    if known := _SUFFIXES.get(Path(filename).suffix.lower()):
+        return BatchFormat(known)
+    with path.open("rb") as file:
+        head = file.read(4096)
+    # Skipping byte-order marks and NULs (UTF-16's other half of each ASCII character) finds '{' in any encoding.
+    first = head.lstrip(b"\xef\xbb\xbf\xff\xfe\x00 \t\r\n")[:1]
+    return BatchFormat.JSONL if first == b"{" else BatchFormat.CSV
 
 
 def choose_encoding(head: bytes, *, complete: bool) -> tuple[str, int]:

@@ -24,7 +24,7 @@ import orjson
 
 from folio.models import BatchFormat
 from folio.records._lines import Lines, RowTooLarge, skip_csv_row
-from folio.records._sniff import choose_delimiter, choose_encoding
+from folio.records._sniff import choose_delimiter, choose_encoding, detect_format
 from folio.records._values import (
     FIELD_TOO_LONG,
     INVALID_DATE,
@@ -75,7 +75,6 @@ _MAX_ROLES = 50
 _MAX_COLUMN_CHARS = 200
 _EXCERPT_CHARS = 200
 _SAMPLE_BYTES = 1 << 20
-_SUFFIXES = {".csv": "csv", ".tsv": "csv", ".txt": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl"}
 
 # The limit is process-wide, so it is set once, here. A record's text can be megabytes, far past the default
 # 128 KiB; 2**31 - 1 is the largest value a C long holds on every platform.
@@ -159,17 +158,6 @@ class RowError:
 
 # A row read, its checks and conversion left for when it is not skipped.
 _Pending = Callable[[], RecordRow | RowError]
-
-
-def detect_format(path: Path, filename: str) -> BatchFormat:
-    """By the client's file name, else by the content: JSON Lines start with '{'."""
-    if known := _SUFFIXES.get(Path(filename).suffix.lower()):
-        return BatchFormat(known)
-    with path.open("rb") as file:
-        head = file.read(4096)
-    # Skipping byte-order marks and NULs (UTF-16's other half of each ASCII character) finds '{' in any encoding.
-    first = head.lstrip(b"\xef\xbb\xbf\xff\xfe\x00 \t\r\n")[:1]
-    return BatchFormat.JSONL if first == b"{" else BatchFormat.CSV
 
 
 class RowReader:

@@ -9,12 +9,13 @@ import sys
 import tempfile
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from typing import Annotated, TypeVar
+from typing import Annotated, Any, TypeVar
 from uuid import UUID
 
 import typer
 import uvicorn
 from pydantic import ValidationError
+from redis.asyncio import Redis
 from rich.console import Console
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
@@ -27,9 +28,12 @@ from folio.embedded_postgres import EmbeddedPostgres
 from folio.embeddings.factory import LazyProvider, identity
 from folio.embeddings.index import check_embedding_index
 from folio.errors import FolioError
+from folio.events.bus import RedisBus
+from folio.events.outbox import BUS
 from folio.ingest_client import ingest_command
 from folio.jobs.handlers import build_handlers
 from folio.jobs.queue import JobQueue
+from folio.jobs.service import JOB_QUEUE
 from folio.llm.registry import LLMRegistry
 from folio.migrate import MIGRATIONS_DIR, alembic_config, upgrade_to_head
 from folio.observability.logging import configure_logging
@@ -120,7 +124,8 @@ def serve(
 def worker() -> None:
     """Run jobs from the Redis queue (scale-out). Without FOLIO_REDIS_URL the API runs jobs itself."""
     settings = _settings()
-    if settings.redis_url is None:
+    redis_url = settings.redis_url
+    if redis_url is None:
         console.print("[red]folio worker needs FOLIO_REDIS_URL.[/red] Without Redis the API process runs jobs itself.")
         raise typer.Exit(2)
     configure_logging(settings.log)
@@ -130,10 +135,12 @@ def worker() -> None:
             await check_embedding_index(engine, *identity(settings.embeddings))
             embedder = LazyProvider(settings.embeddings)
             llm = LLMRegistry(settings)
-            sessionmaker = create_sessionmaker(engine)
+            redis = Redis.from_url(redis_url)
+            outlets: dict[str, Any] = {BUS: RedisBus(redis)}
+            sessionmaker = create_sessionmaker(engine, outlets)
             meter = meter_for(settings, sessionmaker)
             handlers = build_handlers(settings, LocalStorage(settings.files_dir), embedder, llm, meter)
-            queue = JobQueue(sessionmaker, settings.jobs, handlers, settings.redis_url)
+            queue = outlets[JOB_QUEUE] = JobQueue(sessionmaker, settings.jobs, handlers, redis_url)
             stopping = asyncio.Event()
             loop = asyncio.get_running_loop()
             for signum in (signal.SIGTERM, signal.SIGINT):
@@ -146,6 +153,7 @@ def worker() -> None:
                 await queue.stop()
                 await embedder.close()
                 await llm.close()
+                await redis.aclose()
 
     asyncio.run(run())
 

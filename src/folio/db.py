@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 from uuid import UUID
 
 from sqlalchemy import DateTime, Enum, MetaData, Table, func
@@ -12,6 +13,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.pool import QueuePool
 from uuid6 import uuid7
 
+from folio.effects import OUTLETS, FolioSession
 from folio.settings import Settings
 
 NAMING_CONVENTION = {
@@ -79,8 +81,13 @@ def create_engine(url: str, settings: Settings) -> AsyncEngine:
     )
 
 
-def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    return async_sessionmaker(engine, expire_on_commit=False)
+def create_sessionmaker(engine: AsyncEngine, outlets: dict[str, Any] | None = None) -> async_sessionmaker[AsyncSession]:
+    """Sessions that run after-commit effects (`folio.effects`); `outlets` are the per-process services those
+    effects reach, such as the job queue and the event bus. The dict is shared, so services started later can be
+    added to it."""
+    return async_sessionmaker(
+        engine, class_=FolioSession, expire_on_commit=False, info={OUTLETS: {} if outlets is None else outlets}
+    )
 
 
 async def release(session: AsyncSession) -> None:

@@ -9,8 +9,6 @@ from fastapi import Depends, Query, Request
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from folio.errors import FolioError
-from folio.jobs.queue import JobQueue
-from folio.jobs.service import PENDING_DISPATCH
 from folio.observability.middleware import STATE_RESPONSE_HEADERS
 from folio.pagination import DEFAULT_LIMIT, MAX_LIMIT, PageRequest
 from folio.ratelimit import Policy, RateLimiter
@@ -22,8 +20,8 @@ API_V1 = "/api/v1"
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     """The request's unit of work: committed when the endpoint returns, rolled back when it raises.
 
-    Jobs enqueued during the request reach the broker only after the commit, so a worker never looks for a
-    job that is not stored yet.
+    Its after-commit effects (`folio.effects`: job dispatch, events, file deletion) run with the commit, before
+    the response is sent.
     """
     sessionmaker: async_sessionmaker[AsyncSession] = request.app.state.sessionmaker
     async with sessionmaker() as session:
@@ -31,18 +29,10 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
             yield session
         except FolioError as error:
             if error.keep_changes:
-                await _commit(request, session)
+                await session.commit()
             raise
         else:
-            await _commit(request, session)
-
-
-async def _commit(request: Request, session: AsyncSession) -> None:
-    await session.commit()
-    pending = session.info.pop(PENDING_DISPATCH, [])
-    if pending:
-        queue: JobQueue = request.app.state.job_queue
-        await queue.dispatch(pending)
+            await session.commit()
 
 
 # scope="function" commits before the response is sent, so a client never sees data that was not stored.

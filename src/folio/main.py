@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import AsyncIterator, Mapping
 from contextlib import AsyncExitStack, asynccontextmanager
+from typing import Any
 
 import anyio
 from fastapi import FastAPI
@@ -29,10 +30,14 @@ from folio.embeddings.index import check_embedding_index
 from folio.enrichment import router as enrichment_router
 from folio.error_handlers import install_error_handlers
 from folio.errors import ERROR_CODES
+from folio.events.bus import bus_for
+from folio.events.hub import running_hub
+from folio.events.outbox import BUS
 from folio.jobs import router as jobs_router
 from folio.jobs.handlers import build_handlers
 from folio.jobs.queue import JobQueue
 from folio.jobs.runner import Handler
+from folio.jobs.service import JOB_QUEUE
 from folio.llm import router as llm_router
 from folio.llm.registry import LLMRegistry
 from folio.migrate import head_revision, upgrade_to_head
@@ -108,7 +113,9 @@ def create_app(settings: Settings | None = None, *, job_handlers: Mapping[str, H
             await check_embedding_index(engine, *identity(settings.embeddings))
             app.state.settings = settings
             app.state.engine = engine
-            app.state.sessionmaker = create_sessionmaker(engine)
+            # Filled below as the services start; after-commit effects of every session reach them here.
+            outlets: dict[str, Any] = {}
+            app.state.sessionmaker = create_sessionmaker(engine, outlets)
             app.state.head_revision = head_revision()
             app.state.access_tokens = AccessTokens(settings.auth)
             app.state.rate_limiter = RateLimiter(settings.rate_limit, settings.redis_url)
@@ -116,6 +123,8 @@ def create_app(settings: Settings | None = None, *, job_handlers: Mapping[str, H
             app.state.redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
             if app.state.redis is not None:
                 stack.push_async_callback(app.state.redis.aclose)
+            outlets[BUS] = bus = bus_for(app.state.redis)
+            app.state.hub = await stack.enter_async_context(running_hub(app.state.sessionmaker, settings.events, bus))
             app.state.storage = LocalStorage(settings.files_dir)
             app.state.llm = LLMRegistry(settings)
             stack.push_async_callback(app.state.llm.close)
@@ -132,7 +141,7 @@ def create_app(settings: Settings | None = None, *, job_handlers: Mapping[str, H
             # Embedded, this process runs the jobs; scale-out, `folio worker` processes do.
             await job_queue.start(consume=job_queue.embedded)
             stack.push_async_callback(job_queue.stop)
-            app.state.job_queue = job_queue
+            app.state.job_queue = outlets[JOB_QUEUE] = job_queue
             if "PROMETHEUS_MULTIPROC_DIR" in os.environ:
                 stack.callback(multiprocess.mark_process_dead, os.getpid())
             yield

@@ -251,6 +251,38 @@ class JobSettings(BaseModel):
     concurrency: int = Field(2, ge=1, description="Jobs one worker process runs at once.")
 
 
+class EventSettings(BaseModel):
+    retention_days: float = Field(
+        30, gt=0, description="Stored events older than this are deleted; `since` cannot resume beyond it."
+    )
+    relay_seconds: float = Field(
+        1,
+        gt=0,
+        description="How often each API process reads the outbox for events it was not sent (a crash "
+        "between commit and publish, a Redis outage).",
+    )
+    max_queue: int = Field(
+        1000, ge=10, description="Events waiting for one live client; a client that falls further behind is dropped."
+    )
+    heartbeat_seconds: float = Field(15, gt=0, description="Pings on WebSockets and comments on SSE streams.")
+    auth_timeout_seconds: float = Field(10, gt=0, description="Time a WebSocket has to authenticate.")
+    max_connections_per_org: int = Field(200, ge=1, description="Live WebSocket and SSE streams of one organization.")
+
+
+class WebhookSettings(BaseModel):
+    max_per_org: int = Field(20, ge=1, description="Webhook endpoints one organization may register.")
+    timeout_seconds: float = Field(10, gt=0, description="Time a receiver has to answer a delivery.")
+    retry_schedule_seconds: list[float] = Field(
+        [5, 300, 1800, 7200, 18000, 36000, 36000],
+        max_length=30,
+        description="Delays before each retry of a failed delivery (the Standard Webhooks schedule: about 27 hours "
+        "over 8 attempts).",
+    )
+    disable_after_failures: int = Field(
+        10, ge=1, description="Consecutive failed deliveries after which an endpoint is disabled."
+    )
+
+
 class RecordSettings(BaseModel):
     max_text_chars: int = Field(100_000, ge=1, description="Longest text a record may have; longer rows are refused.")
     max_row_chars: int = Field(
@@ -314,7 +346,11 @@ class Settings(BaseSettings):
     database_url: str | None = Field(
         None, description="PostgreSQL URL; unset starts the embedded server under data_dir."
     )
-    redis_url: str | None = Field(None, description="Redis URL for rate limits (and later jobs, events).")
+    redis_url: str | None = Field(
+        None,
+        description="Redis URL: the job queue for `folio worker` processes, the event bus between processes, and "
+        "rate-limit counters shared by every API process. Unset, one process does it all in memory.",
+    )
     encryption_keys: SecretStr = Field(
         SecretStr(DEVELOPMENT_ENCRYPTION_KEY),
         description="Fernet keys for stored credentials, comma-separated: the first encrypts, all decrypt (rotation).",
@@ -336,6 +372,8 @@ class Settings(BaseSettings):
     records: RecordSettings = RecordSettings()
     enrichment: EnrichmentSettings = EnrichmentSettings()
     outbound: OutboundSettings = OutboundSettings()
+    events: EventSettings = EventSettings()
+    webhooks: WebhookSettings = WebhookSettings()
     log: LogSettings = LogSettings()
 
     @model_validator(mode="after")

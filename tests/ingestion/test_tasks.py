@@ -301,7 +301,8 @@ async def test_an_attempt_that_lost_its_lease_writes_nothing(
     async with sessionmaker() as session, session.begin():
         expired = datetime.now(UTC) - timedelta(seconds=1)
         await session.execute(update(Job).where(Job.id == job.id).values(lease_expires_at=expired))
-        assert await JobRepository(session).requeue_expired_leases() == []
+        lost, requeued = await JobRepository(session).requeue_expired_leases()
+        assert (lost, [queued.id for queued in requeued]) == ([], [job.id])
     await ingest_app.state.job_queue.dispatch([job.id])
     second = await wait_until_finished(http, account, job.id, seconds=90)
     assert second["status"] == "succeeded", second

@@ -13,6 +13,7 @@ import pytest
 from fastapi import FastAPI
 
 from folio.auth.principal import Principal
+from folio.db import create_sessionmaker
 from folio.errors import FolioError
 from folio.jobs import service as jobs
 from folio.jobs.runner import Handler, JobContext
@@ -111,9 +112,10 @@ async def jobs_client(jobs_app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
 async def enqueue(
     app: FastAPI, account: Account, kind: str, *, dispatch: bool = True, max_attempts: int = 3, **payload: Any
 ) -> UUID:
+    """A job enqueued as a request would; without `dispatch`, in a session that cannot reach the job queue, so
+    that only the reaper sends it."""
     principal = Principal.for_member(org_id=account.org_id, user_id=account.user_id, role=Role.OWNER)
-    async with app.state.sessionmaker() as session, session.begin():
+    sessionmaker = app.state.sessionmaker if dispatch else create_sessionmaker(app.state.engine)
+    async with sessionmaker() as session, session.begin():
         job = await jobs.enqueue(session, principal=principal, kind=kind, max_attempts=max_attempts, payload=payload)
-    if dispatch:
-        await app.state.job_queue.dispatch([job.id])
     return job.id

@@ -184,7 +184,8 @@ async def test_an_attempt_whose_lease_was_taken_back_cannot_touch_the_job(
         await entered[job_id, 1].wait()
     async with jobs_app.state.sessionmaker() as session, session.begin():
         await session.execute(update(Job).where(Job.id == job_id).values(lease_expires_at=past(seconds=1)))
-        assert await JobRepository(session).requeue_expired_leases() == []
+        lost, requeued = await JobRepository(session).requeue_expired_leases()
+        assert (lost, [job.id for job in requeued]) == ([], [job_id])
     await jobs_app.state.job_queue.dispatch([job_id])
     async with asyncio.timeout(10):
         await entered[job_id, 2].wait()

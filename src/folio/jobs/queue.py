@@ -15,6 +15,7 @@ from taskiq import AsyncBroker, InMemoryBroker
 from taskiq.api import run_receiver_task
 from taskiq_redis import RedisStreamBroker
 
+from folio.jobs.events import emit_status
 from folio.jobs.repository import JobRepository
 from folio.jobs.runner import Handler, JobRunner
 from folio.settings import JobSettings
@@ -168,7 +169,9 @@ class JobQueue:
         """Re-queue jobs whose worker died and dispatch queued jobs that are due but not on their way."""
         async with self.sessionmaker() as session, session.begin():
             repository = JobRepository(session)
-            lost = await repository.requeue_expired_leases()
+            lost, requeued = await repository.requeue_expired_leases()
+            for job in [*lost, *requeued]:
+                emit_status(session, job)
             due = await repository.take_due(not_dispatched_since=timedelta(seconds=self.settings.lease_seconds))
         for job in lost:
             await self.runner.lost(job)

@@ -53,17 +53,21 @@ class JobRepository:
             statement = statement.where(Job.subject_id == filters.subject_id)
         return await keyset(self.session, statement, Job.id, page)
 
-    async def cancel_unfinished(self, principal: Principal, subject_id: UUID) -> None:
-        """Queued jobs on the subject are cancelled; running ones are asked to stop."""
+    async def cancel_unfinished(self, principal: Principal, subject_id: UUID) -> Sequence[Job]:
+        """Queued jobs on the subject are cancelled (returned); running ones are asked to stop."""
         subject = (Job.org_id == principal.org_id, Job.subject_id == subject_id)
-        await self.session.execute(
-            update(Job)
-            .where(*subject, Job.status == JobStatus.QUEUED)
-            .values(status=JobStatus.CANCELLED, cancel_requested=True, finished_at=func.now())
-        )
+        cancelled = (
+            await self.session.scalars(
+                update(Job)
+                .where(*subject, Job.status == JobStatus.QUEUED)
+                .values(status=JobStatus.CANCELLED, cancel_requested=True, finished_at=func.now())
+                .returning(Job)
+            )
+        ).all()
         await self.session.execute(
             update(Job).where(*subject, Job.status == JobStatus.RUNNING).values(cancel_requested=True)
         )
+        return cancelled
 
     # Worker side: the job id came from the broker, the row decides what happens. Every write after the claim is
     # fenced by the claim's `lease_id`, so an attempt whose lease was taken back changes nothing.
@@ -114,16 +118,16 @@ class JobRepository:
 
     async def report(
         self, job_id: UUID, lease_id: UUID, *, stage: str | None, progress: int, message: str | None
-    ) -> bool | None:
-        """Write progress; returns whether cancellation was requested (None: the lease is no longer ours)."""
+    ) -> Job | None:
+        """Write progress; returns the job (None: the lease is no longer ours)."""
         statement = (
             update(Job)
             .where(*self._held(job_id, lease_id))
             .values(stage=stage, progress=progress, message=message)
-            .returning(Job.cancel_requested)
+            .returning(Job)
         )
-        requested: bool | None = (await self.session.execute(statement)).scalar_one_or_none()
-        return requested
+        job: Job | None = (await self.session.scalars(statement)).one_or_none()
+        return job
 
     async def finish(
         self,
@@ -133,7 +137,8 @@ class JobRepository:
         *,
         error_code: str | None = None,
         error_message: str | None = None,
-    ) -> None:
+    ) -> Job | None:
+        """Record the outcome; returns the job (None: the lease is no longer ours)."""
         values: dict[str, Any] = {
             "status": status,
             "finished_at": func.now(),
@@ -144,12 +149,15 @@ class JobRepository:
         }
         if status is JobStatus.SUCCEEDED:
             values["progress"] = 100
-        await self.session.execute(update(Job).where(*self._held(job_id, lease_id)).values(**values))
+        statement = update(Job).where(*self._held(job_id, lease_id)).values(**values).returning(Job)
+        job: Job | None = (await self.session.scalars(statement)).one_or_none()
+        return job
 
     async def retry_later(
         self, job_id: UUID, lease_id: UUID, delay: timedelta, *, error_code: str, error_message: str
-    ) -> None:
-        await self.session.execute(
+    ) -> Job | None:
+        """Put the job back in the queue for a later attempt; returns it (None: the lease is no longer ours)."""
+        statement = (
             update(Job)
             .where(*self._held(job_id, lease_id))
             .values(
@@ -161,10 +169,14 @@ class JobRepository:
                 error_code=error_code,
                 error_message=error_message,
             )
+            .returning(Job)
         )
+        job: Job | None = (await self.session.scalars(statement)).one_or_none()
+        return job
 
-    async def requeue_expired_leases(self) -> list[Job]:
-        """Jobs whose worker died go back to the queue, or fail when they have used every attempt (returned)."""
+    async def requeue_expired_leases(self) -> tuple[list[Job], list[Job]]:
+        """Jobs whose worker died go back to the queue (second list), or fail when they have used every attempt
+        (first list)."""
         expired = (Job.status == JobStatus.RUNNING, Job.lease_expires_at < func.now())
         lost = (
             await self.session.scalars(
@@ -181,14 +193,21 @@ class JobRepository:
                 .returning(Job)
             )
         ).all()
-        await self.session.execute(
-            update(Job)
-            .where(*expired)
-            .values(
-                status=JobStatus.QUEUED, run_after=func.now(), dispatched_at=None, lease_expires_at=None, lease_id=None
+        requeued = (
+            await self.session.scalars(
+                update(Job)
+                .where(*expired)
+                .values(
+                    status=JobStatus.QUEUED,
+                    run_after=func.now(),
+                    dispatched_at=None,
+                    lease_expires_at=None,
+                    lease_id=None,
+                )
+                .returning(Job)
             )
-        )
-        return list(lost)
+        ).all()
+        return list(lost), list(requeued)
 
     async def take_due(self, *, not_dispatched_since: timedelta, limit: int = 100) -> list[UUID]:
         """Ids of queued, due jobs not dispatched recently, marked as dispatched now (SKIP LOCKED between reapers)."""

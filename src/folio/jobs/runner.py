@@ -16,7 +16,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from folio.auth.principal import Principal, Scope
 from folio.errors import FolioError
+from folio.events.schemas import EventType
 from folio.jobs.errors import JobCancelled, JobFailed, LeaseLost, Transient, UnknownJobKind
+from folio.jobs.events import emit_job, emit_status
 from folio.jobs.repository import JobRepository
 from folio.models import Job, JobStatus
 from folio.settings import JobSettings
@@ -54,10 +56,12 @@ class JobContext:
             return
         self._stage, self._last_write = stage, now
         async with self.sessionmaker() as session, session.begin():
-            requested = await JobRepository(session).report(
+            job = await JobRepository(session).report(
                 self.job_id, self.lease_token(), stage=stage, progress=max(0, min(100, round(percent))), message=message
             )
-        self.heard(requested)
+            if job is not None:
+                emit_job(session, job, EventType.JOB_PROGRESS)
+        self.heard(None if job is None else job.cancel_requested)
         self.raise_if_cancelled()
 
     def heard(self, cancel_requested: bool | None) -> None:
@@ -146,6 +150,8 @@ class JobRunner:
         """Run the job if it can be claimed; a duplicate or stale delivery finds nothing to claim and returns."""
         async with self.sessionmaker() as session, session.begin():
             job = await JobRepository(session).claim(job_id, self.lease)
+            if job is not None:
+                emit_job(session, job, EventType.JOB_STARTED)
         if job is None:
             return
         context = JobContext(job, self.sessionmaker)
@@ -198,21 +204,25 @@ class JobRunner:
         delay = min(self.settings.backoff_seconds * 2 ** (job.attempts - 1), self.settings.backoff_max_seconds)
         delay *= random.uniform(0.8, 1.2)  # noqa: S311 — jitter, not security
         async with self.sessionmaker() as session, session.begin():
-            await JobRepository(session).retry_later(
+            queued = await JobRepository(session).retry_later(
                 job.id,
                 context.lease_token(),
                 timedelta(seconds=delay),
                 error_code=code,
                 error_message=message,
             )
+            if queued is not None:
+                emit_job(session, queued, EventType.JOB_QUEUED)
 
     async def _finish(
         self, context: JobContext, status: JobStatus, error_code: str | None = None, error_message: str | None = None
     ) -> None:
         async with self.sessionmaker() as session, session.begin():
-            await JobRepository(session).finish(
+            job = await JobRepository(session).finish(
                 context.job_id, context.lease_token(), status, error_code=error_code, error_message=error_message
             )
+            if job is not None:
+                emit_status(session, job)
 
     async def _heartbeat(self, context: JobContext) -> None:
         while True:

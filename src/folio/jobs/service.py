@@ -2,26 +2,41 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from folio.auth.principal import Principal
+from folio.effects import after_commit, outlet
+from folio.events.outbox import actor_of
+from folio.events.schemas import EventType
 from folio.jobs.errors import JobFinished, JobNotFound, JobNotRetryable
+from folio.jobs.events import emit_job
 from folio.jobs.repository import JobFilters, JobRepository
 from folio.models import Job, JobStatus
 from folio.pagination import PageRequest
 
-# Job ids enqueued in a session; sent to the broker only once the session has committed.
-PENDING_DISPATCH = "folio.jobs.pending_dispatch"
+# The session outlet (`folio.effects.outlet`) of this process's job queue.
+JOB_QUEUE = "job_queue"
 
 
-def pending_dispatch(session: AsyncSession) -> list[UUID]:
-    pending: list[UUID] = session.info.setdefault(PENDING_DISPATCH, [])
-    return pending
+class Dispatcher(Protocol):
+    async def dispatch(self, job_ids: Iterable[UUID]) -> None: ...
+
+
+def dispatch_after_commit(session: AsyncSession, job_id: UUID) -> None:
+    """Send the job to the broker once the session commits, so a worker never looks for a job not yet stored.
+    Without a job queue in this process (a CLI command), the reaper of a running one dispatches it."""
+
+    async def dispatch() -> None:
+        queue: Dispatcher | None = outlet(session, JOB_QUEUE)
+        if queue is not None:
+            await queue.dispatch([job_id])
+
+    after_commit(session, dispatch)
 
 
 async def enqueue(
@@ -44,7 +59,8 @@ async def enqueue(
         dispatched_at=datetime.now(UTC),
     )
     await JobRepository(session).add(job)
-    pending_dispatch(session).append(job.id)
+    emit_job(session, job, EventType.JOB_QUEUED, actor_of(principal))
+    dispatch_after_commit(session, job.id)
     return job
 
 
@@ -70,6 +86,7 @@ async def cancel(session: AsyncSession, *, principal: Principal, job_id: UUID) -
     if job.status is JobStatus.QUEUED:
         job.status = JobStatus.CANCELLED
         job.finished_at = datetime.now(UTC)
+        emit_job(session, job, EventType.JOB_CANCELLED, actor_of(principal))
     await session.flush()
     return job
 
@@ -91,9 +108,11 @@ async def retry(session: AsyncSession, *, principal: Principal, job_id: UUID) ->
     job.run_after = datetime.now(UTC)
     job.dispatched_at = datetime.now(UTC)
     await session.flush()
-    pending_dispatch(session).append(job.id)
+    emit_job(session, job, EventType.JOB_QUEUED, actor_of(principal))
+    dispatch_after_commit(session, job.id)
     return job
 
 
 async def cancel_for_subject(session: AsyncSession, *, principal: Principal, subject_id: UUID) -> None:
-    await JobRepository(session).cancel_unfinished(principal, subject_id)
+    for job in await JobRepository(session).cancel_unfinished(principal, subject_id):
+        emit_job(session, job, EventType.JOB_CANCELLED, actor_of(principal))

@@ -7,6 +7,7 @@ from folio.models.chunk import Chunk
 from folio.models.document import Document, DocumentContent, DocumentStatus
 from folio.models.embedding_index import EmbeddingIndex
 from folio.models.enrichment import Enrichment, EnrichmentSchema, EnrichmentStatus
+from folio.models.event import Event
 from folio.models.invitation import Invitation, InvitationStatus
 from folio.models.job import Job, JobStatus
 from folio.models.llm_settings import LLMProviderKind, OrgLLMSettings
@@ -35,6 +36,7 @@ __all__ = [
     "Enrichment",
     "EnrichmentSchema",
     "EnrichmentStatus",
+    "Event",
     "Invitation",
     "InvitationStatus",
     "Job",

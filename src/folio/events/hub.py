@@ -1,0 +1,224 @@
+"""One per API process: receives committed events from the bus and hands each to the live clients that want it.
+
+The hub delivers durable events in id order, exactly once each. An event that arrives after a gap (its
+predecessor was lost on the bus, or is still on its way from another process) makes the hub read the outbox up to
+it first; every `relay_seconds` it also reads whatever was committed but never published (the process that made
+it died between commit and publish, or Redis was down). Ids are committed in order (`folio.events.outbox`), so
+"everything after my cursor" is a complete answer.
+
+A client subscribes with what it wants and, after a reconnect, the id it saw last: the subscription replays the
+outbox from there, then continues live, skipping what it already sent. Each client has a bounded queue; one
+that falls behind is dropped (`SubscriberTooSlow`) without slowing anyone else.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import defaultdict
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager, suppress
+from uuid import UUID
+
+import structlog
+from prometheus_client import Counter, Gauge
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from folio.events.bus import Bus
+from folio.events.errors import SubscriberTooSlow, TooManyStreams
+from folio.events.outbox import LiveEvent
+from folio.models import Event
+from folio.settings import EventSettings
+
+log = structlog.get_logger(__name__)
+
+# Outbox rows read at once, by the relay and by a replay.
+PAGE = 500
+
+LIVE_STREAMS = Gauge(
+    "folio_live_streams", "Open live event streams (WebSocket and SSE) in this process.", multiprocess_mode="livesum"
+)
+EVENTS_SENT = Counter("folio_events_sent", "Events handed to live streams.")
+STREAMS_DROPPED = Counter("folio_live_streams_dropped", "Live streams closed because they fell too far behind.")
+
+Wants = Callable[[LiveEvent], bool]
+
+
+class Subscription:
+    """What one live client receives: its organization's events that `wants` accepts, replayed then live."""
+
+    def __init__(self, hub: Hub, org_id: UUID, wants: Wants, since: int | None) -> None:
+        self.hub = hub
+        self.org_id = org_id
+        self.wants = wants
+        self.last_id = since or 0
+        self._replaying = since is not None
+        self._replayed: list[LiveEvent] = []
+        self._queue: asyncio.Queue[LiveEvent | None] = asyncio.Queue()
+        self.too_slow = False
+
+    def offer(self, event: LiveEvent) -> None:
+        if self.too_slow or not self.wants(event):
+            return
+        if self._queue.qsize() >= self.hub.settings.max_queue:
+            self.too_slow = True
+            STREAMS_DROPPED.inc()
+            self._queue.put_nowait(None)  # wakes the reader, which raises
+            self.hub.forget(self)
+            return
+        self._queue.put_nowait(event)
+
+    async def next(self, heartbeat: float | None = None) -> LiveEvent | None:
+        """The next event, or None after `heartbeat` seconds without one (time to send a heartbeat).
+
+        Raises SubscriberTooSlow once the client fell too far behind."""
+        while True:
+            if self._replaying:
+                if not self._replayed:
+                    self._replayed = await self.hub.read(self.org_id, after=self.last_id)
+                    self._replaying = len(self._replayed) == PAGE
+                    self._replayed.reverse()
+                while self._replayed:
+                    event = self._replayed.pop()
+                    self.last_id = event.id or self.last_id
+                    if self.wants(event):
+                        return event
+                continue
+            try:
+                async with asyncio.timeout(heartbeat):
+                    live = await self._queue.get()
+            except TimeoutError:
+                return None
+            if live is None:
+                raise SubscriberTooSlow()
+            if live.id is not None:
+                if live.id <= self.last_id:
+                    continue  # replayed already
+                self.last_id = live.id
+            return live
+
+
+class Hub:
+    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession], settings: EventSettings) -> None:
+        self.sessionmaker = sessionmaker
+        self.settings = settings
+        self.cursor = 0
+        self._subscriptions: defaultdict[UUID, set[Subscription]] = defaultdict(set)
+        self._inbox: asyncio.Queue[Sequence[LiveEvent] | None] = asyncio.Queue()
+        self._resync_queued = False
+        self._tasks: list[asyncio.Task[None]] = []
+
+    async def start(self) -> None:
+        async with self.sessionmaker() as session:
+            self.cursor = await session.scalar(select(func.coalesce(func.max(Event.id), 0))) or 0
+        self._tasks = [asyncio.create_task(self._consume()), asyncio.create_task(self._relay_forever())]
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with suppress(asyncio.CancelledError):
+                await task
+        self._tasks.clear()
+
+    def receive(self, events: Sequence[LiveEvent]) -> None:
+        """Events from the bus (any process's, in any order); called on this process's event loop."""
+        self._inbox.put_nowait(events)
+
+    def resync(self) -> None:
+        """Read the outbox soon: the bus may have dropped events."""
+        if not self._resync_queued:
+            self._resync_queued = True
+            self._inbox.put_nowait(None)
+
+    @asynccontextmanager
+    async def subscribe(self, org_id: UUID, wants: Wants, *, since: int | None = None) -> AsyncIterator[Subscription]:
+        """A live subscription for the block's duration; `since` replays the outbox after that id first."""
+        streams = self._subscriptions[org_id]
+        if len(streams) >= self.settings.max_connections_per_org:
+            raise TooManyStreams(details={"limit": self.settings.max_connections_per_org})
+        subscription = Subscription(self, org_id, wants, since)
+        streams.add(subscription)
+        LIVE_STREAMS.inc()
+        try:
+            yield subscription
+        finally:
+            LIVE_STREAMS.dec()
+            self.forget(subscription)
+
+    def forget(self, subscription: Subscription) -> None:
+        streams = self._subscriptions.get(subscription.org_id)
+        if streams is not None:
+            streams.discard(subscription)
+            if not streams:
+                del self._subscriptions[subscription.org_id]
+
+    def streams(self, org_id: UUID) -> int:
+        return len(self._subscriptions.get(org_id, ()))
+
+    async def read(self, org_id: UUID | None, *, after: int, upto: int | None = None) -> list[LiveEvent]:
+        """Up to PAGE stored events after id `after` (of one organization, or of all), oldest first."""
+        statement = select(Event).where(Event.id > after).order_by(Event.id).limit(PAGE)
+        if org_id is not None:
+            statement = statement.where(Event.org_id == org_id)
+        if upto is not None:
+            statement = statement.where(Event.id <= upto)
+        async with self.sessionmaker() as session:
+            rows = (await session.scalars(statement)).all()
+        return [LiveEvent.from_row(row) for row in rows]
+
+    def _deliver(self, event: LiveEvent) -> None:
+        for subscription in list(self._subscriptions.get(event.org_id, ())):
+            subscription.offer(event)
+            EVENTS_SENT.inc()
+
+    async def _consume(self) -> None:
+        while True:
+            item = await self._inbox.get()
+            try:
+                if item is None:
+                    self._resync_queued = False
+                    await self._catch_up()
+                    continue
+                for event in item:
+                    if event.id is None:
+                        self._deliver(event)
+                    elif event.id == self.cursor + 1:
+                        self._deliver(event)
+                        self.cursor = event.id
+                    elif event.id > self.cursor:
+                        await self._catch_up(upto=event.id)
+            except Exception:  # the database is away; the relay tries again
+                log.warning("event_relay_failed", exc_info=True)
+
+    async def _catch_up(self, upto: int | None = None) -> None:
+        """Deliver every stored event after the cursor (up to `upto`), in id order."""
+        while True:
+            events = await self.read(None, after=self.cursor, upto=upto)
+            for event in events:
+                self._deliver(event)
+                self.cursor = event.id or self.cursor
+            if len(events) < PAGE:
+                return
+
+    async def _relay_forever(self) -> None:
+        while True:
+            await asyncio.sleep(self.settings.relay_seconds)
+            self.resync()
+
+
+@asynccontextmanager
+async def running_hub(
+    sessionmaker: async_sessionmaker[AsyncSession], settings: EventSettings, bus: Bus
+) -> AsyncIterator[Hub]:
+    """This API process's hub, fed by `bus`, for the block's duration."""
+    hub = Hub(sessionmaker, settings)
+    await hub.start()
+    try:
+        await bus.listen(hub.receive, hub.resync)
+        try:
+            yield hub
+        finally:
+            await bus.close()
+    finally:
+        await hub.stop()

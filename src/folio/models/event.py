@@ -1,0 +1,33 @@
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import BigInteger, ForeignKey, Identity, Index, String
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, mapped_column
+
+from folio.db import Base, CreatedAtMixin
+
+
+class Event(CreatedAtMixin, Base):
+    """The outbox: a domain event, written in the transaction of the change it describes.
+
+    Ids increase in commit order (`folio.events.outbox` takes a lock for the insert, just before the commit), so
+    a reader that has seen id N has seen every earlier event: clients resume with `since=N`.
+    """
+
+    __tablename__ = "events"
+    __table_args__ = (
+        Index("ix_events_org_id_id", "org_id", "id"),
+        Index("ix_events_created_at", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    org_id: Mapped[UUID] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
+    type: Mapped[str] = mapped_column(String(64))
+    subject_type: Mapped[str] = mapped_column(String(32))
+    subject_id: Mapped[UUID | None]
+    actor_type: Mapped[str] = mapped_column(String(16))
+    actor_id: Mapped[UUID | None]
+    data: Mapped[dict[str, Any]] = mapped_column(JSONB)

@@ -44,7 +44,7 @@ class Topic:
 
     def matches(self, event: LiveEvent) -> bool:
         if self.resource_id is not None:
-            return self.name in event.related()
+            return str(self.resource_id) in event.related()
         if self.name == ORG:
             return True
         return event.subject_type is FAMILIES[self.name]

@@ -30,6 +30,8 @@ from folio.embeddings.index import check_embedding_index
 from folio.enrichment import router as enrichment_router
 from folio.error_handlers import install_error_handlers
 from folio.errors import ERROR_CODES
+from folio.events import sse as events_sse
+from folio.events import ws as events_ws
 from folio.events.bus import bus_for
 from folio.events.hub import running_hub
 from folio.events.outbox import BUS
@@ -61,6 +63,7 @@ TAGS = [
     {"name": "api-keys", "description": "Keys for scripts and services, with scopes capped by your role."},
     {"name": "documents", "description": "Upload files and follow them through ingestion."},
     {"name": "jobs", "description": "Background work with live progress, retries, cancel and retry."},
+    {"name": "events", "description": "Live events over a WebSocket or server-sent events, resumable by event id."},
     {"name": "search", "description": "Hybrid keyword and vector search over the organization's documents."},
     {"name": "answers", "description": "Questions answered from your documents, with citations; streamed or not."},
     {"name": "chats", "description": "Conversations with your documents: follow-up questions, stored with citations."},
@@ -180,6 +183,8 @@ def create_app(settings: Settings | None = None, *, job_handlers: Mapping[str, H
         keys_router,
         documents_router,
         jobs_router,
+        events_ws,
+        events_sse,
         search_router,
         answers_router,
         chats_router,

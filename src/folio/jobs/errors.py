@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from datetime import timedelta
+
 from folio.errors import Conflict, FolioError
 
 
@@ -56,8 +58,10 @@ class LeaseLost(Exception):
 
 class Transient(Exception):
     """Raised by a handler for a failure that may pass (an upstream timeout): the job is tried again with backoff,
-    and when attempts run out it fails with the cause's code and message."""
+    and when attempts run out it fails with the cause's code and message. `retry_after` replaces the runner's
+    backoff for this attempt (a kind with its own schedule, such as webhook deliveries)."""
 
-    def __init__(self, cause: FolioError) -> None:
+    def __init__(self, cause: FolioError, *, retry_after: timedelta | None = None) -> None:
         super().__init__(cause.detail_message)
         self.cause = cause
+        self.retry_after = retry_after

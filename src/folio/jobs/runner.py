@@ -182,7 +182,7 @@ class JobRunner:
             await self._finish(context, JobStatus.CANCELLED)
         except Transient as transient:
             log.warning("job_attempt_failed", job_id=str(job.id), attempt=job.attempts, code=transient.cause.code)
-            await self._failed_attempt(job, context, transient.cause)
+            await self._failed_attempt(job, context, transient.cause, transient.retry_after)
         except FolioError as error:  # a reasoned refusal: trying again would fail the same way
             log.info("job_failed", job_id=str(job.id), code=error.code)
             await self._finish(context, JobStatus.FAILED, error.code, error.detail_message)
@@ -193,7 +193,9 @@ class JobRunner:
             await self._finish(context, JobStatus.SUCCEEDED)
             log.info("job_succeeded", job_id=str(job.id))
 
-    async def _failed_attempt(self, job: Job, context: JobContext, error: Exception) -> None:
+    async def _failed_attempt(
+        self, job: Job, context: JobContext, error: Exception, retry_after: timedelta | None = None
+    ) -> None:
         if isinstance(error, FolioError):
             code, message = error.code, error.detail_message[:2000]
         else:
@@ -201,8 +203,11 @@ class JobRunner:
         if job.attempts >= job.max_attempts:
             await self._finish(context, JobStatus.FAILED, code, message)
             return
-        delay = min(self.settings.backoff_seconds * 2 ** (job.attempts - 1), self.settings.backoff_max_seconds)
-        delay *= random.uniform(0.8, 1.2)  # noqa: S311 — jitter, not security
+        if retry_after is not None:
+            delay = retry_after.total_seconds()
+        else:
+            delay = min(self.settings.backoff_seconds * 2 ** (job.attempts - 1), self.settings.backoff_max_seconds)
+            delay *= random.uniform(0.8, 1.2)  # noqa: S311 — jitter, not security
         async with self.sessionmaker() as session, session.begin():
             queued = await JobRepository(session).retry_later(
                 job.id,

@@ -1,0 +1,7 @@
+"""The live-event WebSocket, `/api/v1/ws`."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter(tags=["events"])

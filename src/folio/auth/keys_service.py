@@ -21,6 +21,8 @@ from folio.auth.keys_repository import ApiKeyRepository
 from folio.auth.principal import ROLE_SCOPES, Principal, Scope
 from folio.auth.tokens import API_KEY_DISPLAY_LENGTH, new_api_key_secret, secret_digest
 from folio.errors import Forbidden
+from folio.events.outbox import actor_of, emit
+from folio.events.schemas import SYSTEM, Actor, ApiKeyData, EventType
 from folio.models import ApiKey
 from folio.pagination import PageRequest
 
@@ -69,6 +71,7 @@ async def revoke_key(session: AsyncSession, *, principal: Principal, key_id: UUI
     if key is None:
         raise ApiKeyNotFound()
     key.revoked_at = datetime.now(UTC)
+    _emit_key(session, key, EventType.API_KEY_REVOKED, actor_of(principal))
     await session.flush()
 
 
@@ -112,4 +115,12 @@ async def _store(
         expires_at=expires_at,
     )
     await ApiKeyRepository(session).add(key)
+    _emit_key(
+        session, key, EventType.API_KEY_CREATED, SYSTEM if created_by is None else Actor(type="user", id=created_by)
+    )
     return key, secret
+
+
+def _emit_key(session: AsyncSession, key: ApiKey, type: EventType, actor: Actor) -> None:
+    data = ApiKeyData(name=key.name, prefix=key.prefix)
+    emit(session, org_id=key.org_id, type=type, subject_id=key.id, data=data, actor=actor)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 from uuid import UUID
 
@@ -14,11 +15,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from folio.auth.principal import Principal
 from folio.documents.errors import DocumentNotFound, DocumentNotReady
+from folio.documents.events import emit_document
 from folio.documents.filetypes import detect
 from folio.documents.multipart import UploadedFile
 from folio.documents.repository import DocumentFilters, DocumentRepository
 from folio.documents.storage import Storage
+from folio.effects import after_commit
 from folio.errors import ValidationFailed
+from folio.events.outbox import actor_of
+from folio.events.schemas import EventType
 from folio.ingestion.tasks import INGEST_DOCUMENT
 from folio.jobs import service as jobs
 from folio.models import Document, DocumentContent, DocumentStatus, Job
@@ -90,6 +95,7 @@ async def create_documents(
             sha256=uploaded.stored.sha256,
         )
         await repository.add(document)
+        emit_document(session, document, EventType.DOCUMENT_CREATED, actor_of(principal))
         job = await jobs.enqueue(
             session, principal=principal, kind=INGEST_DOCUMENT, max_attempts=max_attempts, subject_id=document.id
         )
@@ -182,7 +188,9 @@ async def update_document(
 
 
 async def delete_document(session: AsyncSession, *, principal: Principal, storage: Storage, document_id: UUID) -> None:
-    """Removes the document, its content, chunks and file, and stops its jobs. Deleting twice is not an error."""
+    """Removes the document, its content, chunks and file, and stops its jobs. Deleting twice is not an error.
+
+    The file goes only once the deletion is committed: a request that fails later keeps the document whole."""
     # Jobs before the document: a running ingestion locks them in that order too (its lease fence, then the document).
     await jobs.cancel_for_subject(session, principal=principal, subject_id=document_id)
     repository = DocumentRepository(session)
@@ -192,9 +200,10 @@ async def delete_document(session: AsyncSession, *, principal: Principal, storag
     storage_key = document.storage_key
     if document.version:
         await SearchRepository(session).count_version(document.org_id, document.id, document.version, sign=-1)
+    emit_document(session, document, EventType.DOCUMENT_DELETED, actor_of(principal))
     await repository.delete(document)
     if storage_key is not None:
-        await storage.delete(storage_key)
+        after_commit(session, partial(storage.delete, storage_key))
 
 
 async def reindex(session: AsyncSession, *, principal: Principal, document_id: UUID, max_attempts: int) -> Job:

@@ -15,6 +15,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from folio.embeddings.provider import EmbeddingProvider, Embeddings
 from folio.enrichment.engine import LLMWriter, OfflineWriter, Target
 from folio.enrichment.repository import EnrichmentRepository, Outcome, Pending, SchemaRepository
+from folio.events.outbox import emit
+from folio.events.schemas import EnrichmentData, EventType, SubjectType
 from folio.jobs.errors import Transient, WorkerLost
 from folio.jobs.runner import JobContext, settled
 from folio.llm.errors import PASSING_ERRORS
@@ -174,6 +176,16 @@ class EnrichDocuments:
 
         async with settled(context, failed=partial(fail_pending, context), cancelled=cancelled):
             tally = await self.runner.run(context, on_step=lambda tally: _report(context, tally))
+        async with context.sessionmaker() as session, session.begin():
+            await context.fence(session)
+            emit(
+                session,
+                org_id=context.principal.org_id,
+                type=EventType.ENRICHMENT_FINISHED,
+                subject_type=SubjectType.JOB,
+                subject_id=context.job_id,
+                data=EnrichmentData(enriched=tally.enriched, needing_review=tally.needing_review),
+            )
         await context.progress(100, f"enriched {tally.enriched}, {tally.needing_review} to review", stage="done")
 
     async def on_lost(self, context: JobContext) -> None:

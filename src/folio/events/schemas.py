@@ -129,12 +129,15 @@ class BatchData(Data):
 
 class RecordData(Data):
     fields: list[str] = Field(description="The fields that changed.")
+    case_status: str
+    assigned_to: UUID | None = None
 
 
 class EnrichmentData(Data):
-    schema_name: str
-    succeeded: int
-    failed: int
+    """Of an on-demand enrichment job (its subject); a batch's enrichment is counted in `batch.finished`."""
+
+    enriched: int = Field(description="Enrichments written, whatever their outcome.")
+    needing_review: int = Field(description="Of those, how many a person should look at.")
 
 
 class MemberData(Data):

@@ -11,10 +11,12 @@ import anyio
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from folio.documents.events import emit_document
 from folio.documents.repository import DocumentRepository
 from folio.documents.storage import Storage
 from folio.embeddings.provider import EmbeddingProvider
 from folio.embeddings.tokenizer import load_tokenizer
+from folio.events.schemas import EventType
 from folio.ingestion.chunking import Chunk, chunk_text
 from folio.ingestion.extract import extract_isolated
 from folio.ingestion.extracted import ExtractedText
@@ -151,6 +153,7 @@ class Ingestion:
                 )
             )
             await repository.delete_chunks(document.id, except_version=version)
+            emit_document(session, live, EventType.DOCUMENT_READY)
         await context.progress(100, f"ready: {chunk_count} chunks", stage="done")
 
     async def _set_status(
@@ -171,6 +174,8 @@ class Ingestion:
         document = await DocumentRepository(session).get(context.principal, _document_id(context), for_update=True)
         if document is not None:
             document.status, document.error_code, document.error_message = status, code, message
+            if status is DocumentStatus.FAILED:
+                emit_document(session, document, EventType.DOCUMENT_FAILED)
 
 
 def _document_id(context: JobContext) -> UUID:

@@ -17,6 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from folio.auth.keys_repository import ApiKeyRepository
 from folio.auth.principal import Principal, Scope
 from folio.errors import Forbidden
+from folio.events.outbox import actor_of, emit
+from folio.events.schemas import EventType, MemberData
 from folio.models import Invitation, InvitationStatus, Membership, Organization, Role, User
 from folio.orgs.errors import (
     AlreadyMember,
@@ -178,6 +180,9 @@ async def accept_invitation(
         raise AlreadyMember()
     await repository.add(Membership(org_id=invitation.org_id, user_id=user_id, role=invitation.role))
     _close(invitation, InvitationStatus.ACCEPTED, now)
+    _emit_member(
+        session, principal, invitation.org_id, EventType.MEMBER_ADDED, user_id, invitation.email, invitation.role
+    )
     await session.flush()
     return await get_org_by_id(session, org_id=invitation.org_id), invitation.role
 
@@ -222,6 +227,7 @@ async def change_role(
     if membership.role is Role.OWNER and role is not Role.OWNER and owners == [user_id]:
         raise LastOwner()
     membership.role = role
+    _emit_member(session, principal, principal.org_id, EventType.MEMBER_ROLE_CHANGED, user_id, user.email, role)
     await session.flush()
     return membership, user
 
@@ -232,7 +238,7 @@ async def remove_member(session: AsyncSession, *, principal: Principal, user_id:
     if not leaving:
         _require_admin(principal)
     repository = OrgRepository(session)
-    owners, membership, _ = await _lock_member(repository, principal, user_id)
+    owners, membership, user = await _lock_member(repository, principal, user_id)
     if not leaving:
         _require_owner_for(principal, membership.role)
     if membership.role is Role.OWNER and owners == [user_id]:
@@ -241,6 +247,27 @@ async def remove_member(session: AsyncSession, *, principal: Principal, user_id:
     # For good: neither their keys nor their open invitations come back if they are invited again.
     await ApiKeyRepository(session).revoke_created_by(org_id=principal.org_id, user_id=user_id, at=datetime.now(UTC))
     await repository.revoke_invitations_by(principal, user_id, datetime.now(UTC))
+    _emit_member(session, principal, principal.org_id, EventType.MEMBER_REMOVED, user_id, user.email, None)
+
+
+def _emit_member(
+    session: AsyncSession,
+    principal: Principal,
+    org_id: UUID,
+    type: EventType,
+    user_id: UUID,
+    email: str,
+    role: Role | None,
+) -> None:
+    data = MemberData(user_id=user_id, email=email, role=role)
+    emit(
+        session,
+        org_id=org_id,
+        type=type,
+        subject_id=user_id,
+        data=data,
+        actor=actor_of(principal),
+    )
 
 
 async def create_org_for(session: AsyncSession, *, principal: Principal, name: str) -> Organization:

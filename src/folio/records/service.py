@@ -16,6 +16,8 @@ from folio.documents.multipart import UploadedFile
 from folio.documents.storage import Storage
 from folio.enrichment import service as enrichment
 from folio.errors import ValidationFailed
+from folio.events.outbox import actor_of, emit
+from folio.events.schemas import EventType, RecordData
 from folio.jobs import service as jobs
 from folio.models import CaseStatus, Document, Enrichment, Job, Record, RecordBatch
 from folio.orgs import service as orgs
@@ -196,15 +198,29 @@ async def update_record(
     if row is None:
         raise RecordNotFound()
     record: Record = row[0]
+    changed: list[str] = []
     if "assigned_to" in changes:
         assignee = changes["assigned_to"]
         if assignee is not None and not await orgs.is_member(session, org_id=principal.org_id, user_id=assignee):
             raise AssigneeNotMember(details={"assigned_to": str(assignee)})
-        record.assigned_to = assignee
+        if assignee != record.assigned_to:
+            record.assigned_to = assignee
+            changed.append("assigned_to")
     status = changes.get("status")
     if status is not None and status is not record.case_status:
         record.case_status = status
         record.resolved_at = datetime.now(UTC) if status is CaseStatus.RESOLVED else None
+        changed.append("status")
+    if changed:
+        data = RecordData(fields=changed, case_status=record.case_status.value, assigned_to=record.assigned_to)
+        emit(
+            session,
+            org_id=record.org_id,
+            type=EventType.RECORD_UPDATED,
+            subject_id=record.document_id,
+            data=data,
+            actor=actor_of(principal),
+        )
     await session.flush()
     return await get_record(session, principal=principal, record_id=record_id)
 

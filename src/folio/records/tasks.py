@@ -17,12 +17,15 @@ from uuid import UUID
 
 import anyio
 import numpy as np
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from folio.documents.repository import DocumentRepository
 from folio.documents.storage import Storage
 from folio.embeddings.provider import EmbeddingProvider, Embeddings
 from folio.enrichment import service as enrichment
 from folio.enrichment.tasks import EnrichmentRunner, Tally, fail_pending
+from folio.events.outbox import emit
+from folio.events.schemas import BatchData, EventType
 from folio.ingestion.chunking import Chunk
 from folio.ingestion.extracted import ExtractedText
 from folio.ingestion.tasks import chunk_row, chunk_with_settings
@@ -91,6 +94,7 @@ class RecordImport:
                     WorkerLost.code,
                     WorkerLost.message,
                 )
+                _emit(session, batch, EventType.BATCH_FAILED)
             await enrichment.fail_pending(
                 session, job_id=context.job_id, code=WorkerLost.code, message=WorkerLost.message
             )
@@ -137,6 +141,7 @@ class RecordImport:
             if live is not None:
                 live.imported_at = datetime.now(UTC)
                 live.status = BatchStatus.INDEXING
+                _emit(session, live, EventType.BATCH_IMPORTED)
                 batch.rows_created, batch.rows_updated = live.rows_created, live.rows_updated
 
     async def _write(
@@ -275,6 +280,7 @@ class RecordImport:
             live.status = BatchStatus.SUCCEEDED
             live.finished_at = datetime.now(UTC)
             storage_key, live.storage_key = live.storage_key, None
+            _emit(session, live, EventType.BATCH_FINISHED)
         if storage_key is not None:
             await self.storage.delete(storage_key)
         await context.progress(100, f"done: {live.rows_read} rows", stage="done")
@@ -288,6 +294,21 @@ class RecordImport:
             if batch is not None:
                 batch.status, batch.error_code, batch.error_message = status, code, message and message[:2000]
                 batch.finished_at = datetime.now(UTC)
+                if status is BatchStatus.FAILED:
+                    _emit(session, batch, EventType.BATCH_FAILED)
+
+
+def _emit(session: AsyncSession, batch: RecordBatch, type: EventType) -> None:
+    data = BatchData(
+        filename=batch.filename,
+        status=batch.status.value,
+        records_created=batch.rows_created,
+        records_updated=batch.rows_updated,
+        rows_failed=batch.rows_failed,
+        error_code=batch.error_code,
+        error_message=batch.error_message,
+    )
+    emit(session, org_id=batch.org_id, type=type, subject_id=batch.id, data=data)
 
 
 def _batch_id(context: JobContext) -> UUID:

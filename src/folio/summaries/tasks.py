@@ -11,6 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from folio.documents.repository import DocumentRepository
 from folio.embeddings.provider import EmbeddingProvider
+from folio.events.outbox import emit
+from folio.events.schemas import EventType, SummaryData
 from folio.jobs.errors import Transient, WorkerLost
 from folio.jobs.runner import JobContext, settled
 from folio.llm.errors import PASSING_ERRORS
@@ -123,6 +125,7 @@ class Summarization:
             summary.completion_tokens = written.usage.completion_tokens
             summary.document_version = work.document_version
             summary.error_code = summary.error_message = None
+            _emit(session, summary, EventType.SUMMARY_READY)
         await context.progress(100, "ready", stage="done")
 
     async def _set_status(
@@ -141,6 +144,15 @@ async def _mark(
     )
     if summary is not None:
         summary.status, summary.error_code, summary.error_message = status, code, message
+        if status is SummaryStatus.FAILED:
+            _emit(session, summary, EventType.SUMMARY_FAILED)
+
+
+def _emit(session: AsyncSession, summary: Summary, type: EventType) -> None:
+    data = SummaryData(
+        document_id=summary.document_id, error_code=summary.error_code, error_message=summary.error_message
+    )
+    emit(session, org_id=summary.org_id, type=type, subject_id=summary.id, data=data)
 
 
 def _summary_id(context: JobContext) -> UUID:

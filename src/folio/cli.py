@@ -32,6 +32,7 @@ from folio.events.bus import RedisBus
 from folio.events.outbox import BUS
 from folio.ingest_client import ingest_command
 from folio.jobs.handlers import build_handlers
+from folio.jobs.periodic import periodic_work
 from folio.jobs.queue import JobQueue
 from folio.jobs.service import JOB_QUEUE
 from folio.llm.registry import LLMRegistry
@@ -139,8 +140,10 @@ def worker() -> None:
             outlets: dict[str, Any] = {BUS: RedisBus(redis)}
             sessionmaker = create_sessionmaker(engine, outlets)
             meter = meter_for(settings, sessionmaker)
-            handlers = build_handlers(settings, LocalStorage(settings.files_dir), embedder, llm, meter)
-            queue = outlets[JOB_QUEUE] = JobQueue(sessionmaker, settings.jobs, handlers, redis_url)
+            storage = LocalStorage(settings.files_dir)
+            periodics, periodic_handlers = periodic_work(settings, storage)
+            handlers = {**build_handlers(settings, storage, embedder, llm, meter), **periodic_handlers}
+            queue = outlets[JOB_QUEUE] = JobQueue(sessionmaker, settings.jobs, handlers, redis_url, periodics)
             stopping = asyncio.Event()
             loop = asyncio.get_running_loop()
             for signum in (signal.SIGTERM, signal.SIGINT):

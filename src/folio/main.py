@@ -37,6 +37,7 @@ from folio.events.hub import running_hub
 from folio.events.outbox import BUS
 from folio.jobs import router as jobs_router
 from folio.jobs.handlers import build_handlers
+from folio.jobs.periodic import periodic_work
 from folio.jobs.queue import JobQueue
 from folio.jobs.runner import Handler
 from folio.jobs.service import JOB_QUEUE
@@ -135,12 +136,22 @@ def create_app(settings: Settings | None = None, *, job_handlers: Mapping[str, H
             embedder = LazyProvider(settings.embeddings)
             app.state.embedder = embedder
             stack.push_async_callback(embedder.close)
+            periodics, periodic_handlers = periodic_work(settings, app.state.storage)
             handlers = (
-                build_handlers(settings, app.state.storage, embedder, app.state.llm, app.state.usage)
+                {
+                    **build_handlers(settings, app.state.storage, embedder, app.state.llm, app.state.usage),
+                    **periodic_handlers,
+                }
                 if job_handlers is None
                 else job_handlers
             )
-            job_queue = JobQueue(app.state.sessionmaker, settings.jobs, handlers, settings.redis_url)
+            job_queue = JobQueue(
+                app.state.sessionmaker,
+                settings.jobs,
+                handlers,
+                settings.redis_url,
+                periodics if job_handlers is None else (),
+            )
             # Embedded, this process runs the jobs; scale-out, `folio worker` processes do.
             await job_queue.start(consume=job_queue.embedded)
             stack.push_async_callback(job_queue.stop)

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import time
 from collections.abc import AsyncIterable
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Protocol
 
@@ -35,6 +37,11 @@ class Storage(Protocol):
     def local_path(self, key: str) -> Path: ...
 
     async def delete(self, key: str) -> None: ...
+
+    async def stale(self, older_than: timedelta) -> list[str]:
+        """Keys of stored files last written more than `older_than` ago. Partial uploads that old were abandoned
+        (their request died) and have no key: they are deleted on the way."""
+        ...
 
 
 async def save(storage: Storage, chunks: AsyncIterable[bytes], *, max_bytes: int) -> StoredFile:
@@ -70,6 +77,20 @@ class LocalStorage:
     async def delete(self, key: str) -> None:
         """Idempotent: deleting a missing file is not an error."""
         await anyio.Path(self.local_path(key)).unlink(missing_ok=True)
+
+    async def stale(self, older_than: timedelta) -> list[str]:
+        return await anyio.to_thread.run_sync(self._stale, time.time() - older_than.total_seconds())
+
+    def _stale(self, before: float) -> list[str]:
+        stale = []
+        for path in self.root.glob("*/*/*"):
+            if path.is_file() and path.stat().st_mtime < before:
+                stale.append(path.relative_to(self.root).as_posix())
+        # A partial upload is abandoned once old enough: its request died before `commit` or `abort`.
+        for path in (self.root / "tmp").iterdir():
+            if path.stat().st_mtime < before:
+                path.unlink(missing_ok=True)
+        return stale
 
 
 class LocalWriter:

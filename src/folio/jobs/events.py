@@ -30,6 +30,9 @@ def job_data(job: Job) -> JobData:
 
 
 def emit_job(session: AsyncSession, job: Job, type: EventType, actor: Actor = SYSTEM) -> None:
+    """An organization's job emits; the deployment's periodic jobs are nobody's to follow."""
+    if job.org_id is None:
+        return
     emit(session, org_id=job.org_id, type=type, subject_id=job.id, data=job_data(job), actor=actor)
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterable, Mapping
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager, suppress
 from datetime import timedelta
 from typing import Any
@@ -18,6 +18,7 @@ from taskiq_redis import RedisStreamBroker
 from folio.jobs.events import emit_status
 from folio.jobs.repository import JobRepository
 from folio.jobs.runner import Handler, JobRunner
+from folio.jobs.schedule import Periodic, Scheduler
 from folio.settings import JobSettings
 
 log = structlog.get_logger(__name__)
@@ -77,9 +78,11 @@ class JobQueue:
         settings: JobSettings,
         handlers: Mapping[str, Handler],
         redis_url: str | None,
+        periodics: Sequence[Periodic] = (),
     ) -> None:
         self.sessionmaker = sessionmaker
         self.settings = settings
+        self.scheduler = Scheduler(sessionmaker, periodics)
         self.runner = JobRunner(sessionmaker, settings, handlers)
         self.broker: AsyncBroker = (
             RedisStreamBroker(
@@ -166,7 +169,9 @@ class JobQueue:
                 log.warning("job_dispatch_failed", job_id=str(job_id), exc_info=True)
 
     async def reap(self) -> None:
-        """Re-queue jobs whose worker died and dispatch queued jobs that are due but not on their way."""
+        """Re-queue jobs whose worker died, dispatch queued jobs that are due but not on their way, and enqueue
+        the periodic jobs that are due."""
+        await self.scheduler.tick()
         async with self.sessionmaker() as session, session.begin():
             repository = JobRepository(session)
             lost, requeued = await repository.requeue_expired_leases()

@@ -40,12 +40,23 @@ class JobContext:
         self.attempt: int = job.attempts
         self.lease_id: UUID | None = job.lease_id
         self.last_attempt: bool = job.attempts >= job.max_attempts
-        self.principal = Principal(org_id=job.org_id, scopes=frozenset(Scope), user_id=job.created_by)
+        self._principal = (
+            None
+            if job.org_id is None
+            else Principal(org_id=job.org_id, scopes=frozenset(Scope), user_id=job.created_by)
+        )
         self.sessionmaker = sessionmaker
         self.cancel_requested = False
         self.lease_lost = False
         self._stage: str | None = None
         self._last_write = 0.0
+
+    @property
+    def principal(self) -> Principal:
+        """The job's organization, with every scope; a periodic job of the deployment has none."""
+        if self._principal is None:
+            raise RuntimeError(f"job {self.job_id} of kind {self.kind} belongs to no organization")
+        return self._principal
 
     async def progress(self, percent: float, message: str | None = None, *, stage: str | None = None) -> None:
         """Record progress (0–100); raise JobCancelled if the job was asked to stop, LeaseLost if it was taken back."""

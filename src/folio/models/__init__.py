@@ -15,6 +15,7 @@ from folio.models.membership import Membership, Role
 from folio.models.organization import Organization
 from folio.models.prompt_template import PromptTemplate, TemplateKind
 from folio.models.record import BatchFormat, BatchStatus, CaseStatus, Record, RecordBatch, RecordBatchError
+from folio.models.schedule import Schedule
 from folio.models.search import SearchCorpus, SearchQuery, SearchTerm
 from folio.models.summary import Summary, SummaryFormat, SummaryLength, SummaryStatus
 from folio.models.usage import UsageEvent
@@ -51,6 +52,7 @@ __all__ = [
     "RecordBatchError",
     "RefreshToken",
     "Role",
+    "Schedule",
     "SearchCorpus",
     "SearchQuery",
     "SearchTerm",

@@ -36,7 +36,8 @@ class Job(IdMixin, CreatedAtMixin, Base):
         Index("ix_jobs_queued_run_after", "run_after", postgresql_where=text("status = 'queued'")),
     )
 
-    org_id: Mapped[UUID] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
+    # None for the deployment's own periodic work (`folio.jobs.schedule`), which no organization sees.
+    org_id: Mapped[UUID | None] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
     created_by: Mapped[UUID | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     kind: Mapped[str] = mapped_column(String(64))
     # What the job works on (a document, for instance), for listing a resource's jobs.

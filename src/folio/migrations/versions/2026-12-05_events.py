@@ -1,4 +1,4 @@
-"""events: the outbox of domain events, read by live streams, replays and webhooks
+"""events: the outbox of domain events, read by live streams, replays and webhooks; periodic jobs
 
 Revision ID: 7c1d0e5f9a21
 Revises: 4e7b1c9a2f63
@@ -36,9 +36,21 @@ def upgrade() -> None:
     )
     op.create_index("ix_events_org_id_id", "events", ["org_id", "id"], unique=False)
     op.create_index("ix_events_created_at", "events", ["created_at"], unique=False)
+    op.create_table(
+        "schedules",
+        sa.Column("name", sa.String(length=64), nullable=False),
+        sa.Column("every_seconds", sa.Float(), nullable=False),
+        sa.Column("next_run_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("last_job_id", sa.Uuid(), nullable=True),
+        sa.PrimaryKeyConstraint("name", name=op.f("pk_schedules")),
+    )
+    op.alter_column("jobs", "org_id", existing_type=sa.Uuid(), nullable=True)
 
 
 def downgrade() -> None:
+    op.execute("DELETE FROM jobs WHERE org_id IS NULL")
+    op.alter_column("jobs", "org_id", existing_type=sa.Uuid(), nullable=False)
+    op.drop_table("schedules")
     op.drop_index("ix_events_created_at", table_name="events")
     op.drop_index("ix_events_org_id_id", table_name="events")
     op.drop_table("events")

@@ -1,0 +1,22 @@
+"""The deployment's periodic jobs: what runs, how often, and the handlers that run it."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from folio.documents.storage import Storage
+from folio.documents.tasks import SWEEP_FILES, SweepFiles
+from folio.events.tasks import PRUNE_EVENTS, PruneEvents
+from folio.jobs.runner import Handler
+from folio.jobs.schedule import Periodic
+from folio.settings import Settings
+
+HOURLY = timedelta(hours=1)
+
+
+def periodic_work(settings: Settings, storage: Storage) -> tuple[list[Periodic], dict[str, Handler]]:
+    handlers: dict[str, Handler] = {
+        PRUNE_EVENTS: PruneEvents(timedelta(days=settings.events.retention_days)),
+        SWEEP_FILES: SweepFiles(storage),
+    }
+    return [Periodic(kind, HOURLY) for kind in handlers], handlers

@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from folio.auth.deps import CurrentPrincipal
 from folio.deps import SessionDep
 from folio.jobs import service as jobs
+from folio.jobs.schemas import JobRead
 from folio.main import create_app
 from tests.conftest import make_settings
 from tests.factories import add_member, create_api_key, error_of, register, wait_until_finished
@@ -107,3 +108,80 @@ async def test_jobs_are_dispatched_only_after_the_request_commits(own_database_u
         assert ok.status_code == 200, ok.text
         job = await wait_until_finished(client, account, UUID(ok.json()["job_id"]))
         assert job["status"] == "succeeded"
+
+
+async def test_a_batch_read_answers_the_named_jobs_of_the_org_only(
+    jobs_app: FastAPI, jobs_client: httpx.AsyncClient
+) -> None:
+    owner_a = await register(jobs_client)
+    owner_b = await register(jobs_client)
+    mine = [await enqueue(jobs_app, owner_a, "test.echo", dispatch=False) for _ in range(3)]
+    theirs = await enqueue(jobs_app, owner_b, "test.echo", dispatch=False)
+    unknown = uuid4()
+
+    repeated = await jobs_client.get(
+        JOBS, params=[("ids", str(job_id)) for job_id in (theirs, mine[2], unknown, mine[0])], headers=owner_a.headers
+    )
+    assert repeated.status_code == 200, repeated.text
+    assert [UUID(job["id"]) for job in repeated.json()["items"]] == [mine[0], mine[2]]
+    assert repeated.json()["next_cursor"] is None
+
+    separated = ",".join(str(job_id) for job_id in (*mine, theirs, mine[1]))
+    commas = await jobs_client.get(JOBS, params={"ids": separated, "limit": 1}, headers=owner_a.headers)
+    assert [UUID(job["id"]) for job in commas.json()["items"]] == mine
+    assert commas.json()["next_cursor"] is None
+
+    key_b = await create_api_key(jobs_client, owner_b, scopes=["documents:read"])
+    as_b = await jobs_client.get(JOBS, params={"ids": separated}, headers={"X-API-Key": key_b["secret"]})
+    assert [UUID(job["id"]) for job in as_b.json()["items"]] == [theirs]
+
+    nothing = await jobs_client.get(JOBS, params={"ids": ""}, headers=owner_a.headers)
+    assert nothing.json() == {"items": [], "next_cursor": None}
+
+
+async def test_a_batch_read_combines_with_the_filters(jobs_app: FastAPI, jobs_client: httpx.AsyncClient) -> None:
+    account = await register(jobs_client)
+    echo_id = await enqueue(jobs_app, account, "test.echo", dispatch=False)
+    flaky_id = await enqueue(jobs_app, account, "test.flaky", dispatch=False, succeed_on=1)
+    both = f"{echo_id},{flaky_id}"
+
+    by_kind = await jobs_client.get(JOBS, params={"ids": both, "kind": "test.flaky"}, headers=account.headers)
+    assert [UUID(job["id"]) for job in by_kind.json()["items"]] == [flaky_id]
+
+    page = (await jobs_client.get(JOBS, params={"limit": 1}, headers=account.headers)).json()
+    with_cursor = await jobs_client.get(
+        JOBS, params={"ids": both, "cursor": page["next_cursor"]}, headers=account.headers
+    )
+    assert error_of(with_cursor, 422, "VALIDATION_ERROR")["details"]["errors"][0]["loc"] == ["query", "cursor"]
+
+
+async def test_a_batch_read_takes_at_most_100_valid_ids(jobs_client: httpx.AsyncClient) -> None:
+    account = await register(jobs_client)
+    hundred = [str(uuid4()) for _ in range(100)]
+
+    assert (await jobs_client.get(JOBS, params={"ids": hundred}, headers=account.headers)).status_code == 200
+    # The same id twice is one job.
+    again = await jobs_client.get(JOBS, params={"ids": [*hundred, hundred[0]]}, headers=account.headers)
+    assert again.status_code == 200
+
+    for too_many in ([*hundred, str(uuid4())], [",".join(hundred), str(uuid4())]):
+        refused = await jobs_client.get(JOBS, params={"ids": too_many}, headers=account.headers)
+        [error] = error_of(refused, 422, "VALIDATION_ERROR")["details"]["errors"]
+        assert error["loc"] == ["query", "ids"]
+        assert "100" in error["message"]
+
+    malformed = await jobs_client.get(JOBS, params={"ids": [str(uuid4()), "1,job-2"]}, headers=account.headers)
+    [error] = error_of(malformed, 422, "VALIDATION_ERROR")["details"]["errors"]
+    assert error["loc"] == ["query", "ids", 1]
+
+
+async def test_the_batch_read_is_documented_with_an_example(jobs_client: httpx.AsyncClient) -> None:
+    operation = (await jobs_client.get("/openapi.json")).json()["paths"][JOBS]["get"]
+    [ids] = [parameter for parameter in operation["parameters"] if parameter["name"] == "ids"]
+    assert ids["schema"]["anyOf"][0]["type"] == "array"
+    assert "100" in ids["description"]
+    assert ids["examples"]["repeated"]["value"]
+    assert "Batch read" in operation["description"]
+    batch = operation["responses"]["200"]["content"]["application/json"]["examples"]["batch"]["value"]
+    # Null fields are left out of the rendered example; between them the two items show every field.
+    assert set().union(*batch["items"]) == set(JobRead.model_fields)

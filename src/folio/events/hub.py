@@ -73,16 +73,16 @@ class Subscription:
 
         Raises SubscriberTooSlow once the client fell too far behind."""
         while True:
+            if self._replaying and not self._replayed:
+                self._replayed = await self.hub.read(self.org_id, after=self.last_id)
+                self._replaying = len(self._replayed) == PAGE
+                self._replayed.reverse()
+            while self._replayed:
+                event = self._replayed.pop()
+                self.last_id = event.id or self.last_id
+                if self.wants(event):
+                    return event
             if self._replaying:
-                if not self._replayed:
-                    self._replayed = await self.hub.read(self.org_id, after=self.last_id)
-                    self._replaying = len(self._replayed) == PAGE
-                    self._replayed.reverse()
-                while self._replayed:
-                    event = self._replayed.pop()
-                    self.last_id = event.id or self.last_id
-                    if self.wants(event):
-                        return event
                 continue
             try:
                 async with asyncio.timeout(heartbeat):

@@ -60,7 +60,13 @@ class Scheduler:
                 schedule.next_run_at = now + periodic.every
                 if await self._still_running(session, schedule.last_job_id):
                     continue
-                job = Job(org_id=None, kind=periodic.kind, max_attempts=MAX_ATTEMPTS, status=JobStatus.QUEUED)
+                job = Job(
+                    org_id=None,
+                    kind=periodic.kind,
+                    max_attempts=MAX_ATTEMPTS,
+                    status=JobStatus.QUEUED,
+                    dispatched_at=now,
+                )
                 await JobRepository(session).add(job)
                 schedule.last_job_id = job.id
                 dispatch_after_commit(session, job.id)

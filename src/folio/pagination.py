@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import base64
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar, TypeVarTuple, cast
 from uuid import UUID
 
 from pydantic import BaseModel, Field
@@ -53,11 +53,26 @@ def encode_cursor(key: UUID) -> str:
 
 
 T = TypeVar("T")
+T_co = TypeVar("T_co", covariant=True)
+M = TypeVar("M")
+Ts = TypeVarTuple("Ts")
 
 
 class Page(BaseModel, Generic[T]):
     items: list[T]
     next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null on the last page.")
+
+
+@dataclass(frozen=True, slots=True)
+class Paged(Generic[T_co]):
+    """A page as a repository returns it: models (or tuples of them), and the cursor of the next page."""
+
+    items: Sequence[T_co]
+    next_cursor: str | None
+
+    def to_page(self, read: Callable[[T_co], T]) -> Page[T]:
+        """The response: each item turned into what the API shows of it."""
+        return Page(items=[read(item) for item in self.items], next_cursor=self.next_cursor)
 
 
 async def keyset(
@@ -78,3 +93,19 @@ async def keyset(
         return rows, None
     rows = rows[: page.limit]
     return rows, encode_cursor(rows[-1].page_key)
+
+
+async def paged(
+    session: AsyncSession, statement: Select[M], key: InstrumentedAttribute[UUID], page: PageRequest
+) -> Paged[M]:
+    """`keyset` over a statement of one model (or column): the models themselves."""
+    rows, next_cursor = await keyset(session, statement, key, page)
+    return Paged([row[0] for row in rows], next_cursor)
+
+
+async def paged_rows(
+    session: AsyncSession, statement: Select[*Ts], key: InstrumentedAttribute[UUID], page: PageRequest
+) -> Paged[tuple[*Ts]]:
+    """`keyset` over a statement of several models (or columns): one tuple of them per row."""
+    rows, next_cursor = await keyset(session, statement, key, page)
+    return Paged([cast("tuple[*Ts]", tuple(row)[:-1]) for row in rows], next_cursor)

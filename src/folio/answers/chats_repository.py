@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
 from uuid import UUID
 
 from sqlalchemy import Select, select
@@ -11,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from folio.auth.principal import Principal
 from folio.models import Chat, ChatMessage
-from folio.pagination import PageRequest, keyset
+from folio.pagination import Paged, PageRequest, paged
 
 
 class ChatRepository:
@@ -33,8 +31,8 @@ class ChatRepository:
         chat: Chat | None = await self.session.scalar(self.owned(principal).where(Chat.id == chat_id))
         return chat
 
-    async def page(self, principal: Principal, page: PageRequest) -> tuple[Sequence[Any], str | None]:
-        return await keyset(self.session, self.owned(principal), Chat.id, page)
+    async def page(self, principal: Principal, page: PageRequest) -> Paged[Chat]:
+        return await paged(self.session, self.owned(principal), Chat.id, page)
 
     async def messages(self, chat_id: UUID, *, last: int | None = None) -> list[ChatMessage]:
         statement = select(ChatMessage).where(ChatMessage.chat_id == chat_id)

@@ -44,8 +44,8 @@ async def create_chat(body: ChatCreate, principal: Asker, session: SessionDep) -
     summary="List your chats, oldest first",
 )
 async def list_chats(principal: Asker, session: SessionDep, page: PageDep) -> Page[ChatRead]:
-    rows, next_cursor = await chats.page_chats(session, principal=principal, page=page)
-    return Page(items=[ChatRead.model_validate(row[0]) for row in rows], next_cursor=next_cursor)
+    found = await chats.page_chats(session, principal=principal, page=page)
+    return found.to_page(ChatRead.model_validate)
 
 
 @router.get(

@@ -18,7 +18,7 @@ from folio.answers.service import Answerer
 from folio.auth.principal import Principal
 from folio.db import release
 from folio.models import Chat, ChatMessage
-from folio.pagination import PageRequest
+from folio.pagination import Paged, PageRequest
 from folio.search.schemas import SearchFilters, describe_filters
 
 # Turns of history a follow-up is read against.
@@ -55,9 +55,7 @@ async def get_chat(session: AsyncSession, *, principal: Principal, chat_id: UUID
     return chat
 
 
-async def page_chats(
-    session: AsyncSession, *, principal: Principal, page: PageRequest
-) -> tuple[Sequence[Any], str | None]:
+async def page_chats(session: AsyncSession, *, principal: Principal, page: PageRequest) -> Paged[Chat]:
     return await ChatRepository(session).page(principal, page)
 
 

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any, NamedTuple
+from typing import NamedTuple
 from uuid import UUID
 
 from sqlalchemy import Select, bindparam, select, update
@@ -12,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from folio.auth.principal import Principal, Scope
 from folio.models import ApiKey, Membership, Role, User
-from folio.pagination import PageRequest, keyset
+from folio.pagination import Paged, PageRequest, paged
 
 # Writing last_used_at on every request would turn each read into a write; a minute is precise enough.
 _LAST_USED_PRECISION = timedelta(minutes=1)
@@ -54,8 +53,8 @@ class ApiKeyRepository:
         key: ApiKey | None = await self.session.scalar(self.scoped(principal).where(ApiKey.id == key_id))
         return key
 
-    async def page(self, principal: Principal, page: PageRequest) -> tuple[Sequence[Any], str | None]:
-        return await keyset(self.session, self.scoped(principal), ApiKey.id, page)
+    async def page(self, principal: Principal, page: PageRequest) -> Paged[ApiKey]:
+        return await paged(self.session, self.scoped(principal), ApiKey.id, page)
 
     async def by_secret_hash(self, secret_hash: str) -> KeyOwner | None:
         row = (await self.session.execute(_BY_SECRET_HASH, {"secret_hash": secret_hash})).first()

@@ -36,8 +36,8 @@ async def create_api_key(body: ApiKeyCreate, principal: CurrentPrincipal, sessio
     summary="List active API keys (admins see the organization's, others their own)",
 )
 async def list_api_keys(principal: CurrentPrincipal, session: SessionDep, page: PageDep) -> Page[ApiKeyRead]:
-    rows, next_cursor = await keys_service.page_keys(session, principal=principal, page=page)
-    return Page(items=[ApiKeyRead.model_validate(row[0]) for row in rows], next_cursor=next_cursor)
+    keys = await keys_service.page_keys(session, principal=principal, page=page)
+    return keys.to_page(ApiKeyRead.model_validate)
 
 
 @router.delete(

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection
 from datetime import UTC, datetime
-from typing import Any
 from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -24,7 +23,7 @@ from folio.errors import Forbidden
 from folio.events.outbox import actor_of, emit
 from folio.events.schemas import SYSTEM, Actor, ApiKeyData, EventType
 from folio.models import ApiKey
-from folio.pagination import PageRequest
+from folio.pagination import Paged, PageRequest
 
 
 async def create_key(
@@ -60,9 +59,7 @@ async def create_operator_key(
     return await _store(session, org_id=org_id, created_by=None, name=name, scopes=scopes, expires_at=None)
 
 
-async def page_keys(
-    session: AsyncSession, *, principal: Principal, page: PageRequest
-) -> tuple[Sequence[Any], str | None]:
+async def page_keys(session: AsyncSession, *, principal: Principal, page: PageRequest) -> Paged[ApiKey]:
     return await ApiKeyRepository(session).page(principal, page)
 
 

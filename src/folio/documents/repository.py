@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from folio.auth.principal import Principal
 from folio.ingestion.extracted import FileKind
 from folio.models import Chunk, Document, DocumentContent, DocumentStatus
-from folio.pagination import PageRequest, keyset
+from folio.pagination import Paged, PageRequest, paged
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,9 +45,7 @@ class DocumentRepository:
         document: Document | None = await self.session.scalar(statement.with_for_update() if for_update else statement)
         return document
 
-    async def page(
-        self, principal: Principal, filters: DocumentFilters, page: PageRequest
-    ) -> tuple[Sequence[Any], str | None]:
+    async def page(self, principal: Principal, filters: DocumentFilters, page: PageRequest) -> Paged[Document]:
         statement = self.scoped(principal)
         if filters.status is not None:
             statement = statement.where(Document.status == filters.status)
@@ -61,7 +59,7 @@ class DocumentRepository:
             statement = statement.where(Document.created_at < filters.created_before)
         if filters.title:
             statement = statement.where(Document.title.icontains(filters.title, autoescape=True))
-        return await keyset(self.session, statement, Document.id, page)
+        return await paged(self.session, statement, Document.id, page)
 
     async def delete(self, document: Document) -> None:
         await self.session.delete(document)
@@ -75,14 +73,12 @@ class DocumentRepository:
         )
         return content
 
-    async def page_chunks(
-        self, principal: Principal, document: Document, page: PageRequest
-    ) -> tuple[Sequence[Any], str | None]:
+    async def page_chunks(self, principal: Principal, document: Document, page: PageRequest) -> Paged[Chunk]:
         """The chunks of the document's live version, in order."""
         statement = select(Chunk).where(
             Chunk.org_id == principal.org_id, Chunk.document_id == document.id, Chunk.version == document.version
         )
-        return await keyset(self.session, statement, Chunk.id, page)
+        return await paged(self.session, statement, Chunk.id, page)
 
     async def by_hash(self, principal: Principal, sha256: str) -> Document | None:
         """The oldest document of the organization with this content (failed ones and records do not count)."""

@@ -154,8 +154,8 @@ async def list_documents(
         created_before=created_before,
         title=q,
     )
-    rows, next_cursor = await documents.page_documents(session, principal=principal, filters=filters, page=page)
-    return Page(items=[DocumentRead.model_validate(row[0]) for row in rows], next_cursor=next_cursor)
+    found = await documents.page_documents(session, principal=principal, filters=filters, page=page)
+    return found.to_page(DocumentRead.model_validate)
 
 
 @router.patch(
@@ -234,8 +234,8 @@ async def download_file(document_id: UUID, request: Request, principal: Reader, 
     summary="The chunks of the document's live version, in order",
 )
 async def list_chunks(document_id: UUID, principal: Reader, session: SessionDep, page: PageDep) -> Page[ChunkRead]:
-    rows, next_cursor = await documents.page_chunks(session, principal=principal, document_id=document_id, page=page)
-    return Page(items=[ChunkRead.model_validate(row[0]) for row in rows], next_cursor=next_cursor)
+    chunks = await documents.page_chunks(session, principal=principal, document_id=document_id, page=page)
+    return chunks.to_page(ChunkRead.model_validate)
 
 
 @router.post(

@@ -26,8 +26,8 @@ from folio.events.outbox import actor_of
 from folio.events.schemas import EventType
 from folio.ingestion.tasks import INGEST_DOCUMENT
 from folio.jobs import service as jobs
-from folio.models import Document, DocumentContent, DocumentStatus, Job
-from folio.pagination import PageRequest
+from folio.models import Chunk, Document, DocumentContent, DocumentStatus, Job
+from folio.pagination import Paged, PageRequest
 from folio.schemas import METADATA_BYTES, json_limit_error, too_deep
 from folio.search.repository import SearchRepository
 
@@ -161,7 +161,7 @@ def _metadata_out_of_bounds(error: PydanticCustomError) -> ValidationFailed:
 
 async def page_documents(
     session: AsyncSession, *, principal: Principal, filters: DocumentFilters, page: PageRequest
-) -> tuple[Sequence[Any], str | None]:
+) -> Paged[Document]:
     return await DocumentRepository(session).page(principal, filters, page)
 
 
@@ -225,6 +225,6 @@ async def get_content(session: AsyncSession, *, principal: Principal, document_i
 
 async def page_chunks(
     session: AsyncSession, *, principal: Principal, document_id: UUID, page: PageRequest
-) -> tuple[Sequence[Any], str | None]:
+) -> Paged[Chunk]:
     document = await get_document(session, principal=principal, document_id=document_id)
     return await DocumentRepository(session).page_chunks(principal, document, page)

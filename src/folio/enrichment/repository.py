@@ -26,6 +26,7 @@ from folio.models import (
     EnrichmentStatus,
 )
 from folio.models.chunk import EMBEDDING_DIMENSION
+from folio.pagination import Paged, PageRequest, paged
 
 # What a job still has to write: pending, or failed when an earlier run of the job failed for good (a retry).
 _UNWRITTEN = (EnrichmentStatus.PENDING, EnrichmentStatus.FAILED)
@@ -65,6 +66,9 @@ class Outcome:
 
 class SchemaRepository(CatalogRepository[EnrichmentSchema]):
     model = EnrichmentSchema
+
+    async def page_of(self, org_id: UUID, builtin: bool | None, page: PageRequest) -> Paged[EnrichmentSchema]:
+        return await paged(self.session, self.filtered(org_id, builtin), EnrichmentSchema.id, page)
 
     async def get_many(self, org_id: UUID, schema_ids: Sequence[UUID]) -> dict[UUID, EnrichmentSchema]:
         rows = await self.session.scalars(self.visible(org_id).where(EnrichmentSchema.id.in_(schema_ids)))

@@ -47,8 +47,8 @@ async def list_schemas(
     page: PageDep,
     builtin: Annotated[bool | None, Query(description="Only built-in schemas (true) or only yours (false).")] = None,
 ) -> Page[SchemaRead]:
-    rows, next_cursor = await service.page_schemas(session, principal=principal, builtin=builtin, page=page)
-    return Page(items=[SchemaRead.model_validate(row[0]) for row in rows], next_cursor=next_cursor)
+    schemas = await service.page_schemas(session, principal=principal, builtin=builtin, page=page)
+    return schemas.to_page(SchemaRead.model_validate)
 
 
 @router.post(

@@ -26,7 +26,7 @@ from folio.enrichment.schemas import MAX_SCHEMA_BYTES
 from folio.enrichment.tasks import ENRICH_DOCUMENTS, Tally
 from folio.jobs import service as jobs
 from folio.models import DocumentStatus, Enrichment, EnrichmentSchema, Job, TemplateKind
-from folio.pagination import PageRequest
+from folio.pagination import Paged, PageRequest
 from folio.schemas import json_limit_error
 from folio.summaries import templates_service as prompt_templates
 from folio.summaries.errors import TemplateWrongKind
@@ -93,9 +93,8 @@ async def schema_or_default(session: AsyncSession, *, principal: Principal, sche
 
 async def page_schemas(
     session: AsyncSession, *, principal: Principal, builtin: bool | None, page: PageRequest
-) -> tuple[Sequence[Any], str | None]:
-    repository = SchemaRepository(session)
-    return await repository.page(repository.filtered(principal.org_id, builtin), page)
+) -> Paged[EnrichmentSchema]:
+    return await SchemaRepository(session).page_of(principal.org_id, builtin, page)
 
 
 async def create_schema(

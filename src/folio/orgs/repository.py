@@ -6,7 +6,6 @@ signed-in user's email, since an invitee is not a member yet.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -16,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from folio.auth.principal import Principal
 from folio.models import Invitation, InvitationStatus, Membership, Organization, Role, User
-from folio.pagination import PageRequest, keyset
+from folio.pagination import Paged, PageRequest, paged, paged_rows
 
 
 class OrgRepository:
@@ -48,16 +47,16 @@ class OrgRepository:
         )
         return role
 
-    async def page_orgs_of_user(self, user_id: UUID, page: PageRequest) -> tuple[Sequence[Any], str | None]:
+    async def page_orgs_of_user(self, user_id: UUID, page: PageRequest) -> Paged[tuple[Organization, Role]]:
         statement = (
             select(Organization, Membership.role)
             .join(Membership, Membership.org_id == Organization.id)
             .where(Membership.user_id == user_id)
         )
-        return await keyset(self.session, statement, Organization.id, page)
+        return await paged_rows(self.session, statement, Organization.id, page)
 
-    async def page_members(self, principal: Principal, page: PageRequest) -> tuple[Sequence[Any], str | None]:
-        return await keyset(self.session, self.scoped_members(principal), Membership.user_id, page)
+    async def page_members(self, principal: Principal, page: PageRequest) -> Paged[tuple[Membership, User]]:
+        return await paged_rows(self.session, self.scoped_members(principal), Membership.user_id, page)
 
     async def member_for_update(self, principal: Principal, user_id: UUID) -> tuple[Membership, User] | None:
         statement = self.scoped_members(principal).where(Membership.user_id == user_id).with_for_update()
@@ -105,10 +104,8 @@ class OrgRepository:
         )
         return int(await self.session.scalar(statement) or 0)
 
-    async def page_pending(
-        self, principal: Principal, page: PageRequest, now: datetime
-    ) -> tuple[Sequence[Any], str | None]:
-        return await keyset(self.session, self.scoped_invitations(principal).where(*_pending(now)), Invitation.id, page)
+    async def page_pending(self, principal: Principal, page: PageRequest, now: datetime) -> Paged[Invitation]:
+        return await paged(self.session, self.scoped_invitations(principal).where(*_pending(now)), Invitation.id, page)
 
     async def invitation_for_update(
         self, principal: Principal, invitation_id: UUID, now: datetime
@@ -134,13 +131,13 @@ class OrgRepository:
 
     async def page_invitations_to(
         self, email: str, page: PageRequest, now: datetime
-    ) -> tuple[Sequence[Any], str | None]:
+    ) -> Paged[tuple[Invitation, Organization]]:
         statement = (
             select(Invitation, Organization)
             .join(Organization, Organization.id == Invitation.org_id)
             .where(Invitation.email == email, *_pending(now))
         )
-        return await keyset(self.session, statement, Invitation.id, page)
+        return await paged_rows(self.session, statement, Invitation.id, page)
 
     async def invitation_to_for_update(self, email: str, invitation_id: UUID, now: datetime) -> Invitation | None:
         statement = select(Invitation).where(Invitation.id == invitation_id, Invitation.email == email, *_pending(now))

@@ -62,8 +62,8 @@ def _member(membership: Membership, user: User) -> MemberRead:
     summary="List your organizations and your role in each",
 )
 async def list_orgs(principal: CurrentPrincipal, session: SessionDep, page: PageDep) -> Page[OrgRead]:
-    rows, next_cursor = await orgs.page_orgs(session, principal=principal, page=page)
-    return Page(items=[_org(row[0], row[1]) for row in rows], next_cursor=next_cursor)
+    found = await orgs.page_orgs(session, principal=principal, page=page)
+    return found.to_page(lambda row: _org(*row))
 
 
 @_orgs.post(
@@ -108,8 +108,8 @@ async def update_org(body: OrgUpdate, principal: OrgPrincipal, session: SessionD
     summary="List members",
 )
 async def list_members(principal: OrgPrincipal, session: SessionDep, page: PageDep) -> Page[MemberRead]:
-    rows, next_cursor = await orgs.page_members(session, principal=principal, page=page)
-    return Page(items=[_member(row[0], row[1]) for row in rows], next_cursor=next_cursor)
+    members = await orgs.page_members(session, principal=principal, page=page)
+    return members.to_page(lambda row: _member(*row))
 
 
 _INVITE: dict[str, Any] = {
@@ -140,8 +140,8 @@ async def add_member(body: InvitationCreate, principal: OrgPrincipal, session: S
     summary="List pending invitations (owners and admins)",
 )
 async def list_invitations(principal: OrgPrincipal, session: SessionDep, page: PageDep) -> Page[InvitationRead]:
-    rows, next_cursor = await orgs.page_invitations(session, principal=principal, page=page)
-    return Page(items=[InvitationRead.model_validate(row[0]) for row in rows], next_cursor=next_cursor)
+    invitations = await orgs.page_invitations(session, principal=principal, page=page)
+    return invitations.to_page(InvitationRead.model_validate)
 
 
 @_orgs.delete(
@@ -183,8 +183,8 @@ async def remove_member(user_id: UUID, principal: OrgPrincipal, session: Session
 async def list_my_invitations(
     principal: CurrentPrincipal, session: SessionDep, page: PageDep
 ) -> Page[MyInvitationRead]:
-    rows, next_cursor = await orgs.page_my_invitations(session, principal=principal, page=page)
-    return Page(items=[_my_invitation(row[0], row[1]) for row in rows], next_cursor=next_cursor)
+    invitations = await orgs.page_my_invitations(session, principal=principal, page=page)
+    return invitations.to_page(lambda row: _my_invitation(*row))
 
 
 @_invitations.post(

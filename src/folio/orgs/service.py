@@ -6,9 +6,7 @@ accepts. Inviting answers the same whether or not the address has an account.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any
 from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -29,7 +27,7 @@ from folio.orgs.errors import (
     TooManyInvitations,
 )
 from folio.orgs.repository import OrgRepository
-from folio.pagination import PageRequest
+from folio.pagination import Paged, PageRequest
 
 INVITATION_TTL = timedelta(days=7)
 # Every self-registered user owns an organization, so the cap is what bounds the rows one tenant can make.
@@ -91,11 +89,11 @@ async def get_org(session: AsyncSession, *, principal: Principal) -> Organizatio
 
 async def page_orgs(
     session: AsyncSession, *, principal: Principal, page: PageRequest
-) -> tuple[Sequence[Any], str | None]:
+) -> Paged[tuple[Organization, Role | None]]:
     """The caller's organizations with their role in each; an API key sees only its own."""
     if principal.member_id is None:
         org = await get_org(session, principal=principal)
-        return [(org, None)], None
+        return Paged([(org, None)], None)
     return await OrgRepository(session).page_orgs_of_user(principal.member_id, page)
 
 
@@ -109,7 +107,7 @@ async def rename_org(session: AsyncSession, *, principal: Principal, name: str) 
 
 async def page_members(
     session: AsyncSession, *, principal: Principal, page: PageRequest
-) -> tuple[Sequence[Any], str | None]:
+) -> Paged[tuple[Membership, User]]:
     return await OrgRepository(session).page_members(principal, page)
 
 
@@ -143,9 +141,7 @@ async def invite(session: AsyncSession, *, principal: Principal, email: str, rol
     return invitation
 
 
-async def page_invitations(
-    session: AsyncSession, *, principal: Principal, page: PageRequest
-) -> tuple[Sequence[Any], str | None]:
+async def page_invitations(session: AsyncSession, *, principal: Principal, page: PageRequest) -> Paged[Invitation]:
     """The organization's pending invitations (admins: the addresses are personal data)."""
     _require_admin(principal)
     return await OrgRepository(session).page_pending(principal, page, datetime.now(UTC))
@@ -164,7 +160,7 @@ async def revoke_invitation(session: AsyncSession, *, principal: Principal, invi
 
 async def page_my_invitations(
     session: AsyncSession, *, principal: Principal, page: PageRequest
-) -> tuple[Sequence[Any], str | None]:
+) -> Paged[tuple[Invitation, Organization]]:
     """Pending invitations to the signed-in user's address, with their organizations."""
     repository = OrgRepository(session)
     _, email = await _invitee(repository, principal)

@@ -42,7 +42,7 @@ from folio.models import (
     RecordBatch,
     RecordBatchError,
 )
-from folio.pagination import PageRequest, keyset
+from folio.pagination import Paged, PageRequest, paged, paged_rows
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,16 +104,22 @@ class RecordRepository:
             .where(Record.org_id == principal.org_id)
         )
 
-    async def get(self, principal: Principal, document_id: UUID, *, for_update: bool = False) -> Any | None:
+    async def get(
+        self, principal: Principal, document_id: UUID, *, for_update: bool = False
+    ) -> tuple[Record, Document] | None:
         statement = self.scoped(principal).where(Record.document_id == document_id)
         if for_update:
             statement = statement.with_for_update(of=Record)
-        return (await self.session.execute(statement)).first()
+        row = (await self.session.execute(statement)).first()
+        if row is None:
+            return None
+        record, document = row
+        return record, document
 
     async def page(
         self, principal: Principal, filters: RecordFilters, page: PageRequest
-    ) -> tuple[Sequence[Any], str | None]:
-        return await keyset(self.session, self._filtered(principal, filters), Record.document_id, page)
+    ) -> Paged[tuple[Record, Document]]:
+        return await paged_rows(self.session, self._filtered(principal, filters), Record.document_id, page)
 
     async def matching_ids(self, principal: Principal, filters: RecordFilters, limit: int) -> list[UUID]:
         """Ids of the records passing the filters, oldest first, at most `limit`."""
@@ -338,16 +344,14 @@ class BatchRepository:
         batch: RecordBatch | None = await self.session.scalar(statement.with_for_update() if for_update else statement)
         return batch
 
-    async def page(self, principal: Principal, page: PageRequest) -> tuple[Sequence[Any], str | None]:
-        return await keyset(self.session, self.scoped(principal), RecordBatch.id, page)
+    async def page(self, principal: Principal, page: PageRequest) -> Paged[RecordBatch]:
+        return await paged(self.session, self.scoped(principal), RecordBatch.id, page)
 
-    async def page_errors(
-        self, principal: Principal, batch_id: UUID, page: PageRequest
-    ) -> tuple[Sequence[Any], str | None]:
+    async def page_errors(self, principal: Principal, batch_id: UUID, page: PageRequest) -> Paged[RecordBatchError]:
         statement = select(RecordBatchError).where(
             RecordBatchError.org_id == principal.org_id, RecordBatchError.batch_id == batch_id
         )
-        return await keyset(self.session, statement, RecordBatchError.id, page)
+        return await paged(self.session, statement, RecordBatchError.id, page)
 
     async def add_errors(self, rows: Sequence[dict[str, Any]]) -> None:
         if rows:

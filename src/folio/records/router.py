@@ -127,8 +127,8 @@ async def upload_batch(request: Request, principal: Writer, session: SessionDep,
     summary="List record batches, oldest first",
 )
 async def list_batches(principal: Reader, session: SessionDep, page: PageDep) -> Page[BatchRead]:
-    rows, next_cursor = await service.page_batches(session, principal=principal, page=page)
-    return Page(items=[BatchRead.model_validate(row[0]) for row in rows], next_cursor=next_cursor)
+    batches = await service.page_batches(session, principal=principal, page=page)
+    return batches.to_page(BatchRead.model_validate)
 
 
 @router.get(
@@ -145,12 +145,10 @@ async def get_batch(
     errors_cursor: Annotated[str | None, Query(max_length=64, description="`errors.next_cursor`.")] = None,
 ) -> BatchDetail:
     batch = await service.get_batch(session, principal=principal, batch_id=batch_id)
-    rows, next_cursor = await service.page_errors(
+    found = await service.page_errors(
         session, principal=principal, batch_id=batch.id, page=PageRequest.from_cursor(errors_limit, errors_cursor)
     )
-    errors: Page[BatchErrorRead] = Page(
-        items=[BatchErrorRead.model_validate(row[0]) for row in rows], next_cursor=next_cursor
-    )
+    errors = found.to_page(BatchErrorRead.model_validate)
     return BatchDetail.model_validate({**BatchRead.model_validate(batch).model_dump(), "errors": errors})
 
 
@@ -166,8 +164,8 @@ async def get_batch(
 async def list_records(
     principal: Reader, session: SessionDep, query: Annotated[RecordQueryParams, Query()]
 ) -> Page[RecordRead]:
-    views, next_cursor = await service.page_records(session, principal=principal, query=query, page=query.page())
-    return Page(items=[_read(view) for view in views], next_cursor=next_cursor)
+    views = await service.page_records(session, principal=principal, query=query, page=query.page())
+    return views.to_page(_read)
 
 
 @router.post(

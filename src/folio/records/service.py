@@ -19,9 +19,9 @@ from folio.errors import ValidationFailed
 from folio.events.outbox import actor_of, emit
 from folio.events.schemas import EventType, RecordData
 from folio.jobs import service as jobs
-from folio.models import CaseStatus, Document, Enrichment, Job, Record, RecordBatch
+from folio.models import CaseStatus, Document, Enrichment, Job, Record, RecordBatch, RecordBatchError
 from folio.orgs import service as orgs
-from folio.pagination import PageRequest
+from folio.pagination import Paged, PageRequest
 from folio.records.errors import AssigneeNotMember, BatchNotFound, RecordNotFound
 from folio.records.repository import BatchRepository, RecordFilters, RecordRepository
 from folio.records.rows import RecordMapping, RowReader, detect_format
@@ -130,15 +130,13 @@ async def get_batch(session: AsyncSession, *, principal: Principal, batch_id: UU
     return batch
 
 
-async def page_batches(
-    session: AsyncSession, *, principal: Principal, page: PageRequest
-) -> tuple[Sequence[Any], str | None]:
+async def page_batches(session: AsyncSession, *, principal: Principal, page: PageRequest) -> Paged[RecordBatch]:
     return await BatchRepository(session).page(principal, page)
 
 
 async def page_errors(
     session: AsyncSession, *, principal: Principal, batch_id: UUID, page: PageRequest
-) -> tuple[Sequence[Any], str | None]:
+) -> Paged[RecordBatchError]:
     return await BatchRepository(session).page_errors(principal, batch_id, page)
 
 
@@ -177,27 +175,27 @@ async def filters_of(session: AsyncSession, *, principal: Principal, query: Reco
 
 async def page_records(
     session: AsyncSession, *, principal: Principal, query: RecordQuery, page: PageRequest
-) -> tuple[list[RecordView], str | None]:
+) -> Paged[RecordView]:
     filters = await filters_of(session, principal=principal, query=query)
-    rows, next_cursor = await RecordRepository(session).page(principal, filters, page)
-    return await _views(session, principal, [(row[0], row[1]) for row in rows]), next_cursor
+    found = await RecordRepository(session).page(principal, filters, page)
+    return Paged(await _views(session, principal, found.items), found.next_cursor)
 
 
 async def get_record(session: AsyncSession, *, principal: Principal, record_id: UUID) -> RecordView:
-    row = await RecordRepository(session).get(principal, record_id)
-    if row is None:
+    found = await RecordRepository(session).get(principal, record_id)
+    if found is None:
         raise RecordNotFound()
-    return (await _views(session, principal, [(row[0], row[1])]))[0]
+    return (await _views(session, principal, [found]))[0]
 
 
 async def update_record(
     session: AsyncSession, *, principal: Principal, record_id: UUID, changes: dict[str, Any]
 ) -> RecordView:
     """Apply `status` and `assigned_to` when present in `changes` (an explicit null assignee unassigns)."""
-    row = await RecordRepository(session).get(principal, record_id, for_update=True)
-    if row is None:
+    found = await RecordRepository(session).get(principal, record_id, for_update=True)
+    if found is None:
         raise RecordNotFound()
-    record: Record = row[0]
+    record, _ = found
     changed: list[str] = []
     if "assigned_to" in changes:
         assignee = changes["assigned_to"]

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 from uuid import UUID
 
 from sqlalchemy import Select, select
@@ -12,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from folio.auth.principal import Principal
 from folio.models import Summary, SummaryStatus
-from folio.pagination import PageRequest, keyset
+from folio.pagination import Paged, PageRequest, paged
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,9 +33,7 @@ class SummaryRepository:
         summary: Summary | None = await self.session.scalar(statement.with_for_update() if for_update else statement)
         return summary
 
-    async def page(
-        self, principal: Principal, filters: SummaryFilters, page: PageRequest
-    ) -> tuple[Sequence[Any], str | None]:
+    async def page(self, principal: Principal, filters: SummaryFilters, page: PageRequest) -> Paged[Summary]:
         statement = self.scoped(principal)
         if filters.document_id is not None:
             statement = statement.where(Summary.document_id == filters.document_id)
@@ -45,7 +41,7 @@ class SummaryRepository:
             statement = statement.where(Summary.template_id == filters.template_id)
         if filters.status is not None:
             statement = statement.where(Summary.status == filters.status)
-        return await keyset(self.session, statement, Summary.id, page)
+        return await paged(self.session, statement, Summary.id, page)
 
     async def add(self, summary: Summary) -> None:
         self.session.add(summary)

@@ -74,8 +74,8 @@ async def list_summaries(
     status: Annotated[SummaryStatus | None, Query(description="Only summaries in this state.")] = None,
 ) -> Page[SummaryRead]:
     filters = SummaryFilters(document_id=document_id, template_id=template_id, status=status)
-    rows, next_cursor = await service.page_summaries(session, principal=principal, filters=filters, page=page)
-    return Page(items=[SummaryRead.model_validate(row[0]) for row in rows], next_cursor=next_cursor)
+    summaries = await service.page_summaries(session, principal=principal, filters=filters, page=page)
+    return summaries.to_page(SummaryRead.model_validate)
 
 
 @router.get(

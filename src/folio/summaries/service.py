@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
 from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -21,7 +19,7 @@ from folio.models import (
     SummaryStatus,
     TemplateKind,
 )
-from folio.pagination import PageRequest
+from folio.pagination import Paged, PageRequest
 from folio.summaries import templates_service as templates
 from folio.summaries.errors import SummaryInProgress, SummaryNotFound, TemplateWrongKind
 from folio.summaries.repository import SummaryFilters, SummaryRepository
@@ -73,7 +71,7 @@ async def get_summary(
 
 async def page_summaries(
     session: AsyncSession, *, principal: Principal, filters: SummaryFilters, page: PageRequest
-) -> tuple[Sequence[Any], str | None]:
+) -> Paged[Summary]:
     return await SummaryRepository(session).page(principal, filters, page)
 
 

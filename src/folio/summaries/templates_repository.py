@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
 from uuid import UUID
 
 from sqlalchemy import update
 
 from folio.catalog import CatalogRepository
 from folio.models import PromptTemplate, TemplateKind
-from folio.pagination import PageRequest
+from folio.pagination import Paged, PageRequest, paged
 
 
 class TemplateRepository(CatalogRepository[PromptTemplate]):
@@ -18,11 +16,11 @@ class TemplateRepository(CatalogRepository[PromptTemplate]):
 
     async def page_of(
         self, org_id: UUID, kind: TemplateKind | None, builtin: bool | None, page: PageRequest
-    ) -> tuple[Sequence[Any], str | None]:
+    ) -> Paged[PromptTemplate]:
         statement = self.filtered(org_id, builtin)
         if kind is not None:
             statement = statement.where(PromptTemplate.kind == kind)
-        return await self.page(statement, page)
+        return await paged(self.session, statement, PromptTemplate.id, page)
 
     async def default(self, org_id: UUID, kind: TemplateKind) -> PromptTemplate | None:
         """The organization's default of the kind, else the built-in default."""

@@ -40,10 +40,8 @@ async def list_templates(
     kind: Annotated[TemplateKind | None, Query(description="Only templates of this kind.")] = None,
     builtin: Annotated[bool | None, Query(description="Only built-in templates (true) or only yours (false).")] = None,
 ) -> Page[TemplateRead]:
-    rows, next_cursor = await service.page_templates(
-        session, principal=principal, kind=kind, builtin=builtin, page=page
-    )
-    return Page(items=[TemplateRead.model_validate(row[0]) for row in rows], next_cursor=next_cursor)
+    templates = await service.page_templates(session, principal=principal, kind=kind, builtin=builtin, page=page)
+    return templates.to_page(TemplateRead.model_validate)
 
 
 @router.post(

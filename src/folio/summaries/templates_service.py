@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 from uuid import UUID
 
@@ -10,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from folio.auth.principal import Principal
 from folio.models import PromptTemplate, TemplateKind
-from folio.pagination import PageRequest
+from folio.pagination import Paged, PageRequest
 from folio.summaries import templates
 from folio.summaries.errors import TemplateNameTaken, TemplateNotFound, TemplateReadOnly
 from folio.summaries.templates_repository import TemplateRepository
@@ -27,7 +26,7 @@ async def get_template(
 
 async def page_templates(
     session: AsyncSession, *, principal: Principal, kind: TemplateKind | None, builtin: bool | None, page: PageRequest
-) -> tuple[Sequence[Any], str | None]:
+) -> Paged[PromptTemplate]:
     return await TemplateRepository(session).page_of(principal.org_id, kind, builtin, page)
 
 

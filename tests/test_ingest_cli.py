@@ -6,6 +6,7 @@ The command runs in a worker thread (`asyncio.to_thread`) so the session's event
 from __future__ import annotations
 
 import asyncio
+import itertools
 import socket
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -18,25 +19,47 @@ import httpx
 import pytest
 import typer
 from rich.console import Console
+from rich.progress import Progress, TaskID
 from typer.testing import CliRunner
 
 import folio.cli
+import folio.events.sse
+import folio.ingest_client.follow
 from folio.ingest_client import ingest, ingest_command
 from folio.ingest_client.files import collect_files
 from folio.main import create_app
 from tests.cli_process import folio_env, run_folio
 from tests.conftest import make_settings
 from tests.factories import PASSWORD
+from tests.ingest_client.recorder import DOCUMENTS, EVENTS, JOBS, Recorder
 from tests.live_server import serve_in_thread
 
 ELF = b"\x7fELF\x02\x01\x01\x00" + bytes(200)
+needs_stream = pytest.mark.skipif(
+    EVENTS not in [getattr(route, "path", None) for route in folio.events.sse.router.routes],
+    reason="the server offers no event stream (GET /api/v1/events) yet",
+)
 _numbers = count()
 
 
 @pytest.fixture(scope="module")
-def server_url(database_url: str) -> Iterator[str]:
-    with serve_in_thread(create_app(make_settings(database_url))) as url:
-        yield url
+def served(database_url: str) -> Iterator[tuple[str, Recorder]]:
+    recorder = Recorder(create_app(make_settings(database_url)))
+    with serve_in_thread(recorder) as url:
+        yield url, recorder
+
+
+@pytest.fixture
+def server_url(served: tuple[str, Recorder]) -> str:
+    return served[0]
+
+
+@pytest.fixture
+def recorder(served: tuple[str, Recorder]) -> Iterator[Recorder]:
+    """What the server saw; each test starts with no requests recorded and the server as it is."""
+    served[1].reset()
+    yield served[1]
+    served[1].reset()
 
 
 @pytest.fixture
@@ -175,6 +198,27 @@ async def test_a_file_whose_content_contradicts_its_type_fails_with_its_code(
     assert rows["fine.txt"][0] == "ready"
 
 
+@needs_stream
+async def test_a_job_that_fails_is_reported_with_its_code_from_the_stream(
+    tmp_path: Path, api: httpx.AsyncClient, recorder: Recorder
+) -> None:
+    (tmp_path / "broken.pdf").write_bytes(b"%PDF-1.7\n" + b"\x00 not the rest of a PDF \xff" * 40)
+    (tmp_path / "fine.txt").write_text("This one is fine.\n")
+    recorder.requests.clear()
+
+    run = await run_ingest(tmp_path, api=api)
+
+    assert run.code == 1, run.output
+    rows = run.rows()
+    assert rows["broken.pdf"][0] == "failed"
+    assert rows["broken.pdf"][3].startswith("CORRUPT_FILE: ")
+    assert "failed: CORRUPT_FILE" in run.output
+    assert rows["fine.txt"][0] == "ready"
+    assert len(recorder.made("GET", EVENTS)) == 1
+    assert len(recorder.made("GET", JOBS)) == 1
+    assert recorder.made_under(f"{JOBS}/") == []
+
+
 async def test_ingesting_the_same_folder_again_reports_duplicates(folder: Path, api: httpx.AsyncClient) -> None:
     first = await run_ingest(folder, api=api)
     assert first.code == 0, first.output
@@ -251,3 +295,173 @@ async def test_folio_ingest_runs_as_a_command(folder: Path, api: httpx.AsyncClie
     assert done.code == 0, done.stdout + done.stderr
     assert "3 ready, 0 duplicate, 0 failed." in done.stdout
     assert {tuple(document["tags"]) for document in await documents(api)} == {("cli",)}
+
+
+@dataclass
+class Shown:
+    bar: TaskID
+    note: str
+    batch_reads_before: int
+
+
+def notes_shown(monkeypatch: pytest.MonkeyPatch, recorder: Recorder) -> list[Shown]:
+    """Every note the job bars show, with how many batch reads of jobs the server had answered by then."""
+    shown: list[Shown] = []
+    update = Progress.update
+
+    def recording(self: Progress, task_id: TaskID, **fields: Any) -> None:
+        if "note" in fields:
+            shown.append(Shown(task_id, str(fields["note"]), len(recorder.made("GET", JOBS))))
+        update(self, task_id, **fields)
+
+    monkeypatch.setattr(Progress, "update", recording)
+    return shown
+
+
+def notes_folder(tmp_path: Path, count: int) -> Path:
+    folder = tmp_path / "notes"
+    folder.mkdir()
+    for number in range(count):
+        (folder / f"note{number}.md").write_text(f"# Note {number}\n\nNote number {number} on following ingestion.\n")
+    return folder
+
+
+async def job_ids(api: httpx.AsyncClient) -> set[str]:
+    response = await api.get(JOBS, params={"limit": 100})
+    return {job["id"] for job in response.json()["items"]}
+
+
+@needs_stream
+async def test_a_folder_is_followed_over_one_event_stream_without_polling(
+    tmp_path: Path, api: httpx.AsyncClient, recorder: Recorder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = notes_folder(tmp_path, 6)
+    shown = notes_shown(monkeypatch, recorder)
+    recorder.requests.clear()
+
+    run = await run_ingest(folder, api=api)
+
+    assert run.code == 0, run.output
+    assert [row[0] for row in run.rows().values()] == ["ready"] * 6, run.output
+    [stream] = recorder.made("GET", EVENTS)
+    assert set(stream.query["types"][0].split(",")) >= {"job.succeeded", "job.failed", "job.cancelled", "job.progress"}
+    # Listening before the first upload, so that no job can end unheard.
+    assert recorder.requests.index(stream) < recorder.requests.index(recorder.made("POST", DOCUMENTS)[0])
+    assert recorder.made_under(f"{JOBS}/") == []
+    # One batch read settles every job once the stream said they ended.
+    [reconciliation] = recorder.made("GET", JOBS)
+    assert set(reconciliation.ids) == await job_ids(api)
+    # Each bar showed how its job ended as soon as the stream told it, before anything was read.
+    assert len({note.bar for note in shown if "succeeded" in note.note and not note.batch_reads_before}) == 6
+    assert run.output.count("100% ready: 1 chunk(s)") == 6, run.output
+    assert "following the jobs by polling" not in run.output
+
+
+async def test_without_an_event_stream_the_jobs_are_polled_in_batches(
+    tmp_path: Path, api: httpx.AsyncClient, recorder: Recorder
+) -> None:
+    recorder.without_stream = True
+    folder = notes_folder(tmp_path, 6)
+    recorder.requests.clear()
+
+    run = await run_ingest(folder, api=api)
+
+    assert run.code == 0, run.output
+    assert [row[0] for row in run.rows().values()] == ["ready"] * 6, run.output
+    assert "No live events from the server (it answers 404 Not Found); following the jobs by polling." in run.output
+    assert len(recorder.made("GET", EVENTS)) == 1
+    assert recorder.made_under(f"{JOBS}/") == []
+    reads = recorder.made("GET", JOBS)
+    # Each read asks for every job still running: one request per interval, whatever the number of jobs.
+    assert set(reads[0].ids) == await job_ids(api)
+    for earlier, later in itertools.pairwise(reads):
+        assert set(later.ids) <= set(earlier.ids)
+
+
+async def test_more_jobs_than_a_batch_read_takes_are_read_in_several(
+    tmp_path: Path, api: httpx.AsyncClient, recorder: Recorder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(folio.ingest_client.follow, "BATCH", 2)
+    recorder.without_stream = True
+    folder = notes_folder(tmp_path, 3)
+    recorder.requests.clear()
+
+    run = await run_ingest(folder, api=api)
+
+    assert run.code == 0, run.output
+    reads = recorder.made("GET", JOBS)
+    assert all(1 <= len(read.ids) <= 2 for read in reads)
+    assert set(reads[0].ids) | set(reads[1].ids) == await job_ids(api)
+
+
+async def test_a_server_without_batch_reads_is_polled_job_by_job(
+    folder: Path, tmp_path: Path, api: httpx.AsyncClient, recorder: Recorder
+) -> None:
+    (tmp_path / "earlier.md").write_text("An earlier job, which a listing shows too.\n")
+    assert (await run_ingest(tmp_path / "earlier.md", api=api)).code == 0
+    earlier = await job_ids(api)
+    recorder.without_stream = recorder.without_batch_reads = True
+    recorder.requests.clear()
+
+    run = await run_ingest(folder, api=api)
+
+    assert run.code == 0, run.output
+    assert {row[0] for row in run.rows().values()} == {"ready"}
+    polled = {seen.path.rsplit("/", 1)[1] for seen in recorder.made_under(f"{JOBS}/")}
+    assert polled == await job_ids(api) - earlier
+
+
+@needs_stream
+async def test_a_dropped_stream_is_resumed_once_after_its_last_event(
+    tmp_path: Path, api: httpx.AsyncClient, recorder: Recorder
+) -> None:
+    recorder.streams_to_cut = 1
+    folder = notes_folder(tmp_path, 3)
+    recorder.requests.clear()
+
+    run = await run_ingest(folder, api=api)
+
+    assert run.code == 0, run.output
+    assert [row[0] for row in run.rows().values()] == ["ready"] * 3, run.output
+    first, resumed = recorder.made("GET", EVENTS)
+    assert "last-event-id" not in first.headers
+    assert resumed.headers["last-event-id"] == recorder.cut_after[0] != ""
+    assert recorder.made_under(f"{JOBS}/") == []
+    assert len(recorder.made("GET", JOBS)) == 1
+    assert "following the jobs by polling" not in run.output
+
+
+@needs_stream
+async def test_a_stream_that_drops_again_gives_way_to_polling(
+    tmp_path: Path, api: httpx.AsyncClient, recorder: Recorder
+) -> None:
+    recorder.streams_to_cut = 2
+    folder = notes_folder(tmp_path, 3)
+    recorder.requests.clear()
+
+    run = await run_ingest(folder, api=api)
+
+    assert run.code == 0, run.output
+    assert [row[0] for row in run.rows().values()] == ["ready"] * 3, run.output
+    assert len(recorder.made("GET", EVENTS)) == 2
+    assert "The event stream ended (" in run.output
+    assert recorder.made_under(f"{JOBS}/") == []
+    assert recorder.made("GET", JOBS)
+
+
+@needs_stream
+async def test_jobs_whose_outcome_the_stream_never_tells_are_read_when_it_falls_quiet(
+    tmp_path: Path, api: httpx.AsyncClient, recorder: Recorder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(folio.ingest_client.follow, "QUIET_CHECK", 0.5)
+    recorder.lost_types = frozenset({"job.succeeded", "job.failed", "job.cancelled"})
+    folder = notes_folder(tmp_path, 3)
+    recorder.requests.clear()
+
+    run = await run_ingest(folder, api=api)
+
+    assert run.code == 0, run.output
+    assert [row[0] for row in run.rows().values()] == ["ready"] * 3, run.output
+    assert len(recorder.made("GET", EVENTS)) == 1
+    assert recorder.made_under(f"{JOBS}/") == []
+    assert set(recorder.made("GET", JOBS)[0].ids) == await job_ids(api)

@@ -5,34 +5,21 @@ from __future__ import annotations
 from uuid import UUID
 
 from sqlalchemy import Select, select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from folio.auth.principal import Principal
 from folio.models import Chat, ChatMessage
-from folio.pagination import Paged, PageRequest, paged
+from folio.repository import ScopedRepository
 
 
-class ChatRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
+class ChatRepository(ScopedRepository[Chat]):
+    model = Chat
 
-    @staticmethod
-    def owned(principal: Principal) -> Select[Chat]:
-        statement = select(Chat).where(Chat.org_id == principal.org_id)
+    def scoped(self, principal: Principal) -> Select[Chat]:
+        """The chats of the principal in person: its user's, or its API key's."""
+        statement = super().scoped(principal)
         if principal.api_key_id is not None:
             return statement.where(Chat.api_key_id == principal.api_key_id)
         return statement.where(Chat.user_id == principal.user_id)
-
-    async def add(self, chat: Chat) -> None:
-        self.session.add(chat)
-        await self.session.flush()
-
-    async def get(self, principal: Principal, chat_id: UUID) -> Chat | None:
-        chat: Chat | None = await self.session.scalar(self.owned(principal).where(Chat.id == chat_id))
-        return chat
-
-    async def page(self, principal: Principal, page: PageRequest) -> Paged[Chat]:
-        return await paged(self.session, self.owned(principal), Chat.id, page)
 
     async def messages(self, chat_id: UUID, *, last: int | None = None) -> list[ChatMessage]:
         statement = select(ChatMessage).where(ChatMessage.chat_id == chat_id)

@@ -7,11 +7,10 @@ from typing import NamedTuple
 from uuid import UUID
 
 from sqlalchemy import Select, bindparam, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from folio.auth.principal import Principal, Scope
 from folio.models import ApiKey, Membership, Role, User
-from folio.pagination import Paged, PageRequest, paged
+from folio.repository import ScopedRepository
 
 # Writing last_used_at on every request would turn each read into a write; a minute is precise enough.
 _LAST_USED_PRECISION = timedelta(minutes=1)
@@ -32,29 +31,17 @@ class KeyOwner(NamedTuple):
     creator_active: bool
 
 
-class ApiKeyRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
+class ApiKeyRepository(ScopedRepository[ApiKey]):
+    model = ApiKey
 
-    @staticmethod
-    def scoped(principal: Principal) -> Select[ApiKey]:
-        statement = select(ApiKey).where(ApiKey.org_id == principal.org_id, ApiKey.revoked_at.is_(None))
+    def scoped(self, principal: Principal) -> Select[ApiKey]:
+        """Live keys only: admins see the organization's, others their own (a key itself)."""
+        statement = super().scoped(principal).where(ApiKey.revoked_at.is_(None))
         if principal.has(Scope.ADMIN):
             return statement
         if principal.api_key_id is not None:
             return statement.where(ApiKey.id == principal.api_key_id)
         return statement.where(ApiKey.created_by == principal.member_id)
-
-    async def add(self, key: ApiKey) -> None:
-        self.session.add(key)
-        await self.session.flush()
-
-    async def get(self, principal: Principal, key_id: UUID) -> ApiKey | None:
-        key: ApiKey | None = await self.session.scalar(self.scoped(principal).where(ApiKey.id == key_id))
-        return key
-
-    async def page(self, principal: Principal, page: PageRequest) -> Paged[ApiKey]:
-        return await paged(self.session, self.scoped(principal), ApiKey.id, page)
 
     async def by_secret_hash(self, secret_hash: str) -> KeyOwner | None:
         row = (await self.session.execute(_BY_SECRET_HASH, {"secret_hash": secret_hash})).first()

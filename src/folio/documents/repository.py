@@ -8,14 +8,14 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Select, delete, insert, select
+from sqlalchemy import ColumnElement, delete, insert, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from folio.auth.principal import Principal
 from folio.ingestion.extracted import FileKind
 from folio.models import Chunk, Document, DocumentContent, DocumentStatus
 from folio.pagination import Paged, PageRequest, paged
+from folio.repository import ScopedRepository
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,43 +27,26 @@ class DocumentFilters:
     created_before: datetime | None = None
     title: str | None = None
 
+    def where(self) -> list[ColumnElement[bool]]:
+        """What a document meets to pass the filters."""
+        conditions: list[ColumnElement[bool]] = []
+        if self.status is not None:
+            conditions.append(Document.status == self.status)
+        if self.kind is not None:
+            conditions.append(Document.kind == self.kind)
+        if self.tags:
+            conditions.append(Document.tags.contains(list(self.tags)))
+        if self.created_after is not None:
+            conditions.append(Document.created_at >= self.created_after)
+        if self.created_before is not None:
+            conditions.append(Document.created_at < self.created_before)
+        if self.title:
+            conditions.append(Document.title.icontains(self.title, autoescape=True))
+        return conditions
 
-class DocumentRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
 
-    @staticmethod
-    def scoped(principal: Principal) -> Select[Document]:
-        return select(Document).where(Document.org_id == principal.org_id)
-
-    async def add(self, document: Document) -> None:
-        self.session.add(document)
-        await self.session.flush()
-
-    async def get(self, principal: Principal, document_id: UUID, *, for_update: bool = False) -> Document | None:
-        statement = self.scoped(principal).where(Document.id == document_id)
-        document: Document | None = await self.session.scalar(statement.with_for_update() if for_update else statement)
-        return document
-
-    async def page(self, principal: Principal, filters: DocumentFilters, page: PageRequest) -> Paged[Document]:
-        statement = self.scoped(principal)
-        if filters.status is not None:
-            statement = statement.where(Document.status == filters.status)
-        if filters.kind is not None:
-            statement = statement.where(Document.kind == filters.kind)
-        if filters.tags:
-            statement = statement.where(Document.tags.contains(list(filters.tags)))
-        if filters.created_after is not None:
-            statement = statement.where(Document.created_at >= filters.created_after)
-        if filters.created_before is not None:
-            statement = statement.where(Document.created_at < filters.created_before)
-        if filters.title:
-            statement = statement.where(Document.title.icontains(filters.title, autoescape=True))
-        return await paged(self.session, statement, Document.id, page)
-
-    async def delete(self, document: Document) -> None:
-        await self.session.delete(document)
-        await self.session.flush()
+class DocumentRepository(ScopedRepository[Document]):
+    model = Document
 
     async def content(self, principal: Principal, document_id: UUID) -> DocumentContent | None:
         content: DocumentContent | None = await self.session.scalar(

@@ -162,7 +162,7 @@ def _metadata_out_of_bounds(error: PydanticCustomError) -> ValidationFailed:
 async def page_documents(
     session: AsyncSession, *, principal: Principal, filters: DocumentFilters, page: PageRequest
 ) -> Paged[Document]:
-    return await DocumentRepository(session).page(principal, filters, page)
+    return await DocumentRepository(session).page(principal, page, *filters.where())
 
 
 async def update_document(

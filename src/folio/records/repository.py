@@ -43,6 +43,7 @@ from folio.models import (
     RecordBatchError,
 )
 from folio.pagination import Paged, PageRequest, paged, paged_rows
+from folio.repository import ScopedRepository
 
 
 @dataclass(frozen=True, slots=True)
@@ -327,25 +328,8 @@ class RecordRepository:
         )
 
 
-class BatchRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
-
-    @staticmethod
-    def scoped(principal: Principal) -> Select[RecordBatch]:
-        return select(RecordBatch).where(RecordBatch.org_id == principal.org_id)
-
-    async def add(self, batch: RecordBatch) -> None:
-        self.session.add(batch)
-        await self.session.flush()
-
-    async def get(self, principal: Principal, batch_id: UUID, *, for_update: bool = False) -> RecordBatch | None:
-        statement = self.scoped(principal).where(RecordBatch.id == batch_id)
-        batch: RecordBatch | None = await self.session.scalar(statement.with_for_update() if for_update else statement)
-        return batch
-
-    async def page(self, principal: Principal, page: PageRequest) -> Paged[RecordBatch]:
-        return await paged(self.session, self.scoped(principal), RecordBatch.id, page)
+class BatchRepository(ScopedRepository[RecordBatch]):
+    model = RecordBatch
 
     async def page_errors(self, principal: Principal, batch_id: UUID, page: PageRequest) -> Paged[RecordBatchError]:
         statement = select(RecordBatchError).where(

@@ -72,7 +72,7 @@ async def get_summary(
 async def page_summaries(
     session: AsyncSession, *, principal: Principal, filters: SummaryFilters, page: PageRequest
 ) -> Paged[Summary]:
-    return await SummaryRepository(session).page(principal, filters, page)
+    return await SummaryRepository(session).page(principal, page, *filters.where())
 
 
 async def regenerate(session: AsyncSession, *, principal: Principal, summary_id: UUID, max_attempts: int) -> Summary:

@@ -15,6 +15,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from folio.db import Base, table, to_async_url
@@ -114,14 +115,28 @@ async def empty_tables(app: FastAPI) -> None:
     schemas: the rows without an organization)."""
     tables = ", ".join(table.name for table in Base.metadata.sorted_tables)
     seeded = [table(PromptTemplate), table(EnrichmentSchema)]
-    async with app.state.engine.begin() as connection:
-        builtin = [
-            (each, [row._asdict() for row in await connection.execute(each.select().where(each.c.org_id.is_(None)))])
-            for each in seeded
-        ]
-        await connection.execute(text(f"TRUNCATE {tables} CASCADE"))
-        for each, rows in builtin:
-            await connection.execute(each.insert(), rows)
+    # The app's reaper and periodic jobs keep running meanwhile; when PostgreSQL breaks a deadlock between one of
+    # them and the TRUNCATE by failing the TRUNCATE, it is tried again.
+    for attempt in range(5):
+        try:
+            async with app.state.engine.begin() as connection:
+                builtin = [
+                    (
+                        each,
+                        [
+                            row._asdict()
+                            for row in await connection.execute(each.select().where(each.c.org_id.is_(None)))
+                        ],
+                    )
+                    for each in seeded
+                ]
+                await connection.execute(text(f"TRUNCATE {tables} CASCADE"))
+                for each, rows in builtin:
+                    await connection.execute(each.insert(), rows)
+            return
+        except DBAPIError as error:
+            if "deadlock" not in str(error) or attempt == 4:
+                raise
 
 
 @pytest.fixture

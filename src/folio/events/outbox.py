@@ -62,7 +62,8 @@ class LiveEvent:
         """The event as JSON, encoded once however many clients receive it."""
         encoded: bytes | None = self._cache.get("json")
         if encoded is None:
-            encoded = self._cache["json"] = orjson.dumps(self.body())
+            # `default=str`: ids read back from the database are asyncpg's own UUID type, which orjson does not know.
+            encoded = self._cache["json"] = orjson.dumps(self.body(), default=str)
         return encoded
 
     def related(self) -> frozenset[str]:

@@ -36,6 +36,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/retrieval_eval.py
 	$(BIN)/python bench/records.py
 	$(BIN)/python bench/hardening.py
+	$(BIN)/python bench/events.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

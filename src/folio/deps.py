@@ -2,28 +2,52 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from typing import Annotated
+from collections.abc import AsyncIterator, Callable
+from typing import Annotated, Any
 
 from fastapi import Depends, Query, Request
+from fastapi.requests import HTTPConnection
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from folio.documents.storage import Storage
+from folio.embeddings.factory import LazyProvider
 from folio.errors import FolioError
+from folio.events.hub import Hub
+from folio.llm.registry import LLMRegistry
 from folio.observability.middleware import STATE_RESPONSE_HEADERS
 from folio.pagination import DEFAULT_LIMIT, MAX_LIMIT, PageRequest
 from folio.ratelimit import Policy, RateLimiter
+from folio.settings import Settings
+from folio.usage.service import Meter
 
 # Routers carry the full prefix themselves, so a route's path is its whole template (for logs and metrics).
 API_V1 = "/api/v1"
 
 
-async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
+def _app_state(name: str) -> Callable[[HTTPConnection], Any]:
+    """What the lifespan (`folio.main`) put on `app.state` under `name`, for HTTP and WebSocket routes alike."""
+
+    def read(connection: HTTPConnection) -> Any:
+        return getattr(connection.app.state, name)
+
+    return read
+
+
+SettingsDep = Annotated[Settings, Depends(_app_state("settings"))]
+SessionmakerDep = Annotated[async_sessionmaker[AsyncSession], Depends(_app_state("sessionmaker"))]
+StorageDep = Annotated[Storage, Depends(_app_state("storage"))]
+EmbedderDep = Annotated[LazyProvider, Depends(_app_state("embedder"))]
+RegistryDep = Annotated[LLMRegistry, Depends(_app_state("llm"))]
+MeterDep = Annotated[Meter, Depends(_app_state("usage"))]
+HubDep = Annotated[Hub, Depends(_app_state("hub"))]
+
+
+async def get_session(sessionmaker: SessionmakerDep) -> AsyncIterator[AsyncSession]:
     """The request's unit of work: committed when the endpoint returns, rolled back when it raises.
 
     Its after-commit effects (`folio.effects`: job dispatch, events, file deletion) run with the commit, before
     the response is sent.
     """
-    sessionmaker: async_sessionmaker[AsyncSession] = request.app.state.sessionmaker
     async with sessionmaker() as session:
         try:
             yield session

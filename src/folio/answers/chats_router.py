@@ -15,7 +15,7 @@ from folio.answers.schemas import ChatCreate, ChatDetail, ChatMessageRead, ChatR
 from folio.answers.service import Event
 from folio.auth.deps import authenticated, requires
 from folio.auth.principal import Principal, Scope
-from folio.deps import API_V1, PageDep, SessionDep
+from folio.deps import API_V1, PageDep, SessionDep, SessionmakerDep
 from folio.errors import Forbidden
 from folio.pagination import Page
 from folio.search.schemas import SearchFilters
@@ -76,7 +76,12 @@ async def get_chat(chat_id: UUID, principal: Asker, session: SessionDep) -> Chat
     ),
 )
 async def post_message(
-    request: Request, chat_id: UUID, body: MessageCreate, principal: Asker, session: SessionDep
+    request: Request,
+    chat_id: UUID,
+    body: MessageCreate,
+    principal: Asker,
+    session: SessionDep,
+    sessionmaker: SessionmakerDep,
 ) -> Any:
     chat = await chats.get_chat(session, principal=principal, chat_id=chat_id)
     answerer = await answerer_for(request, session, principal, "chat")
@@ -92,7 +97,6 @@ async def post_message(
         source="chat",
     )
     if body.stream:
-        sessionmaker: async_sessionmaker[AsyncSession] = request.app.state.sessionmaker
         return sse(
             _recorded(
                 service.events(answerer, asked.content, sources, stream=True, standalone=standalone),

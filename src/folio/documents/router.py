@@ -9,7 +9,7 @@ from fastapi.responses import FileResponse
 
 from folio.auth.deps import authenticated, requires
 from folio.auth.principal import Principal, Scope
-from folio.deps import API_V1, PageDep, SessionDep
+from folio.deps import API_V1, PageDep, SessionDep, SettingsDep, StorageDep
 from folio.documents import service as documents
 from folio.documents.deps import UploadBody, upload_limits
 from folio.documents.errors import (
@@ -31,13 +31,11 @@ from folio.documents.schemas import (
     UploadedDocument,
     UploadResponse,
 )
-from folio.documents.storage import Storage
 from folio.errors import Forbidden, NulCharacter
 from folio.ingestion.extracted import FileKind
 from folio.jobs.schemas import JobRead
 from folio.models import Document, DocumentStatus, Job
 from folio.pagination import Page
-from folio.settings import Settings
 
 router = APIRouter(prefix=f"{API_V1}/documents", tags=["documents"])
 Reader = Annotated[Principal, requires(Scope.DOCUMENTS_READ)]
@@ -89,10 +87,10 @@ async def upload_documents(
     principal: Writer,
     body: UploadBody,
     session: SessionDep,
+    settings: SettingsDep,
+    storage: StorageDep,
     allow_duplicate: Annotated[bool, Query(description="Store the file even if its content exists.")] = False,
 ) -> UploadResponse:
-    settings: Settings = request.app.state.settings
-    storage: Storage = request.app.state.storage
     limits = upload_limits(settings, max_files=20)
     form = await read_upload(body, request.headers.get("content-type", ""), storage, limits)
     try:
@@ -181,10 +179,8 @@ async def update_document(document_id: UUID, body: DocumentUpdate, principal: Wr
     responses=authenticated(Forbidden),
     summary="Delete a document, its file, chunks and pending jobs (again: still 204)",
 )
-async def delete_document(document_id: UUID, request: Request, principal: Writer, session: SessionDep) -> None:
-    await documents.delete_document(
-        session, principal=principal, storage=request.app.state.storage, document_id=document_id
-    )
+async def delete_document(document_id: UUID, principal: Writer, session: SessionDep, storage: StorageDep) -> None:
+    await documents.delete_document(session, principal=principal, storage=storage, document_id=document_id)
 
 
 @router.get(
@@ -212,11 +208,10 @@ async def get_content(document_id: UUID, principal: Reader, session: SessionDep)
     },
     summary="Download the original file",
 )
-async def download_file(document_id: UUID, request: Request, principal: Reader, session: SessionDep) -> FileResponse:
+async def download_file(document_id: UUID, principal: Reader, session: SessionDep, storage: StorageDep) -> FileResponse:
     document = await documents.get_document(session, principal=principal, document_id=document_id)
     if document.storage_key is None:
         raise DocumentHasNoFile()
-    storage: Storage = request.app.state.storage
     return FileResponse(
         storage.local_path(document.storage_key),
         media_type=MEDIA_TYPES[document.kind],
@@ -245,8 +240,7 @@ async def list_chunks(document_id: UUID, principal: Reader, session: SessionDep,
     responses=authenticated(Forbidden, DocumentNotFound),
     summary="Ingest again; the new version replaces the old one at once when it is ready",
 )
-async def reindex_document(document_id: UUID, request: Request, principal: Writer, session: SessionDep) -> Job:
-    settings: Settings = request.app.state.settings
+async def reindex_document(document_id: UUID, principal: Writer, session: SessionDep, settings: SettingsDep) -> Job:
     return await documents.reindex(
         session, principal=principal, document_id=document_id, max_attempts=settings.jobs.max_attempts
     )

@@ -3,11 +3,11 @@ from __future__ import annotations
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Query, Request, status
+from fastapi import APIRouter, Query, status
 
 from folio.auth.deps import authenticated, requires
 from folio.auth.principal import Principal, Scope
-from folio.deps import API_V1, PageDep, SessionDep
+from folio.deps import API_V1, PageDep, SessionDep, SettingsDep
 from folio.documents.errors import DocumentNotFound, DocumentNotReady
 from folio.enrichment import service
 from folio.enrichment.errors import (
@@ -26,7 +26,6 @@ from folio.enrichment.schemas import (
 )
 from folio.errors import Forbidden
 from folio.pagination import Page
-from folio.settings import Settings
 from folio.summaries.errors import TemplateNotFound, TemplateWrongKind
 
 router = APIRouter(prefix=API_V1, tags=["enrichment"])
@@ -129,9 +128,8 @@ async def delete_schema(schema_id: UUID, principal: Writer, session: SessionDep)
     ),
 )
 async def enrich_document(
-    document_id: UUID, body: EnrichRequest, request: Request, principal: Writer, session: SessionDep
+    document_id: UUID, body: EnrichRequest, principal: Writer, session: SessionDep, settings: SettingsDep
 ) -> EnrichmentRead:
-    settings: Settings = request.app.state.settings
     enrichment = await service.enrich_document(
         session,
         principal=principal,

@@ -7,10 +7,9 @@ from fastapi.openapi.models import Example
 
 from folio.auth.deps import CurrentPrincipal, authenticated, requires
 from folio.auth.principal import Principal, Scope
-from folio.deps import API_V1, SessionDep
+from folio.deps import API_V1, RegistryDep, SessionDep
 from folio.errors import Forbidden
 from folio.llm import service
-from folio.llm.deps import RegistryDep
 from folio.llm.schemas import LLMSettingsRead, LLMSettingsUpdate
 from folio.outbound import OutboundURLForbidden
 

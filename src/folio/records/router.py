@@ -7,11 +7,10 @@ from fastapi import APIRouter, Query, Request, status
 
 from folio.auth.deps import authenticated, requires
 from folio.auth.principal import Principal, Scope
-from folio.deps import API_V1, PageDep, SessionDep
+from folio.deps import API_V1, PageDep, SessionDep, SettingsDep, StorageDep
 from folio.documents.deps import UploadBody, upload_limits
 from folio.documents.errors import FileTooLarge
 from folio.documents.multipart import read_upload
-from folio.documents.storage import Storage
 from folio.enrichment.errors import EnrichmentSchemaNotFound
 from folio.enrichment.schemas import EnrichmentRead
 from folio.errors import Forbidden, ValidationFailed
@@ -34,7 +33,6 @@ from folio.records.schemas import (
     RecordsEnrichAccepted,
     RecordUpdate,
 )
-from folio.settings import Settings
 from folio.summaries.errors import TemplateNotFound, TemplateWrongKind
 
 router = APIRouter(prefix=f"{API_V1}/records", tags=["records"])
@@ -97,9 +95,14 @@ _BATCH_BODY: dict[str, Any] = {
     ),
     openapi_extra={"requestBody": _BATCH_BODY},
 )
-async def upload_batch(request: Request, principal: Writer, session: SessionDep, body: UploadBody) -> BatchRead:
-    settings: Settings = request.app.state.settings
-    storage: Storage = request.app.state.storage
+async def upload_batch(
+    request: Request,
+    principal: Writer,
+    session: SessionDep,
+    body: UploadBody,
+    settings: SettingsDep,
+    storage: StorageDep,
+) -> BatchRead:
     form = await read_upload(
         body, request.headers.get("content-type", ""), storage, upload_limits(settings, max_files=1)
     )
@@ -178,9 +181,8 @@ async def list_records(
     "`limit` of them: `count` says how many the job enriches.",
 )
 async def enrich_records(
-    body: RecordsEnrich, request: Request, principal: Writer, session: SessionDep
+    body: RecordsEnrich, principal: Writer, session: SessionDep, settings: SettingsDep
 ) -> RecordsEnrichAccepted:
-    settings: Settings = request.app.state.settings
     job, count = await service.enrich_records(
         session,
         principal=principal,

@@ -2,17 +2,15 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 
 from folio.auth.deps import authenticated, requires
 from folio.auth.principal import Principal, Scope
-from folio.deps import API_V1, SessionDep
-from folio.embeddings.factory import LazyProvider
+from folio.deps import API_V1, EmbedderDep, SessionDep, SettingsDep
 from folio.errors import Forbidden
 from folio.pagination import InvalidCursor
 from folio.search import service
 from folio.search.schemas import SearchRequest, SearchResponse
-from folio.settings import Settings
 
 router = APIRouter(prefix=f"{API_V1}/search", tags=["search"])
 Searcher = Annotated[Principal, requires(Scope.SEARCH)]
@@ -31,9 +29,9 @@ Searcher = Annotated[Principal, requires(Scope.SEARCH)]
         "side. Page with `next_cursor`. Every search is logged for analytics."
     ),
 )
-async def search(request: Request, body: SearchRequest, principal: Searcher, session: SessionDep) -> SearchResponse:
-    settings: Settings = request.app.state.settings
-    embedder: LazyProvider = request.app.state.embedder
+async def search(
+    body: SearchRequest, principal: Searcher, session: SessionDep, settings: SettingsDep, embedder: EmbedderDep
+) -> SearchResponse:
     return await service.search(
         session, principal=principal, request=body, embedder=embedder.get(), settings=settings.search
     )

@@ -3,16 +3,15 @@ from __future__ import annotations
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Query, Request, status
+from fastapi import APIRouter, Query, status
 
 from folio.auth.deps import authenticated, requires
 from folio.auth.principal import Principal, Scope
-from folio.deps import API_V1, PageDep, SessionDep
+from folio.deps import API_V1, PageDep, SessionDep, SettingsDep
 from folio.documents.errors import DocumentNotFound, DocumentNotReady
 from folio.errors import Forbidden
 from folio.models import SummaryStatus
 from folio.pagination import Page
-from folio.settings import Settings
 from folio.summaries import service
 from folio.summaries.errors import SummaryInProgress, SummaryNotFound, TemplateNotFound, TemplateWrongKind
 from folio.summaries.repository import SummaryFilters
@@ -21,11 +20,6 @@ from folio.summaries.schemas import SummaryCreate, SummaryRead
 router = APIRouter(prefix=API_V1, tags=["summaries"])
 Reader = Annotated[Principal, requires(Scope.DOCUMENTS_READ)]
 Writer = Annotated[Principal, requires(Scope.DOCUMENTS_WRITE)]
-
-
-def _max_attempts(request: Request) -> int:
-    settings: Settings = request.app.state.settings
-    return settings.jobs.max_attempts
 
 
 @router.post(
@@ -43,7 +37,7 @@ def _max_attempts(request: Request) -> int:
     ),
 )
 async def create_summary(
-    document_id: UUID, body: SummaryCreate, request: Request, principal: Writer, session: SessionDep
+    document_id: UUID, body: SummaryCreate, principal: Writer, session: SessionDep, settings: SettingsDep
 ) -> SummaryRead:
     summary = await service.create_summary(
         session,
@@ -54,7 +48,7 @@ async def create_summary(
         format=body.format,
         length=body.length,
         language=body.language,
-        max_attempts=_max_attempts(request),
+        max_attempts=settings.jobs.max_attempts,
     )
     return SummaryRead.model_validate(summary)
 
@@ -97,9 +91,11 @@ async def get_summary(summary_id: UUID, principal: Reader, session: SessionDep) 
     description="From the document's live version and the template's current prompt, with the same options. "
     "The previous text stays readable until the new one replaces it.",
 )
-async def regenerate_summary(summary_id: UUID, request: Request, principal: Writer, session: SessionDep) -> SummaryRead:
+async def regenerate_summary(
+    summary_id: UUID, principal: Writer, session: SessionDep, settings: SettingsDep
+) -> SummaryRead:
     summary = await service.regenerate(
-        session, principal=principal, summary_id=summary_id, max_attempts=_max_attempts(request)
+        session, principal=principal, summary_id=summary_id, max_attempts=settings.jobs.max_attempts
     )
     return SummaryRead.model_validate(summary)
 

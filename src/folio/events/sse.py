@@ -2,6 +2,73 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from collections.abc import AsyncIterator
 
-router = APIRouter(tags=["events"])
+from fastapi import APIRouter
+from fastapi.sse import EventSourceResponse, ServerSentEvent
+
+from folio.deps import API_V1, HubDep
+from folio.errors import Forbidden
+from folio.events.errors import TooManyStreams
+from folio.events.sse_deps import AccessDep, JobStreamDep, OrgSubscription, is_final
+from folio.events.sse_docs import JOB_STREAM, ORG_STREAM, stream_responses
+from folio.events.sse_errors import EventsForbidden, EventSubjectNotFound
+from folio.events.sse_stream import relay
+from folio.jobs.errors import JobNotFound
+
+router = APIRouter(prefix=API_V1, tags=["events"])
+
+_RESUMING = (
+    "Each event carries its id (`id:`), except live-only `job.progress`; a client that reconnects with "
+    "`Last-Event-ID` (EventSource does) or `since` gets every event after that id first, none twice, then the live "
+    "ones. The stream starts with a `retry:` line and sends a comment (`: heartbeat`) whenever it was silent for "
+    "`FOLIO_EVENTS__HEARTBEAT_SECONDS`. It ends when the client falls too far behind (`: closed: "
+    "SUBSCRIBER_TOO_SLOW`: reconnect with `Last-Event-ID`) or its credential changes (a revoked key, a removed "
+    "member, an expired token, a new role: it is checked again every minute). Authenticate with `Authorization: "
+    "Bearer` or `X-API-Key` (browsers: a fetch-based EventSource, since the built-in one sends no headers). Each "
+    "organization has at most `FOLIO_EVENTS__MAX_CONNECTIONS_PER_ORG` live streams (WebSockets included)."
+)
+
+
+@router.get(
+    "/events",
+    response_class=EventSourceResponse,
+    responses=stream_responses(ORG_STREAM, EventsForbidden, EventSubjectNotFound, TooManyStreams),
+    summary="Follow the organization's events (server-sent events)",
+    description=(
+        "Every event of the organization you may read, as it is committed: jobs, documents, summaries, batches, "
+        "records, enrichment; administration events (`member.*`, `api_key.*`, `webhook.*`) for admins only. "
+        "Narrow it with `types` and `subject`. The `data` of each event is an `Event` (see the schema). " + _RESUMING
+    ),
+)
+async def stream_events(
+    subscription: OrgSubscription, access: AccessDep, hub: HubDep
+) -> AsyncIterator[ServerSentEvent]:
+    async for item in relay(subscription, heartbeat=hub.settings.heartbeat_seconds, access=access):
+        yield item
+
+
+@router.get(
+    "/jobs/{job_id}/events",
+    response_class=EventSourceResponse,
+    responses=stream_responses(JOB_STREAM, Forbidden, JobNotFound, TooManyStreams),
+    summary="Follow a job until it finishes (server-sent events)",
+    description=(
+        "First the job's state now, as the event of that state (`job.queued`, `job.started`, or its outcome) with "
+        "no id: it summarises what the stored events said, so a reconnecting client starts from it again (no "
+        "`Last-Event-ID` needed). Then the job's events as they happen (`job.progress` included) until its final "
+        "event (`job.succeeded`, `job.failed` or `job.cancelled`), after which the stream ends; a job already "
+        "finished answers its outcome and ends. The stream starts with a `retry:` line and sends a comment "
+        "(`: heartbeat`) whenever it was silent for `FOLIO_EVENTS__HEARTBEAT_SECONDS`."
+    ),
+)
+async def follow_job(stream: JobStreamDep, access: AccessDep, hub: HubDep) -> AsyncIterator[ServerSentEvent]:
+    events = relay(
+        stream.subscription,
+        heartbeat=hub.settings.heartbeat_seconds,
+        access=access,
+        first=[stream.state],
+        last=is_final,
+    )
+    async for item in events:
+        yield item

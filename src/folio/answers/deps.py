@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import itertools
 import json
-from collections.abc import AsyncIterator
-from typing import Any
+from collections.abc import AsyncGenerator, AsyncIterator
+from typing import Any, TypeVar
 
 import structlog
 from fastapi import Request
@@ -16,6 +18,7 @@ from folio.auth.principal import Principal
 from folio.db import release
 from folio.embeddings.factory import LazyProvider
 from folio.errors import FolioError, InternalError
+from folio.events.sse_stream import RETRY_MILLISECONDS
 from folio.llm.errors import (
     LLMBusy,
     LLMCredentialsUnreadable,
@@ -27,11 +30,17 @@ from folio.llm.errors import (
 )
 from folio.llm.extractive import ExtractiveEngine
 from folio.llm.registry import LLMRegistry
-from folio.settings import Settings
+from folio.settings import EventSettings, Settings
 from folio.usage.errors import BudgetExceeded
 from folio.usage.service import Meter
 
 log = structlog.get_logger(__name__)
+
+T = TypeVar("T")
+
+# The server's default; a route passes `settings.events.heartbeat_seconds`.
+HEARTBEAT_SECONDS: float = EventSettings.model_fields["heartbeat_seconds"].default
+HEARTBEAT = format_sse_event(comment="heartbeat")
 
 # What asking the organization's language model may answer instead.
 LLM_FAILURES = (
@@ -47,7 +56,8 @@ LLM_FAILURES = (
 
 # One server-sent event of an answer, as OpenAPI describes a stream's items; `data` is a JSON object.
 ANSWER_EVENTS: dict[str, Any] = {
-    "description": "The answer's events when `stream` is true.",
+    "description": "The answer's events when `stream` is true, numbered; a comment line (`: heartbeat`) while the "
+    "model is silent.",
     "content": {
         "text/event-stream": {
             "schema": {
@@ -56,6 +66,8 @@ ANSWER_EVENTS: dict[str, Any] = {
                 "properties": {
                     "event": {"type": "string", "enum": ["sources", "delta", "done", "error"]},
                     "data": {"type": "string", "description": "A JSON object."},
+                    "id": {"type": "string", "description": "The event's number in the stream: 1, 2, …"},
+                    "retry": {"type": "integer", "description": "With the first event: milliseconds before a retry."},
                 },
             }
         }
@@ -93,21 +105,71 @@ async def model_name(request: Request, session: AsyncSession, principal: Princip
     return ExtractiveEngine.model if llm is None else llm.model
 
 
-def sse(events: AsyncIterator[Event]) -> EventSourceResponse:
-    """The events on the wire; a failure after the stream has started becomes an `error` event."""
+def sse(events: AsyncIterator[Event], *, heartbeat_seconds: float = HEARTBEAT_SECONDS) -> EventSourceResponse:
+    """The events on the wire, numbered (`id:` 1, 2, …), the first with the `retry:` line, and a comment as heartbeat
+    while the model is silent; a failure after the stream has started becomes an `error` event."""
 
     async def encoded() -> AsyncIterator[bytes]:
+        ids = itertools.count(1)
+        retry: int | None = RETRY_MILLISECONDS
         try:
-            async for event in events:
-                yield format_sse_event(event=event.name, data_str=json.dumps(event.data))
+            async for event in with_heartbeats(events, heartbeat_seconds):
+                if event is None:
+                    yield HEARTBEAT
+                    continue
+                yield format_sse_event(
+                    event=event.name, data_str=json.dumps(event.data), id=str(next(ids)), retry=retry
+                )
+                retry = None
         except FolioError as error:
-            yield _error_event(error)
+            yield _error_event(error, next(ids), retry)
         except Exception:
             log.exception("answer_stream_failed")
-            yield _error_event(InternalError())
+            yield _error_event(InternalError(), next(ids), retry)
 
     return EventSourceResponse(encoded(), headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
 
 
-def _error_event(error: FolioError) -> bytes:
-    return format_sse_event(event="error", data_str=json.dumps({"code": error.code, "message": error.detail_message}))
+async def with_heartbeats(items: AsyncIterator[T], seconds: float) -> AsyncGenerator[T | None, None]:
+    """The items, and None whenever `seconds` pass without one: time for a heartbeat.
+
+    A task of its own reads the items from start to end, so waiting for the next one never cancels a read (a
+    model's stream stays intact) and whatever the items' iterator holds is entered and left in one task. Closing
+    this iterator cancels that task."""
+    queue: asyncio.Queue[tuple[T] | Exception | None] = asyncio.Queue(maxsize=1)
+
+    async def read() -> None:
+        try:
+            async for item in items:
+                await queue.put((item,))
+        except Exception as error:
+            await queue.put(error)
+        else:
+            await queue.put(None)
+
+    reader = asyncio.create_task(read())
+    try:
+        while True:
+            try:
+                async with asyncio.timeout(seconds):
+                    received = await queue.get()
+            except TimeoutError:
+                yield None
+                continue
+            if received is None:
+                return
+            if isinstance(received, Exception):
+                raise received
+            yield received[0]
+    finally:
+        reader.cancel()
+        await asyncio.gather(reader, return_exceptions=True)
+
+
+def _error_event(error: FolioError, id: int, retry: int | None) -> bytes:
+    return format_sse_event(
+        event="error",
+        data_str=json.dumps({"code": error.code, "message": error.detail_message}),
+        id=str(id),
+        retry=retry,
+    )

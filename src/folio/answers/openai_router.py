@@ -15,12 +15,12 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from folio.answers import service
 from folio.answers.chats_service import Turn, standalone_question
-from folio.answers.deps import LLM_FAILURES, answerer_for, model_name
+from folio.answers.deps import HEARTBEAT, LLM_FAILURES, answerer_for, model_name, with_heartbeats
 from folio.answers.schemas import MAX_SOURCES, Citation, UsageRead
 from folio.answers.service import Answerer, Event
 from folio.auth.deps import authenticated, requires
 from folio.auth.principal import Principal, Scope
-from folio.deps import SessionDep
+from folio.deps import SessionDep, SettingsDep
 from folio.errors import FolioError, Forbidden
 from folio.llm.errors import LLMCredentialsUnreadable
 from folio.schemas import RequestModel
@@ -145,7 +145,9 @@ async def list_models(request: Request, principal: Asker, session: SessionDep) -
         '"http://host/v1", api_key="<Folio API key>")`.'
     ),
 )
-async def chat_completions(request: Request, body: ChatCompletionRequest, principal: Asker, session: SessionDep) -> Any:
+async def chat_completions(
+    request: Request, body: ChatCompletionRequest, principal: Asker, session: SessionDep, settings: SettingsDep
+) -> Any:
     answerer = await answerer_for(request, session, principal, "openai")
     history = [
         Turn(message.role, message.text()) for message in body.messages[:-1] if message.role in ("user", "assistant")
@@ -170,7 +172,8 @@ async def chat_completions(request: Request, body: ChatCompletionRequest, princi
             completion_id,
             created,
         )
-        return EventSourceResponse(_wire(chunks, include_usage), headers={"Cache-Control": "no-cache"})
+        heartbeats = settings.events.heartbeat_seconds
+        return EventSourceResponse(_wire(chunks, include_usage, heartbeats), headers={"Cache-Control": "no-cache"})
     answer = await service.answer(answerer, question, sources, standalone=standalone)
     return ChatCompletion(
         id=completion_id,
@@ -208,12 +211,18 @@ async def _chunks(
             yield {**chunk({}), "choices": [], "usage": event.data["usage"]}
 
 
-async def _wire(chunks: AsyncIterator[dict[str, Any]], include_usage: bool) -> AsyncIterator[bytes]:
+async def _wire(
+    chunks: AsyncIterator[dict[str, Any]], include_usage: bool, heartbeat_seconds: float
+) -> AsyncIterator[bytes]:
     """OpenAI's framing: bare `data:` lines, `[DONE]` at the end; an upstream failure midway is an error object,
-    as OpenAI sends one."""
+    as OpenAI sends one. While the model is silent, a comment line keeps proxies from closing the connection: SSE
+    clients (the `openai` SDKs included) skip comments, and with no `id:` or `retry:` ever sent, the blank line
+    after one dispatches nothing."""
     try:
-        async for item in chunks:
-            if item["choices"] or include_usage:
+        async for item in with_heartbeats(chunks, heartbeat_seconds):
+            if item is None:
+                yield HEARTBEAT
+            elif item["choices"] or include_usage:
                 yield f"data: {json.dumps(item)}\n\n".encode()
     except FolioError as error:
         failure = {"error": {"message": error.detail_message, "type": "folio_error", "code": error.code}}

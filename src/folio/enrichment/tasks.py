@@ -121,8 +121,7 @@ class EnrichmentRunner:
                     self._offline = OfflineWriter(await anyio.to_thread.run_sync(self.embedder))
                 results = await self._offline.write(items, targets, known)
             outcomes = [result for result in results if isinstance(result, Outcome)]
-            async with context.sessionmaker() as session, session.begin():
-                await context.fence(session)
+            async with context.fenced() as session:
                 await EnrichmentRepository(session).save(context.job_id, outcomes)
             step = Tally(len(outcomes), sum(outcome.needs_review for outcome in outcomes))
             total += step
@@ -176,8 +175,7 @@ class EnrichDocuments:
 
         async with settled(context, failed=partial(fail_pending, context), cancelled=cancelled):
             tally = await self.runner.run(context, on_step=lambda tally: _report(context, tally))
-        async with context.sessionmaker() as session, session.begin():
-            await context.fence(session)
+        async with context.fenced() as session:
             emit(
                 session,
                 org_id=context.principal.org_id,
@@ -204,6 +202,5 @@ async def _report(context: JobContext, tally: Tally) -> None:
 
 async def fail_pending(context: JobContext, code: str, message: str) -> None:
     """Mark what the job leaves unwritten as failed with its error; retrying the job writes them."""
-    async with context.sessionmaker() as session, session.begin():
-        await context.fence(session)
+    async with context.fenced() as session:
         await EnrichmentRepository(session).fail_pending(context.job_id, code, message)

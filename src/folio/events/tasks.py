@@ -22,8 +22,7 @@ class PruneEvents:
         cutoff = datetime.now(UTC) - self.retention
         deleted = 0
         while True:
-            async with context.sessionmaker() as session, session.begin():
-                await context.fence(session)
+            async with context.fenced() as session:
                 oldest = select(Event.id).where(Event.created_at < cutoff).order_by(Event.id).limit(_STEP)
                 result = await session.execute(delete(Event).where(Event.id.in_(oldest.scalar_subquery())))
             count = int(getattr(result, "rowcount", 0) or 0)

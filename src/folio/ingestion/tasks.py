@@ -76,8 +76,7 @@ class Ingestion:
         await context.progress(20, f"extracted {pages} page{'s' if pages != 1 else ''}", stage="chunking")
         chunks = await anyio.to_thread.run_sync(chunk_with_settings, extracted, self.settings)
         version = document.version + 1
-        async with context.sessionmaker() as session, session.begin():
-            await context.fence(session)
+        async with context.fenced() as session:
             # A previous attempt may have left part of this version behind.
             await DocumentRepository(session).delete_chunks(document.id, version=version)
         embedder = await anyio.to_thread.run_sync(self.embedder)
@@ -88,8 +87,7 @@ class Ingestion:
                 chunk_row(document.org_id, document.id, version, chunk, vector.tolist())
                 for chunk, vector in zip(batch, vectors, strict=True)
             ]
-            async with context.sessionmaker() as session, session.begin():
-                await context.fence(session)
+            async with context.fenced() as session:
                 await DocumentRepository(session).insert_chunks(rows)
             done = first + len(batch)
             await context.progress(
@@ -108,8 +106,7 @@ class Ingestion:
         return await anyio.to_thread.run_sync(extract_isolated, path, document.kind, self.settings)
 
     async def _start(self, context: JobContext) -> Document | None:
-        async with context.sessionmaker() as session, session.begin():
-            await context.fence(session)
+        async with context.fenced() as session:
             document = await DocumentRepository(session).get(context.principal, _document_id(context), for_update=True)
             if document is not None:
                 document.status = DocumentStatus.PROCESSING
@@ -120,8 +117,7 @@ class Ingestion:
         self, context: JobContext, document: Document, version: int, extracted: ExtractedText, chunk_count: int
     ) -> None:
         """Make `version` the one searches see, in one transaction, and drop every other version."""
-        async with context.sessionmaker() as session, session.begin():
-            await context.fence(session)
+        async with context.fenced() as session:
             repository = DocumentRepository(session)
             live = await repository.get(context.principal, document.id, for_update=True)
             if live is None:
@@ -159,8 +155,7 @@ class Ingestion:
     async def _set_status(
         self, context: JobContext, status: DocumentStatus, code: str | None = None, message: str | None = None
     ) -> None:
-        async with context.sessionmaker() as session, session.begin():
-            await context.fence(session)
+        async with context.fenced() as session:
             await self._mark(session, context, status, code, message)
 
     @staticmethod

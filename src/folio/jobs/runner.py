@@ -96,6 +96,13 @@ class JobContext:
             self.lease_lost = True
             raise LeaseLost()
 
+    @asynccontextmanager
+    async def fenced(self) -> AsyncIterator[AsyncSession]:
+        """A transaction fenced by this attempt's lease (see `fence`): how a handler changes what the job works on."""
+        async with self.sessionmaker() as session, session.begin():
+            await self.fence(session)
+            yield session
+
     def lease_token(self) -> UUID:
         if self.lease_id is None:
             raise LeaseLost()

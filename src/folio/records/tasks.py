@@ -100,8 +100,7 @@ class RecordImport:
             )
 
     async def _start(self, context: JobContext) -> RecordBatch | None:
-        async with context.sessionmaker() as session, session.begin():
-            await context.fence(session)
+        async with context.fenced() as session:
             batch = await BatchRepository(session).get(context.principal, _batch_id(context), for_update=True)
             if batch is not None:
                 batch.status = BatchStatus.IMPORTING if batch.imported_at is None else BatchStatus.INDEXING
@@ -135,8 +134,7 @@ class RecordImport:
                 await context.progress(percent, f"read {rows_read} rows", stage="importing")
         finally:
             reader.close()
-        async with context.sessionmaker() as session, session.begin():
-            await context.fence(session)
+        async with context.fenced() as session:
             live = await BatchRepository(session).get(context.principal, batch.id, for_update=True)
             if live is not None:
                 live.imported_at = datetime.now(UTC)
@@ -149,8 +147,7 @@ class RecordImport:
     ) -> int:
         """One block in one transaction, with the batch's counts; the rows read so far. New and changed records
         become pending enrichments with `schema_id` (None: the batch does not enrich)."""
-        async with context.sessionmaker() as session, session.begin():
-            await context.fence(session)
+        async with context.fenced() as session:
             await RecordRepository(session).lock_imports(batch.org_id)
             live = await BatchRepository(session).get(context.principal, batch.id, for_update=True)
             if live is None:
@@ -215,8 +212,7 @@ class RecordImport:
         vectors: Embeddings,
     ) -> dict[UUID, Embeddings]:
         """Write the chunks of the records still waiting and make them live; each one's mean vector, by id."""
-        async with context.sessionmaker() as session, session.begin():
-            await context.fence(session)
+        async with context.fenced() as session:
             records = RecordRepository(session)
             waiting = {item.document_id for item in await records.lock_unchanged(batch.id, items)}
             rows: list[dict[str, Any]] = []
@@ -262,16 +258,14 @@ class RecordImport:
 
     async def _count_enriched(self, context: JobContext, batch: RecordBatch, tally: Tally) -> None:
         """Counts to follow while the job runs; `_finish` recounts them exactly."""
-        async with context.sessionmaker() as session, session.begin():
-            await context.fence(session)
+        async with context.fenced() as session:
             live = await BatchRepository(session).get(context.principal, batch.id, for_update=True)
             if live is not None:
                 live.records_enriched += tally.enriched
                 live.records_needing_review += tally.needing_review
 
     async def _finish(self, context: JobContext, batch: RecordBatch) -> None:
-        async with context.sessionmaker() as session, session.begin():
-            await context.fence(session)
+        async with context.fenced() as session:
             live = await BatchRepository(session).get(context.principal, batch.id, for_update=True)
             if live is None:
                 return
@@ -288,8 +282,7 @@ class RecordImport:
     async def _mark(
         self, context: JobContext, status: BatchStatus, code: str | None = None, message: str | None = None
     ) -> None:
-        async with context.sessionmaker() as session, session.begin():
-            await context.fence(session)
+        async with context.fenced() as session:
             batch = await BatchRepository(session).get(context.principal, _batch_id(context), for_update=True)
             if batch is not None:
                 batch.status, batch.error_code, batch.error_message = status, code, message and message[:2000]

@@ -71,8 +71,7 @@ class Summarization:
             await _mark(session, context, SummaryStatus.FAILED, WorkerLost.code, WorkerLost.message)
 
     async def _start(self, context: JobContext) -> _Work | None:
-        async with context.sessionmaker() as session, session.begin():
-            await context.fence(session)
+        async with context.fenced() as session:
             summary = await SummaryRepository(session).get(context.principal, _summary_id(context), for_update=True)
             if summary is None:
                 return None
@@ -111,8 +110,7 @@ class Summarization:
         return await ExtractiveSummarizer(embedder).write(work.request, progress)
 
     async def _store(self, context: JobContext, work: _Work, written: Written) -> None:
-        async with context.sessionmaker() as session, session.begin():
-            await context.fence(session)
+        async with context.fenced() as session:
             summary = await SummaryRepository(session).get(context.principal, _summary_id(context), for_update=True)
             if summary is None:
                 return
@@ -131,8 +129,7 @@ class Summarization:
     async def _set_status(
         self, context: JobContext, status: SummaryStatus, code: str | None = None, message: str | None = None
     ) -> None:
-        async with context.sessionmaker() as session, session.begin():
-            await context.fence(session)
+        async with context.fenced() as session:
             await _mark(session, context, status, code, message)
 
 

@@ -20,6 +20,14 @@ from folio.models.search import SearchCorpus, SearchQuery, SearchTerm
 from folio.models.summary import Summary, SummaryFormat, SummaryLength, SummaryStatus
 from folio.models.usage import UsageEvent
 from folio.models.user import User
+from folio.models.webhook import (
+    DeliveryError,
+    DeliveryStatus,
+    WebhookAttempt,
+    WebhookCursor,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
 
 __all__ = [
     "ApiKey",
@@ -30,6 +38,8 @@ __all__ = [
     "Chat",
     "ChatMessage",
     "Chunk",
+    "DeliveryError",
+    "DeliveryStatus",
     "Document",
     "DocumentContent",
     "DocumentStatus",
@@ -63,4 +73,8 @@ __all__ = [
     "TemplateKind",
     "UsageEvent",
     "User",
+    "WebhookAttempt",
+    "WebhookCursor",
+    "WebhookDelivery",
+    "WebhookEndpoint",
 ]

@@ -13,6 +13,9 @@ from folio.settings import Settings
 from folio.summaries.service import SUMMARIZE_DOCUMENT
 from folio.summaries.tasks import Summarization
 from folio.usage.service import Meter
+from folio.webhooks.config import WebhookConfig
+from folio.webhooks.service import WEBHOOK_DELIVER
+from folio.webhooks.tasks import DeliverWebhook
 
 
 def build_handlers(
@@ -26,4 +29,5 @@ def build_handlers(
         SUMMARIZE_DOCUMENT: Summarization(llm, embedder.get, settings.llm, meter),
         IMPORT_RECORDS: RecordImport(settings.records, settings.ingestion, storage, embedder.get, meter, enrichment),
         ENRICH_DOCUMENTS: EnrichDocuments(enrichment),
+        WEBHOOK_DELIVER: DeliverWebhook(WebhookConfig.from_settings(settings)),
     }

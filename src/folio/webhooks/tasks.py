@@ -85,8 +85,7 @@ class DeliverWebhook:
             await self._fail(session, self._delivery_id(context), DeliveryError.WORKER_LOST)
 
     async def _start(self, context: JobContext) -> _Work | None:
-        async with context.sessionmaker() as session, session.begin():
-            await context.fence(session)
+        async with context.fenced() as session:
             delivery = await DeliveryRepository(session).for_update(self._delivery_id(context))
             if delivery is None or delivery.status is not DeliveryStatus.PENDING:
                 return None
@@ -119,8 +118,7 @@ class DeliverWebhook:
         return secrets
 
     async def _record(self, context: JobContext, work: _Work, outcome: Outcome, retry_after: timedelta | None) -> None:
-        async with context.sessionmaker() as session, session.begin():
-            await context.fence(session)
+        async with context.fenced() as session:
             delivery = await DeliveryRepository(session).for_update(work.delivery_id)
             if delivery is None:
                 return  # its endpoint was deleted meanwhile
@@ -150,8 +148,7 @@ class DeliverWebhook:
                 delivery.next_attempt_at = None if retry_after is None else now + retry_after
 
     async def _give_up(self, context: JobContext, error: DeliveryError | None) -> None:
-        async with context.sessionmaker() as session, session.begin():
-            await context.fence(session)
+        async with context.fenced() as session:
             await self._fail(session, self._delivery_id(context), error)
 
     async def _fail(self, session: AsyncSession, delivery_id: UUID, error: DeliveryError | None) -> None:
@@ -201,8 +198,7 @@ class PruneDeliveries:
         cutoff = datetime.now(UTC) - self.retention
         deleted = 0
         while True:
-            async with context.sessionmaker() as session, session.begin():
-                await context.fence(session)
+            async with context.fenced() as session:
                 count = await DeliveryRepository(session).delete_finished_before(cutoff, _PRUNE_STEP)
             deleted += count
             if count < _PRUNE_STEP:

@@ -41,6 +41,7 @@ from folio.observability.logging import configure_logging
 from folio.orgs import service as orgs
 from folio.settings import Settings
 from folio.usage.service import meter_for
+from folio.webhooks.fanout import running_fan_out
 
 app = typer.Typer(help="Folio: document intelligence you host yourself.", no_args_is_help=True)
 users = typer.Typer(help="Manage user accounts.", no_args_is_help=True)
@@ -151,7 +152,8 @@ def worker() -> None:
             await queue.start(consume=True)
             console.print(f"Worker running {settings.jobs.concurrency} jobs at a time; Ctrl-C stops it.")
             try:
-                await stopping.wait()
+                async with running_fan_out(sessionmaker, settings.webhooks):
+                    await stopping.wait()
             finally:
                 await queue.stop()
                 await embedder.close()

@@ -57,6 +57,8 @@ from folio.summaries import router as summaries_router
 from folio.summaries import templates_router
 from folio.usage import router as usage_router
 from folio.usage.service import meter_for
+from folio.webhooks import router as webhooks_router
+from folio.webhooks.fanout import running_fan_out
 
 TAGS = [
     {"name": "auth", "description": "Registration, login, token refresh and logout, and who you are."},
@@ -75,6 +77,7 @@ TAGS = [
     {"name": "records", "description": "Customer records (cases) from CSV or JSONL batches, and their case workflow."},
     {"name": "enrichment", "description": "Structured labels of records and documents against JSON Schemas."},
     {"name": "usage", "description": "Tokens and cost of every model call, and monthly token budgets."},
+    {"name": "webhooks", "description": "Events POSTed to your endpoints, signed by the Standard Webhooks scheme."},
     {"name": "ops", "description": "Health checks and Prometheus metrics."},
 ]
 
@@ -156,6 +159,9 @@ def create_app(settings: Settings | None = None, *, job_handlers: Mapping[str, H
             await job_queue.start(consume=job_queue.embedded)
             stack.push_async_callback(job_queue.stop)
             app.state.job_queue = outlets[JOB_QUEUE] = job_queue
+            if job_queue.embedded and job_handlers is None:
+                # Embedded, this process also turns events into webhook deliveries; scale-out, workers do.
+                await stack.enter_async_context(running_fan_out(app.state.sessionmaker, settings.webhooks))
             if "PROMETHEUS_MULTIPROC_DIR" in os.environ:
                 stack.callback(multiprocess.mark_process_dead, os.getpid())
             yield
@@ -206,6 +212,7 @@ def create_app(settings: Settings | None = None, *, job_handlers: Mapping[str, H
         records_router,
         enrichment_router,
         usage_router,
+        webhooks_router,
         health,
     )
     for module in routers:

@@ -10,6 +10,7 @@ from folio.events.tasks import PRUNE_EVENTS, PruneEvents
 from folio.jobs.runner import Handler
 from folio.jobs.schedule import Periodic
 from folio.settings import Settings
+from folio.webhooks.tasks import PRUNE_DELIVERIES, PruneDeliveries
 
 HOURLY = timedelta(hours=1)
 
@@ -18,5 +19,6 @@ def periodic_work(settings: Settings, storage: Storage) -> tuple[list[Periodic],
     handlers: dict[str, Handler] = {
         PRUNE_EVENTS: PruneEvents(timedelta(days=settings.events.retention_days)),
         SWEEP_FILES: SweepFiles(storage),
+        PRUNE_DELIVERIES: PruneDeliveries(timedelta(days=settings.events.retention_days)),
     }
     return [Periodic(kind, HOURLY) for kind in handlers], handlers

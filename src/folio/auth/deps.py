@@ -1,4 +1,5 @@
-"""Authentication: turn `Authorization: Bearer` or `X-API-Key` into the request's principal."""
+"""Authentication: turn `Authorization: Bearer` or `X-API-Key` into the request's principal, and any credential
+into a principal for the live-event WebSocket, which reads it elsewhere (browsers cannot set headers there)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import Depends, Header, Request
+from fastapi.requests import HTTPConnection
 from fastapi.security import APIKeyHeader, OAuth2PasswordBearer
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -14,11 +16,11 @@ from folio.auth import service as auth
 from folio.auth.errors import AuthExpired, AuthInvalid, AuthRequired, OrgAccessDenied
 from folio.auth.principal import Principal, Scope
 from folio.auth.tokens import AccessTokens, is_api_key
-from folio.deps import API_V1, client_address, rate_limit
+from folio.deps import API_V1
 from folio.error_handlers import error_responses
 from folio.errors import FolioError, Forbidden, RateLimitExceeded, ValidationFailed
-from folio.observability.middleware import STATE_PRINCIPAL
-from folio.ratelimit import Policy
+from folio.observability.middleware import STATE_PRINCIPAL, STATE_RESPONSE_HEADERS
+from folio.ratelimit import Policy, RateLimiter
 
 _bearer = OAuth2PasswordBearer(
     tokenUrl=f"{API_V1}/auth/login",
@@ -46,9 +48,48 @@ def access_tokens(request: Request) -> AccessTokens:
 TokensDep = Annotated[AccessTokens, Depends(access_tokens)]
 
 
+async def principal_for(
+    sessionmaker: async_sessionmaker[AsyncSession], tokens: AccessTokens, *, credential: str, org_id: UUID | None
+) -> Principal:
+    """The principal a credential (an access token or an API key) acts as in `org_id` (None: the token's or the
+    key's organization), checked in a short transaction of its own.
+
+    Its own transaction: the route's session takes a connection only when it needs one, so a route that works
+    before it reads (an upload streaming, a question being embedded) holds none meanwhile, and a live stream holds
+    none while it is open.
+    """
+    async with sessionmaker() as session, session.begin():
+        if is_api_key(credential):
+            return await keys_service.principal_from_api_key(session, secret=credential, org_id=org_id)
+        return await auth.principal_from_access_token(session, token=credential, org_id=org_id, tokens=tokens)
+
+
+async def authenticate(connection: HTTPConnection, *, credential: str | None, org_id: UUID | None) -> Principal:
+    """The principal of a request or a WebSocket, counted against the rate limits.
+
+    Missing and failed credentials count against the client's address, which bounds guessing of keys and tokens;
+    a valid one counts against its API key or user.
+    """
+    if not credential:
+        await _count(connection, Policy.ANONYMOUS, _address(connection))
+        raise AuthRequired()
+    try:
+        principal = await principal_for(
+            connection.app.state.sessionmaker, connection.app.state.access_tokens, credential=credential, org_id=org_id
+        )
+    except (AuthInvalid, AuthExpired):
+        await _count(connection, Policy.ANONYMOUS, _address(connection))
+        raise
+    connection.scope.setdefault("state", {})[STATE_PRINCIPAL] = principal
+    if principal.api_key_id is not None:
+        await _count(connection, Policy.API_KEY, str(principal.api_key_id))
+    else:
+        await _count(connection, Policy.USER, str(principal.user_id))
+    return principal
+
+
 async def current_principal(
     request: Request,
-    tokens: TokensDep,
     bearer: Annotated[str | None, Depends(_bearer)],
     api_key: Annotated[str | None, Depends(_api_key)],
     x_org_id: Annotated[
@@ -56,31 +97,7 @@ async def current_principal(
         Header(description="The organization to act in, for users who belong to several."),
     ] = None,
 ) -> Principal:
-    credential = api_key or bearer
-    if not credential:
-        await rate_limit(request, Policy.ANONYMOUS, client_address(request))
-        raise AuthRequired()
-    # A short transaction of its own: the route's session takes a connection only when it needs one, so a route
-    # that works before it reads (an upload streaming, a question being embedded) holds none meanwhile.
-    sessionmaker: async_sessionmaker[AsyncSession] = request.app.state.sessionmaker
-    try:
-        async with sessionmaker() as session, session.begin():
-            if is_api_key(credential):
-                principal = await keys_service.principal_from_api_key(session, secret=credential, org_id=x_org_id)
-            else:
-                principal = await auth.principal_from_access_token(
-                    session, token=credential, org_id=x_org_id, tokens=tokens
-                )
-    except (AuthInvalid, AuthExpired):
-        # Failed credentials count against the address, which bounds guessing of keys and tokens.
-        await rate_limit(request, Policy.ANONYMOUS, client_address(request))
-        raise
-    request.scope.setdefault("state", {})[STATE_PRINCIPAL] = principal
-    if principal.api_key_id is not None:
-        await rate_limit(request, Policy.API_KEY, str(principal.api_key_id))
-    else:
-        await rate_limit(request, Policy.USER, str(principal.user_id))
-    return principal
+    return await authenticate(request, credential=api_key or bearer, org_id=x_org_id)
 
 
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
@@ -96,3 +113,15 @@ def requires(*scopes: Scope) -> Any:
         return principal
 
     return Depends(principal_with_scopes)
+
+
+def _address(connection: HTTPConnection) -> str:
+    return connection.client.host if connection.client else "unknown"
+
+
+async def _count(connection: HTTPConnection, policy: Policy, identity: str) -> None:
+    """`folio.deps.rate_limit` for a request or a WebSocket: count one; the window's headers go on the response."""
+    limiter: RateLimiter = connection.app.state.rate_limiter
+    window = await limiter.hit(policy, identity)
+    if window is not None:
+        connection.scope.setdefault("state", {})[STATE_RESPONSE_HEADERS] = window.headers()

@@ -27,6 +27,19 @@ LATENCY = Histogram(
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
 )
 IN_FLIGHT = Gauge("folio_http_requests_in_flight", "Requests being served.", multiprocess_mode="livesum")
+WEBSOCKETS_OPEN = Gauge(
+    "folio_websockets_open",
+    "WebSocket connections open (not counted as requests in flight).",
+    multiprocess_mode="livesum",
+)
+WEBSOCKETS_CLOSED = Counter(
+    "folio_websockets_closed_total",
+    "WebSocket connections ended, by route template and close code (or the HTTP status of a refused handshake).",
+    ["route", "code"],
+)
+WEBSOCKET_MESSAGES = Counter(
+    "folio_websocket_messages_total", "WebSocket messages, by direction (received, sent).", ["direction"]
+)
 DB_POOL_CHECKED_OUT = Gauge(
     "folio_db_pool_connections_in_use", "Database connections lent out of the pool.", multiprocess_mode="livesum"
 )

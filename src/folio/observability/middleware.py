@@ -1,10 +1,12 @@
 """The outermost Folio middleware: request id, load shedding, body limit, NUL refusal, security headers, access
-log, metrics and the last-resort 500."""
+log, metrics and the last-resort 500; for WebSockets, the request id, the refusals of a handshake, one access-log
+line when the connection ends and the connection metrics."""
 
 from __future__ import annotations
 
 import re
 import time
+from contextlib import suppress
 from dataclasses import dataclass
 from typing import Any
 
@@ -62,6 +64,9 @@ class RequestMiddleware:
         self.load = load
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "websocket":
+            await self._websocket(scope, receive, send)
+            return
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
@@ -108,6 +113,72 @@ class RequestMiddleware:
             self.load.in_flight -= 1
             metrics.IN_FLIGHT.dec()
             self._record(scope, state, status, time.perf_counter() - started)
+            structlog.contextvars.unbind_contextvars("request_id")
+            request_id_var.reset(token)
+
+    async def _websocket(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """A WebSocket is not a request in flight (it may stay open for hours); its handshake is refused like a
+        request (503 when the process is full, 422 for a NUL in the URL)."""
+        headers = Headers(scope=scope)
+        request_id = accept_request_id(headers.get("x-request-id"))
+        token = request_id_var.set(request_id)
+        structlog.contextvars.bind_contextvars(request_id=request_id)
+        state: dict[str, Any] = scope.setdefault("state", {})
+        connection = _Connection()
+        secure = scope.get("scheme") == "wss"
+
+        async def counted_receive() -> Message:
+            message = await receive()
+            if message["type"] == "websocket.receive":
+                connection.received += 1
+                metrics.WEBSOCKET_MESSAGES.labels("received").inc()
+            elif message["type"] == "websocket.disconnect" and connection.outcome is None:
+                connection.outcome = _client_close_label(message.get("code", 1005))
+            return message
+
+        async def send_with_headers(message: Message) -> None:
+            kind = message["type"]
+            if kind == "websocket.send":
+                connection.sent += 1
+                metrics.WEBSOCKET_MESSAGES.labels("sent").inc()
+            elif kind == "websocket.accept":
+                message = {**message, "headers": [*message.get("headers", []), (b"x-request-id", request_id.encode())]}
+            elif kind == "websocket.close" and connection.outcome is None:
+                # Closed before the handshake completed, the server answers 403.
+                connection.outcome = str(message.get("code", 1000)) if connection.accepted else "403"
+            elif kind == "websocket.http.response.start":
+                connection.outcome = str(message["status"])
+                response_headers = MutableHeaders(scope=message)
+                response_headers["X-Request-ID"] = request_id
+                for name, value in SECURITY_HEADERS.items():
+                    response_headers.setdefault(name, value)
+                if secure:
+                    response_headers.setdefault("Strict-Transport-Security", _HSTS)
+            await send(message)
+            if kind == "websocket.accept":
+                connection.accepted = True
+                metrics.WEBSOCKETS_OPEN.inc()
+
+        started = time.perf_counter()
+        try:
+            error = self._refusal(scope, headers)
+            if error is not None:
+                await receive()  # websocket.connect
+                await _deny(error, request_id, scope, send_with_headers)
+            else:
+                await self.app(scope, counted_receive, send_with_headers)
+        except Exception:
+            log.exception("unhandled_exception", path=scope["path"])
+            if connection.outcome is None:
+                with suppress(OSError):  # the peer may be gone already
+                    if connection.accepted:
+                        await send_with_headers({"type": "websocket.close", "code": 1011})
+                    else:
+                        await _deny(InternalError(), request_id, scope, send_with_headers)
+        finally:
+            if connection.accepted:
+                metrics.WEBSOCKETS_OPEN.dec()
+            self._record_websocket(scope, state, connection, time.perf_counter() - started)
             structlog.contextvars.unbind_contextvars("request_id")
             request_id_var.reset(token)
 
@@ -177,10 +248,59 @@ class RequestMiddleware:
             principal=principal.kind if principal else None,
         )
 
+    @staticmethod
+    def _record_websocket(scope: Scope, state: dict[str, Any], connection: _Connection, duration: float) -> None:
+        route = scope.get("route")
+        template = getattr(route, "path", None) or "<unmatched>"
+        outcome = connection.outcome or "1006"
+        metrics.WEBSOCKETS_CLOSED.labels(template, outcome).inc()
+        principal = state.get(STATE_PRINCIPAL)
+        log.info(
+            "websocket",
+            route=template,
+            code=outcome,
+            duration_ms=round(duration * 1000, 2),
+            messages_received=connection.received,
+            messages_sent=connection.sent,
+            org_id=str(principal.org_id) if principal else None,
+            principal=principal.kind if principal else None,
+        )
 
-async def _send_error(error: FolioError, request_id: str, send: Send) -> None:
+
+@dataclass
+class _Connection:
+    """What the access log and the metrics say of a WebSocket once it ends."""
+
+    accepted: bool = False
+    # The close code (who closed first decides it), or the HTTP status of a refused handshake.
+    outcome: str | None = None
+    received: int = 0
+    sent: int = 0
+
+
+def _client_close_label(code: int) -> str:
+    """A client may close with any code from 1000 to 4999: the label keeps the standard ones, so a client cannot
+    make up label values."""
+    return str(code) if 1000 <= code <= 1015 else "other"
+
+
+def holds_nul(json_text: bytes) -> bool:
+    """Whether JSON text holds a NUL character, raw or as a `\\u0000` escape."""
+    return b"\x00" in json_text or _JSON_NUL.search(json_text) is not None
+
+
+async def _deny(error: FolioError, request_id: str, scope: Scope, send: Send) -> None:
+    """Refuse a WebSocket handshake with the error's status and envelope, where the server can answer one (the
+    ASGI denial-response extension); otherwise with a plain 403."""
+    if "websocket.http.response" in scope.get("extensions", {}):
+        await _send_error(error, request_id, send, kind="websocket.http.response")
+    else:
+        await send({"type": "websocket.close", "code": 1008})
+
+
+async def _send_error(error: FolioError, request_id: str, send: Send, *, kind: str = "http.response") -> None:
     body = orjson.dumps(error.envelope(request_id))
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
     headers += [(name.lower().encode(), value.encode()) for name, value in error.headers.items()]
-    await send({"type": "http.response.start", "status": error.status_code, "headers": headers})
-    await send({"type": "http.response.body", "body": body})
+    await send({"type": f"{kind}.start", "status": error.status_code, "headers": headers})
+    await send({"type": f"{kind}.body", "body": body})

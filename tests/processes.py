@@ -1,18 +1,22 @@
 """A `folio serve` in a child process, and the memory of processes from /proc (psutil is not a dependency): shared
-by the live-server tests and the benchmarks."""
+by the live-server tests and the benchmarks. Also the processes of a scale-out topology (`folio serve`,
+`folio worker`, a Redis server of the test's own), driven from a test's event loop."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Iterator, Mapping
+from contextlib import asynccontextmanager, contextmanager, suppress
 from pathlib import Path
 
 import httpx
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -75,6 +79,130 @@ def folio_server(
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+# Processes of a scale-out topology, on the test's event loop.
+
+Process = asyncio.subprocess.Process
+
+
+def folio_environment(data_dir: Path, settings: Mapping[str, str]) -> dict[str, str]:
+    """The environment of a `folio` child: none of the developer's own FOLIO_ variables, then FOLIO_DATA_DIR and
+    `settings`."""
+    inherited = {key: value for key, value in os.environ.items() if not key.startswith("FOLIO_")}
+    return {**inherited, "FOLIO_DATA_DIR": str(data_dir), **settings}
+
+
+@asynccontextmanager
+async def folio_process(*args: str, data_dir: Path, settings: Mapping[str, str], log: Path) -> AsyncIterator[Process]:
+    """`folio <args>` (such as `serve --port 8001` or `worker`) in a child process, its output appended to `log`.
+    Ended with SIGTERM when the block ends (SIGKILL if it lingers), unless it has exited already."""
+    with log.open("ab") as output:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "folio",
+            *args,
+            # Unbuffered, so the log shows what the process did up to the moment it was killed.
+            env={**folio_environment(data_dir, settings), "PYTHONUNBUFFERED": "1"},
+            cwd=ROOT,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        yield process
+    finally:
+        await terminate(process)
+
+
+async def terminate(process: Process, *, seconds: float = 30) -> None:
+    """SIGTERM, then SIGKILL after `seconds`; nothing if the process has exited already."""
+    if process.returncode is None:
+        with suppress(ProcessLookupError):  # it exited meanwhile
+            process.terminate()
+        try:
+            async with asyncio.timeout(seconds):
+                await process.wait()
+        except TimeoutError:
+            process.kill()
+            await process.wait()
+
+
+def log_text(log: Path) -> str:
+    return log.read_text(errors="replace") if log.exists() else ""
+
+
+def log_tail(log: Path) -> str:
+    return log_text(log)[-3000:] or "(nothing logged)"
+
+
+async def until_answering(url: str, process: Process, log: Path, *, seconds: float = 120) -> None:
+    """Until GET `url` answers 200; fails with the log's tail when the process exits or `seconds` pass first."""
+    try:
+        async with asyncio.timeout(seconds), httpx.AsyncClient(timeout=2) as client:
+            while process.returncode is None:
+                try:
+                    if (await client.get(url)).status_code == 200:
+                        return
+                except httpx.TransportError:
+                    pass
+                await asyncio.sleep(0.1)
+    except TimeoutError:
+        raise AssertionError(f"{url} did not answer within {seconds} s:\n{log_tail(log)}") from None
+    raise AssertionError(f"the process serving {url} exited with {process.returncode}:\n{log_tail(log)}")
+
+
+async def until_logged(text: str, process: Process, log: Path, *, seconds: float = 120) -> None:
+    """Until `log` holds `text`; fails with the log's tail when the process exits or `seconds` pass first."""
+    try:
+        async with asyncio.timeout(seconds):
+            while process.returncode is None:
+                if text in log_text(log):
+                    return
+                await asyncio.sleep(0.1)
+    except TimeoutError:
+        raise AssertionError(f"{text!r} was not logged within {seconds} s:\n{log_tail(log)}") from None
+    raise AssertionError(f"the process exited with {process.returncode} before logging {text!r}:\n{log_tail(log)}")
+
+
+class RedisServer:
+    """A `redis-server` of the test's own on a free port, without persistence: stopping it loses every key, stream,
+    consumer group and subscription, as a crashed cache does. A test may stop and start it again (same port)
+    without touching the Redis other tests share."""
+
+    def __init__(self, executable: str, log: Path) -> None:
+        self.executable = executable
+        self.log = log
+        self.port = free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self._process: Process | None = None
+
+    async def start(self, *, seconds: float = 30) -> None:
+        with self.log.open("ab") as output:
+            self._process = process = await asyncio.create_subprocess_exec(
+                self.executable,
+                *("--bind", "127.0.0.1", "--port", str(self.port), "--save", "", "--appendonly", "no"),
+                stdout=output,
+                stderr=subprocess.STDOUT,
+            )
+        client = Redis.from_url(self.url)
+        try:
+            async with asyncio.timeout(seconds):
+                while process.returncode is None:
+                    try:
+                        await client.ping()
+                        return
+                    except (RedisError, OSError):
+                        await asyncio.sleep(0.05)
+        except TimeoutError:
+            raise AssertionError(f"redis-server did not answer within {seconds} s:\n{log_tail(self.log)}") from None
+        finally:
+            await client.aclose()
+        raise AssertionError(f"redis-server exited with {process.returncode}:\n{log_tail(self.log)}")
+
+    async def stop(self) -> None:
+        if self._process is not None:
+            await terminate(self._process)
 
 
 # Processes' memory, from /proc (psutil is not a dependency).

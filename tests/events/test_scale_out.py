@@ -394,11 +394,6 @@ async def events_until_all(socket: LiveSocket, wanted: set[tuple[str, str]]) -> 
     return events
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="A Redis restarted without persistence loses the workers' consumer group, and `folio worker` never "
-    "declares it again: XREADGROUP answers NOGROUP in a loop and no job runs (folio.jobs.queue).",
-)
 async def test_a_job_dispatched_while_redis_was_down_runs_once_it_is_back(topology: Topology) -> None:
     async with clients(topology) as (_, via_b):
         frank = await register(via_b)

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager, suppress
 from datetime import timedelta
 from typing import Any
 from uuid import UUID
 
 import structlog
+from redis.asyncio import Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import ResponseError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from taskiq import AsyncBroker, InMemoryBroker
+from taskiq import AckableMessage, AsyncBroker, InMemoryBroker
 from taskiq.api import run_receiver_task
 from taskiq_redis import RedisStreamBroker
 
@@ -65,6 +68,41 @@ class Slots:
             self._slots.release()
 
 
+class JobStream(RedisStreamBroker):
+    """taskiq's Redis stream broker, surviving a Redis that restarted empty.
+
+    A Redis without persistence comes back without the stream's consumer group: reading then fails with NOGROUP on
+    every try, and the worker would never run a job again. The group is made again from the stream's start (what
+    was added since the restart is still to be read), and a lost connection is retried with backoff rather than in
+    a tight loop.
+    """
+
+    async def listen(self) -> AsyncGenerator[AckableMessage, None]:
+        delay = 0.1
+        while True:
+            try:
+                async for message in super().listen():
+                    delay = 0.1
+                    yield message
+            except ResponseError as error:
+                if "NOGROUP" not in str(error):
+                    raise
+                log.warning("job_stream_group_recreated", stream=self.queue_name)
+                await self._recreate_group()
+            except (RedisConnectionError, OSError):
+                log.warning("job_stream_disconnected", retry_in=delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5)
+
+    async def _recreate_group(self) -> None:
+        async with Redis(connection_pool=self.connection_pool) as redis:
+            try:
+                await redis.xgroup_create(self.queue_name, self.consumer_group_name, id="0", mkstream=True)
+            except ResponseError as error:
+                if "BUSYGROUP" not in str(error):  # another worker made it first
+                    raise
+
+
 class JobQueue:
     """One per process. The API dispatches through it; a worker also consumes and reaps.
 
@@ -85,7 +123,7 @@ class JobQueue:
         self.scheduler = Scheduler(sessionmaker, periodics)
         self.runner = JobRunner(sessionmaker, settings, handlers)
         self.broker: AsyncBroker = (
-            RedisStreamBroker(
+            JobStream(
                 redis_url,
                 queue_name="folio:jobs",
                 consumer_group_name="folio-workers",

@@ -50,12 +50,14 @@ class RedisBus:
     def __init__(self, redis: Redis) -> None:
         self.redis = redis
         self._listener: asyncio.Task[None] | None = None
+        self._resync: Resync = lambda: None
 
     async def publish(self, events: Sequence[LiveEvent]) -> None:
         message = b"[" + b",".join(event.json() for event in events) + b"]"
         await self.redis.publish(CHANNEL, message)
 
     async def listen(self, receiver: Receiver, resync: Resync) -> None:
+        self._resync = resync
         self._listener = asyncio.create_task(self._listen(receiver, resync))
 
     async def close(self) -> None:
@@ -63,12 +65,19 @@ class RedisBus:
             self._listener.cancel()
             await asyncio.gather(self._listener, return_exceptions=True)
 
+    def _reconnected(self, connection: object) -> None:
+        self._resync()
+
     async def _listen(self, receiver: Receiver, resync: Resync) -> None:
         delay = 0.1
         while True:
             pubsub = self.redis.pubsub(ignore_subscribe_messages=True)
             try:
                 await pubsub.subscribe(CHANNEL)
+                # redis-py reconnects a pub/sub connection and subscribes again by itself, without telling its
+                # reader: the callback makes every reconnection read the outbox too.
+                if pubsub.connection is not None:
+                    pubsub.connection.register_connect_callback(self._reconnected)
                 # Events published while this process was not subscribed are in the outbox.
                 resync()
                 delay = 0.1

@@ -172,7 +172,8 @@ async def live_app(database_url: str, *, events: dict[str, Any] | None = None, *
 
 @pytest.fixture(scope="module")
 async def live(separate_database_url: str) -> AsyncIterator[Live]:
-    async with live_app(separate_database_url) as running:
+    # A hundred streams open at once authenticate at once: under a loaded test machine they may wait for the pool.
+    async with live_app(separate_database_url, db={"pool_timeout_seconds": 30}) as running:
         yield running
 
 

@@ -290,6 +290,10 @@ def _operation_failures(operation: Operation, account: LiveAccount) -> list[str]
     return failures
 
 
+# A valid request opens a stream that never ends by itself (heartbeats keep it alive); tests/events covers it.
+ENDLESS = {"GET /api/v1/events"}
+
+
 def test_api_conforms_to_its_schema(live_server: str, live_account: LiveAccount) -> None:
     api_schema = schemathesis.openapi.from_url(f"{live_server}/openapi.json")
     failures: list[str] = []
@@ -297,6 +301,8 @@ def test_api_conforms_to_its_schema(live_server: str, live_account: LiveAccount)
     for result in api_schema.get_all_operations():
         assert isinstance(result, Ok), result
         operation = result.ok()
+        if operation.label in ENDLESS:
+            continue
         failures.extend(_operation_failures(operation, live_account))
         tested += 1
     assert tested >= 19

@@ -117,6 +117,8 @@ def serve(
         workers=workers,
         reload=reload,
         log_config=None,
+        # Live event streams never end by themselves: stop waiting for them after this long.
+        timeout_graceful_shutdown=10,
         forwarded_allow_ips=",".join(settings.http.trusted_proxies) or None,
         proxy_headers=bool(settings.http.trusted_proxies),
     )

@@ -15,7 +15,7 @@ from folio.answers.schemas import ChatCreate, ChatDetail, ChatMessageRead, ChatR
 from folio.answers.service import Event
 from folio.auth.deps import authenticated, requires
 from folio.auth.principal import Principal, Scope
-from folio.deps import API_V1, PageDep, SessionDep, SessionmakerDep
+from folio.deps import API_V1, PageDep, SessionDep, SessionmakerDep, SettingsDep
 from folio.errors import Forbidden
 from folio.pagination import Page
 from folio.search.schemas import SearchFilters
@@ -82,6 +82,7 @@ async def post_message(
     principal: Asker,
     session: SessionDep,
     sessionmaker: SessionmakerDep,
+    settings: SettingsDep,
 ) -> Any:
     chat = await chats.get_chat(session, principal=principal, chat_id=chat_id)
     answerer = await answerer_for(request, session, principal, "chat")
@@ -103,7 +104,8 @@ async def post_message(
                 sessionmaker,
                 chat.id,
                 chat.org_id,
-            )
+            ),
+            heartbeat_seconds=settings.events.heartbeat_seconds,
         )
     answer = await service.answer(answerer, asked.content, sources, standalone=standalone)
     reply = await chats.record_answer(

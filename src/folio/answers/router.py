@@ -9,7 +9,7 @@ from folio.answers.deps import ANSWER_EVENTS, LLM_FAILURES, answerer_for, sse
 from folio.answers.schemas import AnswerRequest, AnswerResponse
 from folio.auth.deps import authenticated, requires
 from folio.auth.principal import Principal, Scope
-from folio.deps import API_V1, SessionDep
+from folio.deps import API_V1, SessionDep, SettingsDep
 from folio.errors import Forbidden
 
 router = APIRouter(prefix=f"{API_V1}/answers", tags=["answers"])
@@ -38,7 +38,9 @@ _SSE_DESCRIPTION = (
         "passage is relevant the answer says so and no model is called. " + _SSE_DESCRIPTION
     ),
 )
-async def answer(request: Request, body: AnswerRequest, principal: Asker, session: SessionDep) -> Any:
+async def answer(
+    request: Request, body: AnswerRequest, principal: Asker, session: SessionDep, settings: SettingsDep
+) -> Any:
     answerer = await answerer_for(request, session, principal, "answer")
     sources = await service.retrieve(
         session,
@@ -49,5 +51,8 @@ async def answer(request: Request, body: AnswerRequest, principal: Asker, sessio
         answerer=answerer,
     )
     if body.stream:
-        return sse(service.events(answerer, body.question, sources, stream=True))
+        return sse(
+            service.events(answerer, body.question, sources, stream=True),
+            heartbeat_seconds=settings.events.heartbeat_seconds,
+        )
     return await service.answer(answerer, body.question, sources)

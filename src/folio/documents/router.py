@@ -4,14 +4,14 @@ from datetime import datetime
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Query, Request, status
+from fastapi import APIRouter, Query, status
 from fastapi.responses import FileResponse
 
 from folio.auth.deps import authenticated, requires
 from folio.auth.principal import Principal, Scope
 from folio.deps import API_V1, PageDep, SessionDep, SettingsDep, StorageDep
 from folio.documents import service as documents
-from folio.documents.deps import UploadBody, upload_limits
+from folio.documents.deps import DocumentUpload
 from folio.documents.errors import (
     DocumentHasNoFile,
     DocumentNotFound,
@@ -20,7 +20,6 @@ from folio.documents.errors import (
     FormTooLarge,
     UnsupportedFileType,
 )
-from folio.documents.multipart import read_upload
 from folio.documents.repository import DocumentFilters
 from folio.documents.schemas import (
     ChunkRead,
@@ -83,30 +82,22 @@ _UPLOAD_BODY: dict[str, Any] = {
     openapi_extra={"requestBody": _UPLOAD_BODY},
 )
 async def upload_documents(
-    request: Request,
     principal: Writer,
-    body: UploadBody,
     session: SessionDep,
+    upload: DocumentUpload,
     settings: SettingsDep,
     storage: StorageDep,
     allow_duplicate: Annotated[bool, Query(description="Store the file even if its content exists.")] = False,
 ) -> UploadResponse:
-    limits = upload_limits(settings, max_files=20)
-    form = await read_upload(body, request.headers.get("content-type", ""), storage, limits)
-    try:
-        created = await documents.create_documents(
-            session,
-            principal=principal,
-            storage=storage,
-            files=form.files,
-            fields=documents.DocumentFields.parse(form.fields),
-            allow_duplicate=allow_duplicate,
-            max_attempts=settings.jobs.max_attempts,
-        )
-    except BaseException:
-        for uploaded in form.files:
-            await storage.delete(uploaded.stored.key)
-        raise
+    created = await documents.create_documents(
+        session,
+        principal=principal,
+        storage=storage,
+        files=upload.files,
+        fields=upload.fields,
+        allow_duplicate=allow_duplicate,
+        max_attempts=settings.jobs.max_attempts,
+    )
     return UploadResponse(
         items=[
             UploadedDocument(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import partial
@@ -10,7 +9,6 @@ from typing import Any
 from uuid import UUID
 
 import anyio
-from pydantic_core import PydanticCustomError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from folio.auth.principal import Principal
@@ -21,36 +19,22 @@ from folio.documents.multipart import UploadedFile
 from folio.documents.repository import DocumentFilters, DocumentRepository
 from folio.documents.storage import Storage
 from folio.effects import after_commit
-from folio.errors import ValidationFailed
 from folio.events.outbox import actor_of
 from folio.events.schemas import EventType
 from folio.ingestion.tasks import INGEST_DOCUMENT
 from folio.jobs import service as jobs
 from folio.models import Chunk, Document, DocumentContent, DocumentStatus, Job
 from folio.pagination import Paged, PageRequest
-from folio.schemas import METADATA_BYTES, json_limit_error, too_deep
 from folio.search.repository import SearchRepository
-
-MAX_TAGS = 50
-MAX_TAG_LENGTH = 64
-MAX_METADATA_BYTES = METADATA_BYTES
 
 
 @dataclass(frozen=True, slots=True)
 class DocumentFields:
+    """The upload's form fields beside its files."""
+
     title: str | None
     tags: list[str]
     metadata: dict[str, Any]
-
-    @classmethod
-    def parse(cls, fields: dict[str, str]) -> DocumentFields:
-        """The optional `title`, `tags` (JSON array or comma-separated) and `metadata` (JSON object) form fields."""
-        title = fields.get("title", "").strip() or None
-        if title is not None and len(title) > 500:
-            raise ValidationFailed("The title exceeds 500 characters.", details={"field": "title"})
-        return cls(
-            title=title, tags=_parse_tags(fields.get("tags", "")), metadata=_parse_metadata(fields.get("metadata"))
-        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,55 +92,6 @@ async def get_document(session: AsyncSession, *, principal: Principal, document_
     if document is None:
         raise DocumentNotFound()
     return document
-
-
-def _parse_tags(raw: str) -> list[str]:
-    raw = raw.strip()
-    if not raw:
-        return []
-    if raw.startswith("["):
-        try:
-            values = json.loads(raw)
-        except json.JSONDecodeError as exc:
-            raise ValidationFailed("`tags` is not valid JSON.", details={"field": "tags"}) from exc
-        except RecursionError:  # nested far too deep to be an array of strings
-            values = None
-        if not isinstance(values, list) or not all(isinstance(value, str) for value in values):
-            raise ValidationFailed("`tags` must be a JSON array of strings.", details={"field": "tags"})
-    else:
-        values = raw.split(",")
-    tags = list(dict.fromkeys(tag.strip() for tag in values if tag.strip()))
-    if len(tags) > MAX_TAGS or any(len(tag) > MAX_TAG_LENGTH or "\x00" in tag for tag in tags):
-        raise ValidationFailed(
-            f"At most {MAX_TAGS} tags of at most {MAX_TAG_LENGTH} characters.", details={"field": "tags"}
-        )
-    return tags
-
-
-def _parse_metadata(raw: str | None) -> dict[str, Any]:
-    if raw is None or not raw.strip():
-        return {}
-    if len(raw.encode()) > MAX_METADATA_BYTES:
-        raise ValidationFailed(f"`metadata` exceeds {MAX_METADATA_BYTES} bytes.", details={"field": "metadata"})
-    try:
-        value = json.loads(raw)
-    except json.JSONDecodeError as exc:
-        raise ValidationFailed("`metadata` is not valid JSON.", details={"field": "metadata"}) from exc
-    except RecursionError:  # nested so deep that the decoder gave up, far past the limit
-        raise _metadata_out_of_bounds(too_deep()) from None
-    if not isinstance(value, dict):
-        raise ValidationFailed("`metadata` must be a JSON object.", details={"field": "metadata"})
-    if (error := json_limit_error(value, max_bytes=MAX_METADATA_BYTES)) is not None:
-        raise _metadata_out_of_bounds(error)
-    if "\\u0000" in raw:
-        raise ValidationFailed("`metadata` must not contain NUL characters.", details={"field": "metadata"})
-    return value
-
-
-def _metadata_out_of_bounds(error: PydanticCustomError) -> ValidationFailed:
-    # With the `errors` of a JSON body's validation error, so a client reads both the same way.
-    found = {"loc": ["body", "metadata"], "message": error.message(), "type": error.type}
-    return ValidationFailed(f"`metadata` is {error.message()}.", details={"field": "metadata", "errors": [found]})
 
 
 async def page_documents(

@@ -3,19 +3,18 @@ from __future__ import annotations
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Query, Request, status
+from fastapi import APIRouter, Query, status
 
 from folio.auth.deps import authenticated, requires
 from folio.auth.principal import Principal, Scope
 from folio.deps import API_V1, PageDep, SessionDep, SettingsDep, StorageDep
-from folio.documents.deps import UploadBody, upload_limits
 from folio.documents.errors import FileTooLarge
-from folio.documents.multipart import read_upload
 from folio.enrichment.errors import EnrichmentSchemaNotFound
 from folio.enrichment.schemas import EnrichmentRead
 from folio.errors import Forbidden, ValidationFailed
 from folio.pagination import MAX_LIMIT, Page, PageRequest
 from folio.records import service
+from folio.records.deps import BatchUpload
 from folio.records.errors import (
     AssigneeNotMember,
     BatchNotFound,
@@ -96,30 +95,17 @@ _BATCH_BODY: dict[str, Any] = {
     openapi_extra={"requestBody": _BATCH_BODY},
 )
 async def upload_batch(
-    request: Request,
-    principal: Writer,
-    session: SessionDep,
-    body: UploadBody,
-    settings: SettingsDep,
-    storage: StorageDep,
+    principal: Writer, session: SessionDep, upload: BatchUpload, settings: SettingsDep, storage: StorageDep
 ) -> BatchRead:
-    form = await read_upload(
-        body, request.headers.get("content-type", ""), storage, upload_limits(settings, max_files=1)
+    batch = await service.create_batch(
+        session,
+        principal=principal,
+        storage=storage,
+        uploaded=upload.files[0],
+        options=upload.fields,
+        limits=settings.records,
+        max_attempts=settings.jobs.max_attempts,
     )
-    try:
-        batch = await service.create_batch(
-            session,
-            principal=principal,
-            storage=storage,
-            uploaded=form.files[0],
-            options=service.BatchOptions.parse(form.fields),
-            limits=settings.records,
-            max_attempts=settings.jobs.max_attempts,
-        )
-    except BaseException:
-        for uploaded in form.files:
-            await storage.delete(uploaded.stored.key)
-        raise
     return BatchRead.model_validate(batch)
 
 

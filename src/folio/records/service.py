@@ -15,7 +15,6 @@ from folio.auth.principal import Principal
 from folio.documents.multipart import UploadedFile
 from folio.documents.storage import Storage
 from folio.enrichment import service as enrichment
-from folio.errors import ValidationFailed
 from folio.events.outbox import actor_of, emit
 from folio.events.schemas import EventType, RecordData
 from folio.jobs import service as jobs
@@ -29,9 +28,6 @@ from folio.records.schemas import RecordQuery
 from folio.records.tasks import IMPORT_RECORDS
 from folio.settings import RecordSettings
 
-_DELIMITERS = {",": ",", ";": ";", "|": "|", "\t": "\t", "tab": "\t"}
-_TRUE, _FALSE = {"true", "1", "yes", "on"}, {"false", "0", "no", "off"}
-
 
 @dataclass(frozen=True, slots=True)
 class BatchOptions:
@@ -41,28 +37,6 @@ class BatchOptions:
     delimiter: str | None
     enrich: bool
     schema_id: UUID | None
-
-    @classmethod
-    def parse(cls, fields: dict[str, str]) -> BatchOptions:
-        mapping = RecordMapping.parse(fields.get("mapping"))
-        delimiter = fields.get("delimiter")
-        if delimiter is not None and delimiter.strip(" ") not in _DELIMITERS:
-            raise ValidationFailed(
-                "`delimiter` is one of , ; | tab.", details={"field": "delimiter", "allowed": [",", ";", "|", "tab"]}
-            )
-        enrich = fields.get("enrich", "true").strip().lower()
-        if enrich not in _TRUE | _FALSE:
-            raise ValidationFailed("`enrich` is true or false.", details={"field": "enrich"})
-        try:
-            schema_id = UUID(fields["schema_id"]) if fields.get("schema_id", "").strip() else None
-        except ValueError as error:
-            raise ValidationFailed("`schema_id` is not a UUID.", details={"field": "schema_id"}) from error
-        return cls(
-            mapping=mapping,
-            delimiter=None if delimiter is None else _DELIMITERS[delimiter.strip(" ")],
-            enrich=enrich in _TRUE,
-            schema_id=schema_id,
-        )
 
 
 async def create_batch(

@@ -266,7 +266,12 @@ class EventSettings(BaseModel):
     )
     heartbeat_seconds: float = Field(15, gt=0, description="Pings on WebSockets and comments on SSE streams.")
     auth_timeout_seconds: float = Field(10, gt=0, description="Time a WebSocket has to authenticate.")
-    max_connections_per_org: int = Field(200, ge=1, description="Live WebSocket and SSE streams of one organization.")
+    max_connections_per_org: int = Field(
+        200, ge=1, description="Live WebSocket and SSE streams of one organization on one API process."
+    )
+    max_connections: int = Field(
+        5000, ge=1, description="Live WebSocket and SSE streams of one API process, all organizations together."
+    )
 
 
 class WebhookSettings(BaseModel):

@@ -4,8 +4,8 @@ from folio.errors import FolioError
 
 
 class TooManyStreams(FolioError):
-    """The organization already has as many live streams (WebSockets and SSE) open as the server allows
-    (`FOLIO_EVENTS__MAX_CONNECTIONS_PER_ORG`); close one, or retry later."""
+    """The organization, or the server, already has as many live streams (WebSockets and SSE) open as allowed
+    (`FOLIO_EVENTS__MAX_CONNECTIONS_PER_ORG`, `FOLIO_EVENTS__MAX_CONNECTIONS`); close one, or retry later."""
 
     status_code = 429
     code = "TOO_MANY_STREAMS"

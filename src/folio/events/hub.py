@@ -106,6 +106,7 @@ class Hub:
         self._subscriptions: defaultdict[UUID, set[Subscription]] = defaultdict(set)
         self._inbox: asyncio.Queue[Sequence[LiveEvent] | None] = asyncio.Queue()
         self._resync_queued = False
+        self._open = 0
         self._tasks: list[asyncio.Task[None]] = []
 
     async def start(self) -> None:
@@ -137,12 +138,17 @@ class Hub:
         streams = self._subscriptions[org_id]
         if len(streams) >= self.settings.max_connections_per_org:
             raise TooManyStreams(details={"limit": self.settings.max_connections_per_org})
+        if self._open >= self.settings.max_connections:
+            # Anyone can register an organization: the per-organization limit alone bounds nothing.
+            raise TooManyStreams(details={"limit": self.settings.max_connections})
         subscription = Subscription(self, org_id, wants, since)
         streams.add(subscription)
+        self._open += 1
         LIVE_STREAMS.inc()
         try:
             yield subscription
         finally:
+            self._open -= 1
             LIVE_STREAMS.dec()
             self.forget(subscription)
 

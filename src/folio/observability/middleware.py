@@ -79,14 +79,21 @@ class RequestMiddleware:
         state[STATE_BODY_LIMIT] = self.max_body_bytes
         status = 500
         response_started = False
+        counted = True
         secure = scope.get("scheme") == "https"
 
         async def send_with_headers(message: Message) -> None:
-            nonlocal status, response_started
+            nonlocal status, response_started, counted
             if message["type"] == "http.response.start":
                 response_started = True
                 status = message["status"]
                 response_headers = MutableHeaders(scope=message)
+                if counted and response_headers.get("content-type", "").startswith("text/event-stream"):
+                    # A stream may stay open for hours: it is bounded by the live-stream limits, not as a
+                    # request in flight, or a few hundred open streams would shed every other request.
+                    counted = False
+                    self.load.in_flight -= 1
+                    metrics.IN_FLIGHT.dec()
                 response_headers["X-Request-ID"] = request_id
                 for name, value in state.get(STATE_RESPONSE_HEADERS, {}).items():
                     response_headers[name] = value
@@ -110,8 +117,9 @@ class RequestMiddleware:
             if not response_started:
                 await _send_error(InternalError(), request_id, send_with_headers)
         finally:
-            self.load.in_flight -= 1
-            metrics.IN_FLIGHT.dec()
+            if counted:
+                self.load.in_flight -= 1
+                metrics.IN_FLIGHT.dec()
             self._record(scope, state, status, time.perf_counter() - started)
             structlog.contextvars.unbind_contextvars("request_id")
             request_id_var.reset(token)

@@ -4,6 +4,7 @@ on its handshake and messages."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -157,7 +158,8 @@ async def test_a_member_of_two_organizations_picks_one(server: Server, http: htt
     await add_member(http, owner, member, "editor")
     stranger = await register(http)
     url = server.ws_url
-    async with live_socket(url, bearer=member.access_token, params={"org_id": str(owner.org_id)}) as socket:
+    in_owners_org = {"org_id": str(owner.org_id)}
+    async with live_socket(url, bearer=member.access_token, params=in_owners_org) as socket:
         assert socket.seen[0]["org_id"] == str(owner.org_id)
         await socket.subscribe("org")
         [own] = await emit_records(server.app, member.org_id, 1)
@@ -169,6 +171,12 @@ async def test_a_member_of_two_organizations_picks_one(server: Server, http: htt
     async with live_socket(url, authenticated=False, headers=headers) as socket:
         await socket.send({"type": "auth", "token": member.access_token})
         assert (await socket.expect("authenticated"))["org_id"] == str(owner.org_id)
+
+    both = {"X-Org-Id": str(member.org_id)}
+    async with live_socket(
+        url, bearer=member.access_token, headers=both, params=in_owners_org, authenticated=False
+    ) as socket:
+        assert await socket.closed() == (1008, "VALIDATION_ERROR")  # two organizations named: neither is guessed
 
     stranger_org = {"org_id": str(stranger.org_id)}
     async with live_socket(url, bearer=member.access_token, params=stranger_org, authenticated=False) as socket:
@@ -409,6 +417,8 @@ async def test_an_auth_message_with_a_fresh_token_keeps_the_connection_open(
         await socket.subscribe("org")
         await socket.send({"type": "auth", "token": colleague.access_token})
         assert "principal" in (await socket.expect("error"))["message"]
+        await socket.send({"type": "auth", "token": account.access_token, "org_id": str(colleague.org_id)})
+        assert "organization" in (await socket.expect("error"))["message"]
         await socket.send({"type": "auth", "token": account.access_token})
         renewed = await socket.expect("authenticated")
         assert datetime.fromisoformat(renewed["expires_at"]) > expires
@@ -504,6 +514,23 @@ async def test_streams_beyond_the_organizations_limit_close_with_4429(server: Se
     assert [outcome for outcome in outcomes if outcome] == [(4429, "TOO_MANY_STREAMS")] * (100 - MAX_STREAMS)
     async with live_socket(server.ws_url, bearer=account.access_token) as socket:
         assert socket.seen[0]["type"] == "authenticated"  # the streams were given back
+
+
+async def test_open_connections_hold_no_database_connection(server: Server, http: httpx.AsyncClient) -> None:
+    account = await register(http)
+    item = await upload(http, account)
+    async with contextlib.AsyncExitStack() as stack:
+        for _ in range(5):
+            socket = await stack.enter_async_context(live_socket(server.ws_url, bearer=account.access_token))
+            await socket.subscribe("org", item["job_id"])
+        # The relay and the reaper borrow a connection now and then; five open sockets holding one each never
+        # let the pool come back to none lent out.
+        pool = server.app.state.engine.sync_engine.pool
+        async with asyncio.timeout(WAIT_SECONDS):
+            while True:
+                if pool.checkedout() == 0:
+                    break
+                await asyncio.sleep(0.01)
 
 
 class Peer:
@@ -642,6 +669,17 @@ async def test_a_websocket_gets_a_request_id_an_access_line_and_metrics(
     assert (line["org_id"], line["principal"]) == (str(account.org_id), "user")
     assert (line["messages_received"], line["messages_sent"]) == (1, 2)
     assert await closed_count(http, "4401") == before + 1
+
+    # A client picks its own close code: the label keeps only the standard ones.
+    others = await closed_count(http, "other")
+    async with live_socket(server.ws_url, bearer=account.access_token) as socket:
+        await socket.connection.close(4321, "made up")
+    async with asyncio.timeout(WAIT_SECONDS):
+        while True:
+            if await closed_count(http, "other") == others + 1:
+                break
+            await asyncio.sleep(0.01)
+    assert await closed_count(http, "4321") == 0
 
 
 async def test_a_nul_in_the_url_refuses_the_handshake_with_the_envelope(server: Server) -> None:

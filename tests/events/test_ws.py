@@ -291,7 +291,7 @@ async def test_an_api_key_needs_a_scope_that_reads_events(server: Server, http: 
     account = await register(http)
     search_only = await create_api_key(http, account, scopes=["search"])
     async with live_socket(server.ws_url, bearer=search_only["secret"], authenticated=False) as socket:
-        assert await socket.closed() == (4403, "FORBIDDEN")
+        assert await socket.closed() == (4403, "EVENTS_FORBIDDEN")
 
     reader = await create_api_key(http, account, scopes=["documents:read"])
     async with live_socket(server.ws_url, headers={"X-API-Key": reader["secret"]}) as socket:

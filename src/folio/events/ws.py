@@ -40,8 +40,8 @@ the reason:
 - `1013`: the database is unavailable; reconnect later.
 - `4401`: no credential, or an invalid, revoked or expired one (`AUTH_REQUIRED`, `AUTH_INVALID`, `AUTH_EXPIRED`),
   also when the access token expires while connected.
-- `4403`: the credential may read no event (an API key with neither `documents:read` nor `admin`: `FORBIDDEN`), or
-  its user is not a member of the organization named (`ORG_ACCESS_DENIED`).
+- `4403`: the credential may read no event (an API key with neither `documents:read` nor `admin`:
+  `EVENTS_FORBIDDEN`), or its user is not a member of the organization named (`ORG_ACCESS_DENIED`).
 - `4408`: no credential within the authentication timeout.
 - `4429`: the organization has too many live streams open (`TOO_MANY_STREAMS`, `FOLIO_EVENTS__MAX_CONNECTIONS_PER_ORG`);
   the client fell too far behind or stopped reading (`SUBSCRIBER_TOO_SLOW`: reconnect with `since`); or too many

@@ -22,8 +22,10 @@ from folio.auth.deps import authenticate
 from folio.auth.errors import AuthRequired
 from folio.auth.principal import Principal
 from folio.auth.tokens import is_api_key
-from folio.errors import Forbidden, ValidationFailed
+from folio.errors import ValidationFailed
 from folio.events import topics
+from folio.events.schemas import EventType
+from folio.events.sse_errors import EventsForbidden
 from folio.events.ws_protocol import BEARER_PREFIX, Authenticated, AuthMessage, ClientMessage, Close, CloseCode, read
 from folio.models import Event
 from folio.settings import EventSettings
@@ -40,7 +42,7 @@ class Access:
     @classmethod
     def of(cls, credential: str, principal: Principal) -> Access:
         if not topics.can_follow(principal):
-            raise Forbidden("This credential may read no event: it needs the documents:read or admin scope.")
+            raise EventsForbidden(details={"needs_one_of": sorted({type.scope.value for type in EventType})})
         return cls(credential, principal, _expiry(credential))
 
     def message(self) -> str:

@@ -23,11 +23,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from folio.auth.deps import authenticate, principal_for
 from folio.auth.errors import AuthExpired, AuthInvalid, AuthRequired, OrgAccessDenied
 from folio.auth.tokens import AccessTokens
-from folio.errors import FolioError, Forbidden, RateLimitExceeded, ServerBusy, ValidationFailed
+from folio.errors import FolioError, RateLimitExceeded, ServerBusy, ValidationFailed
 from folio.events import topics
 from folio.events.errors import SubscriberTooSlow, TooManyStreams
 from folio.events.hub import Hub, Subscription
 from folio.events.outbox import LiveEvent
+from folio.events.sse_errors import EventsForbidden
 from folio.events.topics import MAX_TOPICS, Topic
 from folio.events.ws_errors import UnknownTopic
 from folio.events.ws_handshake import Access, handshake, query_since, receive, since_problem
@@ -61,7 +62,7 @@ _CLOSE_CODES: list[tuple[type[FolioError], CloseCode]] = [
     (AuthInvalid, CloseCode.UNAUTHENTICATED),
     (AuthExpired, CloseCode.UNAUTHENTICATED),
     (OrgAccessDenied, CloseCode.FORBIDDEN),
-    (Forbidden, CloseCode.FORBIDDEN),
+    (EventsForbidden, CloseCode.FORBIDDEN),
     (RateLimitExceeded, CloseCode.TOO_MANY),
     (TooManyStreams, CloseCode.TOO_MANY),
     (SubscriberTooSlow, CloseCode.TOO_MANY),

@@ -119,6 +119,8 @@ def serve(
         log_config=None,
         # Live event streams never end by themselves: stop waiting for them after this long.
         timeout_graceful_shutdown=10,
+        # What a WebSocket client can make the server buffer before the 4 KiB message check (uvicorn: 16 MiB).
+        ws_max_size=64 * 1024,
         forwarded_allow_ips=",".join(settings.http.trusted_proxies) or None,
         proxy_headers=bool(settings.http.trusted_proxies),
     )

@@ -66,7 +66,11 @@ TAGS = [
     {"name": "api-keys", "description": "Keys for scripts and services, with scopes capped by your role."},
     {"name": "documents", "description": "Upload files and follow them through ingestion."},
     {"name": "jobs", "description": "Background work with live progress, retries, cancel and retry."},
-    {"name": "events", "description": "Live events over a WebSocket or server-sent events, resumable by event id."},
+    {
+        "name": "events",
+        "description": "Live events over a WebSocket (`/api/v1/ws`: close codes and messages in its GET description) "
+        "or server-sent events, resumable by event id.",
+    },
     {"name": "search", "description": "Hybrid keyword and vector search over the organization's documents."},
     {"name": "answers", "description": "Questions answered from your documents, with citations; streamed or not."},
     {"name": "chats", "description": "Conversations with your documents: follow-up questions, stored with citations."},

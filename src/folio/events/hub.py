@@ -57,8 +57,13 @@ class Subscription:
         self._queue: asyncio.Queue[LiveEvent | None] = asyncio.Queue()
         self.too_slow = False
 
-    def offer(self, event: LiveEvent) -> None:
-        if self.too_slow or not self.wants(event):
+    def offer(self, events: Sequence[LiveEvent]) -> None:
+        """Queue the events it wants of one commit (or one page of the outbox), all or none: the bound is checked
+        before them, so a commit of many events never drops a client that was keeping up."""
+        if self.too_slow:
+            return
+        wanted = [event for event in events if self.wants(event)]
+        if not wanted:
             return
         if self._queue.qsize() >= self.hub.settings.max_queue:
             self.too_slow = True
@@ -66,7 +71,9 @@ class Subscription:
             self._queue.put_nowait(None)  # wakes the reader, which raises
             self.hub.forget(self)
             return
-        self._queue.put_nowait(event)
+        for event in wanted:
+            self._queue.put_nowait(event)
+        EVENTS_SENT.inc(len(wanted))
 
     async def next(self, heartbeat: float | None = None) -> LiveEvent | None:
         """The next event, or None after `heartbeat` seconds without one (time to send a heartbeat).
@@ -173,10 +180,13 @@ class Hub:
             rows = (await session.scalars(statement)).all()
         return [LiveEvent.from_row(row) for row in rows]
 
-    def _deliver(self, event: LiveEvent) -> None:
-        for subscription in list(self._subscriptions.get(event.org_id, ())):
-            subscription.offer(event)
-            EVENTS_SENT.inc()
+    def _deliver(self, events: Sequence[LiveEvent]) -> None:
+        by_org: defaultdict[UUID, list[LiveEvent]] = defaultdict(list)
+        for event in events:
+            by_org[event.org_id].append(event)
+        for org_id, theirs in by_org.items():
+            for subscription in list(self._subscriptions.get(org_id, ())):
+                subscription.offer(theirs)
 
     async def _consume(self) -> None:
         while True:
@@ -186,14 +196,18 @@ class Hub:
                     self._resync_queued = False
                     await self._catch_up()
                     continue
+                ready: list[LiveEvent] = []
                 for event in item:
                     if event.id is None:
-                        self._deliver(event)
+                        ready.append(event)
                     elif event.id == self.cursor + 1:
-                        self._deliver(event)
+                        ready.append(event)
                         self.cursor = event.id
                     elif event.id > self.cursor:
+                        self._deliver(ready)
+                        ready = []
                         await self._catch_up(upto=event.id)
+                self._deliver(ready)
             except Exception:  # the database is away; the relay tries again
                 log.warning("event_relay_failed", exc_info=True)
 
@@ -201,9 +215,9 @@ class Hub:
         """Deliver every stored event after the cursor (up to `upto`), in id order."""
         while True:
             events = await self.read(None, after=self.cursor, upto=upto)
-            for event in events:
-                self._deliver(event)
-                self.cursor = event.id or self.cursor
+            self._deliver(events)
+            if events:
+                self.cursor = events[-1].id or self.cursor
             if len(events) < PAGE:
                 return
 

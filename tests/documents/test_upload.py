@@ -24,7 +24,7 @@ from fastapi import FastAPI
 from sqlalchemy import func, select
 from taskiq import InMemoryBroker
 
-from folio.ingestion.tasks import INGEST_DOCUMENT
+from folio.jobs.kinds import INGEST_DOCUMENT
 from folio.jobs.runner import JobContext
 from folio.main import create_app
 from folio.models import Document, Job

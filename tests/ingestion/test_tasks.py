@@ -18,8 +18,9 @@ from taskiq import InMemoryBroker
 
 from folio.auth.principal import Principal
 from folio.embeddings.provider import EmbeddingProvider, Embeddings
-from folio.ingestion.tasks import INGEST_DOCUMENT, Ingestion
+from folio.ingestion.tasks import Ingestion
 from folio.jobs import service as jobs
+from folio.jobs.kinds import INGEST_DOCUMENT
 from folio.jobs.repository import JobRepository
 from folio.jobs.runner import JobRunner
 from folio.main import create_app

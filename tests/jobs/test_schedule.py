@@ -15,8 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from folio.db import create_sessionmaker
 from folio.documents.storage import LocalStorage
-from folio.documents.tasks import SWEEP_FILES
-from folio.events.tasks import PRUNE_EVENTS
+from folio.jobs.kinds import PRUNE_EVENTS, SWEEP_FILES
 from folio.jobs.schedule import Periodic, Scheduler
 from folio.models import Event, Job, JobStatus, Schedule
 from tests.documents.test_router import ready_document, storage_key

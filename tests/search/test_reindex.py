@@ -15,7 +15,8 @@ from sqlalchemy import select
 from folio.documents.storage import Storage
 from folio.embeddings.factory import LazyProvider
 from folio.ingestion.extracted import ExtractedText
-from folio.ingestion.tasks import INGEST_DOCUMENT, Ingestion
+from folio.ingestion.tasks import Ingestion
+from folio.jobs.kinds import INGEST_DOCUMENT
 from folio.jobs.runner import JobContext
 from folio.main import create_app
 from folio.models import Document, SearchTerm

@@ -21,8 +21,8 @@ from folio.documents.storage import Storage
 from folio.effects import after_commit
 from folio.events.outbox import actor_of
 from folio.events.schemas import EventType
-from folio.ingestion.tasks import INGEST_DOCUMENT
 from folio.jobs import service as jobs
+from folio.jobs.kinds import INGEST_DOCUMENT
 from folio.models import Chunk, Document, DocumentContent, DocumentStatus, Job
 from folio.pagination import Paged, PageRequest
 from folio.search.repository import SearchRepository

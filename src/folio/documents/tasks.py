@@ -15,7 +15,6 @@ from folio.documents.storage import Storage
 from folio.jobs.runner import JobContext
 from folio.models import Document, RecordBatch
 
-SWEEP_FILES = "files.sweep"
 GRACE = timedelta(hours=1)
 _STEP = 1000
 

@@ -23,8 +23,9 @@ from folio.enrichment.errors import (
 )
 from folio.enrichment.repository import EnrichmentRepository, SchemaRepository
 from folio.enrichment.schemas import MAX_SCHEMA_BYTES
-from folio.enrichment.tasks import ENRICH_DOCUMENTS, Tally
+from folio.enrichment.tasks import Tally
 from folio.jobs import service as jobs
+from folio.jobs.kinds import ENRICH_DOCUMENTS
 from folio.models import DocumentStatus, Enrichment, EnrichmentSchema, Job, TemplateKind
 from folio.pagination import Paged, PageRequest
 from folio.schemas import json_limit_error

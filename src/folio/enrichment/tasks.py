@@ -28,7 +28,6 @@ from folio.summaries import templates_service as prompt_templates
 from folio.summaries.templates import Piece
 from folio.usage.service import Meter
 
-ENRICH_DOCUMENTS = "enrich_documents"
 ENRICHMENT_USAGE = "enrichment"
 # Items read, written and committed together: progress and what a failure can lose are one step.
 _STEP = 64

@@ -9,7 +9,6 @@ from sqlalchemy import delete, select
 from folio.jobs.runner import JobContext
 from folio.models import Event
 
-PRUNE_EVENTS = "events.prune"
 # Rows deleted per transaction, so a large backlog never holds locks for long.
 _STEP = 5000
 

@@ -21,6 +21,7 @@ from folio.ingestion.chunking import Chunk, chunk_text
 from folio.ingestion.extract import extract_isolated
 from folio.ingestion.extracted import ExtractedText
 from folio.jobs.errors import WorkerLost
+from folio.jobs.kinds import INGEST_DOCUMENT
 from folio.jobs.runner import JobContext, settled
 from folio.llm.provider import Usage
 from folio.models import Document, DocumentContent, DocumentStatus
@@ -31,7 +32,6 @@ from folio.usage.service import Meter
 
 log = structlog.get_logger(__name__)
 
-INGEST_DOCUMENT = "ingest_document"
 # Chunks embedded and written per step: bounds memory and gives progress a useful grain.
 _EMBED_STEP = 64
 

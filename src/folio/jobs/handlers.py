@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from folio.documents.storage import Storage
 from folio.embeddings.factory import LazyProvider
-from folio.enrichment.tasks import ENRICH_DOCUMENTS, EnrichDocuments, EnrichmentRunner, Limits
-from folio.ingestion.tasks import INGEST_DOCUMENT, Ingestion
+from folio.enrichment.tasks import EnrichDocuments, EnrichmentRunner, Limits
+from folio.ingestion.tasks import Ingestion
+from folio.jobs.kinds import ENRICH_DOCUMENTS, IMPORT_RECORDS, INGEST_DOCUMENT, SUMMARIZE_DOCUMENT
 from folio.jobs.runner import Handler
 from folio.llm.registry import LLMRegistry
-from folio.records.tasks import IMPORT_RECORDS, RecordImport
+from folio.records.tasks import RecordImport
 from folio.settings import Settings
-from folio.summaries.service import SUMMARIZE_DOCUMENT
 from folio.summaries.tasks import Summarization
 from folio.usage.service import Meter
 from folio.webhooks.config import WebhookConfig

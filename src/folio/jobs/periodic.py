@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import timedelta
 
 from folio.documents.storage import Storage
-from folio.documents.tasks import SWEEP_FILES, SweepFiles
-from folio.events.tasks import PRUNE_EVENTS, PruneEvents
+from folio.documents.tasks import SweepFiles
+from folio.events.tasks import PruneEvents
+from folio.jobs.kinds import PRUNE_EVENTS, SWEEP_FILES
 from folio.jobs.runner import Handler
 from folio.jobs.schedule import Periodic
 from folio.settings import Settings

@@ -18,6 +18,7 @@ from folio.enrichment import service as enrichment
 from folio.events.outbox import actor_of, emit
 from folio.events.schemas import EventType, RecordData
 from folio.jobs import service as jobs
+from folio.jobs.kinds import IMPORT_RECORDS
 from folio.models import CaseStatus, Document, Enrichment, Job, Record, RecordBatch, RecordBatchError
 from folio.orgs import service as orgs
 from folio.pagination import Paged, PageRequest
@@ -25,7 +26,6 @@ from folio.records.errors import AssigneeNotMember, BatchNotFound, RecordNotFoun
 from folio.records.repository import BatchRepository, RecordFilters, RecordRepository
 from folio.records.rows import RecordMapping, RowReader, detect_format
 from folio.records.schemas import RecordQuery
-from folio.records.tasks import IMPORT_RECORDS
 from folio.settings import RecordSettings
 
 

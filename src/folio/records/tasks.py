@@ -30,6 +30,7 @@ from folio.ingestion.chunking import Chunk
 from folio.ingestion.extracted import ExtractedText
 from folio.ingestion.tasks import chunk_row, chunk_with_settings
 from folio.jobs.errors import JobCancelled, WorkerLost
+from folio.jobs.kinds import IMPORT_RECORDS
 from folio.jobs.runner import JobContext, settled
 from folio.llm.provider import Usage
 from folio.models import BatchStatus, RecordBatch
@@ -41,7 +42,6 @@ from folio.settings import IngestionSettings, RecordSettings
 from folio.usage.repository import EMBEDDING
 from folio.usage.service import Meter
 
-IMPORT_RECORDS = "import_records"
 # Progress: reading the file is the first 30 %, indexing and enriching the rest.
 _IMPORT_SHARE = 30
 

@@ -10,6 +10,7 @@ from folio.auth.principal import Principal
 from folio.documents import service as documents
 from folio.documents.errors import DocumentNotReady
 from folio.jobs import service as jobs
+from folio.jobs.kinds import SUMMARIZE_DOCUMENT
 from folio.models import (
     DocumentStatus,
     PromptTemplate,
@@ -23,8 +24,6 @@ from folio.pagination import Paged, PageRequest
 from folio.summaries import templates_service as templates
 from folio.summaries.errors import SummaryInProgress, SummaryNotFound, TemplateWrongKind
 from folio.summaries.repository import SummaryFilters, SummaryRepository
-
-SUMMARIZE_DOCUMENT = "summarize_document"
 
 
 async def create_summary(

@@ -14,6 +14,7 @@ from folio.embeddings.provider import EmbeddingProvider
 from folio.events.outbox import emit
 from folio.events.schemas import EventType, SummaryData
 from folio.jobs.errors import Transient, WorkerLost
+from folio.jobs.kinds import SUMMARIZE_DOCUMENT
 from folio.jobs.runner import JobContext, settled
 from folio.llm.errors import PASSING_ERRORS
 from folio.llm.registry import LLMRegistry
@@ -21,7 +22,6 @@ from folio.models import Summary, SummaryStatus, TemplateKind
 from folio.settings import LLMSettings
 from folio.summaries import templates
 from folio.summaries.repository import SummaryRepository
-from folio.summaries.service import SUMMARIZE_DOCUMENT
 from folio.summaries.templates_repository import TemplateRepository
 from folio.summaries.writer import ExtractiveSummarizer, LLMSummarizer, SummaryRequest, Written
 from folio.usage.service import Meter

@@ -1,0 +1,16 @@
+"""Every job kind, by the name a job row stores as its `kind`. Services enqueue by these names;
+`folio.jobs.handlers` and `folio.jobs.periodic` say what runs each one."""
+
+from __future__ import annotations
+
+from typing import Final
+
+# Enqueued by requests and by other jobs.
+INGEST_DOCUMENT: Final = "ingest_document"
+SUMMARIZE_DOCUMENT: Final = "summarize_document"
+IMPORT_RECORDS: Final = "import_records"
+ENRICH_DOCUMENTS: Final = "enrich_documents"
+
+# Enqueued by the scheduler, once per period.
+PRUNE_EVENTS: Final = "events.prune"
+SWEEP_FILES: Final = "files.sweep"

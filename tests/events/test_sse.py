@@ -556,7 +556,9 @@ async def test_a_subscriber_too_slow_is_dropped_and_resumes(separate_database_ur
         async with slow.open(headers=account.headers, since=0) as stream:
             assert (await stream.event()).id == str(stored)
             burst = [progress(account.org_id) for _ in range(30)]
-            # One batch from the bus reaches the subscription at once: more than its queue holds.
+            # Two batches from the bus in a row: the second finds the first still waiting, past the queue's bound
+            # (one batch alone is taken whole, however large).
+            slow.app.state.hub.receive(burst)
             slow.app.state.hub.receive(burst)
             ending = await stream.rest()
         assert ending[-1].comments == ["closed: SUBSCRIBER_TOO_SLOW; reconnect with Last-Event-ID"]

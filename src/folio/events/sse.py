@@ -9,10 +9,9 @@ from fastapi.sse import EventSourceResponse, ServerSentEvent
 
 from folio.deps import API_V1, HubDep
 from folio.errors import Forbidden
-from folio.events.errors import TooManyStreams
+from folio.events.errors import EventsForbidden, EventSubjectNotFound, TooManyStreams
 from folio.events.sse_deps import AccessDep, JobStreamDep, OrgSubscription, is_final
 from folio.events.sse_docs import JOB_STREAM, ORG_STREAM, stream_responses
-from folio.events.sse_errors import EventsForbidden, EventSubjectNotFound
 from folio.events.sse_stream import relay
 from folio.jobs.errors import JobNotFound
 

@@ -10,10 +10,9 @@ from dataclasses import dataclass, field
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from folio.auth import keys_service
-from folio.auth import service as auth
+from folio.auth.deps import principal_for
 from folio.auth.principal import Principal
-from folio.auth.tokens import AccessTokens, is_api_key
+from folio.auth.tokens import AccessTokens
 from folio.errors import FolioError
 
 log = structlog.get_logger(__name__)
@@ -38,8 +37,9 @@ class Access:
             return False
         self.checked_at = time.monotonic()
         try:
-            async with self.sessionmaker() as session, session.begin():
-                current = await self._principal(session)
+            current = await principal_for(
+                self.sessionmaker, self.tokens, credential=self.credential, org_id=self.principal.org_id
+            )
         except FolioError:
             return True
         except Exception:
@@ -47,9 +47,3 @@ class Access:
             log.warning("event_stream_recheck_failed", exc_info=True)
             return True
         return current.org_id != self.principal.org_id or current.scopes != self.principal.scopes
-
-    async def _principal(self, session: AsyncSession) -> Principal:
-        org_id = self.principal.org_id
-        if is_api_key(self.credential):
-            return await keys_service.principal_from_api_key(session, secret=self.credential, org_id=org_id)
-        return await auth.principal_from_access_token(session, token=self.credential, org_id=org_id, tokens=self.tokens)

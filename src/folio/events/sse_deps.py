@@ -18,11 +18,11 @@ from pydantic import StringConstraints
 from folio.auth.deps import CurrentPrincipal, TokensDep, requires
 from folio.auth.principal import Principal, Scope
 from folio.deps import HubDep, SessionmakerDep
+from folio.events.errors import EventsForbidden, EventSubjectNotFound
 from folio.events.hub import Subscription
 from folio.events.outbox import LiveEvent
 from folio.events.schemas import SYSTEM, EventType, SubjectType
 from folio.events.sse_access import Access
-from folio.events.sse_errors import EventsForbidden, EventSubjectNotFound
 from folio.events.sse_repository import job_and_newest_event
 from folio.events.topics import ORG, Topic, can_follow, readable, resource_exists, wants
 from folio.jobs.errors import JobNotFound

@@ -63,7 +63,7 @@ from folio.auth.deps import CurrentPrincipal, authenticated
 from folio.deps import API_V1
 from folio.error_handlers import render
 from folio.errors import ValidationFailed
-from folio.events.ws_errors import UpgradeRequired
+from folio.events.errors import UpgradeRequired
 from folio.events.ws_protocol import SUBPROTOCOL
 from folio.events.ws_session import Services, serve
 

@@ -24,8 +24,8 @@ from folio.auth.principal import Principal
 from folio.auth.tokens import is_api_key
 from folio.errors import ValidationFailed
 from folio.events import topics
+from folio.events.errors import EventsForbidden
 from folio.events.schemas import EventType
-from folio.events.sse_errors import EventsForbidden
 from folio.events.ws_protocol import BEARER_PREFIX, Authenticated, AuthMessage, ClientMessage, Close, CloseCode, read
 from folio.models import Event
 from folio.settings import EventSettings

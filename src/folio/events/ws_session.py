@@ -25,12 +25,10 @@ from folio.auth.errors import AuthExpired, AuthInvalid, AuthRequired, OrgAccessD
 from folio.auth.tokens import AccessTokens
 from folio.errors import FolioError, RateLimitExceeded, ServerBusy, ValidationFailed
 from folio.events import topics
-from folio.events.errors import SubscriberTooSlow, TooManyStreams
+from folio.events.errors import EventsForbidden, SubscriberTooSlow, TooManyStreams, UnknownTopic
 from folio.events.hub import Hub, Subscription
 from folio.events.outbox import LiveEvent
-from folio.events.sse_errors import EventsForbidden
 from folio.events.topics import MAX_TOPICS, Topic
-from folio.events.ws_errors import UnknownTopic
 from folio.events.ws_handshake import Access, handshake, query_since, receive, since_problem
 from folio.events.ws_protocol import (
     HEARTBEAT,

@@ -3,8 +3,7 @@ organization sees and nobody changes, and the organization's own, with unique na
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any, Generic, Protocol, TypeVar
+from typing import Generic, Protocol, TypeVar
 from uuid import UUID
 
 from sqlalchemy import Select, or_, select
@@ -12,7 +11,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped
 
 from folio.models import Organization
-from folio.pagination import PageRequest, keyset
 
 
 class CatalogRow(Protocol):
@@ -45,9 +43,6 @@ class CatalogRepository(Generic[Row]):
         if builtin is not None:
             statement = statement.where(self.model.org_id.is_(None) if builtin else self.model.org_id == org_id)
         return statement
-
-    async def page(self, statement: Select[Row], page: PageRequest) -> tuple[Sequence[Any], str | None]:
-        return await keyset(self.session, statement, self.model.id, page)
 
     async def first_default(self, statement: Select[Row]) -> Row | None:
         """Among `statement`'s rows, the organization's default, else the built-in default."""

@@ -17,6 +17,7 @@ from sqlalchemy import func, select, update
 from taskiq import InMemoryBroker
 
 from folio.auth.principal import Principal
+from folio.db import create_sessionmaker
 from folio.embeddings.provider import EmbeddingProvider, Embeddings
 from folio.ingestion.tasks import Ingestion
 from folio.jobs import service as jobs
@@ -288,7 +289,8 @@ async def test_an_attempt_that_lost_its_lease_writes_nothing(
     assert (await wait_until_finished(http, account, job_id, seconds=90))["status"] == "succeeded"
     principal = Principal.for_member(org_id=account.org_id, user_id=account.user_id, role=Role.OWNER)
     sessionmaker = ingest_app.state.sessionmaker
-    async with sessionmaker() as session, session.begin():
+    # Enqueued where no job queue is reachable, so that only this test's stalled runner takes it.
+    async with create_sessionmaker(ingest_app.state.engine)() as session, session.begin():
         job = await jobs.enqueue(
             session, principal=principal, kind=INGEST_DOCUMENT, max_attempts=3, subject_id=document_id
         )

@@ -20,12 +20,12 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
+from folio.jobs.kinds import WEBHOOK_DELIVER
 from folio.jobs.runner import Handler
 from folio.main import create_app
 from folio.models import Event, Job, JobStatus, WebhookCursor
 from folio.webhooks import router as webhooks_router
 from folio.webhooks.fanout import running_fan_out
-from folio.webhooks.service import WEBHOOK_DELIVER
 from tests.apps import FAST_JOBS
 from tests.conftest import make_settings, new_database
 from tests.factories import Account

@@ -18,12 +18,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from folio.events.outbox import emit
 from folio.events.schemas import ApiKeyData, EventType
+from folio.jobs.kinds import PRUNE_DELIVERIES, WEBHOOK_DELIVER
 from folio.jobs.runner import JobContext
 from folio.models import DeliveryStatus, Job, JobStatus, WebhookAttempt, WebhookCursor, WebhookDelivery
 from folio.settings import WebhookSettings
 from folio.webhooks.fanout import fan_out
-from folio.webhooks.service import WEBHOOK_DELIVER
-from folio.webhooks.tasks import PRUNE_DELIVERIES, PruneDeliveries
+from folio.webhooks.tasks import PruneDeliveries
 from tests.factories import register
 from tests.webhooks.conftest import WEBHOOKS, create_webhook, webhook_app
 

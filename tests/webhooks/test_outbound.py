@@ -12,12 +12,12 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import update
 
+from folio.jobs.kinds import WEBHOOK_DELIVER
 from folio.llm.crypto import CredentialCipher
 from folio.models import WebhookEndpoint
 from folio.outbound import OutboundPolicy
 from folio.settings import WebhookSettings
 from folio.webhooks.config import WebhookConfig
-from folio.webhooks.service import WEBHOOK_DELIVER
 from folio.webhooks.tasks import DeliverWebhook
 from tests.conftest import TEST_ENCRYPTION_KEY
 from tests.factories import register

@@ -6,7 +6,7 @@ from folio.documents.storage import Storage
 from folio.embeddings.factory import LazyProvider
 from folio.enrichment.tasks import EnrichDocuments, EnrichmentRunner, Limits
 from folio.ingestion.tasks import Ingestion
-from folio.jobs.kinds import ENRICH_DOCUMENTS, IMPORT_RECORDS, INGEST_DOCUMENT, SUMMARIZE_DOCUMENT
+from folio.jobs.kinds import ENRICH_DOCUMENTS, IMPORT_RECORDS, INGEST_DOCUMENT, SUMMARIZE_DOCUMENT, WEBHOOK_DELIVER
 from folio.jobs.runner import Handler
 from folio.llm.registry import LLMRegistry
 from folio.records.tasks import RecordImport
@@ -14,7 +14,6 @@ from folio.settings import Settings
 from folio.summaries.tasks import Summarization
 from folio.usage.service import Meter
 from folio.webhooks.config import WebhookConfig
-from folio.webhooks.service import WEBHOOK_DELIVER
 from folio.webhooks.tasks import DeliverWebhook
 
 

@@ -10,7 +10,9 @@ INGEST_DOCUMENT: Final = "ingest_document"
 SUMMARIZE_DOCUMENT: Final = "summarize_document"
 IMPORT_RECORDS: Final = "import_records"
 ENRICH_DOCUMENTS: Final = "enrich_documents"
+WEBHOOK_DELIVER: Final = "webhook.deliver"
 
 # Enqueued by the scheduler, once per period.
 PRUNE_EVENTS: Final = "events.prune"
 SWEEP_FILES: Final = "files.sweep"
+PRUNE_DELIVERIES: Final = "webhooks.prune"

@@ -7,11 +7,11 @@ from datetime import timedelta
 from folio.documents.storage import Storage
 from folio.documents.tasks import SweepFiles
 from folio.events.tasks import PruneEvents
-from folio.jobs.kinds import PRUNE_EVENTS, SWEEP_FILES
+from folio.jobs.kinds import PRUNE_DELIVERIES, PRUNE_EVENTS, SWEEP_FILES
 from folio.jobs.runner import Handler
 from folio.jobs.schedule import Periodic
 from folio.settings import Settings
-from folio.webhooks.tasks import PRUNE_DELIVERIES, PruneDeliveries
+from folio.webhooks.tasks import PruneDeliveries
 
 HOURLY = timedelta(hours=1)
 

@@ -21,6 +21,7 @@ from folio.auth.principal import Principal
 from folio.db import new_id
 from folio.events.outbox import LiveEvent, actor_of
 from folio.events.schemas import EventType, SubjectType
+from folio.jobs.kinds import WEBHOOK_DELIVER
 from folio.jobs.service import dispatch_after_commit
 from folio.models import DeliveryStatus, Job, JobStatus, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from folio.outbound import OutboundURLForbidden
@@ -39,7 +40,6 @@ from folio.webhooks.errors import (
 from folio.webhooks.repository import DeliveryRepository, WebhookRepository
 from folio.webhooks.signing import new_message_id, new_secret
 
-WEBHOOK_DELIVER = "webhook.deliver"
 PING = "webhook.ping"
 # The event types an endpoint may ask for: the stored ones (a live-only `job.progress` has no id to deliver).
 DELIVERABLE: tuple[str, ...] = tuple(type.value for type in EventType if type.durable)

@@ -28,7 +28,6 @@ from folio.webhooks.sender import Outcome, post
 from folio.webhooks.service import PING
 from folio.webhooks.signing import signed_headers
 
-PRUNE_DELIVERIES = "webhooks.prune"
 ATTEMPTS = Counter("folio_webhook_attempts", "Webhook delivery attempts, by outcome.", ["outcome"])
 # Rows deleted per transaction, so a large backlog never holds locks for long.
 _PRUNE_STEP = 5000

@@ -23,7 +23,7 @@ from folio.jobs.runner import JobContext
 from folio.models import DeliveryStatus, Job, JobStatus, WebhookAttempt, WebhookCursor, WebhookDelivery
 from folio.settings import WebhookSettings
 from folio.webhooks.fanout import fan_out
-from folio.webhooks.tasks import PruneDeliveries
+from folio.webhooks.tasks import prune_deliveries
 from tests.factories import register
 from tests.webhooks.conftest import WEBHOOKS, create_webhook, webhook_app
 
@@ -198,7 +198,7 @@ async def test_old_finished_deliveries_are_pruned(
         )
         session.add(job)
 
-    await PruneDeliveries(timedelta(days=30))(JobContext(job, sessionmaker))
+    await prune_deliveries(timedelta(days=30))(JobContext(job, sessionmaker))
 
     async with sessionmaker() as session:
         left = set(

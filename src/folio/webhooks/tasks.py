@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from folio.events.outbox import emit
 from folio.events.schemas import EventType, WebhookData
 from folio.jobs.errors import Transient
+from folio.jobs.retention import Prune
 from folio.jobs.runner import JobContext, settled
 from folio.llm.crypto import CredentialUnreadable
 from folio.models import DeliveryError, DeliveryStatus, WebhookAttempt, WebhookEndpoint
@@ -29,10 +30,9 @@ from folio.webhooks.service import PING
 from folio.webhooks.signing import signed_headers
 
 ATTEMPTS = Counter("folio_webhook_attempts", "Webhook delivery attempts, by outcome.", ["outcome"])
+
+
 # Rows deleted per transaction, so a large backlog never holds locks for long.
-_PRUNE_STEP = 5000
-
-
 @dataclass(frozen=True, slots=True)
 class _Work:
     delivery_id: UUID
@@ -187,20 +187,11 @@ def _signing_tokens(endpoint: WebhookEndpoint) -> tuple[str, ...]:
     return endpoint.secret_encrypted, endpoint.previous_secret_encrypted
 
 
-class PruneDeliveries:
-    """The periodic `webhooks.prune` job: finished deliveries (and their attempts) older than the retention go."""
+async def delete_deliveries_before(session: AsyncSession, cutoff: datetime, limit: int) -> int:
+    """Finished deliveries (and their attempts) created before `cutoff`."""
+    return await DeliveryRepository(session).delete_finished_before(cutoff, limit)
 
-    def __init__(self, retention: timedelta) -> None:
-        self.retention = retention
 
-    async def __call__(self, context: JobContext) -> None:
-        cutoff = datetime.now(UTC) - self.retention
-        deleted = 0
-        while True:
-            async with context.fenced() as session:
-                count = await DeliveryRepository(session).delete_finished_before(cutoff, _PRUNE_STEP)
-            deleted += count
-            if count < _PRUNE_STEP:
-                break
-            await context.progress(50, f"deleted {deleted} webhook deliveries")
-        await context.progress(100, f"deleted {deleted} webhook deliveries older than {cutoff.isoformat()}")
+def prune_deliveries(retention: timedelta) -> Prune:
+    """The periodic `webhooks.prune` job."""
+    return Prune("webhook deliveries", retention, delete_deliveries_before)

@@ -18,6 +18,7 @@ from starlette.routing import Route
 from folio.outbound import OutboundPolicy, OutboundRefused, ResponseRefused, guarded_client
 from folio.outbound.policy import resolve_host
 from tests.live_server import serve_in_thread
+from tests.outbound.network import answering
 
 LIMIT = 1024
 PUBLIC = "93.184.216.34"
@@ -93,42 +94,6 @@ class Resolver:
         return self.answers.pop(0)
 
 
-class ScriptedNetwork:
-    """A network backend whose every connection answers one canned 200 and closes; it records where it connected
-    and what was sent. Duck-typed as httpcore2's network backend."""
-
-    RESPONSE = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok"
-
-    def __init__(self) -> None:
-        self.connected: list[str] = []
-        self.sent = b""
-
-    async def connect_tcp(self, host: str, port: int, *args: Any, **kwargs: Any) -> ScriptedNetwork.Stream:
-        self.connected.append(host)
-        return ScriptedNetwork.Stream(self)
-
-    async def sleep(self, seconds: float) -> None:
-        await asyncio.sleep(seconds)
-
-    class Stream:
-        def __init__(self, network: ScriptedNetwork) -> None:
-            self.network = network
-            self.unread = ScriptedNetwork.RESPONSE
-
-        async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:  # noqa: ASYNC109
-            data, self.unread = self.unread[:max_bytes], self.unread[max_bytes:]
-            return data
-
-        async def write(self, buffer: bytes, timeout: float | None = None) -> None:  # noqa: ASYNC109
-            self.network.sent += buffer
-
-        async def aclose(self) -> None:
-            return None
-
-        def get_extra_info(self, info: str) -> Any:
-            return None
-
-
 @CLIENTS
 async def test_a_name_that_resolves_to_loopback_is_refused_before_connecting(make: Make, server: Server) -> None:
     resolver = Resolver(["127.0.0.1"])
@@ -143,7 +108,7 @@ async def test_a_name_that_resolves_to_loopback_is_refused_before_connecting(mak
 
 @CLIENTS
 async def test_one_internal_address_among_public_ones_refuses_the_name(make: Make) -> None:
-    network = ScriptedNetwork()
+    network = answering(200, b"ok")
     policy = OutboundPolicy(resolver=Resolver([PUBLIC, "::ffff:169.254.169.254"]))
     async with make(policy, network_backend=cast(Any, network)) as client:
         with pytest.raises(OutboundRefused) as raised:
@@ -154,7 +119,7 @@ async def test_one_internal_address_among_public_ones_refuses_the_name(make: Mak
 
 @CLIENTS
 async def test_the_checked_address_is_pinned_and_rebinding_is_caught_at_the_next_connection(make: Make) -> None:
-    network = ScriptedNetwork()
+    network = answering(200, b"ok")
     resolver = Resolver([PUBLIC], ["127.0.0.1"])
     async with make(OutboundPolicy(resolver=resolver), network_backend=cast(Any, network)) as client:
         first = await client.get("http://models.example.com/v1/models")
@@ -213,7 +178,7 @@ async def test_a_compressed_body_is_refused_as_identity_was_asked_for(make: Make
 
 @CLIENTS
 async def test_credentials_in_the_url_are_refused(make: Make) -> None:
-    network = ScriptedNetwork()
+    network = answering(200, b"ok")
     async with make(OutboundPolicy(resolver=Resolver([PUBLIC])), network_backend=cast(Any, network)) as client:
         with pytest.raises(OutboundRefused):
             await client.get("http://admin:secret@models.example.com/v1")

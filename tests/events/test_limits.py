@@ -13,13 +13,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from folio.events.errors import SubscriberTooSlow, TooManyStreams
 from folio.events.hub import Hub, Subscription
-from folio.events.outbox import LiveEvent, emit
-from folio.events.schemas import EventType, RecordData
+from folio.events.outbox import LiveEvent
 from folio.main import create_app
 from folio.models import Organization, User
 from folio.orgs import service as orgs
 from folio.settings import EventSettings
 from tests.conftest import make_settings
+from tests.events.emitting import commit_records
 from tests.events.test_sse import EVENTS, Stream, serving
 from tests.factories import register
 
@@ -51,26 +51,18 @@ async def test_an_open_stream_does_not_count_as_a_request_in_flight(own_database
             assert application.state.load.in_flight == 0
 
 
-async def commit_many(app: FastAPI, org_id: UUID, count: int) -> None:
-    """`count` events in one transaction."""
-    async with app.state.sessionmaker() as session, session.begin():
-        for _ in range(count):
-            data = RecordData(fields=["status"], case_status="open")
-            emit(session, org_id=org_id, type=EventType.RECORD_UPDATED, subject_id=None, data=data)
-
-
 async def test_a_large_commit_keeps_a_client_that_kept_up_and_a_stuck_one_is_dropped(own_database_url: str) -> None:
     application = create_app(make_settings(own_database_url, events={"max_queue": 10}))
     async with application.router.lifespan_context(application):
         org_id = (await _org(application)).id
         async with application.state.hub.subscribe(org_id, everything) as subscription:
-            await commit_many(application, org_id, 50)
+            await commit_records(application.state.sessionmaker, org_id, 50)
             async with asyncio.timeout(30):
                 received = [await subscription.next() for _ in range(50)]
             assert all(event is not None for event in received)
 
-            await commit_many(application, org_id, 50)  # not read: 50 wait, past the bound of 10
-            await commit_many(application, org_id, 1)
+            await commit_records(application.state.sessionmaker, org_id, 50)  # not read: 50 wait, past the bound of 10
+            await commit_records(application.state.sessionmaker, org_id, 1)
             with pytest.raises(SubscriberTooSlow):
                 await _drain(subscription)
 

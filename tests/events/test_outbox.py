@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from typing import Any, get_args
+from typing import get_args
 from uuid import UUID
 
 import httpx
@@ -18,14 +18,15 @@ from folio.db import create_sessionmaker
 from folio.deps import SessionDep
 from folio.documents import service as documents
 from folio.events.hub import Subscription
-from folio.events.outbox import LiveEvent, emit
-from folio.events.schemas import DATA_OF, Event, EventType, RecordData
+from folio.events.outbox import LiveEvent
+from folio.events.schemas import DATA_OF, Event, EventType
 from folio.jobs import service as jobs
 from folio.jobs.runner import JobContext
 from folio.main import create_app
 from folio.models import Event as StoredEvent
 from tests.conftest import make_settings
 from tests.documents.test_router import ready_document, storage_key, upload, wait_ready
+from tests.events.emitting import commit_records
 from tests.factories import Account, add_member, create_api_key, register
 from tests.jobs.conftest import enqueue
 
@@ -48,18 +49,6 @@ async def stored(app: FastAPI, org_id: UUID) -> list[StoredEvent]:
     async with app.state.sessionmaker() as session:
         rows = await session.scalars(select(StoredEvent).where(StoredEvent.org_id == org_id).order_by(StoredEvent.id))
         return list(rows.all())
-
-
-async def sentinel(app: FastAPI, org_id: UUID, sessionmaker: Any = None) -> None:
-    """Commit one `record.updated` event (no record needed: the outbox stores what it is given)."""
-    async with (sessionmaker or app.state.sessionmaker)() as session, session.begin():
-        emit(
-            session,
-            org_id=org_id,
-            type=EventType.RECORD_UPDATED,
-            subject_id=None,
-            data=RecordData(fields=["status"], case_status="open"),
-        )
 
 
 @pytest.fixture
@@ -96,7 +85,7 @@ async def test_a_rolled_back_request_publishes_nothing_and_deletes_no_file(
         assert (await client.get(f"/api/v1/documents/{document['id']}", headers=account.headers)).status_code == 200
         assert "document.deleted" not in [event.type for event in await stored(app, account.org_id)]
         # Anything the failed request had published would arrive before this later event.
-        await sentinel(app, account.org_id)
+        await commit_records(app.state.sessionmaker, account.org_id)
         assert [event.type for event in await received(subscription, 1)] == [EventType.RECORD_UPDATED]
 
         deleted = await client.post(f"/test/delete/{document['id']}", params={"fail": False}, headers=account.headers)
@@ -114,7 +103,7 @@ async def test_ids_commit_in_order_and_every_subscriber_gets_each_event_once(
         app.state.hub.subscribe(account.org_id, everything) as first,
         app.state.hub.subscribe(account.org_id, everything) as second,
     ):
-        await asyncio.gather(*(sentinel(app, account.org_id) for _ in range(40)))
+        await asyncio.gather(*(commit_records(app.state.sessionmaker, account.org_id) for _ in range(40)))
         ids = [[event.id for event in await received(subscription, 40)] for subscription in (first, second)]
     rows = [row.id for row in await stored(app, account.org_id)]
     assert ids[0] == ids[1] == rows
@@ -127,7 +116,7 @@ async def test_an_event_never_published_is_delivered_by_the_relay(app: FastAPI, 
     # A session without the bus: as if the process died between the commit and the publish.
     silent = create_sessionmaker(app.state.engine)
     async with app.state.hub.subscribe(account.org_id, everything) as subscription:
-        await sentinel(app, account.org_id, silent)
+        await commit_records(silent, account.org_id)
         [event] = await received(subscription, 1)
     [row] = await stored(app, account.org_id)
     assert event.id == row.id
@@ -138,11 +127,11 @@ async def test_since_replays_the_missed_events_exactly_once_then_goes_live(
 ) -> None:
     account = await register(client)
     for _ in range(5):
-        await sentinel(app, account.org_id)
+        await commit_records(app.state.sessionmaker, account.org_id)
     ids = [row.id for row in await stored(app, account.org_id)]
     async with app.state.hub.subscribe(account.org_id, everything, since=ids[1]) as subscription:
         replayed = await received(subscription, 3)
-        await sentinel(app, account.org_id)
+        await commit_records(app.state.sessionmaker, account.org_id)
         [live] = await received(subscription, 1)
         assert await subscription.next(heartbeat=0.2) is None  # nothing twice
     assert [event.id for event in replayed] == ids[2:]
@@ -153,8 +142,8 @@ async def test_since_replays_the_missed_events_exactly_once_then_goes_live(
 async def test_a_subscription_sees_only_its_organization(app: FastAPI, client: httpx.AsyncClient) -> None:
     mine, theirs = await register(client), await register(client)
     async with app.state.hub.subscribe(mine.org_id, everything) as subscription:
-        await sentinel(app, theirs.org_id)
-        await sentinel(app, mine.org_id)
+        await commit_records(app.state.sessionmaker, theirs.org_id)
+        await commit_records(app.state.sessionmaker, mine.org_id)
         [event] = await received(subscription, 1)
     assert event.org_id == mine.org_id
 

@@ -33,11 +33,12 @@ from folio.embedded_postgres import EmbeddedPostgres
 from folio.events.bus import CHANNEL, RedisBus
 from folio.events.hub import PAGE
 from folio.events.outbox import BUS, emit
-from folio.events.schemas import EventType, JobData, RecordData
+from folio.events.schemas import EventType, JobData
 from folio.migrate import upgrade_to_head
 from folio.models import Event, JobStatus
 from tests.conftest import TEST_ENCRYPTION_KEY, TEST_JWT_SECRET, make_settings
 from tests.documents.test_router import upload
+from tests.events.emitting import commit_records
 from tests.events.wsclient import WAIT_SECONDS, LiveSocket, live_socket
 from tests.factories import register, wait_until_finished
 from tests.processes import Process, RedisServer, folio_process, free_port, until_answering, until_logged
@@ -159,21 +160,6 @@ async def until_listening(redis: Redis, processes: int) -> None:
 async def clients(topology: Topology) -> AsyncIterator[tuple[httpx.AsyncClient, httpx.AsyncClient]]:
     async with topology.a.client() as via_a, topology.b.client() as via_b:
         yield via_a, via_b
-
-
-async def commit_records(sessionmaker: async_sessionmaker[AsyncSession], org_id: UUID, count: int = 1) -> list[UUID]:
-    """`count` record.updated events of the organization, committed together; their subjects' ids."""
-    subjects = [uuid4() for _ in range(count)]
-    async with sessionmaker() as session, session.begin():
-        for subject in subjects:
-            emit(
-                session,
-                org_id=org_id,
-                type=EventType.RECORD_UPDATED,
-                subject_id=subject,
-                data=RecordData(fields=["status"], case_status="open"),
-            )
-    return subjects
 
 
 async def stored_ids(topology: Topology, org_id: UUID, *, after: int, upto: int | None = None) -> list[int]:

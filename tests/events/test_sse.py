@@ -26,6 +26,7 @@ from folio.events.schemas import SYSTEM, EventType, RecordData, SubjectType
 from folio.main import create_app
 from folio.models import Event as StoredEvent
 from tests.conftest import make_settings
+from tests.events.emitting import commit_records
 from tests.factories import Account, add_member, create_api_key, error_of, register
 from tests.jobs.conftest import HANDLERS, enqueue
 
@@ -182,18 +183,6 @@ async def queued_job(live: Live, account: Account) -> UUID:
     return await enqueue(live.app, account, "test.echo", dispatch=False)
 
 
-async def record_event(live: Live, org_id: UUID) -> None:
-    """Commit one durable event (`record.updated`) for the organization, published at once."""
-    async with live.app.state.sessionmaker() as session, session.begin():
-        emit(
-            session,
-            org_id=org_id,
-            type=EventType.RECORD_UPDATED,
-            subject_id=uuid4(),
-            data=RecordData(fields=["status"], case_status="open"),
-        )
-
-
 async def stored_ids(live: Live, org_id: UUID) -> list[int]:
     async with live.app.state.sessionmaker() as session:
         rows = await session.scalars(
@@ -317,13 +306,13 @@ async def test_events_arrive_with_id_type_and_data(live: Live) -> None:
 async def test_last_event_id_resumes_right_after_it(live: Live) -> None:
     account = await register(live.client)
     for _ in range(6):
-        await record_event(live, account.org_id)
+        await commit_records(live.app.state.sessionmaker, account.org_id)
     ids = await stored_ids(live, account.org_id)
 
     async with live.open(headers={**account.headers, "Last-Event-ID": str(ids[2])}) as stream:
         replayed = await stream.events(3)
-        await record_event(live, account.org_id)
-        await record_event(live, account.org_id)
+        await commit_records(live.app.state.sessionmaker, account.org_id)
+        await commit_records(live.app.state.sessionmaker, account.org_id)
         live_ones = await stream.events(2)
     every = await stored_ids(live, account.org_id)
 
@@ -354,7 +343,7 @@ async def test_types_filter_the_stream(live: Live) -> None:
         account = await register(live.client)
         async with live.open(headers=account.headers, types=types) as stream:
             job_id = await enqueue(live.app, account, "test.echo")
-            await record_event(live, account.org_id)
+            await commit_records(live.app.state.sessionmaker, account.org_id)
             received = await stream.events(2)
             await enqueue(live.app, account, "test.echo")
             next_job = await stream.event()
@@ -384,7 +373,7 @@ async def test_a_subject_narrows_the_stream_to_it(live: Live) -> None:
 
     async with live.open(headers=account.headers, subject=str(followed), since=since) as stream:
         await live.app.state.job_queue.dispatch([other, followed])
-        await record_event(live, account.org_id)
+        await commit_records(live.app.state.sessionmaker, account.org_id)
         events = await stream.events(4)
     # The other job ran alongside and the record event came between: neither reached the stream.
     assert [event.event for event in events] == ["job.started", "job.progress", "job.progress", "job.succeeded"]
@@ -413,7 +402,7 @@ async def test_two_orgs_streaming_at_once_see_only_their_own_events(live: Live) 
             first.org_id: {await enqueue(live.app, first, "test.echo") for _ in range(2)},
             second.org_id: {await enqueue(live.app, second, "test.echo") for _ in range(2)},
         }
-        await record_event(live, second.org_id)
+        await commit_records(live.app.state.sessionmaker, second.org_id)
         mine_received = await mine.events(10)
         theirs_received = await theirs.events(11)
         # A stream resumed from the start replays its own organization's events only.
@@ -516,7 +505,7 @@ async def test_a_revoked_key_or_a_removed_member_loses_the_stream(live: Live, mo
         live.open(headers={"X-API-Key": key["secret"]}) as by_key,
         live.open(headers=member.in_org(owner.org_id)) as by_member,
     ):
-        await record_event(live, owner.org_id)
+        await commit_records(live.app.state.sessionmaker, owner.org_id)
         assert (await by_key.event()).event == "record.updated"
         assert (await by_member.event()).event == "record.updated"
         revoked = await live.client.delete(f"/api/v1/api-keys/{key['id']}", headers=owner.headers)
@@ -551,7 +540,7 @@ async def test_a_changed_role_ends_the_stream(live: Live, monkeypatch: pytest.Mo
 async def test_a_subscriber_too_slow_is_dropped_and_resumes(separate_database_url: str) -> None:
     async with live_app(separate_database_url, events={"max_queue": 10}) as slow:
         account = await register(slow.client)
-        await record_event(slow, account.org_id)
+        await commit_records(slow.app.state.sessionmaker, account.org_id)
         [stored] = await stored_ids(slow, account.org_id)
         async with slow.open(headers=account.headers, since=0) as stream:
             assert (await stream.event()).id == str(stored)
@@ -563,7 +552,7 @@ async def test_a_subscriber_too_slow_is_dropped_and_resumes(separate_database_ur
             ending = await stream.rest()
         assert ending[-1].comments == ["closed: SUBSCRIBER_TOO_SLOW; reconnect with Last-Event-ID"]
         await until_streams(slow, account.org_id, 0)
-        await record_event(slow, account.org_id)
+        await commit_records(slow.app.state.sessionmaker, account.org_id)
         async with slow.open(headers={**account.headers, "Last-Event-ID": str(stored)}) as resumed:
             assert (await resumed.event()).id == str((await stored_ids(slow, account.org_id))[-1])
 

@@ -9,7 +9,7 @@ import logging
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from uuid import UUID, uuid4
+from uuid import uuid4
 
 import httpx
 import jwt
@@ -21,10 +21,9 @@ from starlette.types import Message
 from websockets.exceptions import InvalidStatus
 
 from folio.events import ws_session
-from folio.events.outbox import emit
-from folio.events.schemas import EventType, RecordData
 from tests.conftest import TEST_JWT_SECRET
 from tests.documents.test_router import upload
+from tests.events.emitting import commit_records
 from tests.events.wsclient import WAIT_SECONDS, Server, live_socket, serve
 from tests.factories import Account, add_member, create_api_key, error_of, register
 
@@ -42,21 +41,6 @@ async def server(separate_database_url: str) -> AsyncIterator[Server]:
 async def http(server: Server) -> AsyncIterator[httpx.AsyncClient]:
     async with server.client() as client:
         yield client
-
-
-async def emit_records(app: FastAPI, org_id: UUID, count: int) -> list[UUID]:
-    """`count` record.updated events of the organization, committed together; their subjects' ids."""
-    subjects = [uuid4() for _ in range(count)]
-    async with app.state.sessionmaker() as session, session.begin():
-        for subject in subjects:
-            emit(
-                session,
-                org_id=org_id,
-                type=EventType.RECORD_UPDATED,
-                subject_id=subject,
-                data=RecordData(fields=["status"], case_status="open"),
-            )
-    return subjects
 
 
 def token_expiring(account: Account, at: datetime, secret: str = TEST_JWT_SECRET) -> str:
@@ -128,7 +112,7 @@ async def test_nothing_of_another_organization_reaches_a_client(server: Server, 
         alice_events = await alice_socket.events_until("job.succeeded", alices["job_id"])
         bob_events = await bob_socket.events_until("job.succeeded", bobs_second["job_id"])
         # The hub hands events over in id order: once this marker arrives, every earlier event has been offered.
-        [marker] = await emit_records(server.app, alice.org_id, 1)
+        [marker] = await commit_records(server.app.state.sessionmaker, alice.org_id, 1)
         alice_events += await alice_socket.events_until("record.updated", str(marker))
 
     assert {event["org_id"] for event in alice_events} == {str(alice.org_id)}
@@ -146,7 +130,7 @@ async def test_administration_events_reach_admins_only(server: Server, http: htt
         await owner_socket.subscribe("org")
         await viewer_socket.subscribe("org")
         await create_api_key(http, owner)
-        [marker] = await emit_records(server.app, owner.org_id, 1)
+        [marker] = await commit_records(server.app.state.sessionmaker, owner.org_id, 1)
         owner_events = await owner_socket.events_until("record.updated", str(marker))
         viewer_events = await viewer_socket.events_until("record.updated", str(marker))
     assert [event["type"] for event in owner_events] == ["api_key.created", "record.updated"]
@@ -162,8 +146,8 @@ async def test_a_member_of_two_organizations_picks_one(server: Server, http: htt
     async with live_socket(url, bearer=member.access_token, params=in_owners_org) as socket:
         assert socket.seen[0]["org_id"] == str(owner.org_id)
         await socket.subscribe("org")
-        [own] = await emit_records(server.app, member.org_id, 1)
-        [chosen] = await emit_records(server.app, owner.org_id, 1)
+        [own] = await commit_records(server.app.state.sessionmaker, member.org_id, 1)
+        [chosen] = await commit_records(server.app.state.sessionmaker, owner.org_id, 1)
         [event] = await socket.events(1)
         assert event["subject"]["id"] == str(chosen) != str(own)
 
@@ -193,15 +177,15 @@ async def test_a_reconnect_with_since_gets_the_missed_events_exactly_once(
     account = await register(http)
     async with live_socket(server.ws_url, bearer=account.access_token) as socket:
         await socket.subscribe("org")
-        await emit_records(server.app, account.org_id, 3)
+        await commit_records(server.app.state.sessionmaker, account.org_id, 3)
         seen = await socket.events(3)
     last_id = seen[-1]["id"]
-    missed = await emit_records(server.app, account.org_id, 4)
+    missed = await commit_records(server.app.state.sessionmaker, account.org_id, 4)
 
     params = {"since": last_id} if where == "query" else {}
     async with live_socket(server.ws_url, bearer=account.access_token, params=params) as socket:
         await socket.subscribe("org", since=last_id if where == "message" else None)
-        live = await emit_records(server.app, account.org_id, 2)
+        live = await commit_records(server.app.state.sessionmaker, account.org_id, 2)
         received = await socket.events(6)
         await socket.send({"type": "ping"})
         await socket.expect("pong")
@@ -299,7 +283,7 @@ async def test_an_api_key_needs_a_scope_that_reads_events(server: Server, http: 
         assert socket.seen[0]["expires_at"] is None
         await socket.subscribe("org")
         await create_api_key(http, account)  # an administration event: not for this key
-        [marker] = await emit_records(server.app, account.org_id, 1)
+        [marker] = await commit_records(server.app.state.sessionmaker, account.org_id, 1)
         [event] = await socket.events(1)
         assert event["subject"]["id"] == str(marker)
 
@@ -423,7 +407,7 @@ async def test_an_auth_message_with_a_fresh_token_keeps_the_connection_open(
         renewed = await socket.expect("authenticated")
         assert datetime.fromisoformat(renewed["expires_at"]) > expires
         await asyncio.sleep((expires - datetime.now(UTC)).total_seconds() + 1)
-        [marker] = await emit_records(server.app, account.org_id, 1)
+        [marker] = await commit_records(server.app.state.sessionmaker, account.org_id, 1)
         [event] = await socket.events(1)
         assert event["subject"]["id"] == str(marker)
         await socket.send({"type": "auth", "token": "garbage"})
@@ -478,7 +462,7 @@ async def test_a_demoted_member_keeps_the_stream_without_administration_events(
         while (message := await socket.receive())["type"] != "authenticated":
             assert message["type"] == "member.role_changed"
         await create_api_key(http, owner)
-        [marker] = await emit_records(server.app, owner.org_id, 1)
+        [marker] = await commit_records(server.app.state.sessionmaker, owner.org_id, 1)
         events = await socket.events_until("record.updated", str(marker))
     assert {event["type"] for event in events} <= {"member.role_changed", "record.updated"}
 
@@ -602,7 +586,7 @@ async def test_a_client_that_falls_behind_is_dropped_without_stalling_the_others
             peer.taking.clear()
             # Five commits of five: the reading client never holds more than five, the stalled one piles them up.
             for _ in range(5):
-                subjects = await emit_records(slow_server.app, account.org_id, 5)
+                subjects = await commit_records(slow_server.app.state.sessionmaker, account.org_id, 5)
                 received = await socket.events(5)  # while the slow client takes nothing
                 assert [event["subject"]["id"] for event in received] == [str(subject) for subject in subjects]
             peer.taking.set()
@@ -621,7 +605,7 @@ async def test_a_client_that_stops_reading_is_dropped(
         peer = Peer(stuck_server.app, account.access_token)
         await peer.subscribe("org")
         peer.taking.clear()
-        await emit_records(stuck_server.app, account.org_id, 1)
+        await commit_records(stuck_server.app.state.sessionmaker, account.org_id, 1)
         await peer.ended()  # never released: the server gives up on its own
     assert peer.messages()[-1]["code"] == "SUBSCRIBER_TOO_SLOW"
     assert peer.sent[-1]["type"] == "websocket.send"  # the close frame could not even be handed over

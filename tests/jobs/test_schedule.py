@@ -19,7 +19,7 @@ from folio.jobs.kinds import PRUNE_EVENTS, SWEEP_FILES
 from folio.jobs.schedule import Periodic, Scheduler
 from folio.models import Event, Job, JobStatus, Schedule
 from tests.documents.test_router import ready_document, storage_key
-from tests.events.test_outbox import sentinel
+from tests.events.emitting import commit_records
 from tests.factories import register
 
 EVERY = [Periodic("test.hourly", timedelta(hours=1)), Periodic("test.daily", timedelta(days=1))]
@@ -87,7 +87,7 @@ async def run_periodic(app: FastAPI, kind: str) -> Job:
 async def test_old_events_are_pruned_and_recent_ones_kept(app: FastAPI, client: httpx.AsyncClient) -> None:
     account = await register(client)
     for _ in range(3):
-        await sentinel(app, account.org_id)
+        await commit_records(app.state.sessionmaker, account.org_id)
     async with app.state.sessionmaker() as session, session.begin():
         oldest = await session.scalar(select(func.min(Event.id)).where(Event.org_id == account.org_id))
         await session.execute(

@@ -117,8 +117,6 @@ class Hub:
         self._tasks: list[asyncio.Task[None]] = []
 
     async def start(self) -> None:
-        async with self.sessionmaker() as session:
-            self.cursor = await session.scalar(select(func.coalesce(func.max(Event.id), 0))) or 0
         self._tasks = [asyncio.create_task(self._consume()), asyncio.create_task(self._relay_forever())]
 
     async def stop(self) -> None:
@@ -189,6 +187,7 @@ class Hub:
                 subscription.offer(theirs)
 
     async def _consume(self) -> None:
+        await self._find_cursor()
         while True:
             item = await self._inbox.get()
             try:
@@ -210,6 +209,18 @@ class Hub:
                 self._deliver(ready)
             except Exception:  # the database is away; the relay tries again
                 log.warning("event_relay_failed", exc_info=True)
+
+    async def _find_cursor(self) -> None:
+        """Start after the newest stored event. Until the database answers (or is migrated: readiness says so),
+        events wait in the inbox and the process serves everything else."""
+        while True:
+            try:
+                async with self.sessionmaker() as session:
+                    self.cursor = await session.scalar(select(func.coalesce(func.max(Event.id), 0))) or 0
+                return
+            except Exception:
+                log.warning("event_hub_waiting_for_database", exc_info=True)
+                await asyncio.sleep(self.settings.relay_seconds)
 
     async def _catch_up(self, upto: int | None = None) -> None:
         """Deliver every stored event after the cursor (up to `upto`), in id order."""

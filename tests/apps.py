@@ -16,6 +16,15 @@ from tests.conftest import make_settings
 FAST_JOBS: dict[str, Any] = {"backoff_seconds": 0.05, "backoff_max_seconds": 0.2, "reaper_seconds": 0.1}
 
 
+# The app's own loops (reaper, event relay, webhook fan-out) look once at start-up and then not again while the
+# tests probe the pool.
+QUIET: dict[str, Any] = {
+    "jobs": {"reaper_seconds": 3600},
+    "events": {"relay_seconds": 3600},
+    "webhooks": {"fan_out_seconds": 3600},
+}
+
+
 @asynccontextmanager
 async def serve(database_url: str, **overrides: Any) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]]:
     jobs = {**FAST_JOBS, **overrides.pop("jobs", {})}

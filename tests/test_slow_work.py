@@ -15,6 +15,7 @@ from fastapi import FastAPI
 from starlette.requests import Request
 
 from folio.main import create_app
+from tests.apps import QUIET
 from tests.conftest import empty_tables, make_settings
 from tests.corpus import Doc, ingest
 from tests.factories import Account, error_of, register
@@ -66,12 +67,11 @@ def model() -> Iterator[ProbedModel]:
 
 @pytest.fixture(scope="module")
 async def module_setup(separate_database_url: str, model: ProbedModel) -> AsyncIterator[Setup]:
-    # The reaper looks once at start-up and then not again while the tests probe the pool.
     settings = make_settings(
         separate_database_url,
         llm=llm_settings(model, timeout_seconds=30),
         db={"pool_size": 2, "max_overflow": 0, "pool_timeout_seconds": 1},
-        jobs={"reaper_seconds": 3600},
+        **QUIET,
     )
     application = create_app(settings)
     async with (

@@ -275,6 +275,9 @@ class EventSettings(BaseModel):
 
 
 class WebhookSettings(BaseModel):
+    fan_out_seconds: float = Field(
+        0.5, gt=0, description="How often new events are turned into deliveries (the latency a webhook adds)."
+    )
     max_per_org: int = Field(20, ge=1, description="Webhook endpoints one organization may register.")
     timeout_seconds: float = Field(10, gt=0, description="Time a receiver has to answer a delivery.")
     retry_schedule_seconds: list[float] = Field(

@@ -12,7 +12,7 @@ import pytest
 from fastapi import FastAPI
 
 from folio.auth import passwords
-from tests.apps import serve
+from tests.apps import QUIET, serve
 from tests.factories import PASSWORD, error_of, register
 
 
@@ -26,9 +26,10 @@ class Calls:
 
 @pytest.fixture
 async def own_app(database_url: str) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]]:
-    """An app of the test's own, so no other request shares its pool. Its reaper makes one pass at start-up (a
-    few short transactions), then waits an hour: the pool is idle once no connection was out for half a second."""
-    async with serve(database_url, jobs={"reaper_seconds": 3600}) as (application, client):
+    """An app of the test's own, so no other request shares its pool. Its reaper, event relay and webhook fan-out
+    make one pass at start-up (a few short transactions), then wait an hour: the pool is idle once no connection
+    was out for half a second."""
+    async with serve(database_url, **QUIET) as (application, client):
         pool = application.state.engine.pool
         async with asyncio.timeout(20):
             quiet = 0

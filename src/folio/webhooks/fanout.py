@@ -33,7 +33,6 @@ log = structlog.get_logger(__name__)
 
 # Events read per transaction: bounds the deliveries one transaction makes (times FOLIO_WEBHOOKS__MAX_PER_ORG).
 PAGE = 100
-INTERVAL_SECONDS = 0.5
 
 DELIVERIES_CREATED = Counter("folio_webhook_deliveries_created", "Webhook deliveries created by the fan-out.")
 
@@ -102,9 +101,11 @@ async def _fan_out_page(session: AsyncSession, settings: WebhookSettings, page: 
 
 @asynccontextmanager
 async def running_fan_out(
-    sessionmaker: async_sessionmaker[AsyncSession], settings: WebhookSettings, *, interval: float = INTERVAL_SECONDS
+    sessionmaker: async_sessionmaker[AsyncSession], settings: WebhookSettings, *, interval: float | None = None
 ) -> AsyncIterator[None]:
-    """Fan out every `interval` seconds for the block's duration (in each process that runs jobs)."""
+    """Fan out every `interval` seconds (`settings.fan_out_seconds`) for the block's duration (in each process
+    that runs jobs)."""
+    interval = settings.fan_out_seconds if interval is None else interval
 
     async def forever() -> None:
         while True:

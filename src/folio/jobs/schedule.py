@@ -18,9 +18,8 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from folio.db import table
-from folio.jobs.repository import JobRepository
-from folio.jobs.service import dispatch_after_commit
-from folio.models import Job, JobStatus, Schedule
+from folio.jobs.service import enqueue_system
+from folio.models import Job, Schedule
 
 MAX_ATTEMPTS = 3
 
@@ -60,16 +59,8 @@ class Scheduler:
                 schedule.next_run_at = now + periodic.every
                 if await self._still_running(session, schedule.last_job_id):
                     continue
-                job = Job(
-                    org_id=None,
-                    kind=periodic.kind,
-                    max_attempts=MAX_ATTEMPTS,
-                    status=JobStatus.QUEUED,
-                    dispatched_at=now,
-                )
-                await JobRepository(session).add(job)
+                job = enqueue_system(session, kind=periodic.kind, max_attempts=MAX_ATTEMPTS)
                 schedule.last_job_id = job.id
-                dispatch_after_commit(session, job.id)
                 enqueued.append(job.id)
         self._registered = True
         return enqueued

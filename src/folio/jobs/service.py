@@ -10,6 +10,7 @@ from uuid import UUID
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from folio.auth.principal import Principal
+from folio.db import new_id
 from folio.effects import after_commit, outlet
 from folio.events.outbox import actor_of
 from folio.events.schemas import EventType
@@ -37,6 +38,31 @@ def dispatch_after_commit(session: AsyncSession, job_id: UUID) -> None:
             await queue.dispatch([job_id])
 
     after_commit(session, dispatch)
+
+
+def enqueue_system(
+    session: AsyncSession,
+    *,
+    kind: str,
+    max_attempts: int,
+    payload: dict[str, Any] | None = None,
+    subject_id: UUID | None = None,
+) -> Job:
+    """A job of the deployment itself (periodic work, webhook deliveries): no organization sees it or gets its
+    events. Added to the session (flushed with its next statement) and dispatched once the session commits."""
+    job = Job(
+        id=new_id(),
+        org_id=None,
+        kind=kind,
+        subject_id=subject_id,
+        payload=payload or {},
+        max_attempts=max_attempts,
+        status=JobStatus.QUEUED,
+        dispatched_at=datetime.now(UTC),
+    )
+    session.add(job)
+    dispatch_after_commit(session, job.id)
+    return job
 
 
 async def enqueue(

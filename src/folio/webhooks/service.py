@@ -21,9 +21,9 @@ from folio.auth.principal import Principal
 from folio.db import new_id
 from folio.events.outbox import LiveEvent, actor_of
 from folio.events.schemas import EventType, SubjectType
+from folio.jobs import service as jobs
 from folio.jobs.kinds import WEBHOOK_DELIVER
-from folio.jobs.service import dispatch_after_commit
-from folio.models import DeliveryStatus, Job, JobStatus, WebhookAttempt, WebhookDelivery, WebhookEndpoint
+from folio.models import DeliveryStatus, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from folio.outbound import OutboundURLForbidden
 from folio.outbound.addresses import Internal
 from folio.pagination import Paged, PageRequest
@@ -233,15 +233,12 @@ def queue_delivery(
     """A delivery and the job that makes it (added to the session, flushed with the next statement), dispatched
     once the transaction commits."""
     delivery_id = new_id()
-    job = Job(
-        id=new_id(),
-        org_id=None,
+    job = jobs.enqueue_system(
+        session,
         kind=WEBHOOK_DELIVER,
         subject_id=delivery_id,
         payload={"delivery_id": str(delivery_id)},
         max_attempts=max_attempts,
-        status=JobStatus.QUEUED,
-        dispatched_at=datetime.now(UTC),
     )
     delivery = WebhookDelivery(
         id=delivery_id,
@@ -256,8 +253,7 @@ def queue_delivery(
         job_id=job.id,
         status=DeliveryStatus.PENDING,
     )
-    session.add_all([job, delivery])
-    dispatch_after_commit(session, job.id)
+    session.add(delivery)
     return delivery
 
 

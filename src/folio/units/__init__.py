@@ -1,0 +1,1 @@
+"""Business units: the parts of an organization that own cases, and the members limited to some of them."""

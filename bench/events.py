@@ -2,7 +2,7 @@
 
 One `folio serve` on the scale-out path (its own embedded PostgreSQL and a private `redis-server`), N organizations.
 1,000 WebSocket clients (then 200 SSE clients), spread evenly over the organizations and subscribed to their
-organization, in client processes of their own. This process commits `record.updated` events at a steady rate,
+organization, in client processes of their own. This process commits `case.updated` events at a steady rate,
 round-robin over the organizations, and publishes them on the Redis bus after each commit, as a worker does.
 Latency is from the commit's return to a client's receipt (same machine, wall clock); memory is the server's RSS
 growth with every client connected and idle, divided by the clients. Goals: p99 < 100 ms, < 100 KiB per idle
@@ -39,7 +39,7 @@ from folio.db import create_engine, create_sessionmaker
 from folio.embedded_postgres import EmbeddedPostgres
 from folio.events.bus import RedisBus
 from folio.events.outbox import BUS, emit
-from folio.events.schemas import EventType, RecordData
+from folio.events.schemas import CaseData, EventType
 from folio.settings import Settings
 from results import folio_server, free_port, machine, memory, record
 
@@ -69,7 +69,7 @@ async def _clients(kind: str, url: str, tokens: list[str], control: Connection) 
             opened.append(1)
             while not stop.is_set():
                 message = orjson.loads(await socket.recv())
-                if message.get("type") == "record.updated":
+                if message.get("type") == "case.updated":
                     received.append((int(message["data"]["fields"][0]), time.time()))
 
     async def sse(token: str, client: httpx.AsyncClient) -> None:
@@ -79,7 +79,7 @@ async def _clients(kind: str, url: str, tokens: list[str], control: Connection) 
             async for line in response.aiter_lines():
                 if line.startswith("data:"):
                     message = orjson.loads(line[5:])
-                    if message.get("type") == "record.updated":
+                    if message.get("type") == "case.updated":
                         received.append((int(message["data"]["fields"][0]), time.time()))
 
     limits = httpx.Limits(max_connections=len(tokens) + 10)
@@ -122,9 +122,9 @@ async def drive(
                     emit(
                         session,
                         org_id=orgs[sequence % len(orgs)],
-                        type=EventType.RECORD_UPDATED,
+                        type=EventType.CASE_UPDATED,
                         subject_id=None,
-                        data=RecordData(fields=[str(sequence)], case_status="open"),
+                        data=CaseData(number=str(sequence), changes=[], status="open", priority="normal"),
                     )
                 committed[sequence] = time.time()
             # Leaving the block published the event (an after-commit effect).
@@ -215,7 +215,7 @@ def table(results: list[dict[str, Any]], orgs: int, rate: float, seconds: float)
     return (
         f"{SECTION}\n\n{datetime.now(UTC):%Y-%m-%d}, {machine()}. `python bench/events.py`: one `folio serve` on the "
         f"scale-out path (embedded PostgreSQL, Redis bus), {orgs} organizations, clients spread evenly and subscribed "
-        f"to their organization; {rate:g} `record.updated` events/s committed for {seconds:g} s, round-robin over the "
+        f"to their organization; {rate:g} `case.updated` events/s committed for {seconds:g} s, round-robin over the "
         "organizations, by a separate process publishing after each commit as a worker does. Latency: commit to "
         "receipt. Memory: the server's RSS growth with every client connected and idle, per connection. Goals: "
         "p99 < 100 ms, < 100 KiB per idle connection. The SSE phase runs after the WebSocket clients have gone, in "

@@ -83,6 +83,7 @@ import numpy as np
 from pgvector.asyncpg import register_vector
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
 
+from folio.auth.principal import Principal
 from folio.db import new_id, to_async_url
 from folio.embedded_postgres import EmbeddedPostgres
 from folio.embeddings.local import LocalMiniLM
@@ -599,7 +600,7 @@ async def recall_by_ef_search(
             async with AsyncSession(engine) as session, session.begin():
                 repository = SearchRepository(session)
                 hits = await repository.vector(
-                    org_id,
+                    Principal(org_id=org_id, scopes=frozenset()),
                     SearchFilters(),
                     vector,
                     config=config,
@@ -612,7 +613,7 @@ async def recall_by_ef_search(
             for ef in ef_values:
                 async with AsyncSession(engine) as session, session.begin():
                     hits = await SearchRepository(session).vector(
-                        org_id,
+                        Principal(org_id=org_id, scopes=frozenset()),
                         SearchFilters(),
                         vector,
                         config=config,

@@ -103,6 +103,21 @@ async def paged(
     return Paged([row[0] for row in rows], next_cursor)
 
 
+async def newest_first(
+    session: AsyncSession, statement: Select[*Ts], key: InstrumentedAttribute[int], page: PageRequest
+) -> Paged[tuple[*Ts]]:
+    """Rows of an integer-keyed table (an append-only log) newest first, one tuple per row. The cursor carries the
+    last key shown in its 16 bytes; the next page holds older rows."""
+    if page.after is not None:
+        statement = statement.where(key < page.after.int)
+    statement = statement.add_columns(key.label("page_key")).order_by(key.desc()).limit(page.limit + 1)
+    rows = (await session.execute(statement)).all()
+    items = [cast("tuple[*Ts]", tuple(row)[:-1]) for row in rows[: page.limit]]
+    if len(rows) <= page.limit:
+        return Paged(items, None)
+    return Paged(items, encode_cursor(UUID(int=rows[page.limit - 1].page_key)))
+
+
 async def paged_rows(
     session: AsyncSession, statement: Select[*Ts], key: InstrumentedAttribute[UUID], page: PageRequest
 ) -> Paged[tuple[*Ts]]:

@@ -6,12 +6,44 @@ from __future__ import annotations
 from typing import Generic, Protocol, TypeVar
 from uuid import UUID
 
-from sqlalchemy import ColumnElement, Select, select
+from sqlalchemy import ColumnElement, ScalarSelect, Select, exists, func, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped
 
 from folio.auth.principal import Principal
+from folio.ingestion.extracted import FileKind
+from folio.models import Document, Record, UnitMembership
 from folio.pagination import Paged, PageRequest, paged
+
+
+def units_of(org_id: Mapped[UUID], user_id: Mapped[UUID]) -> ScalarSelect[list[UUID]]:
+    """The business units a member is limited to, as an array (empty: not limited)."""
+    return (
+        select(func.array_agg(UnitMembership.unit_id))
+        .where(UnitMembership.org_id == org_id, UnitMembership.user_id == user_id)
+        .scalar_subquery()
+    )
+
+
+def restriction(unit_ids: list[UUID] | None) -> frozenset[UUID] | None:
+    """`Principal.units` from `units_of`: None (every unit) when the member is limited to none."""
+    return frozenset(unit_ids) if unit_ids else None
+
+
+def sees_case(principal: Principal, unit_id: Mapped[UUID | None]) -> ColumnElement[bool]:
+    """Whether a case of unit `unit_id` is visible: a principal limited to some units sees only their cases (not
+    those of another unit, nor those of none)."""
+    if principal.units is None:
+        return true()
+    return unit_id.in_(principal.units)
+
+
+def sees_document(principal: Principal) -> ColumnElement[bool]:
+    """Whether a document is visible to the principal: every document but the cases it may not see."""
+    if principal.units is None:
+        return true()
+    visible_case = exists().where(Record.document_id == Document.id, sees_case(principal, Record.unit_id))
+    return or_(Document.kind != FileKind.RECORD, visible_case)
 
 
 class OrgOwned(Protocol):

@@ -135,7 +135,7 @@ async def test_x_api_key_authenticates_as_the_keys_org_with_its_scopes(client: h
     assert body["principal"] == "api_key"
     assert body["org"]["id"] == str(account.org_id)
     assert body["scopes"] == ["documents:read", "documents:write"]
-    assert body["role"] is None
+    assert body["role"] == "owner"  # the creator's, narrowed by the scopes
     assert body["api_key"]["id"] == key["id"]
 
 

@@ -521,7 +521,11 @@ async def test_me_as_a_user(client: httpx.AsyncClient) -> None:
     assert body["user"]["name"] == "Me Myself"
     assert body["org"] == {"id": str(account.org_id), "name": "Me Myself's workspace"}
     assert body["role"] == "owner"
-    assert body["scopes"] == sorted(["admin", "answers", "documents:read", "documents:write", "search"])
+    assert body["scopes"] == sorted(
+        ["admin", "alerts:read", "alerts:write", "answers", "cases:read", "cases:write", "documents:read"]
+        + ["documents:write", "inbox", "search", "shares"]
+    )
+    assert body["units"] is None
     assert body["api_key"] is None
 
 
@@ -534,7 +538,8 @@ async def test_me_as_an_api_key(client: httpx.AsyncClient) -> None:
     assert response.status_code == 200, response.text
     body = response.json()
     assert body["principal"] == "api_key"
-    assert body["role"] is None
+    assert body["role"] == "owner"
+    assert body["units"] is None
     assert body["scopes"] == ["documents:read", "search"]
     assert body["org"]["id"] == str(account.org_id)
     assert body["api_key"] == {"id": key["id"], "name": "indexer", "prefix": key["prefix"]}
@@ -566,7 +571,15 @@ async def test_me_in_another_org_the_user_belongs_to(client: httpx.AsyncClient) 
     assert response.status_code == 200, response.text
     assert response.json()["org"]["id"] == str(owner.org_id)
     assert response.json()["role"] == "viewer"
-    assert response.json()["scopes"] == ["answers", "documents:read", "search"]
+    assert response.json()["scopes"] == [
+        "alerts:read",
+        "answers",
+        "cases:read",
+        "documents:read",
+        "inbox",
+        "search",
+        "shares",
+    ]
 
 
 async def test_me_in_an_org_the_user_does_not_belong_to_is_403(client: httpx.AsyncClient) -> None:

@@ -91,7 +91,7 @@ async def test_a_rolled_back_request_publishes_nothing_and_deletes_no_file(
         assert "document.deleted" not in [event.type for event in await stored(app, account.org_id)]
         # Anything the failed request had published would arrive before this later event.
         await commit_records(app.state.sessionmaker, account.org_id)
-        assert [event.type for event in await received(subscription, 1)] == [EventType.RECORD_UPDATED]
+        assert [event.type for event in await received(subscription, 1)] == [EventType.CASE_UPDATED]
 
         deleted = await client.post(f"/test/delete/{document['id']}", params={"fail": False}, headers=account.headers)
         assert deleted.status_code == 204

@@ -212,7 +212,7 @@ async def test_a_client_of_one_api_follows_an_upload_made_through_the_other_and_
             # Every event of Bob's was committed before this one, and a hub hands events over in id order: once
             # it arrives, each of Bob's events has been offered to Alice's connection (and refused).
             [marker] = await commit_records(topology.loud, alice.org_id)
-            events += await alices.events_until("record.updated", str(marker))
+            events += await alices.events_until("case.updated", str(marker))
 
     document_id, job_id = alices_item["document"]["id"], alices_item["job_id"]
     job = subjects(events, job_id)
@@ -268,7 +268,7 @@ async def test_a_reconnect_to_the_other_api_with_since_gets_the_missed_events_on
                 await socket.subscribe("org")
                 received = await socket.events(len(missed) + 3)
             [marker] = await commit_records(topology.loud, carol.org_id)
-            received += await socket.events_until("record.updated", str(marker))
+            received += await socket.events_until("case.updated", str(marker))
             await socket.send({"type": "ping"})
             await socket.expect("pong")
             unexpected = [message for message in socket.seen if "." in message["type"] and message not in received]
@@ -283,7 +283,7 @@ async def test_a_reconnect_to_the_other_api_with_since_gets_the_missed_events_on
 
 @asynccontextmanager
 async def committing(topology: Topology, org_id: UUID) -> AsyncIterator[None]:
-    """Commit a record.updated event of the organization every few milliseconds for the block's duration."""
+    """Commit a case.updated event of the organization every few milliseconds for the block's duration."""
     stopping = asyncio.Event()
 
     async def keep_committing() -> None:
@@ -317,12 +317,12 @@ async def test_an_event_committed_but_never_published_reaches_the_clients_of_bot
         [from_a] = await on_a.events(1)
         [from_b] = await on_b.events(1)
         [marker] = await commit_records(topology.loud, dave.org_id)
-        after_a = await on_a.events_until("record.updated", str(marker))
-        after_b = await on_b.events_until("record.updated", str(marker))
+        after_a = await on_a.events_until("case.updated", str(marker))
+        after_b = await on_b.events_until("case.updated", str(marker))
 
     [orphan_id, marker_id] = await stored_ids(topology, dave.org_id, after=before)
     for event in (from_a, from_b):
-        assert (event["id"], event["type"], event["subject"]["id"]) == (orphan_id, "record.updated", str(orphan))
+        assert (event["id"], event["type"], event["subject"]["id"]) == (orphan_id, "case.updated", str(orphan))
     # Delivered once: the relay's copy is not followed by a second one.
     assert [event["id"] for event in after_a] == [event["id"] for event in after_b] == [marker_id]
 
@@ -347,7 +347,7 @@ async def test_a_redis_restart_loses_no_durable_event_and_live_events_flow_again
             # process whose publish fails. The relays read them from the outbox; the connections stay open.
             item = await upload(via_b, erin, name="outage.md", content=markdown("Outage"))
             during = await commit_records(topology.loud, erin.org_id, 2)
-            in_outage = [await socket.events_until("record.updated", str(during[-1])) for socket in sockets]
+            in_outage = [await socket.events_until("case.updated", str(during[-1])) for socket in sockets]
             outage_ids = await stored_ids(topology, erin.org_id, after=since)
 
             await topology.redis.start()
@@ -357,7 +357,7 @@ async def test_a_redis_restart_loses_no_durable_event_and_live_events_flow_again
             # events have no place in the id order, so the durable marker may come first (through a relay).
             live_only = await publish_live_only(topology, erin.org_id)
             [marker] = await commit_records(topology.loud, erin.org_id)
-            wanted = {("job.progress", str(live_only)), ("record.updated", str(marker))}
+            wanted = {("job.progress", str(live_only)), ("case.updated", str(marker))}
             after = [await events_until_all(socket, wanted) for socket in sockets]
 
     document_id, job_id = item["document"]["id"], item["job_id"]

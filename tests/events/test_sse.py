@@ -22,7 +22,7 @@ from sqlalchemy import select
 from folio.db import create_sessionmaker
 from folio.events import sse_access
 from folio.events.outbox import LiveEvent, emit
-from folio.events.schemas import SYSTEM, EventType, RecordData, SubjectType
+from folio.events.schemas import SYSTEM, CaseData, EventType, SubjectType
 from folio.main import create_app
 from folio.models import Event as StoredEvent
 from tests.conftest import make_settings
@@ -506,8 +506,8 @@ async def test_a_revoked_key_or_a_removed_member_loses_the_stream(live: Live, mo
         live.open(headers=member.in_org(owner.org_id)) as by_member,
     ):
         await commit_records(live.app.state.sessionmaker, owner.org_id)
-        assert (await by_key.event()).event == "record.updated"
-        assert (await by_member.event()).event == "record.updated"
+        assert (await by_key.event()).event == "case.updated"
+        assert (await by_member.event()).event == "case.updated"
         revoked = await live.client.delete(f"/api/v1/api-keys/{key['id']}", headers=owner.headers)
         assert revoked.status_code == 204, revoked.text
         removed = await live.client.delete(
@@ -616,9 +616,9 @@ async def test_an_event_committed_without_the_bus_still_arrives(live: Live) -> N
             emit(
                 session,
                 org_id=account.org_id,
-                type=EventType.RECORD_UPDATED,
+                type=EventType.CASE_UPDATED,
                 subject_id=None,
-                data=RecordData(fields=["status"], case_status="open"),
+                data=CaseData(number="C-000001", changes=[], status="open", priority="normal"),
             )
         received = await stream.event()
     assert received.id == str((await stored_ids(live, account.org_id))[-1])

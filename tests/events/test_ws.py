@@ -113,7 +113,7 @@ async def test_nothing_of_another_organization_reaches_a_client(server: Server, 
         bob_events = await bob_socket.events_until("job.succeeded", bobs_second["job_id"])
         # The hub hands events over in id order: once this marker arrives, every earlier event has been offered.
         [marker] = await commit_records(server.app.state.sessionmaker, alice.org_id, 1)
-        alice_events += await alice_socket.events_until("record.updated", str(marker))
+        alice_events += await alice_socket.events_until("case.updated", str(marker))
 
     assert {event["org_id"] for event in alice_events} == {str(alice.org_id)}
     assert {event["org_id"] for event in bob_events} == {str(bob.org_id)}
@@ -131,10 +131,10 @@ async def test_administration_events_reach_admins_only(server: Server, http: htt
         await viewer_socket.subscribe("org")
         await create_api_key(http, owner)
         [marker] = await commit_records(server.app.state.sessionmaker, owner.org_id, 1)
-        owner_events = await owner_socket.events_until("record.updated", str(marker))
-        viewer_events = await viewer_socket.events_until("record.updated", str(marker))
-    assert [event["type"] for event in owner_events] == ["api_key.created", "record.updated"]
-    assert [event["type"] for event in viewer_events] == ["record.updated"]
+        owner_events = await owner_socket.events_until("case.updated", str(marker))
+        viewer_events = await viewer_socket.events_until("case.updated", str(marker))
+    assert [event["type"] for event in owner_events] == ["api_key.created", "case.updated"]
+    assert [event["type"] for event in viewer_events] == ["case.updated"]
 
 
 async def test_a_member_of_two_organizations_picks_one(server: Server, http: httpx.AsyncClient) -> None:
@@ -463,8 +463,8 @@ async def test_a_demoted_member_keeps_the_stream_without_administration_events(
             assert message["type"] == "member.role_changed"
         await create_api_key(http, owner)
         [marker] = await commit_records(server.app.state.sessionmaker, owner.org_id, 1)
-        events = await socket.events_until("record.updated", str(marker))
-    assert {event["type"] for event in events} <= {"member.role_changed", "record.updated"}
+        events = await socket.events_until("case.updated", str(marker))
+    assert {event["type"] for event in events} <= {"member.role_changed", "case.updated"}
 
 
 # Load

@@ -10,6 +10,7 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import select
 
+from folio.auth.principal import Principal
 from folio.models import Chunk
 from folio.search.repository import Corpus, Ranked, SearchRepository
 from folio.search.schemas import SearchFilters
@@ -52,7 +53,7 @@ async def keyword(app: FastAPI, org_id: UUID, query: str, scored: int) -> list[R
         corpus: Corpus = await repository.corpus(org_id)
         terms = await repository.terms(org_id, settings.text_search_config, query, corpus)
         return await repository.keyword(
-            org_id,
+            Principal(org_id=org_id, scopes=frozenset()),
             SearchFilters(),
             terms,
             corpus=corpus,

@@ -10,7 +10,7 @@ from sqlalchemy import Select, bindparam, select, update
 
 from folio.auth.principal import Principal, Scope
 from folio.models import ApiKey, Membership, Role, User
-from folio.repository import ScopedRepository
+from folio.repository import ScopedRepository, restriction, units_of
 
 # Writing last_used_at on every request would turn each read into a write; a minute is precise enough.
 _LAST_USED_PRECISION = timedelta(minutes=1)
@@ -18,7 +18,7 @@ _LAST_USED_PRECISION = timedelta(minutes=1)
 
 # Built once: every request with a key runs it, and rebuilding the statement costs more than executing it.
 _BY_SECRET_HASH = (
-    select(ApiKey, Membership.role, User.is_active)
+    select(ApiKey, Membership.role, User.is_active, units_of(Membership.org_id, Membership.user_id))
     .outerjoin(Membership, (Membership.org_id == ApiKey.org_id) & (Membership.user_id == ApiKey.created_by))
     .outerjoin(User, User.id == ApiKey.created_by)
     .where(ApiKey.secret_hash == bindparam("secret_hash"))
@@ -29,6 +29,7 @@ class KeyOwner(NamedTuple):
     key: ApiKey
     creator_role: Role | None
     creator_active: bool
+    creator_units: frozenset[UUID] | None
 
 
 class ApiKeyRepository(ScopedRepository[ApiKey]):
@@ -47,7 +48,7 @@ class ApiKeyRepository(ScopedRepository[ApiKey]):
         row = (await self.session.execute(_BY_SECRET_HASH, {"secret_hash": secret_hash})).first()
         if row is None:
             return None
-        return KeyOwner(key=row[0], creator_role=row[1], creator_active=bool(row[2]))
+        return KeyOwner(key=row[0], creator_role=row[1], creator_active=bool(row[2]), creator_units=restriction(row[3]))
 
     async def revoke_created_by(self, *, org_id: UUID, user_id: UUID, at: datetime) -> int:
         result = await self.session.execute(

@@ -8,6 +8,7 @@ from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from folio.audit.service import AuditAction, audit
 from folio.auth.errors import (
     ApiKeyNotFound,
     AuthExpired,
@@ -42,7 +43,7 @@ async def create_key(
         raise ScopeNotAllowed(details={"not_allowed": sorted(beyond)})
     if expires_at is not None and expires_at <= datetime.now(UTC):
         raise ExpiryInPast(details={"field": "expires_at"})
-    return await _store(
+    key, secret = await _store(
         session,
         org_id=principal.org_id,
         created_by=principal.member_id,
@@ -50,13 +51,17 @@ async def create_key(
         scopes=scopes,
         expires_at=expires_at,
     )
+    await _audit_key(session, key, AuditAction.API_KEY_CREATED, principal)
+    return key, secret
 
 
 async def create_operator_key(
     session: AsyncSession, *, org_id: UUID, name: str, scopes: Collection[Scope]
 ) -> tuple[ApiKey, str]:
     """A key made from the command line by someone with database access, bound only by its scopes."""
-    return await _store(session, org_id=org_id, created_by=None, name=name, scopes=scopes, expires_at=None)
+    key, secret = await _store(session, org_id=org_id, created_by=None, name=name, scopes=scopes, expires_at=None)
+    await _audit_key(session, key, AuditAction.API_KEY_CREATED, None)
+    return key, secret
 
 
 async def page_keys(session: AsyncSession, *, principal: Principal, page: PageRequest) -> Paged[ApiKey]:
@@ -69,6 +74,7 @@ async def revoke_key(session: AsyncSession, *, principal: Principal, key_id: UUI
         raise ApiKeyNotFound()
     key.revoked_at = datetime.now(UTC)
     _emit_key(session, key, EventType.API_KEY_REVOKED, actor_of(principal))
+    await _audit_key(session, key, AuditAction.API_KEY_REVOKED, principal)
     await session.flush()
 
 
@@ -89,7 +95,15 @@ async def principal_from_api_key(session: AsyncSession, *, secret: str, org_id: 
             raise AuthInvalid("The member who created this API key no longer has access.")
         scopes &= ROLE_SCOPES[found.creator_role]
     await repository.touch(key)
-    return Principal(org_id=key.org_id, scopes=scopes, user_id=key.created_by, api_key_id=key.id)
+    # The creator's role and business units bound what the key does, as its scopes do.
+    return Principal(
+        org_id=key.org_id,
+        scopes=scopes,
+        user_id=key.created_by,
+        api_key_id=key.id,
+        role=found.creator_role,
+        units=found.creator_units,
+    )
 
 
 async def _store(
@@ -121,3 +135,10 @@ async def _store(
 def _emit_key(session: AsyncSession, key: ApiKey, type: EventType, actor: Actor) -> None:
     data = ApiKeyData(name=key.name, prefix=key.prefix)
     emit(session, org_id=key.org_id, type=type, subject_id=key.id, data=data, actor=actor)
+
+
+async def _audit_key(session: AsyncSession, key: ApiKey, action: AuditAction, actor: Principal | None) -> None:
+    details = {"name": key.name, "prefix": key.prefix, "scopes": key.scopes, "expires_at": key.expires_at}
+    await audit(
+        session, org_id=key.org_id, action=action, actor=actor, target_type="api_key", target_id=key.id, details=details
+    )

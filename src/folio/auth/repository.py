@@ -10,17 +10,24 @@ from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from folio.models import AuthSession, Membership, RefreshToken, Role, User
+from folio.repository import restriction, units_of
 
 
 class AccessContext(NamedTuple):
     user_active: bool
     session_revoked: bool
     role: Role | None
+    units: frozenset[UUID] | None
 
 
 # Built once: every authenticated request runs it, and rebuilding the statement costs more than executing it.
 _ACCESS_CONTEXT = (
-    select(User.is_active, AuthSession.revoked_at.is_not(None), Membership.role)
+    select(
+        User.is_active,
+        AuthSession.revoked_at.is_not(None),
+        Membership.role,
+        units_of(Membership.org_id, Membership.user_id),
+    )
     .join(AuthSession, (AuthSession.user_id == User.id) & (AuthSession.id == bindparam("session_id")))
     .outerjoin(Membership, (Membership.user_id == User.id) & (Membership.org_id == bindparam("org_id")))
     .where(User.id == bindparam("user_id"))
@@ -54,7 +61,7 @@ class AuthRepository:
         row = (await self.session.execute(_ACCESS_CONTEXT, params)).first()
         if row is None:
             return None
-        return AccessContext(user_active=row[0], session_revoked=row[1], role=row[2])
+        return AccessContext(user_active=row[0], session_revoked=row[1], role=row[2], units=restriction(row[3]))
 
     async def refresh_token_for_update(self, token_hash: str) -> tuple[RefreshToken, AuthSession] | None:
         statement = (

@@ -126,6 +126,7 @@ async def me(principal: CurrentPrincipal, session: SessionDep) -> MeResponse:
         org=OrgSummary.model_validate(org),
         role=principal.role,
         scopes=sorted(principal.scopes),
+        units=None if principal.units is None else sorted(principal.units),
         api_key=ApiKeySummary.model_validate(key) if key else None,
     )
 

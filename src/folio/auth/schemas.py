@@ -66,8 +66,14 @@ class MeResponse(BaseModel):
     principal: Literal["user", "api_key"]
     user: UserRead | None = Field(description="The signed-in user, or the member who created the API key.")
     org: OrgSummary
-    role: Role | None = Field(description="The user's role in the active organization; null for API keys.")
+    role: Role | None = Field(
+        description="The user's role in the active organization; for an API key, its creator's (null for keys "
+        "made by the system)."
+    )
     scopes: list[Scope]
+    units: list[UUID] | None = Field(
+        description="The business units whose cases alone are visible; null when not limited to any."
+    )
     api_key: ApiKeySummary | None = None
 
 

@@ -6,9 +6,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
+import structlog
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from folio.audit.service import AuditAction, audit_user_event
 from folio.auth import passwords
 from folio.auth.errors import AuthExpired, AuthInvalid, EmailTaken, InvalidCredentials, OrgAccessDenied
 from folio.auth.principal import Principal
@@ -19,9 +21,17 @@ from folio.errors import Forbidden
 from folio.models import ApiKey, AuthSession, Organization, RefreshToken, User
 from folio.orgs import service as orgs
 
+log = structlog.get_logger(__name__)
+
 
 class RefreshTokenReused(AuthInvalid):
     """Presenting a rotated refresh token again revokes its whole session, whoever holds the newer one."""
+
+    keep_changes = True
+
+
+class LoginFailed(InvalidCredentials):
+    """A failed login of an existing account: the answer is the same, and its audit entries are kept."""
 
     keep_changes = True
 
@@ -77,9 +87,19 @@ async def login(session: AsyncSession, *, email: str, password: str, tokens: Acc
     user = await AuthRepository(session).user_by_email(normalize_email(email))
     await release(session)
     valid = await passwords.verify_password(password, user.password_hash if user else None)
-    if user is None or not valid or not user.is_active:
+    if user is None:
+        # No organization to tell; the address is not logged, as it may be a password typed in the wrong field.
+        log.info("login_failed", reason="unknown_email")
         raise InvalidCredentials()
-    return await start_session(session, user=user, tokens=tokens)
+    if not valid or not user.is_active:
+        reason = "wrong_password" if not valid else "account_disabled"
+        await audit_user_event(
+            session, user_id=user.id, action=AuditAction.LOGIN_FAILED, by_user=False, details={"reason": reason}
+        )
+        raise LoginFailed()
+    pair = await start_session(session, user=user, tokens=tokens)
+    await audit_user_event(session, user_id=user.id, action=AuditAction.LOGIN, by_user=True)
+    return pair
 
 
 async def refresh(session: AsyncSession, *, refresh_token: str, tokens: AccessTokens) -> TokenPair:
@@ -95,6 +115,13 @@ async def refresh(session: AsyncSession, *, refresh_token: str, tokens: AccessTo
     current = now()
     if token.used_at is not None and not _within_grace(token.used_at, current, tokens.settings.refresh_grace_seconds):
         await repository.revoke_session(auth_session.id, reason="refresh_token_reuse")
+        await audit_user_event(
+            session,
+            user_id=auth_session.user_id,
+            action=AuditAction.SESSION_REVOKED,
+            by_user=False,
+            details={"reason": "refresh_token_reuse"},
+        )
         raise RefreshTokenReused("This refresh token was already used; the session is revoked. Log in again.")
     if token.expires_at <= current:
         raise AuthExpired("The refresh token has expired; log in again.")
@@ -116,6 +143,8 @@ async def logout(session: AsyncSession, *, principal: Principal) -> None:
     if principal.session_id is None:
         raise Forbidden("API keys have no session; revoke the key instead.")
     await AuthRepository(session).revoke_session(principal.session_id, reason="logout")
+    if principal.user_id is not None:
+        await audit_user_event(session, user_id=principal.user_id, action=AuditAction.LOGOUT, by_user=True)
 
 
 async def principal_from_access_token(
@@ -132,7 +161,9 @@ async def principal_from_access_token(
         raise AuthInvalid("This token has been revoked.")
     if context.role is None:
         raise OrgAccessDenied()
-    return Principal.for_member(org_id=org_id, user_id=claims.user_id, role=context.role, session_id=claims.session_id)
+    return Principal.for_member(
+        org_id=org_id, user_id=claims.user_id, role=context.role, session_id=claims.session_id, units=context.units
+    )
 
 
 async def _issue(repository: AuthRepository, *, auth_session: AuthSession, tokens: AccessTokens) -> TokenPair:

@@ -8,14 +8,14 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import ColumnElement, delete, insert, select
+from sqlalchemy import ColumnElement, Select, delete, insert, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from folio.auth.principal import Principal
 from folio.ingestion.extracted import FileKind
 from folio.models import Chunk, Document, DocumentContent, DocumentStatus
 from folio.pagination import Paged, PageRequest, paged
-from folio.repository import ScopedRepository
+from folio.repository import ScopedRepository, sees_document
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +47,9 @@ class DocumentFilters:
 
 class DocumentRepository(ScopedRepository[Document]):
     model = Document
+
+    def scoped(self, principal: Principal) -> Select[Document]:
+        return super().scoped(principal).where(sees_document(principal))
 
     async def content(self, principal: Principal, document_id: UUID) -> DocumentContent | None:
         content: DocumentContent | None = await self.session.scalar(

@@ -24,13 +24,41 @@ from sqlalchemy.orm import Session
 from folio.auth.principal import Principal
 from folio.db import table
 from folio.effects import SyncSession, after_commit, outlet
-from folio.events.schemas import DATA_OF, SYSTEM, Actor, Data, EventType, SubjectType
+from folio.events.schemas import DATA_OF, SYSTEM, Actor, Data, EventType, SubjectType, Visibility
 from folio.models import Event
 
 BUS = "bus"
 # "FolioEv1": the advisory lock that orders event ids with commits.
 EVENTS_LOCK = 0x466F6C696F457631
 _PENDING = "folio.events.pending"
+
+
+@dataclass(frozen=True, slots=True)
+class Audience:
+    """Who of the organization receives an event (`Visibility`)."""
+
+    visibility: Visibility = Visibility.ORG
+    unit_id: UUID | None = None
+    recipient_id: UUID | None = None
+
+    @classmethod
+    def unit(cls, unit_id: UUID | None) -> Audience:
+        """The members who see the cases of `unit_id`."""
+        return cls(Visibility.UNIT, unit_id=unit_id)
+
+    @classmethod
+    def recipient(cls, user_id: UUID) -> Audience:
+        return cls(Visibility.RECIPIENT, recipient_id=user_id)
+
+    def admits(self, principal: Principal) -> bool:
+        if self.visibility is Visibility.UNIT:
+            return principal.sees_unit(self.unit_id)
+        if self.visibility is Visibility.RECIPIENT:
+            return principal.member_id is not None and principal.member_id == self.recipient_id
+        return True
+
+
+ORGANIZATION = Audience()
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -45,6 +73,7 @@ class LiveEvent:
     actor: Actor
     data: dict[str, Any]
     created_at: datetime
+    audience: Audience = ORGANIZATION
     _cache: dict[str, Any] = field(default_factory=dict, repr=False)
 
     def body(self) -> dict[str, Any]:
@@ -54,6 +83,9 @@ class LiveEvent:
             "org_id": self.org_id,
             "subject": {"type": self.subject_type.value, "id": self.subject_id},
             "actor": {"type": self.actor.type, "id": self.actor.id},
+            "visibility": self.audience.visibility.value,
+            "unit_id": self.audience.unit_id,
+            "recipient_id": self.audience.recipient_id,
             "data": self.data,
             "created_at": self.created_at,
         }
@@ -90,6 +122,11 @@ class LiveEvent:
             actor=Actor.model_validate(body["actor"]),
             data=body["data"],
             created_at=datetime.fromisoformat(body["created_at"]),
+            audience=Audience(
+                Visibility(body["visibility"]),
+                unit_id=UUID(body["unit_id"]) if body["unit_id"] else None,
+                recipient_id=UUID(body["recipient_id"]) if body["recipient_id"] else None,
+            ),
         )
 
     @classmethod
@@ -103,6 +140,7 @@ class LiveEvent:
             actor=Actor.model_validate({"type": row.actor_type, "id": row.actor_id}),
             data=row.data,
             created_at=row.created_at,
+            audience=Audience(Visibility(row.visibility), unit_id=row.unit_id, recipient_id=row.recipient_id),
         )
 
 
@@ -129,6 +167,7 @@ def emit(
     data: Data,
     actor: Actor = SYSTEM,
     subject_type: SubjectType | None = None,
+    audience: Audience = ORGANIZATION,
 ) -> None:
     """Record an event of the current transaction; it is stored and published only if the transaction commits.
 
@@ -146,6 +185,7 @@ def emit(
         actor=actor,
         data=data.model_dump(mode="json"),
         created_at=datetime.now(UTC),
+        audience=audience,
     )
     if type.durable:
         session.info.setdefault(_PENDING, []).append(live)
@@ -169,6 +209,9 @@ def _store(session: Session) -> None:
                 "subject_id": live.subject_id,
                 "actor_type": live.actor.type,
                 "actor_id": live.actor.id,
+                "visibility": live.audience.visibility.value,
+                "unit_id": live.audience.unit_id,
+                "recipient_id": live.audience.recipient_id,
                 "data": live.data,
             }
             for live in pending
@@ -184,6 +227,7 @@ def _store(session: Session) -> None:
             actor=live.actor,
             data=live.data,
             created_at=row.created_at,
+            audience=live.audience,
         )
         for live, row in zip(pending, rows, strict=True)
     ]

@@ -35,7 +35,8 @@ class EventType(StrEnum):
     BATCH_IMPORTED = "batch.imported"
     BATCH_FINISHED = "batch.finished"
     BATCH_FAILED = "batch.failed"
-    RECORD_UPDATED = "record.updated"
+    CASE_UPDATED = "case.updated"
+    CASE_COMMENTED = "case.commented"
     ENRICHMENT_FINISHED = "enrichment.finished"
     MEMBER_ADDED = "member.added"
     MEMBER_ROLE_CHANGED = "member.role_changed"
@@ -43,6 +44,10 @@ class EventType(StrEnum):
     API_KEY_CREATED = "api_key.created"
     API_KEY_REVOKED = "api_key.revoked"
     WEBHOOK_DISABLED = "webhook.disabled"
+    ALERT_RAISED = "alert.raised"
+    ALERT_ACKNOWLEDGED = "alert.acknowledged"
+    ALERT_RESOLVED = "alert.resolved"
+    NOTIFICATION_CREATED = "notification.created"
 
     @property
     def durable(self) -> bool:
@@ -52,8 +57,27 @@ class EventType(StrEnum):
     @property
     def scope(self) -> Scope:
         """What a principal needs to receive it: administration events go to admins only."""
-        family = self.value.split(".", 1)[0]
-        return Scope.ADMIN if family in {"member", "api_key", "webhook"} else Scope.DOCUMENTS_READ
+        return _SCOPES.get(self.value.split(".", 1)[0], Scope.DOCUMENTS_READ)
+
+
+_SCOPES = {
+    "member": Scope.ADMIN,
+    "api_key": Scope.ADMIN,
+    "webhook": Scope.ADMIN,
+    "case": Scope.CASES_READ,
+    "alert": Scope.ALERTS_READ,
+    "notification": Scope.INBOX,
+}
+
+
+class Visibility(StrEnum):
+    """Who among those holding the type's scope receives an event: the organization, the members who see a
+    business unit's cases (`unit_id`; null: a case of no unit, which only unrestricted members see), or one
+    member (`recipient_id`)."""
+
+    ORG = "org"
+    UNIT = "unit"
+    RECIPIENT = "recipient"
 
 
 class SubjectType(StrEnum):
@@ -61,7 +85,9 @@ class SubjectType(StrEnum):
     DOCUMENT = "document"
     SUMMARY = "summary"
     BATCH = "batch"
-    RECORD = "record"
+    CASE = "case"
+    ALERT = "alert"
+    NOTIFICATION = "notification"
     MEMBER = "member"
     API_KEY = "api_key"
     WEBHOOK = "webhook"
@@ -127,10 +153,48 @@ class BatchData(Data):
     error_message: str | None = None
 
 
-class RecordData(Data):
-    fields: list[str] = Field(description="The fields that changed.")
-    case_status: str
+class Change(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    field: str = Field(examples=["status"])
+    before: str | None = Field(description="The value before the change.", examples=["open"])
+    after: str | None = Field(description="The value after it.", examples=["in_progress"])
+
+
+class CaseData(Data):
+    number: str = Field(examples=["C-000123"])
+    changes: list[Change] = Field(description="Every field that changed, from → to.")
+    status: str
+    priority: str
     assigned_to: UUID | None = None
+    unit_id: UUID | None = None
+
+
+class CommentData(Data):
+    number: str = Field(description="The case's number.", examples=["C-000123"])
+    comment_id: UUID
+    excerpt: str = Field(description="The comment's beginning.")
+    mentions: list[UUID] = Field(description="The members it mentions.")
+
+
+class AlertData(Data):
+    rule_id: UUID | None
+    rule_name: str
+    severity: str
+    status: str
+    title: str
+    count: int = Field(description="Matches so far in the alert's throttle window.")
+
+
+class NotificationData(Data):
+    notification_id: UUID = Field(description="The inbox item (`GET /api/v1/inbox`), unless `in_inbox` is false.")
+    kind: str = Field(examples=["mention"])
+    title: str
+    body: str = ""
+    about: Subject | None = Field(None, description="What it is about: a case, a job, a webhook endpoint…")
+    in_inbox: bool = Field(
+        True, description="False when the member sends this kind to webhooks only: no inbox item holds it."
+    )
 
 
 class EnrichmentData(Data):
@@ -182,7 +246,8 @@ DATA_OF: dict[EventType, type[Data]] = {
     EventType.BATCH_IMPORTED: BatchData,
     EventType.BATCH_FINISHED: BatchData,
     EventType.BATCH_FAILED: BatchData,
-    EventType.RECORD_UPDATED: RecordData,
+    EventType.CASE_UPDATED: CaseData,
+    EventType.CASE_COMMENTED: CommentData,
     EventType.ENRICHMENT_FINISHED: EnrichmentData,
     EventType.MEMBER_ADDED: MemberData,
     EventType.MEMBER_ROLE_CHANGED: MemberData,
@@ -190,6 +255,10 @@ DATA_OF: dict[EventType, type[Data]] = {
     EventType.API_KEY_CREATED: ApiKeyData,
     EventType.API_KEY_REVOKED: ApiKeyData,
     EventType.WEBHOOK_DISABLED: WebhookData,
+    EventType.ALERT_RAISED: AlertData,
+    EventType.ALERT_ACKNOWLEDGED: AlertData,
+    EventType.ALERT_RESOLVED: AlertData,
+    EventType.NOTIFICATION_CREATED: NotificationData,
 }
 
 
@@ -198,6 +267,9 @@ class _Envelope(BaseModel):
     org_id: UUID
     subject: Subject
     actor: Actor
+    visibility: Visibility
+    unit_id: UUID | None = Field(description="The business unit of the case it concerns.")
+    recipient_id: UUID | None = Field(description="The one member it is for (`visibility: recipient`).")
     created_at: datetime
 
 
@@ -221,9 +293,14 @@ class BatchEvent(_Envelope):
     data: BatchData
 
 
-class RecordEvent(_Envelope):
-    type: Literal["record.updated"]
-    data: RecordData
+class CaseEvent(_Envelope):
+    type: Literal["case.updated"]
+    data: CaseData
+
+
+class CommentEvent(_Envelope):
+    type: Literal["case.commented"]
+    data: CommentData
 
 
 class EnrichmentEvent(_Envelope):
@@ -246,15 +323,28 @@ class WebhookEvent(_Envelope):
     data: WebhookData
 
 
+class AlertEvent(_Envelope):
+    type: Literal["alert.raised", "alert.acknowledged", "alert.resolved"]
+    data: AlertData
+
+
+class NotificationEvent(_Envelope):
+    type: Literal["notification.created"]
+    data: NotificationData
+
+
 Event = Annotated[
     JobEvent
     | DocumentEvent
     | SummaryEvent
     | BatchEvent
-    | RecordEvent
+    | CaseEvent
+    | CommentEvent
     | EnrichmentEvent
     | MemberEvent
     | ApiKeyEvent
-    | WebhookEvent,
+    | WebhookEvent
+    | AlertEvent
+    | NotificationEvent,
     Field(discriminator="type"),
 ]

@@ -66,7 +66,11 @@ def wants(principal: Principal, topics: Iterable[Topic], types: frozenset[EventT
     def accept(event: LiveEvent) -> bool:
         if types is not None and event.type not in types:
             return False
-        return readable(principal, event.type) and any(topic.matches(event) for topic in topics)
+        return (
+            readable(principal, event.type)
+            and event.audience.admits(principal)
+            and any(topic.matches(event) for topic in topics)
+        )
 
     return accept
 

@@ -1,7 +1,11 @@
 """ORM models, one module per table. Importing this package registers every table on `Base.metadata`."""
 
+from folio.models.alert import Alert, AlertMatch, AlertRule, AlertRuleKind, AlertSeverity, AlertStatus
 from folio.models.api_key import ApiKey
+from folio.models.audit import AuditActorType, AuditEntry
 from folio.models.auth_session import AuthSession, RefreshToken
+from folio.models.business_unit import BusinessUnit, UnitMembership
+from folio.models.case_comment import CaseComment
 from folio.models.chat import Chat, ChatMessage
 from folio.models.chunk import Chunk
 from folio.models.document import Document, DocumentContent, DocumentStatus
@@ -12,11 +16,23 @@ from folio.models.invitation import Invitation, InvitationStatus
 from folio.models.job import Job, JobStatus
 from folio.models.llm_settings import LLMProviderKind, OrgLLMSettings
 from folio.models.membership import Membership, Role
+from folio.models.notification import Notification, NotificationChannel, NotificationKind, NotificationPreference
 from folio.models.organization import Organization
 from folio.models.prompt_template import PromptTemplate, TemplateKind
-from folio.models.record import BatchFormat, BatchStatus, CaseStatus, Record, RecordBatch, RecordBatchError
+from folio.models.record import (
+    BatchFormat,
+    BatchStatus,
+    CasePriority,
+    CaseStatus,
+    Record,
+    RecordBatch,
+    RecordBatchError,
+)
+from folio.models.saved_view import SavedView
 from folio.models.schedule import Schedule
 from folio.models.search import SearchCorpus, SearchQuery, SearchTerm
+from folio.models.share import Share, ShareItemType, ShareRecipient
+from folio.models.share_link import AccessOutcome, ShareLink, ShareLinkAccess
 from folio.models.summary import Summary, SummaryFormat, SummaryLength, SummaryStatus
 from folio.models.usage import UsageEvent
 from folio.models.user import User
@@ -30,10 +46,22 @@ from folio.models.webhook import (
 )
 
 __all__ = [
+    "AccessOutcome",
+    "Alert",
+    "AlertMatch",
+    "AlertRule",
+    "AlertRuleKind",
+    "AlertSeverity",
+    "AlertStatus",
     "ApiKey",
+    "AuditActorType",
+    "AuditEntry",
     "AuthSession",
     "BatchFormat",
     "BatchStatus",
+    "BusinessUnit",
+    "CaseComment",
+    "CasePriority",
     "CaseStatus",
     "Chat",
     "ChatMessage",
@@ -54,6 +82,10 @@ __all__ = [
     "JobStatus",
     "LLMProviderKind",
     "Membership",
+    "Notification",
+    "NotificationChannel",
+    "NotificationKind",
+    "NotificationPreference",
     "OrgLLMSettings",
     "Organization",
     "PromptTemplate",
@@ -62,16 +94,23 @@ __all__ = [
     "RecordBatchError",
     "RefreshToken",
     "Role",
+    "SavedView",
     "Schedule",
     "SearchCorpus",
     "SearchQuery",
     "SearchTerm",
+    "Share",
+    "ShareItemType",
+    "ShareLink",
+    "ShareLinkAccess",
+    "ShareRecipient",
     "Summary",
     "SummaryFormat",
     "SummaryLength",
     "SummaryStatus",
     "TemplateKind",
     "UsageEvent",
+    "UnitMembership",
     "User",
     "WebhookAttempt",
     "WebhookCursor",

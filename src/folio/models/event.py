@@ -30,4 +30,8 @@ class Event(CreatedAtMixin, Base):
     subject_id: Mapped[UUID | None]
     actor_type: Mapped[str] = mapped_column(String(16))
     actor_id: Mapped[UUID | None]
+    # Who receives it (`folio.events.schemas.Visibility`): the organization, a business unit's viewers, one member.
+    visibility: Mapped[str] = mapped_column(String(16), default="org", server_default="org")
+    unit_id: Mapped[UUID | None]
+    recipient_id: Mapped[UUID | None]
     data: Mapped[dict[str, Any]] = mapped_column(JSONB)

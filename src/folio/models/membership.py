@@ -10,16 +10,25 @@ from folio.db import Base, CreatedAtMixin, text_enum
 
 
 class Role(StrEnum):
-    """Membership roles, strongest first."""
+    """Membership roles, strongest first.
+
+    `bu_manager` manages the members and cases of their business units, `supervisor` assigns, resolves and
+    reopens cases in theirs; both otherwise work as editors.
+    """
 
     OWNER = "owner"
     ADMIN = "admin"
+    BU_MANAGER = "bu_manager"
+    SUPERVISOR = "supervisor"
     EDITOR = "editor"
     VIEWER = "viewer"
 
     @property
     def rank(self) -> int:
-        return {Role.VIEWER: 0, Role.EDITOR: 1, Role.ADMIN: 2, Role.OWNER: 3}[self]
+        return _RANKS[self]
+
+
+_RANKS = {Role.VIEWER: 0, Role.EDITOR: 1, Role.SUPERVISOR: 2, Role.BU_MANAGER: 3, Role.ADMIN: 4, Role.OWNER: 5}
 
 
 class Membership(CreatedAtMixin, Base):

@@ -2,7 +2,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, String, func
+from sqlalchemy import BigInteger, String, func, text
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from folio.db import Base, CreatedAtMixin, IdMixin
@@ -15,4 +16,8 @@ class Organization(IdMixin, CreatedAtMixin, Base):
     is_personal: Mapped[bool] = mapped_column(default=False, server_default="false")
     # Language-model tokens (prompt and completion) the organization may use per calendar month (UTC); NULL: no limit.
     monthly_token_budget: Mapped[int | None] = mapped_column(BigInteger)
+    # Case numbers handed out so far: a case takes the next one, and a number is never reused.
+    case_numbers: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    # Hours from a case's creation to its SLA due time, by priority.
+    sla_hours: Mapped[dict[str, int]] = mapped_column(JSONB, default=dict, server_default=text("'{}'::jsonb"))
     updated_at: Mapped[datetime] = mapped_column(server_default=func.now(), onupdate=func.now())

@@ -15,7 +15,16 @@ from folio.db import Base, CreatedAtMixin, IdMixin, text_enum
 class CaseStatus(StrEnum):
     OPEN = "open"
     IN_PROGRESS = "in_progress"
+    WAITING = "waiting"
     RESOLVED = "resolved"
+    CLOSED = "closed"
+
+
+class CasePriority(StrEnum):
+    LOW = "low"
+    NORMAL = "normal"
+    HIGH = "high"
+    URGENT = "urgent"
 
 
 class BatchStatus(StrEnum):
@@ -49,7 +58,10 @@ class Record(Base):
             unique=True,
             postgresql_where=text("external_id IS NOT NULL"),
         ),
+        Index("uq_records_org_id_number", "org_id", "number", unique=True),
         Index("ix_records_org_id_case_status", "org_id", "case_status"),
+        Index("ix_records_org_id_unit_id", "org_id", "unit_id"),
+        Index("ix_records_org_id_due_at", "org_id", "due_at", postgresql_where=text("resolved_at IS NULL")),
         Index("ix_records_org_id_occurred_at", "org_id", "occurred_at"),
         Index("ix_records_batch_id_document_id", "batch_id", "document_id"),
     )
@@ -59,12 +71,19 @@ class Record(Base):
     external_id: Mapped[str | None] = mapped_column(String(255))
     channel: Mapped[str | None] = mapped_column(String(200))
     customer: Mapped[str | None] = mapped_column(String(200))
-    business_unit: Mapped[str | None] = mapped_column(String(200))
+    # The case's human number in its organization (shown as C-000123), drawn from `organizations.case_numbers`.
+    number: Mapped[int] = mapped_column(BigInteger)
+    unit_id: Mapped[UUID | None] = mapped_column(ForeignKey("business_units.id", ondelete="SET NULL"))
     occurred_at: Mapped[datetime | None]
     case_status: Mapped[CaseStatus] = mapped_column(
         text_enum(CaseStatus, "case_status"), default=CaseStatus.OPEN, server_default=CaseStatus.OPEN.value
     )
+    priority: Mapped[CasePriority] = mapped_column(
+        text_enum(CasePriority, "case_priority"), default=CasePriority.NORMAL, server_default=CasePriority.NORMAL.value
+    )
     assigned_to: Mapped[UUID | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    # When the case should be resolved by, from its priority's SLA (`organizations.sla_hours`) and its creation.
+    due_at: Mapped[datetime | None]
     resolved_at: Mapped[datetime | None]
     # The batch that last wrote the row.
     batch_id: Mapped[UUID | None] = mapped_column(ForeignKey("record_batches.id", ondelete="SET NULL"))

@@ -10,6 +10,7 @@ from typing import Any
 
 import orjson
 
+from folio.models import CasePriority
 from folio.schemas import MAX_JSON_DEPTH, nests_deeper
 
 # The codes of a `RowError`.
@@ -23,8 +24,19 @@ WRONG_FIELD_COUNT = "WRONG_FIELD_COUNT"
 INVALID_ENCODING = "INVALID_ENCODING"
 MALFORMED_ROW = "MALFORMED_ROW"
 ROW_TOO_LARGE = "ROW_TOO_LARGE"
+INVALID_PRIORITY = "INVALID_PRIORITY"
 
-_FIELD_LIMITS = {"external_id": 255, "channel": 200, "customer": 200, "business_unit": 200}
+_FIELD_LIMITS = {"external_id": 255, "channel": 200, "customer": 200, "business_unit": 100, "priority": 20}
+# Priority words of common ticketing tools, beside our own.
+_PRIORITY_WORDS = {
+    **{priority.value: priority for priority in CasePriority},
+    "critical": CasePriority.URGENT,
+    "p1": CasePriority.URGENT,
+    "p2": CasePriority.HIGH,
+    "medium": CasePriority.NORMAL,
+    "p3": CasePriority.NORMAL,
+    "p4": CasePriority.LOW,
+}
 _TITLE_CHARS = 500
 _EPOCH = re.compile(r"[+-]?\d+(?:\.\d*)?")
 # Bytes that are not UTF-8 arrive as U+DC80-U+DCFF under errors="surrogateescape"; valid text holds no lone one.
@@ -96,6 +108,17 @@ def to_moment(text: str | None, label: str, column: str | None) -> datetime | No
     except (ValueError, OverflowError, OSError):
         raise RowProblem(INVALID_DATE, f"{label} '{column}' is not a date: '{text[:50]}'.") from None
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def to_priority(text: str | None, label: str, column: str | None) -> CasePriority | None:
+    """`low`, `normal`, `high`, `urgent` (any case), or critical / medium / P1-P4."""
+    if text is None:
+        return None
+    priority = _PRIORITY_WORDS.get(text.strip().lower())
+    if priority is None:
+        words = ", ".join(priority.value for priority in CasePriority)
+        raise RowProblem(INVALID_PRIORITY, f"{label} '{column}' is not a priority ({words}): '{text[:50]}'.")
+    return priority
 
 
 def to_title(text: str | None) -> str | None:

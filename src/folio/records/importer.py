@@ -14,10 +14,11 @@ from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from folio.cases.workflow import due_at
 from folio.db import new_id
 from folio.ingestion.extracted import FileKind
-from folio.models import DocumentStatus, RecordBatch
-from folio.records.repository import BatchRepository, RecordRepository
+from folio.models import CasePriority, DocumentStatus, RecordBatch
+from folio.records.repository import BatchRepository, CaseDefaults, RecordRepository
 from folio.records.rows import RecordRow, RowError
 
 _TITLE_CHARS = 80
@@ -86,9 +87,16 @@ async def write_block(
         external_id in known and known[external_id].sha256 == text_hash(row.text) for external_id, row in first.items()
     )
     new_ids = [new_id() for _ in new_rows]
+    defaults = await records.case_defaults(batch.org_id, len(new_rows))
     await records.add_many(
-        [_document(batch, document_id, row, created_by) for document_id, row in zip(new_ids, new_rows, strict=True)],
-        [_record(batch, document_id, row) for document_id, row in zip(new_ids, new_rows, strict=True)],
+        [
+            _document(batch, document_id, row, created_by, defaults)
+            for document_id, row in zip(new_ids, new_rows, strict=True)
+        ],
+        [
+            _new_record(batch, document_id, row, defaults, number)
+            for number, (document_id, row) in enumerate(zip(new_ids, new_rows, strict=True), defaults.first_number)
+        ],
         [_content(batch, document_id, row) for document_id, row in zip(new_ids, new_rows, strict=True)],
     )
     await records.update_documents([_changed_document(document_id, row) for document_id, row in changed_rows])
@@ -122,7 +130,13 @@ async def write_block(
     )
 
 
-def _document(batch: RecordBatch, document_id: UUID, row: RecordRow, created_by: UUID | None) -> dict[str, Any]:
+def _document(
+    batch: RecordBatch, document_id: UUID, row: RecordRow, created_by: UUID | None, defaults: CaseDefaults
+) -> dict[str, Any]:
+    metadata = row.metadata
+    if row.business_unit and row.business_unit.lower() not in defaults.units:
+        # A unit the organization does not have: kept with the case rather than lost.
+        metadata = {**metadata, "business_unit": row.business_unit}
     return {
         "id": document_id,
         "org_id": batch.org_id,
@@ -132,7 +146,7 @@ def _document(batch: RecordBatch, document_id: UUID, row: RecordRow, created_by:
         "kind": FileKind.RECORD.value,
         "status": DocumentStatus.PENDING.value,
         "tags": [],
-        "metadata": row.metadata,
+        "metadata": metadata,
         "storage_key": None,
         "size_bytes": len(row.text.encode()),
         "sha256": text_hash(row.text),
@@ -154,18 +168,30 @@ def _same_document(document_id: UUID, row: RecordRow) -> dict[str, Any]:
 
 
 def _record_fields(batch: RecordBatch, row: RecordRow) -> dict[str, Any]:
+    """What a row sets on its case whenever it is imported. The workflow fields (unit, priority, status, assignee)
+    are set from the row only when the case is created: after that they are people's to change."""
     return {
         "external_id": row.external_id,
         "channel": row.channel,
         "customer": row.customer,
-        "business_unit": row.business_unit,
         "occurred_at": row.occurred_at,
         "batch_id": batch.id,
     }
 
 
-def _record(batch: RecordBatch, document_id: UUID, row: RecordRow) -> dict[str, Any]:
-    return {"document_id": document_id, "org_id": batch.org_id, **_record_fields(batch, row)}
+def _new_record(
+    batch: RecordBatch, document_id: UUID, row: RecordRow, defaults: CaseDefaults, number: int
+) -> dict[str, Any]:
+    priority = row.priority or CasePriority.NORMAL
+    return {
+        "document_id": document_id,
+        "org_id": batch.org_id,
+        "number": number,
+        "unit_id": defaults.units.get(row.business_unit.lower()) if row.business_unit else None,
+        "priority": priority.value,
+        "due_at": due_at(defaults.now, priority, defaults.sla_hours),
+        **_record_fields(batch, row),
+    }
 
 
 def _content_fields(row: RecordRow) -> dict[str, Any]:

@@ -22,7 +22,7 @@ from typing import Any, Self
 
 import orjson
 
-from folio.models import BatchFormat
+from folio.models import BatchFormat, CasePriority
 from folio.records._lines import Lines, RowTooLarge, skip_csv_row
 from folio.records._sniff import choose_delimiter, choose_encoding, detect_format
 from folio.records._values import (
@@ -30,6 +30,7 @@ from folio.records._values import (
     INVALID_DATE,
     INVALID_ENCODING,
     INVALID_JSON,
+    INVALID_PRIORITY,
     MALFORMED_ROW,
     MISSING_TEXT,
     NOT_AN_OBJECT,
@@ -45,6 +46,7 @@ from folio.records._values import (
     role_texts,
     to_metadata,
     to_moment,
+    to_priority,
     to_title,
 )
 from folio.records.errors import RecordFileInvalid, RecordMappingInvalid
@@ -52,6 +54,7 @@ from folio.records.errors import RecordFileInvalid, RecordMappingInvalid
 __all__ = [
     "FIELD_TOO_LONG",
     "INVALID_DATE",
+    "INVALID_PRIORITY",
     "INVALID_ENCODING",
     "INVALID_JSON",
     "MALFORMED_ROW",
@@ -68,7 +71,7 @@ __all__ = [
     "detect_format",
 ]
 
-ROLES = ("text", "external_id", "created_at", "channel", "customer", "business_unit", "title")
+ROLES = ("text", "external_id", "created_at", "channel", "customer", "business_unit", "priority", "title")
 
 _ROLE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
 _MAX_ROLES = 50
@@ -92,6 +95,7 @@ class RecordMapping:
     channel: str | None = None
     customer: str | None = None
     business_unit: str | None = None
+    priority: str | None = None
     title: str | None = None
     metadata: dict[str, str] = field(default_factory=dict)
 
@@ -141,7 +145,9 @@ class RecordRow:
     occurred_at: datetime | None
     channel: str | None
     customer: str | None
+    # The name of a business unit of the organization (matched without regard to case).
     business_unit: str | None
+    priority: CasePriority | None
     title: str | None
     metadata: dict[str, Any]
 
@@ -380,6 +386,7 @@ class RowReader:
             channel=texts["channel"],
             customer=texts["customer"],
             business_unit=texts["business_unit"],
+            priority=to_priority(texts["priority"], label, mapping.priority),
             title=to_title(texts["title"]),
             metadata=to_metadata(mapping.metadata, lookup),
         )

@@ -28,7 +28,9 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import REGCONFIG, TSQUERY
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from folio.auth.principal import Principal
 from folio.models import Chunk, Document, SearchQuery
+from folio.repository import sees_document
 from folio.search.schemas import SearchFilters
 
 # BM25 statistics change in the same statements for every organization: rows are locked in lexeme order, so two
@@ -129,7 +131,7 @@ class SearchRepository:
 
     async def keyword(
         self,
-        org_id: UUID,
+        principal: Principal,
         filters: SearchFilters,
         terms: Sequence[Term],
         *,
@@ -153,7 +155,7 @@ class SearchRepository:
         """
         if not terms:
             return []
-        bm25 = partial(self._bm25, org_id, filters, terms, corpus, config, required, limit, scored, k1, b)
+        bm25 = partial(self._bm25, principal, filters, terms, corpus, config, required, limit, scored, k1, b)
         rarest = _rarest(terms, scored)
         if rarest[0].chunks <= scored:
             return await bm25(any_of(rarest))
@@ -165,7 +167,7 @@ class SearchRepository:
 
     async def _bm25(
         self,
-        org_id: UUID,
+        principal: Principal,
         filters: SearchFilters,
         terms: Sequence[Term],
         corpus: Corpus,
@@ -179,7 +181,9 @@ class SearchRepository:
     ) -> list[Ranked]:
         """BM25 with all `terms` of at most `scored` chunks matching the tsquery `candidates`, best `limit` first."""
         matches = select(Chunk.id, Chunk.search_vector, Chunk.token_count).where(
-            Chunk.org_id == org_id, Chunk.search_vector.op("@@")(cast(candidates, TSQUERY)), _live(org_id, filters)
+            Chunk.org_id == principal.org_id,
+            Chunk.search_vector.op("@@")(cast(candidates, TSQUERY)),
+            _live(principal, filters),
         )
         if required:
             matches = matches.where(_matching(config, required))
@@ -209,7 +213,7 @@ class SearchRepository:
 
     async def vector(
         self,
-        org_id: UUID,
+        principal: Principal,
         filters: SearchFilters,
         embedding: list[float],
         *,
@@ -223,7 +227,9 @@ class SearchRepository:
         walked, so they do not starve the result), or an exact scan of the organization's chunks. `required`
         phrases and negations hold here too."""
         distance = Chunk.embedding.cosine_distance(embedding)
-        candidates = select(Chunk.id, distance.label("distance")).where(Chunk.org_id == org_id, _live(org_id, filters))
+        candidates = select(Chunk.id, distance.label("distance")).where(
+            Chunk.org_id == principal.org_id, _live(principal, filters)
+        )
         if required:
             candidates = candidates.where(_matching(config, required))
         if exact:
@@ -271,9 +277,11 @@ class SearchRepository:
         await self.session.execute(insert(SearchQuery).values(**values))
 
 
-def _live(org_id: UUID, filters: SearchFilters) -> Any:
-    """Chunks of the live version of the organization's documents that pass the filters."""
-    documents = select(Document.id, Document.version).where(Document.org_id == org_id, Document.version > 0)
+def _live(principal: Principal, filters: SearchFilters) -> Any:
+    """Chunks of the live version of the documents the principal sees that pass the filters."""
+    documents = select(Document.id, Document.version).where(
+        Document.org_id == principal.org_id, Document.version > 0, sees_document(principal)
+    )
     if filters.document_ids:
         documents = documents.where(Document.id.in_(filters.document_ids))
     if filters.tags is not None and filters.tags.any:

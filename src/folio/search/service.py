@@ -77,7 +77,7 @@ async def search(
 
     async def keyword_side() -> list[Ranked]:
         return await repository.keyword(
-            principal.org_id,
+            principal,
             request.filters,
             terms,
             corpus=corpus,
@@ -95,7 +95,7 @@ async def search(
         exact = corpus.chunks <= settings.exact_below or bool(request.filters.document_ids)
         nearest = partial(
             repository.vector,
-            principal.org_id,
+            principal,
             request.filters,
             embedding.tolist(),
             config=settings.text_search_config,

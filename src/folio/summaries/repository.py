@@ -5,10 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from uuid import UUID
 
-from sqlalchemy import ColumnElement
+from sqlalchemy import ColumnElement, Select, select
 
-from folio.models import Summary, SummaryStatus
-from folio.repository import ScopedRepository
+from folio.auth.principal import Principal
+from folio.models import Document, Summary, SummaryStatus
+from folio.repository import ScopedRepository, sees_document
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,3 +32,14 @@ class SummaryFilters:
 
 class SummaryRepository(ScopedRepository[Summary]):
     model = Summary
+
+    def scoped(self, principal: Principal) -> Select[Summary]:
+        """The organization's summaries of the documents the principal sees."""
+        statement = super().scoped(principal)
+        if principal.units is None:
+            return statement
+        return statement.where(
+            Summary.document_id.in_(
+                select(Document.id).where(Document.org_id == principal.org_id, sees_document(principal))
+            )
+        )

@@ -1,0 +1,1 @@
+"""The activity feed: the organization's stored events as a person reads them, newest first."""

@@ -1,0 +1,74 @@
+"""SQL for the feed: the stored events a principal may read, with the names of their actors."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass
+from datetime import datetime
+from uuid import UUID
+
+from sqlalchemy import ColumnElement, and_, or_, select, true
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from folio.auth.principal import Principal
+from folio.events.schemas import EventType, Visibility
+from folio.models import ApiKey, Event, User
+from folio.pagination import Paged, PageRequest, newest_first
+
+
+@dataclass(frozen=True, slots=True)
+class FeedFilters:
+    types: Collection[EventType]
+    actor_id: UUID | None = None
+    unit_id: UUID | None = None
+    subject_id: UUID | None = None
+    after: datetime | None = None
+    before: datetime | None = None
+
+
+def readable_events(principal: Principal, types: Collection[EventType]) -> ColumnElement[bool]:
+    """The events of `types` the principal may read: of its organization, of types whose scope it holds, for the
+    whole organization or for a unit whose cases it sees; never one addressed to a single member."""
+    readable = sorted(type.value for type in types if principal.has(type.scope))
+    unit_events = Event.visibility == Visibility.UNIT.value
+    if principal.units is not None:
+        unit_events = and_(unit_events, Event.unit_id.in_(principal.units))
+    return and_(
+        Event.org_id == principal.org_id,
+        Event.type.in_(readable),
+        or_(Event.visibility == Visibility.ORG.value, unit_events),
+    )
+
+
+class FeedRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def page(
+        self, principal: Principal, filters: FeedFilters, page: PageRequest
+    ) -> Paged[tuple[Event, str | None]]:
+        """The events newest first, each with its actor's name (a user's name, an API key's name)."""
+        actor_name = (
+            select(User.name)
+            .where(Event.actor_type == "user", User.id == Event.actor_id)
+            .union_all(select(ApiKey.name).where(Event.actor_type == "api_key", ApiKey.id == Event.actor_id))
+            .limit(1)
+            .scalar_subquery()
+        )
+        statement = select(Event, actor_name).where(readable_events(principal, filters.types), *_narrowed(filters))
+        return await newest_first(self.session, statement, Event.id, page)
+
+
+def _narrowed(filters: FeedFilters) -> list[ColumnElement[bool]]:
+    conditions: list[ColumnElement[bool]] = [true()]
+    if filters.actor_id is not None:
+        conditions.append(Event.actor_id == filters.actor_id)
+    if filters.unit_id is not None:
+        conditions.append(Event.unit_id == filters.unit_id)
+    if filters.subject_id is not None:
+        conditions.append(Event.subject_id == filters.subject_id)
+    if filters.after is not None:
+        conditions.append(Event.created_at >= filters.after)
+    if filters.before is not None:
+        conditions.append(Event.created_at < filters.before)
+    return conditions

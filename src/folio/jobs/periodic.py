@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from folio.alerts.tasks import evaluate_alerts
+from folio.audit.tasks import prune_audit_log
 from folio.documents.storage import Storage
 from folio.documents.tasks import SweepFiles
 from folio.events.tasks import prune_events
-from folio.jobs.kinds import PRUNE_DELIVERIES, PRUNE_EVENTS, SWEEP_FILES
+from folio.jobs.kinds import EVALUATE_ALERTS, PRUNE_AUDIT_LOG, PRUNE_DELIVERIES, PRUNE_EVENTS, SWEEP_FILES
 from folio.jobs.runner import Handler
 from folio.jobs.schedule import Periodic
 from folio.settings import Settings
@@ -21,5 +23,9 @@ def periodic_work(settings: Settings, storage: Storage) -> tuple[list[Periodic],
         PRUNE_EVENTS: prune_events(timedelta(days=settings.events.retention_days)),
         SWEEP_FILES: SweepFiles(storage),
         PRUNE_DELIVERIES: prune_deliveries(timedelta(days=settings.events.retention_days)),
+        PRUNE_AUDIT_LOG: prune_audit_log(timedelta(days=settings.audit.retention_days)),
     }
-    return [Periodic(kind, HOURLY) for kind in handlers], handlers
+    periodics = [Periodic(kind, HOURLY) for kind in handlers]
+    handlers[EVALUATE_ALERTS] = evaluate_alerts
+    periodics.append(Periodic(EVALUATE_ALERTS, timedelta(seconds=settings.alerts.evaluate_seconds)))
+    return periodics, handlers

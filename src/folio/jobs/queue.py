@@ -18,6 +18,7 @@ from taskiq import AckableMessage, AsyncBroker, InMemoryBroker
 from taskiq.api import run_receiver_task
 from taskiq_redis import RedisStreamBroker
 
+from folio.inbox.system import notify_job_failed
 from folio.jobs.events import emit_status
 from folio.jobs.repository import JobRepository
 from folio.jobs.runner import Handler, JobRunner
@@ -215,6 +216,8 @@ class JobQueue:
             lost, requeued = await repository.requeue_expired_leases()
             for job in [*lost, *requeued]:
                 emit_status(session, job)
+            for job in lost:
+                await notify_job_failed(session, job)
             due = await repository.take_due(not_dispatched_since=timedelta(seconds=self.settings.lease_seconds))
         for job in lost:
             await self.runner.lost(job)

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from folio.auth.principal import Principal, Scope
 from folio.errors import FolioError
 from folio.events.schemas import EventType
+from folio.inbox.system import notify_job_failed
 from folio.jobs.errors import JobCancelled, JobFailed, LeaseLost, Transient, UnknownJobKind
 from folio.jobs.events import emit_job, emit_status
 from folio.jobs.repository import JobRepository
@@ -246,6 +247,7 @@ class JobRunner:
             )
             if job is not None:
                 emit_status(session, job)
+                await notify_job_failed(session, job)
 
     async def _heartbeat(self, context: JobContext) -> None:
         while True:

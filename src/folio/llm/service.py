@@ -14,6 +14,7 @@ from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from folio.audit.service import AuditAction, audit, url_origin
 from folio.auth.principal import Principal, Scope
 from folio.errors import Forbidden, ValidationFailed
 from folio.llm.crypto import CredentialCipher, CredentialUnreadable
@@ -106,6 +107,21 @@ async def save_org_settings(
         api_key_encrypted=encrypted,
         updated_by=principal.member_id,
     )
+    api_key_change = "none" if encrypted is None else "kept" if api_key is KEEP_KEY else "set"
+    details = {
+        "provider": saved.provider,
+        "model": saved.model,
+        "base_url": url_origin(saved.base_url),
+        "api_key": api_key_change,
+    }
+    await audit(
+        session,
+        org_id=principal.org_id,
+        action=AuditAction.LLM_SETTINGS_UPDATED,
+        actor=principal,
+        target_type="llm_settings",
+        details=details,
+    )
     return _of_org(saved)
 
 
@@ -113,6 +129,13 @@ async def remove_org_settings(session: AsyncSession, *, principal: Principal) ->
     """Back to the server's settings; the stored key is deleted with the row."""
     _require_admin(principal)
     await LLMSettingsRepository(session).delete(principal.org_id)
+    await audit(
+        session,
+        org_id=principal.org_id,
+        action=AuditAction.LLM_SETTINGS_REMOVED,
+        actor=principal,
+        target_type="llm_settings",
+    )
 
 
 def _of_org(row: OrgLLMSettings) -> EffectiveLLM:

@@ -17,7 +17,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from folio.errors import FolioError, InternalError, NulCharacter, PayloadTooLarge, ServerBusy
 from folio.observability import metrics
-from folio.observability.context import accept_request_id, request_id_var
+from folio.observability.context import RequestClient, accept_request_id, request_client_var, request_id_var
 
 log = structlog.get_logger("folio.access")
 
@@ -74,6 +74,8 @@ class RequestMiddleware:
         headers = Headers(scope=scope)
         request_id = accept_request_id(headers.get("x-request-id"))
         token = request_id_var.set(request_id)
+        client = scope.get("client")
+        client_token = request_client_var.set(RequestClient(client[0] if client else None, headers.get("user-agent")))
         structlog.contextvars.bind_contextvars(request_id=request_id)
         state: dict[str, Any] = scope.setdefault("state", {})
         state[STATE_BODY_LIMIT] = self.max_body_bytes
@@ -122,6 +124,7 @@ class RequestMiddleware:
                 metrics.IN_FLIGHT.dec()
             self._record(scope, state, status, time.perf_counter() - started)
             structlog.contextvars.unbind_contextvars("request_id")
+            request_client_var.reset(client_token)
             request_id_var.reset(token)
 
     async def _websocket(self, scope: Scope, receive: Receive, send: Send) -> None:

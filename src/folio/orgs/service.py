@@ -11,8 +11,11 @@ from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from folio.audit.service import AuditAction, audit
+
 # The repository, not keys_service: auth.service imports this module, and the layers keep it apart from keys_service.
 from folio.auth.keys_repository import ApiKeyRepository
+from folio.auth.members import member_principal
 from folio.auth.principal import Principal, Scope
 from folio.errors import Forbidden
 from folio.events.outbox import actor_of, emit
@@ -40,7 +43,8 @@ def _require_admin(principal: Principal) -> None:
 
 
 def _require_owner_for(principal: Principal, *roles: Role) -> None:
-    if Role.OWNER in roles and not principal.at_least(Role.OWNER):
+    # An owner's API key carries its creator's role, but only an owner in person hands the role on.
+    if Role.OWNER in roles and (principal.member_id is None or not principal.at_least(Role.OWNER)):
         raise Forbidden("Only owners can grant, change or remove the owner role.")
 
 
@@ -70,10 +74,10 @@ async def principal_in_org(session: AsyncSession, *, principal: Principal, org_i
         return principal
     if principal.member_id is None:
         raise OrgNotFound()
-    role = await OrgRepository(session).role_of(user_id=principal.member_id, org_id=org_id)
-    if role is None:
+    found = await member_principal(session, org_id=org_id, user_id=principal.member_id, session_id=principal.session_id)
+    if found is None:
         raise OrgNotFound()
-    return Principal.for_member(org_id=org_id, user_id=principal.member_id, role=role, session_id=principal.session_id)
+    return found
 
 
 async def is_member(session: AsyncSession, *, org_id: UUID, user_id: UUID) -> bool:
@@ -100,7 +104,16 @@ async def page_orgs(
 async def rename_org(session: AsyncSession, *, principal: Principal, name: str) -> Organization:
     _require_admin(principal)
     org = await get_org(session, principal=principal)
-    org.name = name
+    previous, org.name = org.name, name
+    await audit(
+        session,
+        org_id=org.id,
+        action=AuditAction.ORG_UPDATED,
+        actor=principal,
+        target_type="organization",
+        target_id=org.id,
+        details={"name": {"from": previous, "to": name}},
+    )
     await session.flush()
     return org
 
@@ -138,6 +151,7 @@ async def invite(session: AsyncSession, *, principal: Principal, email: str, rol
     else:
         invitation.role, invitation.invited_by, invitation.expires_at = role, principal.member_id, expires_at
         await session.flush()
+    await _audit_invitation(session, principal, invitation.org_id, AuditAction.INVITATION_CREATED, invitation)
     return invitation
 
 
@@ -155,6 +169,7 @@ async def revoke_invitation(session: AsyncSession, *, principal: Principal, invi
         raise InvitationNotFound()
     _require_owner_for(principal, invitation.role)
     _close(invitation, InvitationStatus.REVOKED, now)
+    await _audit_invitation(session, principal, invitation.org_id, AuditAction.INVITATION_REVOKED, invitation)
     await session.flush()
 
 
@@ -179,6 +194,7 @@ async def accept_invitation(
     _emit_member(
         session, principal, invitation.org_id, EventType.MEMBER_ADDED, user_id, invitation.email, invitation.role
     )
+    await _audit_invitation(session, principal, invitation.org_id, AuditAction.INVITATION_ACCEPTED, invitation)
     await session.flush()
     return await get_org_by_id(session, org_id=invitation.org_id), invitation.role
 
@@ -222,8 +238,17 @@ async def change_role(
     _require_owner_for(principal, membership.role, role)
     if membership.role is Role.OWNER and role is not Role.OWNER and owners == [user_id]:
         raise LastOwner()
-    membership.role = role
+    previous, membership.role = membership.role, role
     _emit_member(session, principal, principal.org_id, EventType.MEMBER_ROLE_CHANGED, user_id, user.email, role)
+    await audit(
+        session,
+        org_id=principal.org_id,
+        action=AuditAction.MEMBER_ROLE_CHANGED,
+        actor=principal,
+        target_type="user",
+        target_id=user_id,
+        details={"email": user.email, "role": {"from": previous, "to": role}},
+    )
     await session.flush()
     return membership, user
 
@@ -244,6 +269,30 @@ async def remove_member(session: AsyncSession, *, principal: Principal, user_id:
     await ApiKeyRepository(session).revoke_created_by(org_id=principal.org_id, user_id=user_id, at=datetime.now(UTC))
     await repository.revoke_invitations_by(principal, user_id, datetime.now(UTC))
     _emit_member(session, principal, principal.org_id, EventType.MEMBER_REMOVED, user_id, user.email, None)
+    await audit(
+        session,
+        org_id=principal.org_id,
+        action=AuditAction.MEMBER_REMOVED,
+        actor=principal,
+        target_type="user",
+        target_id=user_id,
+        details={"email": user.email, "role": membership.role, "left": leaving},
+    )
+
+
+async def _audit_invitation(
+    session: AsyncSession, principal: Principal, org_id: UUID, action: AuditAction, invitation: Invitation
+) -> None:
+    details = {"email": invitation.email, "role": invitation.role, "expires_at": invitation.expires_at}
+    await audit(
+        session,
+        org_id=org_id,
+        action=action,
+        actor=principal,
+        target_type="invitation",
+        target_id=invitation.id,
+        details=details,
+    )
 
 
 def _emit_member(

@@ -15,7 +15,10 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from folio.guessing import guess_bits
 from folio.settings.groups import (
     DEVELOPMENT_JWT_SECRET,
+    AlertSettings,
+    AuditSettings,
     AuthSettings,
+    CaseSettings,
     DatabaseSettings,
     EmbeddingSettings,
     EnrichmentSettings,
@@ -54,7 +57,10 @@ class Environment(StrEnum):
 
 
 __all__ = [
+    "AlertSettings",
+    "AuditSettings",
     "AuthSettings",
+    "CaseSettings",
     "DEVELOPMENT_ENCRYPTION_KEY",
     "DEVELOPMENT_JWT_SECRET",
     "DatabaseSettings",
@@ -116,10 +122,13 @@ class Settings(BaseSettings):
     jobs: JobSettings = JobSettings()
     usage: UsageSettings = UsageSettings()
     records: RecordSettings = RecordSettings()
+    cases: CaseSettings = CaseSettings()
     enrichment: EnrichmentSettings = EnrichmentSettings()
     outbound: OutboundSettings = OutboundSettings()
     events: EventSettings = EventSettings()
     webhooks: WebhookSettings = WebhookSettings()
+    audit: AuditSettings = AuditSettings()
+    alerts: AlertSettings = AlertSettings()
     log: LogSettings = LogSettings()
 
     @model_validator(mode="after")

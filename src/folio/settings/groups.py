@@ -268,6 +268,28 @@ class WebhookSettings(BaseModel):
     )
 
 
+class AuditSettings(BaseModel):
+    retention_days: int = Field(
+        365,
+        ge=30,
+        description="Audit log entries older than this are deleted (hourly). At least 30: the database refuses to "
+        "delete a younger entry.",
+    )
+
+
+class CaseSettings(BaseModel):
+    max_bulk: int = Field(100, ge=1, le=1000, description="Cases one bulk update (`POST /api/v1/cases/bulk`) changes.")
+
+
+class AlertSettings(BaseModel):
+    evaluate_seconds: float = Field(
+        300,
+        ge=10,
+        description="How often spike rules and SLA conditions are evaluated (the other rules run as cases and "
+        "documents are indexed and enriched).",
+    )
+
+
 class RecordSettings(BaseModel):
     max_text_chars: int = Field(100_000, ge=1, description="Longest text a record may have; longer rows are refused.")
     max_row_chars: int = Field(

@@ -124,11 +124,12 @@ async def get_webhook(endpoint: AdminWebhook) -> WebhookEndpoint:
     ),
 )
 async def update_webhook(
-    body: WebhookUpdate, endpoint: LockedWebhook, session: SessionDep, config: ConfigDep
+    body: WebhookUpdate, endpoint: LockedWebhook, principal: Admin, session: SessionDep, config: ConfigDep
 ) -> WebhookEndpoint:
     return await service.update_endpoint(
         session,
         endpoint,
+        principal=principal,
         config=config,
         url=body.url,
         event_types=body.event_types,
@@ -143,8 +144,8 @@ async def update_webhook(
     responses=authenticated(Forbidden, WebhookNotFound),
     summary="Delete a webhook endpoint and its delivery log",
 )
-async def delete_webhook(endpoint: LockedWebhook, session: SessionDep) -> None:
-    await service.delete_endpoint(session, endpoint)
+async def delete_webhook(endpoint: LockedWebhook, principal: Admin, session: SessionDep) -> None:
+    await service.delete_endpoint(session, endpoint, principal=principal)
 
 
 @router.post(
@@ -157,8 +158,10 @@ async def delete_webhook(endpoint: LockedWebhook, session: SessionDep) -> None:
         "(`webhook-signature` then carries two `v1,` signatures), so a receiver can switch without missing any."
     ),
 )
-async def rotate_secret(endpoint: LockedWebhook, session: SessionDep, config: ConfigDep) -> WebhookSecret:
-    return WebhookSecret(secret=await service.rotate_secret(session, endpoint, config=config))
+async def rotate_secret(
+    endpoint: LockedWebhook, principal: Admin, session: SessionDep, config: ConfigDep
+) -> WebhookSecret:
+    return WebhookSecret(secret=await service.rotate_secret(session, endpoint, principal=principal, config=config))
 
 
 @router.post(

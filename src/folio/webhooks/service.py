@@ -17,6 +17,7 @@ import httpx2
 import orjson
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from folio.audit.service import AuditAction, audit, url_origin
 from folio.auth.principal import Principal
 from folio.db import new_id
 from folio.events.outbox import LiveEvent, actor_of
@@ -77,6 +78,8 @@ async def create_endpoint(
         events_after=await repository.last_event_id(),
     )
     await repository.add(endpoint)
+    details = {"url": url_origin(url), "event_types": types, "description": description}
+    await _audit(session, principal, endpoint, AuditAction.WEBHOOK_CREATED, details)
     return endpoint, secret
 
 
@@ -97,6 +100,7 @@ async def update_endpoint(
     session: AsyncSession,
     endpoint: WebhookEndpoint,
     *,
+    principal: Principal,
     config: WebhookConfig,
     url: str | None = None,
     event_types: Sequence[str] | None = None,
@@ -116,21 +120,29 @@ async def update_endpoint(
         endpoint.disabled_reason = None if enabled else "Disabled by an admin."
         if enabled:  # what happened while it was disabled is not sent now
             endpoint.events_after = await WebhookRepository(session).last_event_id()
+    given = {"url": url_origin(url), "event_types": event_types, "description": description, "enabled": enabled}
+    details = {name: value for name, value in given.items() if value is not None}
+    await _audit(session, principal, endpoint, AuditAction.WEBHOOK_UPDATED, details)
     await session.flush()
     return endpoint
 
 
-async def delete_endpoint(session: AsyncSession, endpoint: WebhookEndpoint) -> None:
+async def delete_endpoint(session: AsyncSession, endpoint: WebhookEndpoint, *, principal: Principal) -> None:
     """Its deliveries go with it; a delivery job still queued finds nothing to send."""
+    await _audit(session, principal, endpoint, AuditAction.WEBHOOK_DELETED, {"url": url_origin(endpoint.url)})
     await WebhookRepository(session).delete(endpoint)
 
 
-async def rotate_secret(session: AsyncSession, endpoint: WebhookEndpoint, *, config: WebhookConfig) -> str:
+async def rotate_secret(
+    session: AsyncSession, endpoint: WebhookEndpoint, *, principal: Principal, config: WebhookConfig
+) -> str:
     """A new secret, shown this once; the current one keeps signing too for SECRET_GRACE."""
     secret = new_secret()
     endpoint.previous_secret_encrypted = endpoint.secret_encrypted
     endpoint.previous_secret_expires_at = datetime.now(UTC) + SECRET_GRACE
     endpoint.secret_encrypted = config.cipher.encrypt(secret)
+    details = {"previous_valid_until": endpoint.previous_secret_expires_at}
+    await _audit(session, principal, endpoint, AuditAction.WEBHOOK_SECRET_ROTATED, details)
     await session.flush()
     return secret
 
@@ -315,6 +327,20 @@ def checked_event_types(event_types: Sequence[str]) -> list[str]:
 async def _refuse_busy(session: AsyncSession, endpoint: WebhookEndpoint) -> None:
     if await DeliveryRepository(session).count_manual_pending(endpoint.id) >= MAX_MANUAL_PENDING:
         raise TooManyPendingDeliveries(details={"limit": MAX_MANUAL_PENDING})
+
+
+async def _audit(
+    session: AsyncSession, principal: Principal, endpoint: WebhookEndpoint, action: AuditAction, details: dict[str, Any]
+) -> None:
+    await audit(
+        session,
+        org_id=endpoint.org_id,
+        action=action,
+        actor=principal,
+        target_type="webhook",
+        target_id=endpoint.id,
+        details=details,
+    )
 
 
 def _body(type: str, at: datetime, data: dict[str, Any]) -> str:

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from folio.events.outbox import emit
 from folio.events.schemas import EventType, WebhookData
+from folio.inbox.system import notify_webhook_disabled
 from folio.jobs.errors import Transient
 from folio.jobs.retention import Prune
 from folio.jobs.runner import JobContext, settled
@@ -174,6 +175,7 @@ class DeliverWebhook:
                 subject_id=endpoint.id,
                 data=WebhookData(url=endpoint.url, reason=endpoint.disabled_reason),
             )
+            await notify_webhook_disabled(session, endpoint)
 
     @staticmethod
     def _delivery_id(context: JobContext) -> UUID:

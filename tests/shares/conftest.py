@@ -12,7 +12,7 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import delete
 
-from folio.models import Share, ShareLink
+from folio.models import Notification, Share, ShareLink
 from tests.conftest import empty_tables
 from tests.corpus import Doc, ingest
 from tests.factories import Account, add_member, register, wait_until_finished
@@ -66,11 +66,12 @@ class World:
 
 @pytest.fixture(autouse=True)
 async def _empty_tables(app: FastAPI) -> AsyncIterator[None]:
-    """The world lives until the package ends; each test's shares and links go after it."""
+    """The world lives until the package ends; each test's shares, links and notifications go after it."""
     yield
     async with app.state.sessionmaker() as session, session.begin():
         await session.execute(delete(Share))
         await session.execute(delete(ShareLink))
+        await session.execute(delete(Notification))
 
 
 @pytest.fixture(scope="package")

@@ -3,6 +3,7 @@ shows its item and nothing else."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from datetime import datetime, timedelta
 from typing import Any
@@ -138,6 +139,7 @@ async def test_a_summary_link_shows_the_summary_and_its_documents_title(world: W
         "format": summary["format"],
     }
     error_of(await visit(world, link["token"], file=True), 404, "SHARE_LINK_NOT_FOUND")
+    assert [item["outcome"] for item in await accesses(world, link["id"])] == ["unavailable", "ok"]
 
 
 async def test_the_token_is_stored_only_as_a_digest_and_shown_once(world: World) -> None:
@@ -296,6 +298,21 @@ async def test_wrong_passwords_lock_the_link_for_a_while(world: World, clock: Cl
     for _ in range(service.MAX_PASSWORD_ATTEMPTS):
         error_of(await visit(world, link["token"], "a wrong guess"), 404, "SHARE_LINK_NOT_FOUND")
     assert (await visit(world, link["token"], PASSWORD)).status_code == 429
+
+
+async def test_guesses_sent_at_once_are_counted_before_they_are_checked(world: World) -> None:
+    link = await create_link(world, "document", password=PASSWORD)
+
+    guesses = await asyncio.gather(*(visit(world, link["token"], f"guess number {n}") for n in range(20)))
+
+    statuses = sorted(guess.status_code for guess in guesses)
+    assert statuses == [404] * service.MAX_PASSWORD_ATTEMPTS + [429] * (20 - service.MAX_PASSWORD_ATTEMPTS)
+    error_of(await visit(world, link["token"], PASSWORD), 429, "SHARE_LINK_LOCKED")
+
+
+async def test_an_oversized_token_is_simply_unknown(world: World) -> None:
+    for token in ("x" * 5000, "fsl_" + "x" * 61, "%20"):
+        error_of(await visit(world, token), 404, "SHARE_LINK_NOT_FOUND")
 
 
 # --- the access log -----------------------------------------------------------------------------------------------

@@ -116,11 +116,37 @@ async def test_a_shared_chat_is_read_through_the_share_only(world: World) -> Non
     )
 
 
+async def inbox(world: World, account: Account) -> list[dict[str, Any]]:
+    response = await world.client.get("/api/v1/inbox", headers=account.headers)
+    assert response.status_code == 200, response.text
+    items: list[dict[str, Any]] = response.json()["items"]
+    return items
+
+
 async def test_recipients_are_distinct_and_each_is_notified_once(world: World) -> None:
-    response = await share(world, "document", [world.viewer.user_id, world.editor.user_id, world.viewer.user_id])
+    recipients = [world.viewer.user_id, world.editor.user_id, world.viewer.user_id]
+
+    response = await share(world, "document", recipients, note="The Almeria numbers.")
 
     assert response.status_code == 201, response.text
     assert sorted(response.json()["recipients"]) == sorted([str(world.viewer.user_id), str(world.editor.user_id)])
+    for recipient in (world.viewer, world.editor):
+        [notification] = await inbox(world, recipient)
+        assert notification["kind"] == "share"
+        assert notification["title"] == "Document shared with you: report.txt"
+        assert notification["body"] == "The Almeria numbers."
+        assert notification["subject"] == {"type": "document", "id": str(world.document_id)}
+        assert notification["actor"] == {"type": "user", "id": str(world.owner.user_id)}
+    assert await inbox(world, world.owner) == []
+
+
+async def test_a_shared_chat_is_announced_without_its_id(world: World) -> None:
+    await share(world, "chat", [world.viewer.user_id])
+
+    [notification] = await inbox(world, world.viewer)
+
+    assert notification["title"] == "Chat shared with you: Solar output"
+    assert notification["subject"] is None
 
 
 # --- who may receive --------------------------------------------------------------------------------------------
@@ -137,8 +163,11 @@ async def test_a_recipient_outside_the_cases_unit_is_refused(world: World, unres
     error = error_of(refused, 422, "SHARE_RECIPIENT_CANNOT_SEE")
     assert error["details"]["recipients"] == [str(world.viewer.user_id)]
     assert await listed(world, world.owner, "sent") == []
-    # The case's own unit may receive it; so may a summary of an ordinary document go to anyone.
+    assert await inbox(world, world.viewer) == []
+    # A member of the case's unit receives it, and is told.
     assert (await share(world, "case", [world.editor.user_id])).status_code == 201
+    [notification] = await inbox(world, world.editor)
+    assert notification["subject"] == {"type": "case", "id": str(world.case_id)}
 
 
 async def test_a_chat_quoting_a_case_goes_only_to_those_who_see_the_case(world: World, unrestricted: None) -> None:

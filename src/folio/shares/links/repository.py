@@ -66,20 +66,13 @@ class LinkRepository(ScopedRepository[ShareLink]):
         link: ShareLink | None = await self.session.scalar(select(ShareLink).where(ShareLink.token_digest == digest))
         return link
 
-    async def count_password_attempt(self, link_id: UUID) -> int:
-        """One more attempt, counted at once (before it is checked); the attempts so far."""
-        attempts = await self.session.scalar(
-            update(ShareLink)
-            .where(ShareLink.id == link_id)
-            .values(password_attempts=ShareLink.password_attempts + 1)
-            .returning(ShareLink.password_attempts)
+    async def for_password_check(self, link_id: UUID) -> ShareLink | None:
+        """The link as it is now, locked until the commit: concurrent attempts are counted one after another."""
+        statement = (
+            select(ShareLink).where(ShareLink.id == link_id).with_for_update().execution_options(populate_existing=True)
         )
-        return int(attempts or 0)
-
-    async def lock(self, link_id: UUID, until: datetime) -> None:
-        await self.session.execute(
-            update(ShareLink).where(ShareLink.id == link_id).values(locked_until=until, password_attempts=0)
-        )
+        link: ShareLink | None = await self.session.scalar(statement)
+        return link
 
     async def clear_password_attempts(self, link_id: UUID) -> None:
         await self.session.execute(

@@ -230,7 +230,7 @@ async def open_link(session: AsyncSession, visit: Visit) -> PublicDocument | Pub
 
 
 async def open_file(session: AsyncSession, visit: Visit) -> PublicFile:
-    """The original file of a document's link, after the same checks."""
+    """The original file of a document's link, after the same checks (a summary has none: `unavailable`)."""
     link = await _admitted(session, visit)
     shown = await _item(session, link)
     if not isinstance(shown, PublicDocument) or shown.storage_key is None:
@@ -244,8 +244,8 @@ async def _admitted(session: AsyncSession, visit: Visit) -> ShareLink:
     link = None
     if len(visit.token) <= MAX_TOKEN_LENGTH:
         link = await LinkRepository(session).by_digest(secret_digest(visit.token))
-    if link is None or (visit.download and link.document_id is None):
-        raise ShareLinkNotFound()  # a summary has no file
+    if link is None:
+        raise ShareLinkNotFound()
     at = now()
     if link.revoked_at is not None:
         await _refuse(session, link, visit, AccessOutcome.REVOKED)
@@ -262,24 +262,28 @@ async def _served(session: AsyncSession, link: ShareLink, visit: Visit) -> None:
 
 
 async def _check_password(session: AsyncSession, link: ShareLink, visit: Visit, at: datetime) -> None:
-    """Attempts are counted before the (slow) check, so that guesses sent at once are counted too; the link locks
-    when they pass MAX_PASSWORD_ATTEMPTS, and a right password clears them."""
+    """Attempts are counted before the (slow) check, one after another under the link's row lock, so guesses sent
+    at once are counted too; the link locks when they pass MAX_PASSWORD_ATTEMPTS, and a right password clears
+    them."""
     password = visit.password
     if password is None:
         await _refuse(session, link, visit, AccessOutcome.PASSWORD_REQUIRED, ShareLinkPasswordRequired())
     repository = LinkRepository(session)
-    locked_until = link.locked_until
-    if locked_until is None or locked_until <= at:
-        if await repository.count_password_attempt(link.id) > MAX_PASSWORD_ATTEMPTS:
-            locked_until = at + LOCK_DURATION
-            await repository.lock(link.id, locked_until)
-    if locked_until is not None and locked_until > at:
-        retry_after = str(max(1, math.ceil((locked_until - at).total_seconds())))
-        locked = ShareLinkLocked(details={"retry_after": int(retry_after)}, headers={"Retry-After": retry_after})
+    current = await repository.for_password_check(link.id)
+    if current is None:  # deleted since it was found
+        raise ShareLinkNotFound()
+    if current.locked_until is None or current.locked_until <= at:
+        current.password_attempts += 1
+        if current.password_attempts > MAX_PASSWORD_ATTEMPTS:
+            current.password_attempts = 0
+            current.locked_until = at + LOCK_DURATION
+        await session.flush()
+    if current.locked_until is not None and current.locked_until > at:
+        retry_after = max(1, math.ceil((current.locked_until - at).total_seconds()))
+        locked = ShareLinkLocked(details={"retry_after": retry_after}, headers={"Retry-After": str(retry_after)})
         await _refuse(session, link, visit, AccessOutcome.LOCKED, locked)
-    await release(session)  # verifying the password is slow: no connection is held meanwhile
-    right = len(password) <= passwords.MAX_LENGTH and await passwords.verify_password(password, link.password_hash)
-    if right:
+    await release(session)  # verifying the password is slow: no connection (nor row lock) is held meanwhile
+    if len(password) <= passwords.MAX_LENGTH and await passwords.verify_password(password, current.password_hash):
         await repository.clear_password_attempts(link.id)
         return
     await _audit_visit(session, link, AuditAction.SHARE_LINK_PASSWORD_FAILED, visit)

@@ -116,7 +116,7 @@ async def update_unit(
     """Change what is given (None leaves a field as it is); `unit` is locked (`get_unit(for_update=True)`)."""
     changes: dict[str, dict[str, str]] = {}
     if name is not None and name != unit.name:
-        if await UnitRepository(session).name_taken(principal, name):
+        if await UnitRepository(session).name_taken(principal, name, other_than=unit.id):
             raise UnitNameTaken(details={"name": name})
         changes["name"] = {"from": unit.name, "to": name}
         unit.name = name

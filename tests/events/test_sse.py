@@ -537,6 +537,22 @@ async def test_a_changed_role_ends_the_stream(live: Live, monkeypatch: pytest.Mo
     assert ending[-1].comments == ["closed: your access changed; reconnect to authenticate again"]
 
 
+async def test_a_changed_unit_limit_ends_the_stream(live: Live, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sse_access, "RECHECK_SECONDS", 0)
+    owner = await register(live.client)
+    editor = await register(live.client)
+    await add_member(live.client, owner, editor, "editor")
+    unit = await live.client.post("/api/v1/units", json={"name": "North"}, headers=owner.headers)
+    assert unit.status_code == 201, unit.text
+    async with live.open(headers=editor.in_org(owner.org_id)) as stream:
+        limited = await live.client.put(
+            f"/api/v1/members/{editor.user_id}/units", json={"unit_ids": [unit.json()["id"]]}, headers=owner.headers
+        )
+        assert limited.status_code == 200, limited.text
+        ending = await stream.rest()
+    assert ending[-1].comments == ["closed: your access changed; reconnect to authenticate again"]
+
+
 async def test_a_subscriber_too_slow_is_dropped_and_resumes(separate_database_url: str) -> None:
     async with live_app(separate_database_url, events={"max_queue": 10}) as slow:
         account = await register(slow.client)

@@ -87,6 +87,16 @@ async def test_admins_limit_anyone_but_owners_and_admins(client: httpx.AsyncClie
     assert by_key.json()["restricted"] is False
 
 
+async def test_promotion_to_admin_lifts_a_members_limit(client: httpx.AsyncClient, org: Org) -> None:
+    await set_units(client, org.owner, org.editor, org.a)
+
+    assert (await change_role(client, org.owner, org.editor, "admin")).status_code == 200
+
+    assert await unit_ids_of(client, org.owner, org.editor) == set()
+    me = await client.get("/api/v1/auth/me", headers=org.headers(org.editor))
+    assert me.json()["units"] is None
+
+
 async def test_a_manager_limited_to_units_adds_and_removes_only_those(client: httpx.AsyncClient, org: Org) -> None:
     manager = org.headers(org.manager)
     await set_units(client, org.owner, org.editor, org.a)

@@ -46,4 +46,10 @@ class Access:
             # Unverifiable is not allowed: the stream ends, and the client's reconnection is checked in full.
             log.warning("event_stream_recheck_failed", exc_info=True)
             return True
-        return current.org_id != self.principal.org_id or current.scopes != self.principal.scopes
+        # Role and units too: a member moved out of a business unit stops receiving its cases' events.
+        return (current.org_id, current.scopes, current.role, current.units) != (
+            self.principal.org_id,
+            self.principal.scopes,
+            self.principal.role,
+            self.principal.units,
+        )

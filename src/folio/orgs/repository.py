@@ -14,7 +14,7 @@ from sqlalchemy import Select, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from folio.auth.principal import Principal
-from folio.models import Invitation, InvitationStatus, Membership, Organization, Role, User
+from folio.models import Invitation, InvitationStatus, Membership, Organization, Role, UnitMembership, User
 from folio.pagination import Paged, PageRequest, paged, paged_rows
 
 
@@ -40,6 +40,11 @@ class OrgRepository:
 
     async def get_org(self, principal: Principal) -> Organization | None:
         return await self.session.get(Organization, principal.org_id)
+
+    async def clear_units(self, *, org_id: UUID, user_id: UUID) -> None:
+        await self.session.execute(
+            delete(UnitMembership).where(UnitMembership.org_id == org_id, UnitMembership.user_id == user_id)
+        )
 
     async def role_of(self, *, user_id: UUID, org_id: UUID) -> Role | None:
         role: Role | None = await self.session.scalar(

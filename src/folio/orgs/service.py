@@ -239,6 +239,9 @@ async def change_role(
     if membership.role is Role.OWNER and role is not Role.OWNER and owners == [user_id]:
         raise LastOwner()
     previous, membership.role = membership.role, role
+    if role.rank >= Role.ADMIN.rank:
+        # Admins and owners see every unit: a limit kept from a lesser role would not hold.
+        await OrgRepository(session).clear_units(org_id=principal.org_id, user_id=user_id)
     _emit_member(session, principal, principal.org_id, EventType.MEMBER_ROLE_CHANGED, user_id, user.email, role)
     await audit(
         session,

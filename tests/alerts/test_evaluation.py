@@ -4,6 +4,7 @@ cases are imported, indexed and enriched, as documents are ingested, and periodi
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from uuid import UUID
 
 import httpx
@@ -181,7 +182,7 @@ async def test_a_failed_step_leaves_no_alert(app: FastAPI, client: httpx.AsyncCl
 
 async def test_conditions_on_case_fields_and_labels(app: FastAPI, client: httpx.AsyncClient) -> None:
     owner = await register(client)
-    conditions = {
+    conditions: dict[str, dict[str, Any]] = {
         "urgent": {"field": "priority", "op": "gte", "value": "high"},
         "risky": {"field": "risk_flag", "op": "eq", "value": True},
         "angry_billing": {
@@ -329,3 +330,27 @@ async def test_an_sla_rule_fires_when_a_case_passes_its_due_time(app: FastAPI, c
     # Supervisors and above are told, once; viewers are not.
     assert await notifications_of(app, supervisor.user_id) == 1
     assert await notifications_of(app, viewer.user_id) == 0
+
+
+async def test_a_rules_chosen_members_are_notified_only_of_the_units_they_see(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    owner = await register(client)
+    north_viewer = await member(client, owner, "viewer")
+    south_viewer = await member(client, owner, "viewer")
+    unrestricted = await member(client, owner, "viewer")
+    north = await make_unit(app, owner.org_id, "North", north_viewer)
+    await make_unit(app, owner.org_id, "South", south_viewer)
+    chosen = [str(account.user_id) for account in (north_viewer, south_viewer, unrestricted)]
+    await create_rule(client, owner.headers, condition_rule(HIGH_BILLING, notify=chosen))
+    ids = await write_cases(app, owner.org_id, [Case(unit_id=north, labels=BILLING), Case(labels=BILLING)])
+
+    async with app.state.sessionmaker() as session, session.begin():
+        await evaluate_indexed(session, org_id=owner.org_id, document_ids=ids)
+
+    assert len(await stored_alerts(app, owner.org_id)) == 2  # North's, and the unit-less case's
+    assert await notifications_of(app, north_viewer.user_id) == 1
+    assert await notifications_of(app, south_viewer.user_id) == 0
+    assert await notifications_of(app, unrestricted.user_id) == 2
+    # The rule chose its members: the owner, a supervisor and above, is not told.
+    assert await notifications_of(app, owner.user_id) == 0

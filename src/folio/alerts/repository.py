@@ -28,7 +28,7 @@ from folio.models import (
     UnitMembership,
 )
 from folio.pagination import Paged, PageRequest, encode_cursor, paged_rows
-from folio.repository import ScopedRepository, sees_case, sees_document
+from folio.repository import ScopedRepository, sees_case
 
 # "FolioAlR": serialises an organization's new rules, so that their count stays within the limit.
 _RULES_LOCK = 0x466F6C696F416C52
@@ -114,7 +114,11 @@ class AlertRepository(ScopedRepository[Alert]):
             .join(Document, Document.id == AlertMatch.document_id)
             .outerjoin(Record, Record.document_id == AlertMatch.document_id)
             # A case moved to another unit since it matched stays out of sight of those who cannot see it now.
-            .where(AlertMatch.alert_id == alert_id, Document.org_id == principal.org_id, sees_document(principal))
+            .where(
+                AlertMatch.alert_id == alert_id,
+                Document.org_id == principal.org_id,
+                or_(Record.document_id.is_(None), sees_case(principal, Record.unit_id)),
+            )
         )
         return await paged_rows(self.session, statement, AlertMatch.document_id, page)
 

@@ -135,7 +135,7 @@ async def list_alerts(
 
 
 @router.get(
-    "/{alert_id:uuid}",
+    "/{alert_id}",
     response_model=AlertDetail,
     responses=authenticated(Forbidden, AlertNotFound),
     summary="An alert with its matching cases and documents (paged with `limit` and `cursor`)",
@@ -148,7 +148,7 @@ async def get_alert(alert: ReadableAlert, principal: AlertReader, session: Sessi
 
 
 @router.post(
-    "/{alert_id:uuid}/acknowledge",
+    "/{alert_id}/acknowledge",
     response_model=AlertRead,
     responses=authenticated(Forbidden, AlertNotFound, AlertTransitionNotAllowed),
     summary="Acknowledge an open alert (supervisors and above who see its unit)",
@@ -158,7 +158,7 @@ async def acknowledge_alert(alert_id: UUID, principal: AlertReader, session: Ses
 
 
 @router.post(
-    "/{alert_id:uuid}/resolve",
+    "/{alert_id}/resolve",
     response_model=AlertRead,
     responses=authenticated(Forbidden, AlertNotFound, AlertTransitionNotAllowed),
     summary="Resolve an open or acknowledged alert (supervisors and above who see its unit)",

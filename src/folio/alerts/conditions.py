@@ -253,7 +253,7 @@ class CaseColumns:
     labels: ColumnElement[Any]  # the enrichment's JSONB data
     needs_review: ColumnElement[Any]
     confidence: ColumnElement[Any]
-    now: datetime
+    now: ColumnElement[datetime]
 
     def of(self, field: ConditionField) -> ColumnElement[Any]:
         """The field's value as SQL: text for scales, choices and text labels, JSONB for true/false labels."""

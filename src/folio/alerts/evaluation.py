@@ -217,7 +217,7 @@ def _conditions(rules: Iterable[AlertRule]) -> list[ConditionRule]:
     conditions = []
     for rule in rules:
         if rule.kind is AlertRuleKind.CONDITION and (parsed := _parsed(rule, ConditionDefinition)) is not None:
-            conditions.append(ConditionRule(rule.id, rule.unit_ids, parsed.condition))
+            conditions.append(ConditionRule(rule.id, rule.updated_at, rule.unit_ids, parsed.condition))
     return conditions
 
 

@@ -3,7 +3,8 @@ a kind at once, so evaluation costs a few statements per step whatever the numbe
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections import OrderedDict
+from collections.abc import Collection, Hashable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -13,8 +14,9 @@ from sqlalchemy import (
     ARRAY,
     CTE,
     ColumnElement,
+    DateTime,
+    Executable,
     FromClause,
-    Select,
     SQLColumnExpression,
     String,
     Uuid,
@@ -67,6 +69,7 @@ class Hit:
 @dataclass(frozen=True, slots=True)
 class ConditionRule:
     rule_id: UUID
+    version: datetime  # when the rule last changed: a built statement holds for this version
     unit_ids: Sequence[UUID] | None
     condition: Condition
 
@@ -123,42 +126,27 @@ class MatchingRepository:
         """The cases among `document_ids` that each rule's condition matches (one statement for all rules)."""
         if not rules or not document_ids:
             return []
-        ids = bindparam("document_ids", list(document_ids), type_=ARRAY(Uuid))
-        cases = _cases(org_id, Record.document_id == any_(ids))
-        return await self._hits(rules, cases, now)
+        signature = tuple((rule.rule_id, rule.version) for rule in rules)
+        statement = _STEP_STATEMENTS.get(signature)
+        if statement is None:
+            statement = _conditions_statement(rules, Record.document_id == any_(_DOCUMENT_IDS))
+            _STEP_STATEMENTS.put(signature, statement)
+        parameters = {"org_id": org_id, "now": now, "document_ids": list(document_ids)}
+        return await self._hits(statement, parameters)
 
     async def overdue_hits(self, org_id: UUID, rule: ConditionRule, since: datetime | None, now: datetime) -> list[Hit]:
         """The cases whose due time passed after `since` (ever, when None) and by `now`, still open, that the rule's
         condition matches."""
         overdue = [
-            Record.due_at <= now,
+            Record.due_at <= _NOW,
             type_coerce(Record.case_status, String).not_in([status.value for status in DONE]),
         ]
         if since is not None:
             overdue.append(Record.due_at > since)
-        return await self._hits([rule], _cases(org_id, *overdue), now)
+        return await self._hits(_conditions_statement([rule], *overdue), {"org_id": org_id, "now": now})
 
-    async def _hits(self, rules: Sequence[ConditionRule], cases: CTE, now: datetime) -> list[Hit]:
-        columns = CaseColumns(
-            priority=cases.c.priority,
-            status=cases.c.status,
-            channel=cases.c.channel,
-            customer=cases.c.customer,
-            assigned_to=cases.c.assigned_to,
-            due_at=cases.c.due_at,
-            labels=cases.c.labels,
-            needs_review=cases.c.needs_review,
-            confidence=cases.c.confidence,
-            now=now,
-        )
-        branches = [
-            select(literal(rule.rule_id, Uuid).label("rule_id"), cases.c.document_id, cases.c.unit_id).where(
-                _in_units(cases.c.unit_id, rule.unit_ids), to_sql(rule.condition, columns)
-            )
-            for rule in rules
-        ]
-        statement: Select[Any] | Any = branches[0] if len(branches) == 1 else union_all(*branches)
-        rows = await self.session.execute(statement)
+    async def _hits(self, statement: Executable, parameters: dict[str, Any]) -> list[Hit]:
+        rows = await self.session.execute(statement, parameters)
         return [Hit(rule_id, document_id, unit_id) for rule_id, document_id, unit_id in rows.all()]
 
     async def window_counts(self, org_id: UUID, spike: SpikeQuery, now: datetime) -> list[WindowCount]:
@@ -184,6 +172,57 @@ class MatchingRepository:
         return list((await self.session.scalars(statement)).all())
 
 
+class _Statements:
+    """Statements built for a set of condition rules, kept while the rules stay as they are: building one is most
+    of the cost of evaluating a step, and an import evaluates hundreds of steps against the same rules."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._built: OrderedDict[Hashable, Executable] = OrderedDict()
+
+    def get(self, key: Hashable) -> Executable | None:
+        statement = self._built.get(key)
+        if statement is not None:
+            self._built.move_to_end(key)
+        return statement
+
+    def put(self, key: Hashable, statement: Executable) -> None:
+        self._built[key] = statement
+        while len(self._built) > self.size:
+            self._built.popitem(last=False)
+
+
+_STEP_STATEMENTS = _Statements(256)
+_ORG_ID = bindparam("org_id", type_=Uuid)
+_NOW = bindparam("now", type_=DateTime(timezone=True))
+_DOCUMENT_IDS = bindparam("document_ids", type_=ARRAY(Uuid))
+
+
+def _conditions_statement(rules: Sequence[ConditionRule], *where: ColumnElement[bool]) -> Executable:
+    """The cases of the organization (`org_id`) that meet `where`, each with every rule whose condition and units
+    it matches, at `now`: one SELECT per rule over the cases read once, joined by UNION ALL."""
+    cases = _cases(*where)
+    columns = CaseColumns(
+        priority=cases.c.priority,
+        status=cases.c.status,
+        channel=cases.c.channel,
+        customer=cases.c.customer,
+        assigned_to=cases.c.assigned_to,
+        due_at=cases.c.due_at,
+        labels=cases.c.labels,
+        needs_review=cases.c.needs_review,
+        confidence=cases.c.confidence,
+        now=_NOW,
+    )
+    branches = [
+        select(literal(rule.rule_id, Uuid).label("rule_id"), cases.c.document_id, cases.c.unit_id).where(
+            _in_units(cases.c.unit_id, rule.unit_ids), to_sql(rule.condition, columns)
+        )
+        for rule in rules
+    ]
+    return branches[0] if len(branches) == 1 else union_all(*branches)
+
+
 def _in_units(unit_id: SQLColumnExpression[UUID | None], unit_ids: Sequence[UUID] | None) -> ColumnElement[bool]:
     return true() if unit_ids is None else unit_id.in_(list(unit_ids))
 
@@ -203,7 +242,7 @@ def _latest_labels() -> Any:
     )
 
 
-def _cases(org_id: UUID, *where: ColumnElement[bool]) -> CTE:
+def _cases(*where: ColumnElement[bool]) -> CTE:
     """The organization's cases that meet `where`, with the fields and labels conditions read (the enumerations as
     text, which conditions compare with)."""
     labels = _latest_labels()
@@ -223,7 +262,7 @@ def _cases(org_id: UUID, *where: ColumnElement[bool]) -> CTE:
         )
         .select_from(Record)
         .outerjoin(labels, true())
-        .where(Record.org_id == org_id, *where)
+        .where(Record.org_id == _ORG_ID, *where)
         .cte("cases")
     )
 

@@ -191,6 +191,8 @@ _ADD_MATCHES = text(
     SELECT m.alert_id, m.document_id, :org_id, m.score, :now
     FROM unnest(CAST(:alert_ids AS uuid[]), CAST(:document_ids AS uuid[]), CAST(:scores AS float8[]))
         AS m(alert_id, document_id, score)
+    -- In key order, as every evaluation inserts them: two steps adding the same items wait, never deadlock.
+    ORDER BY m.alert_id, m.document_id
     ON CONFLICT (alert_id, document_id) DO NOTHING
     RETURNING alert_id
     """

@@ -85,7 +85,7 @@ async def list_shares(
 
 
 @router.delete(
-    "/{share_id:uuid}",
+    "/{share_id}",
     status_code=status.HTTP_204_NO_CONTENT,
     responses=authenticated(Forbidden, ShareNotFound),
     summary="Withdraw a share from its recipients (its sharer, or an admin)",
@@ -95,7 +95,7 @@ async def delete_share(share_id: UUID, principal: Sharer, session: SessionDep) -
 
 
 @router.get(
-    "/{share_id:uuid}/item",
+    "/{share_id}/item",
     response_model=ChatDetail,
     responses={
         **authenticated(Forbidden, ShareNotFound),

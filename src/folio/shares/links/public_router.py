@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Request, Response
+from fastapi import APIRouter, Header, Path, Request, Response
 from fastapi.responses import FileResponse
 
+from folio.auth import passwords
 from folio.deps import API_V1, SessionDep, StorageDep, client_address, rate_limit
 from folio.documents.router import MEDIA_TYPES
 from folio.error_handlers import error_responses
-from folio.errors import RateLimitExceeded
+from folio.errors import RateLimitExceeded, ValidationFailed
 from folio.ratelimit import Policy
 from folio.shares.errors import ShareLinkLocked, ShareLinkNotFound, ShareLinkPasswordRequired
 from folio.shares.links import service
@@ -21,8 +22,14 @@ router = APIRouter(prefix=f"{API_V1}/public/links", tags=["shares"])
 
 # The token is in the URL: no caching, no Referer carrying it elsewhere, no indexing.
 _PRIVATE = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer", "X-Robots-Tag": "noindex, nofollow"}
-_ERRORS = error_responses(ShareLinkNotFound, ShareLinkPasswordRequired, ShareLinkLocked, RateLimitExceeded)
-_PASSWORD = Header(description="The link's password, when it has one.")
+_ERRORS = error_responses(
+    ShareLinkNotFound, ShareLinkPasswordRequired, ShareLinkLocked, RateLimitExceeded, ValidationFailed
+)
+# Tokens are `fsl_` and URL-safe base64; anything else is refused before it is looked up.
+Token = Annotated[str, Path(min_length=1, max_length=service.MAX_TOKEN_LENGTH, pattern=r"^[A-Za-z0-9_-]+$")]
+Password = Annotated[
+    str | None, Header(max_length=passwords.MAX_LENGTH, description="The link's password, when it has one.")
+]
 _ANSWERS = (
     "Unknown token, expired or revoked link and wrong password all answer the same 404 `SHARE_LINK_NOT_FOUND`; a "
     "protected link asked without a password answers 401 `SHARE_LINK_PASSWORD_REQUIRED`, and after "
@@ -51,11 +58,11 @@ async def _visit(request: Request, token: str, password: str | None, *, download
     f"document title. {_ANSWERS}",
 )
 async def open_share_link(
-    token: str,
+    token: Token,
     request: Request,
     response: Response,
     session: SessionDep,
-    x_share_password: Annotated[str | None, _PASSWORD] = None,
+    x_share_password: Password = None,
 ) -> Any:
     shown = await service.open_link(session, await _visit(request, token, x_share_password, download=False))
     response.headers.update(_PRIVATE)
@@ -74,11 +81,11 @@ async def open_share_link(
     description=f"Only for a link to a document. {_ANSWERS}",
 )
 async def download_share_link_file(
-    token: str,
+    token: Token,
     request: Request,
     session: SessionDep,
     storage: StorageDep,
-    x_share_password: Annotated[str | None, _PASSWORD] = None,
+    x_share_password: Password = None,
 ) -> FileResponse:
     file = await service.open_file(session, await _visit(request, token, x_share_password, download=True))
     return FileResponse(

@@ -110,6 +110,17 @@ FIELDS: dict[ConditionField, FieldSpec] = {
     ConditionField.CONFIDENCE: FieldSpec(FieldType.NUMBER, True, "How sure the labels are, from 0 to 1."),
 }
 
+
+def describe_fields() -> str:
+    """The fields with their values, for the API's documentation."""
+    parts = []
+    for field, spec in FIELDS.items():
+        joined = " < ".join(spec.values) if spec.type is FieldType.ORDERED else ", ".join(spec.values)
+        notes = "; ".join(note for note in ("a label" if spec.label else "", joined) if note)
+        parts.append(f"`{field.value}`{f' ({notes})' if notes else ''}: {spec.description}")
+    return " ".join(parts)
+
+
 Value: TypeAlias = bool | float | Annotated[str, Field(max_length=MAX_TEXT)] | list[str]
 
 

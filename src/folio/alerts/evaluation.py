@@ -101,7 +101,6 @@ async def _evaluate_spike(session: AsyncSession, rule: AlertRule, spike: SpikeDe
     matching = MatchingRepository(session)
     windows = spike.baseline_windows + 1
     query = SpikeQuery(
-        rule_id=rule.id,
         unit_ids=rule.unit_ids,
         by_category=spike.group_by is SpikeGroup.CATEGORY,
         term=spike.term if spike.group_by is SpikeGroup.TERM else None,

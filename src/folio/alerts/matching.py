@@ -78,7 +78,6 @@ class ConditionRule:
 class SpikeQuery:
     """What a spike rule counts: the cases of its units (by category, or mentioning `term`) per window."""
 
-    rule_id: UUID
     unit_ids: Sequence[UUID] | None
     by_category: bool
     term: str | None

@@ -7,7 +7,7 @@ from uuid import UUID
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, model_validator
 
-from folio.alerts.conditions import MAX_DEPTH, Condition, check_bounds
+from folio.alerts.conditions import MAX_COMPARISONS, MAX_DEPTH, Condition, check_bounds, describe_fields
 from folio.ingestion.extracted import FileKind
 from folio.models import AlertRuleKind, AlertSeverity, AlertStatus
 from folio.pagination import Page
@@ -118,7 +118,7 @@ class ConditionDefinition(RequestModel):
     kind: Literal["condition"]
     condition: Annotated[Condition, BeforeValidator(_shallow), AfterValidator(_bounded)] = Field(
         description=f"A comparison `{{field, op, value}}`, or `{{all: [...]}}`, `{{any: [...]}}`, `{{not: ...}}` "
-        f"of conditions; at most {MAX_DEPTH} levels and 20 comparisons."
+        f"of conditions; at most {MAX_DEPTH} levels and {MAX_COMPARISONS} comparisons. Fields: {describe_fields()}"
     )
 
 

@@ -92,7 +92,7 @@ async def create_link(
     password_hash = None
     if password is not None:
         passwords.check_strength(password)
-        await release(session)  # hashing is slow: no connection is held meanwhile
+        # Hashing is slow: it comes before the request's first statement, so no connection is held meanwhile.
         password_hash = await passwords.hash_password(password)
     await _publishable(session, principal, item_type, item_id)
     repository = LinkRepository(session)

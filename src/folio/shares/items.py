@@ -1,7 +1,8 @@
 """What members can share, one `ItemKind` per type: how an item is found as a member (whose own rules of
 visibility apply), whether another member may read it, and where members read it.
 
-Adding a type takes a kind here, its entry in `ITEMS`, and its column on `Share` (`folio.models.share`).
+Adding a type takes a kind here, its entry in `ITEMS`, and its value and foreign-key column in
+`folio.models.share` (with a migration adding the column and widening the `one_item` check).
 """
 
 from __future__ import annotations

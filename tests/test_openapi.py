@@ -42,6 +42,8 @@ PUBLIC_OPERATIONS = {
     "ops-live",
     "ops-ready",
     "ops-prometheus_metrics",
+    "shares-open_share_link",
+    "shares-download_share_link_file",
 }
 AUTH_CODES = {"AUTH_REQUIRED", "AUTH_INVALID", "AUTH_EXPIRED"}
 MAX_EXAMPLES = 15

@@ -17,11 +17,11 @@ from folio.llm.registry import LLMRegistry
 from folio.observability.middleware import STATE_RESPONSE_HEADERS
 from folio.pagination import DEFAULT_LIMIT, MAX_LIMIT, PageRequest
 from folio.ratelimit import Policy, RateLimiter
+from folio.schemas import API_V1 as API_V1  # where routers have always found it
 from folio.settings import Settings
 from folio.usage.service import Meter
 
 # Routers carry the full prefix themselves, so a route's path is its whole template (for logs and metrics).
-API_V1 = "/api/v1"
 
 
 def _app_state(name: str) -> Callable[[HTTPConnection], Any]:

@@ -11,6 +11,9 @@ from pydantic_core import PydanticCustomError
 
 _T = TypeVar("_T")
 
+# The prefix of every versioned route (here, not in `folio.deps`, so that services may build links).
+API_V1 = "/api/v1"
+
 
 class ReadModel(BaseModel):
     model_config = ConfigDict(from_attributes=True)

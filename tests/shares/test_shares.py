@@ -140,13 +140,14 @@ async def test_recipients_are_distinct_and_each_is_notified_once(world: World) -
     assert await inbox(world, world.owner) == []
 
 
-async def test_a_shared_chat_is_announced_without_its_id(world: World) -> None:
-    await share(world, "chat", [world.viewer.user_id])
+async def test_a_shared_chat_is_announced_by_its_share(world: World) -> None:
+    shared = (await share(world, "chat", [world.viewer.user_id])).json()
 
     [notification] = await inbox(world, world.viewer)
 
     assert notification["title"] == "Chat shared with you: Solar output"
-    assert notification["subject"] is None
+    # The chat is its owner's: the recipient opens it through the share.
+    assert notification["subject"] == {"type": "share", "id": shared["id"]}
 
 
 # --- who may receive --------------------------------------------------------------------------------------------

@@ -88,6 +88,7 @@ class SubjectType(StrEnum):
     CASE = "case"
     ALERT = "alert"
     NOTIFICATION = "notification"
+    SHARE = "share"
     MEMBER = "member"
     API_KEY = "api_key"
     WEBHOOK = "webhook"

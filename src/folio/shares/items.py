@@ -21,12 +21,12 @@ from folio.auth.principal import Principal, Scope
 from folio.cases import service as cases
 from folio.cases.errors import CaseNotFound
 from folio.cases.workflow import case_number
-from folio.deps import API_V1
 from folio.documents import service as documents
 from folio.documents.errors import DocumentNotFound
 from folio.errors import Forbidden
 from folio.events.schemas import SubjectType
 from folio.models import Document, ShareItemType
+from folio.schemas import API_V1
 from folio.shares.errors import ShareItemNotFound
 from folio.summaries import service as summaries
 from folio.summaries.errors import SummaryNotFound

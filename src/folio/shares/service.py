@@ -15,7 +15,7 @@ from folio.auth.members import member_principal
 from folio.auth.principal import Principal, Scope
 from folio.errors import Forbidden, ValidationFailed
 from folio.events.outbox import actor_of
-from folio.events.schemas import Subject
+from folio.events.schemas import Subject, SubjectType
 from folio.inbox.service import NotificationKind, notify
 from folio.models import Share, ShareItemType
 from folio.models.share import ITEM_COLUMNS
@@ -87,7 +87,10 @@ async def create_share(
         kind=NotificationKind.SHARE,
         title=f"{item_type.value.capitalize()} shared with you: {item.title}",
         body=note,
-        subject=None if kind.subject is None else Subject(type=kind.subject, id=item.id),
+        # An item with no page of its own to open (a chat) is read through the share.
+        subject=Subject(type=SubjectType.SHARE, id=share.id)
+        if kind.subject is None
+        else Subject(type=kind.subject, id=item.id),
         actor=actor_of(principal),
         unit_id=item.unit_id,
     )

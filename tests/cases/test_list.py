@@ -1,26 +1,24 @@
-"""GET/PATCH /api/v1/records on imported records: filters, paging, search, the case workflow, roles and tenancy."""
+"""GET /api/v1/cases on imported cases: their fields, filters (saved views aside), paging, search, scopes and
+tenancy."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
-from uuid import uuid4
+from uuid import UUID, uuid4
 
 import httpx
 import pytest
 from fastapi import FastAPI
+from sqlalchemy import update
 
+from folio.models import Record
+from tests.cases.conftest import CASES, make_unit
 from tests.conftest import empty_tables
 from tests.factories import Account, add_member, create_api_key, error_of, register
-from tests.records.conftest import (
-    BATCHES,
-    RECORDS,
-    all_records,
-    csv_bytes,
-    import_batch,
-    upload,
-)
+from tests.records.conftest import BATCHES, all_records, csv_bytes, import_batch, upload
 
 MAPPING = {
     "external_id": "id",
@@ -65,6 +63,7 @@ class World:
     first: dict[str, Any]
     second: dict[str, Any]
     theirs: dict[str, Any]
+    units: dict[str, UUID]  # by name
     records: dict[str, dict[str, Any]]  # by external id, as listed after the set-up
 
     def id(self, external_id: str) -> str:
@@ -94,6 +93,7 @@ async def world(app: FastAPI, _empty_tables_at_the_end: None) -> AsyncIterator[W
         owner, editor, viewer, outsider = [await register(client) for _ in range(4)]
         await add_member(client, owner, editor, "editor")
         await add_member(client, owner, viewer, "viewer")
+        units = {name: await make_unit(app, owner.org_id, name) for name in ("EMEA", "NA", "APAC")}
         first = await import_batch(client, owner, csv_bytes(HEADER, *FIRST_BATCH), MAPPING)
         second = await import_batch(client, owner, csv_bytes(HEADER, *SECOND_BATCH), MAPPING)
         # The other organization has records that would match most filters below.
@@ -104,10 +104,16 @@ async def world(app: FastAPI, _empty_tables_at_the_end: None) -> AsyncIterator[W
             ("r2", {"status": "resolved", "assigned_to": str(owner.user_id)}),
             ("r4", {"assigned_to": str(editor.user_id)}),
         ]:
-            response = await client.patch(f"{RECORDS}/{listed[external_id]['id']}", json=change, headers=owner.headers)
+            response = await client.patch(f"{CASES}/{listed[external_id]['id']}", json=change, headers=owner.headers)
             assert response.status_code == 200, response.text
+        # r3 is past its due time, and so is r2, which is resolved (so not overdue).
+        async with app.state.sessionmaker() as session, session.begin():
+            past = [UUID(listed[external_id]["id"]) for external_id in ("r2", "r3")]
+            await session.execute(
+                update(Record).where(Record.document_id.in_(past)).values(due_at=datetime(2026, 1, 1, tzinfo=UTC))
+            )
         records = {record["external_id"]: record for record in await all_records(client, owner.headers)}
-        yield World(client, owner, editor, viewer, outsider, first, second, theirs, records)
+        yield World(client, owner, editor, viewer, outsider, first, second, theirs, units, records)
 
 
 async def listed(world: World, **params: Any) -> set[str]:
@@ -132,14 +138,23 @@ async def test_a_record_carries_its_mapped_fields(world: World) -> None:
     assert set(world.records) == {f"r{number}" for number in range(1, 9)}
     r1 = world.records["r1"]
     assert r1["text"].startswith("This is fraud. My lawyer")
-    assert (r1["title"], r1["channel"], r1["customer"], r1["business_unit"]) == (
+    assert (r1["title"], r1["channel"], r1["customer"], r1["unit_id"], r1["priority"]) == (
         "Legal threat",
         "email",
         "Acme",
-        "EMEA",
+        str(world.units["EMEA"]),
+        "high",
     )
+    assert r1["number"] == "C-000001"
+    assert [world.records[f"r{number}"]["number"] for number in range(2, 9)] == [
+        f"C-00000{number}" for number in range(2, 9)
+    ]
+    assert (world.records["r3"]["priority"], world.records["r3"]["overdue"]) == ("normal", True)
+    assert (world.records["r2"]["status"], world.records["r2"]["overdue"]) == ("resolved", False)
+    assert world.records["r1"]["overdue"] is False
+    assert world.records["r5"]["unit_id"] == str(world.units["APAC"])
     assert r1["occurred_at"] == "2026-01-10T07:30:00Z"  # +02:00 read, shown in UTC
-    assert r1["metadata"] == {"priority": "high", "region": "north"}
+    assert r1["metadata"] == {"region": "north"}
     assert r1["batch_id"] == world.first["id"]
     assert r1["index_status"] == "ready"
     r5 = world.records["r5"]
@@ -147,10 +162,15 @@ async def test_a_record_carries_its_mapped_fields(world: World) -> None:
     assert world.records["r2"]["occurred_at"] == "2026-02-01T00:00:00Z"
     assert world.records["r7"]["batch_id"] == world.second["id"]
 
-    one = await world.client.get(f"{RECORDS}/{world.id('r1')}", headers=world.viewer.in_org(world.owner.org_id))
-    assert one.status_code == 200, one.text
-    assert one.json() == r1
-    error_of(await world.client.get(f"{RECORDS}/{uuid4()}", headers=world.owner.headers), 404, "RECORD_NOT_FOUND")
+    as_viewer = world.viewer.in_org(world.owner.org_id)
+    for ref in (world.id("r1"), "C-000001", "C-1", world.id("r1").replace("-", "")):
+        one = await world.client.get(f"{CASES}/{ref}", headers=as_viewer)
+        assert one.status_code == 200, one.text
+        assert one.json() == r1
+    for ref in (str(uuid4()), "C-000999", "C-0"):
+        error_of(await world.client.get(f"{CASES}/{ref}", headers=world.owner.headers), 404, "CASE_NOT_FOUND")
+    for ref in ("c-1", "C-", "C-1234567890123456", "123", "not-a-case"):
+        error_of(await world.client.get(f"{CASES}/{ref}", headers=world.owner.headers), 422, "VALIDATION_ERROR")
 
 
 async def test_records_are_listed_oldest_first_in_pages_that_never_skip_or_repeat(world: World) -> None:
@@ -161,10 +181,10 @@ async def test_records_are_listed_oldest_first_in_pages_that_never_skip_or_repea
 
     for paged in pages:
         assert [record["id"] for record in paged] == [record["id"] for record in everything]
-    first = await world.client.get(RECORDS, params={"limit": 3}, headers=world.owner.headers)
+    first = await world.client.get(CASES, params={"limit": 3}, headers=world.owner.headers)
     assert len(first.json()["items"]) == 3
     assert first.json()["next_cursor"] is not None
-    last = await world.client.get(RECORDS, params={"limit": 8}, headers=world.owner.headers)
+    last = await world.client.get(CASES, params={"limit": 8}, headers=world.owner.headers)
     assert last.json()["next_cursor"] is None
 
 
@@ -180,7 +200,15 @@ async def test_field_filters_return_exactly_the_matching_records(world: World) -
         ({"assigned_to": str(world.editor.user_id)}, {"r1", "r4"}),
         ({"assigned_to": str(world.owner.user_id)}, {"r2"}),
         ({"unassigned": "true"}, {"r3", "r5", "r6", "r7", "r8"}),
-        ({"business_unit": "EMEA"}, {"r1", "r4", "r6"}),
+        ({"status": ["in_progress", "resolved"]}, {"r1", "r2"}),
+        ({"unit_id": str(world.units["EMEA"])}, {"r1", "r4", "r6"}),
+        ({"unit_id": [str(world.units["EMEA"]), str(world.units["NA"])]}, {"r1", "r2", "r3", "r4", "r6", "r7"}),
+        ({"unit_id": str(uuid4())}, set()),
+        ({"priority": "high"}, {"r1", "r4", "r6"}),
+        ({"priority": ["low", "high"]}, {"r1", "r2", "r4", "r6", "r8"}),
+        ({"overdue": "true"}, {"r3"}),
+        ({"overdue": "false"}, {"r1", "r2", "r4", "r5", "r6", "r7", "r8"}),
+        ({"priority": "normal", "overdue": "false"}, {"r5", "r7"}),
         ({"channel": "chat"}, {"r2", "r5", "r8"}),
         ({"customer": "Globex"}, {"r2", "r6", "r8"}),
         ({"external_id": "r4"}, {"r4"}),
@@ -246,7 +274,11 @@ async def test_enrichment_filters_return_exactly_the_matching_records(world: Wor
 
 async def test_bad_filters_are_refused(world: World) -> None:
     for params in (
-        {"status": "closed"},
+        {"status": "shut"},
+        {"priority": "whenever"},
+        {"unit_id": "EMEA"},
+        {"status": ["open"] * 6},
+        {"view": "not-a-uuid"},
         {"min_confidence": "2"},
         {"field": "no-colon"},
         {"occurred_after": "last week"},
@@ -254,7 +286,7 @@ async def test_bad_filters_are_refused(world: World) -> None:
         {"sevrity": "critical"},  # a misspelled filter would otherwise list every record
         {"field": "summary:\x00"},
     ):
-        response = await world.client.get(RECORDS, params=params, headers=world.owner.headers)
+        response = await world.client.get(CASES, params=params, headers=world.owner.headers)
         error_of(response, 422, "VALIDATION_ERROR")
 
 
@@ -287,29 +319,38 @@ async def test_records_are_found_by_search_as_documents_of_type_record(world: Wo
 # Another organization, and roles.
 
 
-async def test_another_organizations_batches_and_records_are_404(world: World) -> None:
+async def test_another_organizations_batches_and_cases_are_404(world: World) -> None:
     client, outsider = world.client, world.outsider.headers
     record, batch = world.id("r1"), world.first["id"]
 
     error_of(await client.get(f"{BATCHES}/{batch}", headers=outsider), 404, "BATCH_NOT_FOUND")
-    error_of(await client.get(f"{RECORDS}/{record}", headers=outsider), 404, "RECORD_NOT_FOUND")
-    patched = await client.patch(f"{RECORDS}/{record}", json={"status": "resolved"}, headers=outsider)
-    error_of(patched, 404, "RECORD_NOT_FOUND")
+    for path in (record, f"{record}/history", f"{record}/comments"):
+        error_of(await client.get(f"{CASES}/{path}", headers=outsider), 404, "CASE_NOT_FOUND")
+    patched = await client.patch(f"{CASES}/{record}", json={"status": "resolved"}, headers=outsider)
+    error_of(patched, 404, "CASE_NOT_FOUND")
+    commented = await client.post(f"{CASES}/{record}/comments", json={"body": "mine now"}, headers=outsider)
+    error_of(commented, 404, "CASE_NOT_FOUND")
+    bulk = await client.post(f"{CASES}/bulk", json={"ids": [record], "changes": {"priority": "low"}}, headers=outsider)
+    assert error_of(bulk, 404, "CASE_NOT_FOUND")["details"]["id"] == record
     error_of(await client.get(f"/api/v1/documents/{record}", headers=outsider), 404, "DOCUMENT_NOT_FOUND")
     error_of(await client.get(f"/api/v1/documents/{record}/enrichments", headers=outsider), 404, "DOCUMENT_NOT_FOUND")
     error_of(
         await client.post(f"/api/v1/documents/{record}/enrich", json={}, headers=outsider), 404, "DOCUMENT_NOT_FOUND"
     )
     assert (await client.delete(f"/api/v1/documents/{record}", headers=outsider)).status_code == 204
-    enrich = await client.post(f"{RECORDS}/enrich", json={"filters": {"batch_id": batch}}, headers=outsider)
+    enrich = await client.post(f"{CASES}/enrich", json={"filters": {"batch_id": batch}}, headers=outsider)
     assert enrich.status_code == 202, enrich.text
     assert enrich.json() == {"job_id": None, "count": 0}
 
     theirs = await all_records(client, outsider)
     assert world.external_ids(theirs) == {"r1", "r8"}
     assert {item["batch_id"] for item in theirs} == {world.theirs["id"]}
+    # Numbers are the organization's own: their C-000001 is their r1.
+    assert [item["number"] for item in theirs] == ["C-000001", "C-000002"]
+    assert (await client.get(f"{CASES}/C-000001", headers=outsider)).json()["id"] == theirs[0]["id"]
     assert await all_records(client, outsider, batch_id=batch) == []
     assert await all_records(client, outsider, external_id="r3") == []
+    assert await all_records(client, outsider, unit_id=str(world.units["EMEA"])) == []
     batches = await client.get(BATCHES, headers=outsider)
     assert [item["id"] for item in batches.json()["items"]] == [world.theirs["id"]]
     search = await client.post(
@@ -317,17 +358,17 @@ async def test_another_organizations_batches_and_records_are_404(world: World) -
     )
     assert {hit["document_id"] for hit in search.json()["items"]} == {theirs[0]["id"]}
 
-    # Nothing of the owner's changed, and the owner does not see the outsider's records either.
-    unchanged = await client.get(f"{RECORDS}/{record}", headers=world.owner.headers)
+    # Nothing of the owner's changed, and the owner does not see the outsider's cases either.
+    unchanged = await client.get(f"{CASES}/{record}", headers=world.owner.headers)
     assert unchanged.status_code == 200, unchanged.text
     assert unchanged.json()["status"] == "in_progress"
-    error_of(await client.get(f"{RECORDS}/{theirs[0]['id']}", headers=world.owner.headers), 404, "RECORD_NOT_FOUND")
+    error_of(await client.get(f"{CASES}/{theirs[0]['id']}", headers=world.owner.headers), 404, "CASE_NOT_FOUND")
     error_of(await client.get(f"{BATCHES}/{world.theirs['id']}", headers=world.owner.headers), 404, "BATCH_NOT_FOUND")
     error_of(await client.get(f"{BATCHES}/{uuid4()}", headers=world.owner.headers), 404, "BATCH_NOT_FOUND")
 
 
-async def test_the_case_workflow_roles_and_deleting_a_record(client: httpx.AsyncClient) -> None:
-    owner, editor, viewer, stranger = [await register(client) for _ in range(4)]
+async def test_scopes_and_deleting_a_case(client: httpx.AsyncClient) -> None:
+    owner, editor, viewer = [await register(client) for _ in range(3)]
     await add_member(client, owner, editor, "editor")
     await add_member(client, owner, viewer, "viewer")
     as_editor, as_viewer = editor.in_org(owner.org_id), viewer.in_org(owner.org_id)
@@ -336,68 +377,37 @@ async def test_the_case_workflow_roles_and_deleting_a_record(client: httpx.Async
     batch = await import_batch(client, owner, content, {"text": "text", "external_id": "id"}, headers=as_editor)
     assert batch["rows_created"] == 2
     c1, c2 = (record["id"] for record in await all_records(client, owner.headers))
-    url = f"{RECORDS}/{c1}"
+    url = f"{CASES}/{c1}"
 
-    async def patch(body: dict[str, Any], headers: dict[str, str] = as_editor) -> httpx.Response:
-        return await client.patch(url, json=body, headers=headers)
-
-    resolved = await patch({"status": "resolved", "assigned_to": str(viewer.user_id)})
-    assert resolved.status_code == 200, resolved.text
-    assert (resolved.json()["status"], resolved.json()["assigned_to"]) == ("resolved", str(viewer.user_id))
-    resolved_at = resolved.json()["resolved_at"]
-    assert resolved_at is not None
-    again = await patch({"status": "resolved"})
-    assert again.json()["resolved_at"] == resolved_at  # still the first time it was resolved
-    reopened = await patch({"status": "in_progress"})
-    assert (reopened.json()["status"], reopened.json()["resolved_at"]) == ("in_progress", None)
-    assert reopened.json()["assigned_to"] == str(viewer.user_id)  # left as it was
-    assert (await patch({"status": "resolved"})).json()["resolved_at"] is not None
-    opened = await patch({"status": "open"})
-    assert (opened.json()["status"], opened.json()["resolved_at"]) == ("open", None)
-    unassigned = await patch({"assigned_to": None})
-    assert (unassigned.json()["assigned_to"], unassigned.json()["status"]) == (None, "open")
-
-    for outsider_id in (stranger.user_id, uuid4()):
-        error = error_of(await patch({"assigned_to": str(outsider_id)}), 422, "ASSIGNEE_NOT_MEMBER")
-        assert error["details"]["assigned_to"] == str(outsider_id)
-    error_of(await patch({"status": "closed"}), 422, "VALIDATION_ERROR")
-    error_of(await patch({}), 422, "VALIDATION_ERROR")
-    error_of(await patch({"status": "open", "title": "x"}), 422, "VALIDATION_ERROR")
-    error_of(await patch({"status": "resolved"}, as_viewer), 403, "FORBIDDEN")
-    error_of(await patch({"assigned_to": str(viewer.user_id)}, as_viewer), 403, "FORBIDDEN")
-    current = await client.get(url, headers=as_viewer)
-    assert current.status_code == 200, current.text
-    assert (current.json()["status"], current.json()["assigned_to"], current.json()["resolved_at"]) == (
-        "open",
-        None,
-        None,
-    )
-
-    # A viewer and a read-only key read records and batches but cannot upload or enrich.
-    key = await create_api_key(client, owner, scopes=["documents:read"])
+    # A viewer and a cases:read key read cases and batches but cannot upload, enrich or change a case.
+    key = await create_api_key(client, owner, scopes=["cases:read"])
     for headers in (as_viewer, {"X-API-Key": key["secret"]}):
-        assert (await client.get(RECORDS, headers=headers)).status_code == 200
+        assert (await client.get(CASES, headers=headers)).status_code == 200
+        assert (await client.get(url, headers=headers)).status_code == 200
         assert (await client.get(f"{BATCHES}/{batch['id']}", headers=headers)).status_code == 200
-        refused = await upload(client, headers, content, {"text": "text"})
-        error_of(refused, 403, "FORBIDDEN")
-        error_of(await client.post(f"{RECORDS}/enrich", json={}, headers=headers), 403, "FORBIDDEN")
-    error_of(await patch({"status": "resolved"}, {"X-API-Key": key["secret"]}), 403, "FORBIDDEN")
-    batches = await client.get(BATCHES, headers=owner.headers)
-    assert [item["id"] for item in batches.json()["items"]] == [batch["id"]]
+        error_of(await upload(client, headers, content, {"text": "text"}), 403, "FORBIDDEN")
+        error_of(await client.post(f"{CASES}/enrich", json={}, headers=headers), 403, "FORBIDDEN")
+        error_of(await client.patch(url, json={"status": "waiting"}, headers=headers), 403, "FORBIDDEN")
+    # documents:read is not enough to read cases.
+    documents_key = {"X-API-Key": (await create_api_key(client, owner, scopes=["documents:read"]))["secret"]}
+    for path in (CASES, url, BATCHES):
+        error_of(await client.get(path, headers=documents_key), 403, "FORBIDDEN")
 
-    # A record is a document without a file; deleting that document deletes the record.
+    # A case is a document without a file; deleting that document deletes the case.
     error_of(await client.get(f"/api/v1/documents/{c1}/file", headers=owner.headers), 404, "DOCUMENT_HAS_NO_FILE")
     document = await client.get(f"/api/v1/documents/{c1}", headers=owner.headers)
     assert document.status_code == 200, document.text
     assert document.json()["kind"] == "record"
     assert (await client.delete(f"/api/v1/documents/{c1}", headers=as_viewer)).status_code == 403
     assert (await client.delete(f"/api/v1/documents/{c1}", headers=as_editor)).status_code == 204
-    error_of(await client.get(url, headers=owner.headers), 404, "RECORD_NOT_FOUND")
-    error_of(await patch({"status": "open"}), 404, "RECORD_NOT_FOUND")
+    error_of(await client.get(url, headers=owner.headers), 404, "CASE_NOT_FOUND")
+    error_of(await client.patch(url, json={"status": "waiting"}, headers=as_editor), 404, "CASE_NOT_FOUND")
     assert [record["id"] for record in await all_records(client, owner.headers)] == [c2]
     hits = await client.post("/api/v1/search", json={"query": "zeppelin", "mode": "keyword"}, headers=owner.headers)
     assert hits.json()["items"] == []
-    # Its external id is free again: importing the row once more makes a new record.
+    # Its external id is free again: importing the row once more makes a new case, with a new number.
     again_batch = await import_batch(client, owner, content, {"text": "text", "external_id": "id"}, enrich="false")
     assert (again_batch["rows_created"], again_batch["rows_unchanged"]) == (1, 1)
-    assert sorted(record["external_id"] for record in await all_records(client, owner.headers)) == ["c1", "c2"]
+    cases = {record["external_id"]: record["number"] for record in await all_records(client, owner.headers)}
+    assert cases == {"c1": "C-000003", "c2": "C-000002"}
+    error_of(await client.get(f"{CASES}/C-000001", headers=owner.headers), 404, "CASE_NOT_FOUND")

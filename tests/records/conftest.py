@@ -10,8 +10,8 @@ import httpx
 
 from tests.factories import Account, wait_until_finished
 
-BATCHES = "/api/v1/records/batches"
-RECORDS = "/api/v1/records"
+BATCHES = "/api/v1/cases/batches"
+RECORDS = "/api/v1/cases"
 
 
 async def upload(

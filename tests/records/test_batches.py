@@ -1,4 +1,4 @@
-"""POST /api/v1/records/batches through the real app and its jobs: what a batch reports, what it imports."""
+"""POST /api/v1/cases/batches through the real app and its jobs: what a batch reports, what it imports."""
 
 from __future__ import annotations
 
@@ -263,7 +263,7 @@ async def test_json_lines_reach_into_nested_objects_and_report_bad_lines(client:
         {"id": "j-3", "body": {"text": ["a", "list"]}},
     ]
     content = "\n".join(line if isinstance(line, str) else json.dumps(line) for line in lines).encode() + b"\n"
-    mapping = {"text": "body.text", "external_id": "id", "customer": "who.name", "priority": "meta.prio"}
+    mapping = {"text": "body.text", "external_id": "id", "customer": "who.name", "urgency": "meta.prio"}
 
     batch = await import_batch(client, account, content, mapping, name="export.jsonl", enrich="false")
 
@@ -273,8 +273,8 @@ async def test_json_lines_reach_into_nested_objects_and_report_bad_lines(client:
     assert (batch["rows_read"], batch["rows_created"], batch["rows_failed"]) == (5, 2, 3)
     records = await all_records(client, account.headers)
     assert [(r["external_id"], r["text"], r["customer"], r["metadata"]) for r in records] == [
-        ("101", "My parcel never arrived", "Acme", {"priority": "high"}),
-        ("j-2", "Where is my refund?", "Globex", {"priority": 2}),
+        ("101", "My parcel never arrived", "Acme", {"urgency": "high"}),
+        ("j-2", "Where is my refund?", "Globex", {"urgency": 2}),
     ]
 
 

@@ -83,13 +83,18 @@ def ascii_filler(rows: int) -> str:
 
 def test_mapping_parse_splits_fixed_roles_from_metadata() -> None:
     mapping = RecordMapping.parse(
-        '{"text": " body ", "external_id": "id", "created_at": "when", "priority": "prio", "copy": "body"}'
+        '{"text": " body ", "external_id": "id", "created_at": "when", "priority": "prio", "region": "r", '
+        '"copy": "body"}'
     )
 
     assert mapping == RecordMapping(
-        text="body", external_id="id", created_at="when", metadata={"priority": "prio", "copy": "body"}
+        text="body",
+        external_id="id",
+        created_at="when",
+        priority="prio",
+        metadata={"region": "r", "copy": "body"},
     )
-    assert mapping.columns() == ["body", "id", "when", "prio"]
+    assert mapping.columns() == ["body", "id", "when", "prio", "r"]
 
 
 def test_mapping_parse_accepts_the_limits() -> None:

@@ -1,10 +1,9 @@
-"""SQL for records and record batches. Request-side statements start from `scoped(principal)`; the import job's
-statements write many rows at once (one statement per table for a block of rows)."""
+"""SQL for record batches and the import job (the case-facing queries are `folio.cases.repository`'s)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -12,13 +11,11 @@ from uuid import UUID
 from sqlalchemy import (
     ARRAY,
     Integer,
-    Select,
     Table,
     Text,
     Uuid,
     bindparam,
     delete,
-    exists,
     func,
     insert,
     select,
@@ -32,48 +29,18 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from folio.auth.principal import Principal
 from folio.db import table
 from folio.models import (
-    CaseStatus,
+    BusinessUnit,
     Chunk,
     Document,
     DocumentContent,
     DocumentStatus,
-    Enrichment,
+    Organization,
     Record,
     RecordBatch,
     RecordBatchError,
 )
-from folio.pagination import Paged, PageRequest, paged, paged_rows
+from folio.pagination import Paged, PageRequest, paged
 from folio.repository import ScopedRepository
-
-
-@dataclass(frozen=True, slots=True)
-class RecordFilters:
-    batch_id: UUID | None = None
-    case_status: CaseStatus | None = None
-    assigned_to: UUID | None = None
-    unassigned: bool = False
-    business_unit: str | None = None
-    channel: str | None = None
-    customer: str | None = None
-    external_id: str | None = None
-    occurred_after: datetime | None = None
-    occurred_before: datetime | None = None
-    created_after: datetime | None = None
-    created_before: datetime | None = None
-    # Enrichment fields, by the enrichments of one schema: `data` holds all of `enrichment` (JSON containment).
-    schema_id: UUID | None = None
-    enrichment: dict[str, Any] = field(default_factory=dict)
-    needs_review: bool | None = None
-    min_confidence: float | None = None
-    max_confidence: float | None = None
-
-    @property
-    def on_enrichment(self) -> bool:
-        return bool(self.enrichment) or self.needs_review is not None or self.confidence_bounded
-
-    @property
-    def confidence_bounded(self) -> bool:
-        return self.min_confidence is not None or self.max_confidence is not None
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +49,17 @@ class Known:
 
     document_id: UUID
     sha256: str
+
+
+@dataclass(frozen=True, slots=True)
+class CaseDefaults:
+    """What new cases of an import block take from their organization: their numbers (from `first_number` on),
+    the SLA hours, the business units by lower-case name, and the creation time."""
+
+    first_number: int
+    sla_hours: dict[str, int]
+    units: dict[str, UUID]
+    now: datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,98 +72,10 @@ class ToIndex:
 
 
 class RecordRepository:
+    """The import job's statements: they write many rows at once (one statement per table for a block of rows)."""
+
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
-
-    @staticmethod
-    def scoped(principal: Principal) -> Select[Record, Document]:
-        return (
-            select(Record, Document)
-            .join(Document, Document.id == Record.document_id)
-            .where(Record.org_id == principal.org_id)
-        )
-
-    async def get(
-        self, principal: Principal, document_id: UUID, *, for_update: bool = False
-    ) -> tuple[Record, Document] | None:
-        statement = self.scoped(principal).where(Record.document_id == document_id)
-        if for_update:
-            statement = statement.with_for_update(of=Record)
-        row = (await self.session.execute(statement)).first()
-        if row is None:
-            return None
-        record, document = row
-        return record, document
-
-    async def page(
-        self, principal: Principal, filters: RecordFilters, page: PageRequest
-    ) -> Paged[tuple[Record, Document]]:
-        return await paged_rows(self.session, self._filtered(principal, filters), Record.document_id, page)
-
-    async def matching_ids(self, principal: Principal, filters: RecordFilters, limit: int) -> list[UUID]:
-        """Ids of the records passing the filters, oldest first, at most `limit`."""
-        statement = (
-            self._filtered(principal, filters)
-            .with_only_columns(Record.document_id)
-            .where(Document.status == DocumentStatus.READY)
-            .order_by(Record.document_id)
-            .limit(limit)
-        )
-        return list(await self.session.scalars(statement))
-
-    def _filtered(self, principal: Principal, filters: RecordFilters) -> Select[Record, Document]:
-        statement = self.scoped(principal)
-        equal: list[tuple[Any, Any]] = [
-            (Record.batch_id, filters.batch_id),
-            (Record.case_status, filters.case_status),
-            (Record.assigned_to, filters.assigned_to),
-            (Record.business_unit, filters.business_unit),
-            (Record.channel, filters.channel),
-            (Record.customer, filters.customer),
-            (Record.external_id, filters.external_id),
-        ]
-        for column, value in equal:
-            if value is not None:
-                statement = statement.where(column == value)
-        if filters.unassigned:
-            statement = statement.where(Record.assigned_to.is_(None))
-        ranges: list[tuple[Any, datetime | None, datetime | None]] = [
-            (Record.occurred_at, filters.occurred_after, filters.occurred_before),
-            (Document.created_at, filters.created_after, filters.created_before),
-        ]
-        for column, after, before in ranges:
-            if after is not None:
-                statement = statement.where(column >= after)
-            if before is not None:
-                statement = statement.where(column < before)
-        if filters.on_enrichment:
-            statement = statement.where(exists(self._enrichment_matching(filters)))
-        return statement
-
-    @staticmethod
-    def _enrichment_matching(filters: RecordFilters) -> Select[tuple[int]]:
-        matching = select(1).where(Enrichment.document_id == Record.document_id, Enrichment.org_id == Record.org_id)
-        if filters.schema_id is not None:
-            matching = matching.where(Enrichment.schema_id == filters.schema_id)
-        if filters.enrichment:
-            matching = matching.where(Enrichment.data.contains(filters.enrichment))
-        if filters.needs_review is not None:
-            matching = matching.where(Enrichment.needs_review.is_(filters.needs_review))
-        if filters.min_confidence is not None:
-            matching = matching.where(Enrichment.confidence >= filters.min_confidence)
-        if filters.max_confidence is not None:
-            matching = matching.where(Enrichment.confidence <= filters.max_confidence)
-        return matching
-
-    async def texts(self, document_ids: Sequence[UUID]) -> dict[UUID, str]:
-        rows = await self.session.execute(
-            select(DocumentContent.document_id, DocumentContent.text).where(
-                DocumentContent.document_id.in_(document_ids)
-            )
-        )
-        return {document_id: content for document_id, content in rows.all()}  # noqa: C416 (rows are not pairs to mypy)
-
-    # The import job's statements.
 
     async def lock_imports(self, org_id: UUID) -> None:
         """Serialise the organization's imports, block by block, so two batches never add one external id twice."""
@@ -231,6 +121,27 @@ class RecordRepository:
             for external_id, document_id in found.items()
             if document_id in hashes
         }
+
+    async def case_defaults(self, org_id: UUID, count: int) -> CaseDefaults:
+        """Draw `count` case numbers from the organization's counter (never reused), with its case settings."""
+        organizations = table(Organization)
+        drawn = (
+            await self.session.execute(
+                update(organizations)
+                .where(organizations.c.id == org_id)
+                .values(case_numbers=organizations.c.case_numbers + count)
+                .returning(organizations.c.case_numbers, organizations.c.sla_hours, func.now())
+            )
+        ).one()
+        units = await self.session.execute(
+            select(func.lower(BusinessUnit.name), BusinessUnit.id).where(BusinessUnit.org_id == org_id)
+        )
+        return CaseDefaults(
+            first_number=drawn[0] - count + 1,
+            sla_hours=drawn[1],
+            units={name: unit_id for name, unit_id in units.all()},  # noqa: C416 (rows are not pairs to mypy)
+            now=drawn[2],
+        )
 
     async def add_many(
         self,

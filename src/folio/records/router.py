@@ -10,33 +10,26 @@ from folio.auth.principal import Principal, Scope
 from folio.deps import API_V1, PageDep, SessionDep, SettingsDep, StorageDep
 from folio.documents.errors import FileTooLarge
 from folio.enrichment.errors import EnrichmentSchemaNotFound
-from folio.enrichment.schemas import EnrichmentRead
-from folio.errors import Forbidden, ValidationFailed
+from folio.errors import Forbidden
 from folio.pagination import MAX_LIMIT, Page, PageRequest
 from folio.records import service
 from folio.records.deps import BatchUpload
 from folio.records.errors import (
-    AssigneeNotMember,
     BatchNotFound,
     RecordFileInvalid,
     RecordMappingInvalid,
-    RecordNotFound,
 )
 from folio.records.schemas import (
     BatchDetail,
     BatchErrorRead,
     BatchRead,
-    RecordQueryParams,
-    RecordRead,
-    RecordsEnrich,
-    RecordsEnrichAccepted,
-    RecordUpdate,
 )
-from folio.summaries.errors import TemplateNotFound, TemplateWrongKind
 
-router = APIRouter(prefix=f"{API_V1}/records", tags=["records"])
-Reader = Annotated[Principal, requires(Scope.DOCUMENTS_READ)]
-Writer = Annotated[Principal, requires(Scope.DOCUMENTS_WRITE)]
+# Batches are how cases arrive: their paths are the cases', and they come before `/cases/{ref}` in the app.
+router = APIRouter(prefix=f"{API_V1}/cases/batches", tags=["cases"])
+Reader = Annotated[Principal, requires(Scope.CASES_READ)]
+# Importing makes documents too: the upload needs documents:write besides.
+Writer = Annotated[Principal, requires(Scope.CASES_WRITE)]
 
 _BATCH_BODY: dict[str, Any] = {
     "required": True,
@@ -54,8 +47,9 @@ _BATCH_BODY: dict[str, Any] = {
                     "mapping": {
                         "type": "string",
                         "description": "A JSON object from role to column: `text` is required; `external_id`, "
-                        "`created_at`, `channel`, `customer`, `business_unit` and `title` are fields of the record; "
-                        "any other role is kept in its metadata under that name.",
+                        "`created_at`, `channel`, `customer`, `business_unit` (the name of one of your business "
+                        "units), `priority` (low, normal, high, urgent) and `title` are fields of the case; any other "
+                        "role is kept in its metadata under that name.",
                         "example": '{"text": "message", "external_id": "ticket_id", "created_at": "date", '
                         '"channel": "source", "priority": "prio"}',
                     },
@@ -79,18 +73,19 @@ _BATCH_BODY: dict[str, Any] = {
 
 
 @router.post(
-    "/batches",
+    "",
     status_code=status.HTTP_202_ACCEPTED,
     response_model=BatchRead,
     responses=authenticated(Forbidden, FileTooLarge, RecordMappingInvalid, RecordFileInvalid, EnrichmentSchemaNotFound),
-    summary="Upload a CSV or JSONL batch of records",
+    summary="Upload a CSV or JSONL batch of cases",
     description=(
         "The file is streamed to storage, then its header is checked against `mapping` (422 at once when a mapped "
-        "column is missing). A job (`job_id`) reads it row by row: each valid row becomes a record (a searchable "
-        "document of type `record`), a row whose `external_id` the organization has updates that record instead, "
-        "and an invalid row is reported with its line and reason while the others go on. New and changed records "
-        "are then indexed and, unless `enrich=false`, enriched. Encodings (UTF-8 with or without BOM, UTF-16, "
-        "Windows-1252…) and delimiters (`,` `;` tab `|`) are detected."
+        "column is missing). A job (`job_id`) reads it row by row: each valid row becomes a case (a searchable "
+        "document of type `record`, with the next case number), a row whose `external_id` the organization has "
+        "updates that case instead, and an invalid row is reported with its line and reason while the others go "
+        "on. New and changed cases are then indexed and, unless `enrich=false`, enriched. Encodings (UTF-8 with or "
+        "without BOM, UTF-16, Windows-1252…) and delimiters (`,` `;` tab `|`) are detected. Needs `cases:write` and "
+        "`documents:write` (a case is a document)."
     ),
     openapi_extra={"requestBody": _BATCH_BODY},
 )
@@ -110,10 +105,10 @@ async def upload_batch(
 
 
 @router.get(
-    "/batches",
+    "",
     response_model=Page[BatchRead],
     responses=authenticated(Forbidden),
-    summary="List record batches, oldest first",
+    summary="List batches, oldest first",
 )
 async def list_batches(principal: Reader, session: SessionDep, page: PageDep) -> Page[BatchRead]:
     batches = await service.page_batches(session, principal=principal, page=page)
@@ -121,7 +116,7 @@ async def list_batches(principal: Reader, session: SessionDep, page: PageDep) ->
 
 
 @router.get(
-    "/batches/{batch_id}",
+    "/{batch_id}",
     response_model=BatchDetail,
     responses=authenticated(Forbidden, BatchNotFound),
     summary="A batch's status and counts, with its row errors (paged)",
@@ -139,91 +134,3 @@ async def get_batch(
     )
     errors = found.to_page(BatchErrorRead.model_validate)
     return BatchDetail.model_validate({**BatchRead.model_validate(batch).model_dump(), "errors": errors})
-
-
-@router.get(
-    "",
-    response_model=Page[RecordRead],
-    responses=authenticated(Forbidden, EnrichmentSchemaNotFound),
-    summary="List records with filters, oldest first",
-    description="Filters combine with AND. The enrichment filters (`sentiment`, `severity`, `category`, "
-    "`subcategory`, `risk_flag`, `needs_review`, confidence bounds, `field=name:value`) look at the enrichment "
-    "with `schema_id`, your default schema when it is not given.",
-)
-async def list_records(
-    principal: Reader, session: SessionDep, query: Annotated[RecordQueryParams, Query()]
-) -> Page[RecordRead]:
-    views = await service.page_records(session, principal=principal, query=query, page=query.page())
-    return views.to_page(_read)
-
-
-@router.post(
-    "/enrich",
-    status_code=status.HTTP_202_ACCEPTED,
-    response_model=RecordsEnrichAccepted,
-    responses=authenticated(Forbidden, EnrichmentSchemaNotFound, TemplateNotFound, TemplateWrongKind),
-    summary="Enrich every record the filters match, in one job",
-    description="Records that are searchable (`index_status: ready`) and match the filters, oldest first, at most "
-    "`limit` of them: `count` says how many the job enriches.",
-)
-async def enrich_records(
-    body: RecordsEnrich, principal: Writer, session: SessionDep, settings: SettingsDep
-) -> RecordsEnrichAccepted:
-    job, count = await service.enrich_records(
-        session,
-        principal=principal,
-        query=body.filters,
-        schema_id=body.schema_id,
-        template_id=body.template_id,
-        instructions=body.instructions,
-        limit=body.limit,
-        max_attempts=settings.jobs.max_attempts,
-    )
-    return RecordsEnrichAccepted(job_id=job.id if job else None, count=count)
-
-
-@router.get(
-    "/{record_id}",
-    response_model=RecordRead,
-    responses=authenticated(Forbidden, RecordNotFound),
-    summary="Get a record with its enrichments",
-)
-async def get_record(record_id: UUID, principal: Reader, session: SessionDep) -> RecordRead:
-    return _read(await service.get_record(session, principal=principal, record_id=record_id))
-
-
-@router.patch(
-    "/{record_id}",
-    response_model=RecordRead,
-    responses=authenticated(Forbidden, RecordNotFound, AssigneeNotMember),
-    summary="Work a record as a case: its status and assignee",
-)
-async def update_record(record_id: UUID, body: RecordUpdate, principal: Writer, session: SessionDep) -> RecordRead:
-    changes = body.model_dump(exclude_unset=True)
-    if not changes:
-        raise ValidationFailed("Send `status`, `assigned_to` or both.")
-    view = await service.update_record(session, principal=principal, record_id=record_id, changes=changes)
-    return _read(view)
-
-
-def _read(view: service.RecordView) -> RecordRead:
-    record, document = view.record, view.document
-    return RecordRead(
-        id=record.document_id,
-        external_id=record.external_id,
-        title=document.title,
-        text=view.text,
-        channel=record.channel,
-        customer=record.customer,
-        business_unit=record.business_unit,
-        occurred_at=record.occurred_at,
-        metadata=document.meta,
-        status=record.case_status,
-        assigned_to=record.assigned_to,
-        resolved_at=record.resolved_at,
-        batch_id=record.batch_id,
-        index_status=document.status,
-        enrichments=[EnrichmentRead.of(item, name) for item, name in view.enrichments],
-        created_at=document.created_at,
-        updated_at=max(record.updated_at, document.updated_at),
-    )

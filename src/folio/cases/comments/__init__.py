@@ -1,0 +1,1 @@
+"""Comments on a case, with the members they @mention (who are told in their inbox)."""

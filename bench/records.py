@@ -4,7 +4,7 @@ Writes a CSV of customer messages to disk a row at a time (ticket_id, created_at
 message: 8-60 words from templates × products × problems × tones × details, some with quoted commas and line
 breaks, seeded), starts a real `folio serve` (embedded PostgreSQL, jobs inside the API process, no language model:
 offline enrichment) pinned to one core, warms it up with a tiny batch, then uploads the file in one streamed
-request to POST /api/v1/records/batches and polls the batch and its job every 0.5 s until both are done. Rates come
+request to POST /api/v1/cases/batches and polls the batch and its job every 0.5 s until both are done. Rates come
 from the server's own timestamps: import = rows read ÷ (batch `imported_at` − job `started_at`), index + enrich =
 records enriched ÷ (`finished_at` − `imported_at`). The API process's RSS (with its children, PostgreSQL's
 excepted) is sampled from /proc every 50 ms and split into those two phases. The same run on a file a tenth the
@@ -285,7 +285,7 @@ def upload(client: httpx.Client, path: Path) -> dict[str, Any]:
     """The batch as the 202 answers it; the file is streamed from disk (httpx reads a file part in 64 KiB pieces)."""
     with path.open("rb") as file:
         response = client.post(
-            "/api/v1/records/batches",
+            "/api/v1/cases/batches",
             files={"file": (path.name, file, "text/csv")},
             data={"mapping": json.dumps(MAPPING), "enrich": "true"},
         )
@@ -317,7 +317,7 @@ def follow(client: httpx.Client, batch_id: str, job_id: str, log: Path) -> tuple
     changed = reported = time.time()
     while True:
         try:
-            batch = client.get(f"/api/v1/records/batches/{batch_id}", params={"errors_limit": 5}).json()
+            batch = client.get(f"/api/v1/cases/batches/{batch_id}", params={"errors_limit": 5}).json()
             job = client.get(f"/api/v1/jobs/{job_id}").json()
         except httpx.TransportError as error:
             raise SystemExit(f"the server stopped answering ({error})\n{tail(log)}") from error
@@ -405,10 +405,10 @@ def run(csv_path: Path, rows: int, data_dir: Path, *, pin: bool) -> Run:
             upload_seconds = time.time() - start
             batch, polls = follow(client, created["id"], created["job_id"], log)
         job = client.get(f"/api/v1/jobs/{created['job_id']}").json()
-        # No `limit`: GET /api/v1/records refuses it (422 extra_forbidden) as this is written.
-        listed = client.get("/api/v1/records", params={"batch_id": batch["id"]})
+        # No `limit`: GET /api/v1/cases refuses it (422 extra_forbidden) as this is written.
+        listed = client.get("/api/v1/cases", params={"batch_id": batch["id"]})
         if listed.status_code != 200:
-            raise SystemExit(f"GET /api/v1/records: {listed.status_code} {listed.text[:1000]}")
+            raise SystemExit(f"GET /api/v1/cases: {listed.status_code} {listed.text[:1000]}")
         sample = listed.json()["items"]
         if batch["rows_failed"]:
             say(f"{batch['rows_failed']} rows refused, the first: {batch['errors']['items']}")

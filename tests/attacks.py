@@ -297,7 +297,7 @@ NUL_QUERIES = [
     "/api/v1/documents?q=%00",
     "/api/v1/documents?tag=%00",
     "/api/v1/jobs?kind=%00",
-    "/api/v1/records?q=a%00",
+    "/api/v1/cases?q=a%00",
 ]
 
 
@@ -332,7 +332,7 @@ async def unterminated_csv(
     content = b'id,message\n1,fine\n2,"' + b"x" * (megabytes * MIB) + b"\n"
     async with measured(target, f"CSV {megabytes} MB with an unterminated quote") as probe:
         response = await client.post(
-            "/api/v1/records/batches",
+            "/api/v1/cases/batches",
             files={"file": ("cases.csv", content, "text/csv")},
             data={"mapping": json.dumps({"text": "message", "external_id": "id"}), "enrich": "false"},
             headers=headers,
@@ -341,7 +341,7 @@ async def unterminated_csv(
         if response.status_code == 202:
             batch = response.json()
             job = await finished(client, headers, batch["job_id"], seconds=300)
-            detail = await client.get(f"/api/v1/records/batches/{batch['id']}", headers=headers)
+            detail = await client.get(f"/api/v1/cases/batches/{batch['id']}", headers=headers)
             codes = sorted({error["code"] for error in detail.json()["errors"]["items"]})
             answer = f"202, job {job['status']}, row errors {', '.join(codes) or 'none'}"
             probe.facts = {"row_errors": codes, "job": job["status"]}

@@ -16,7 +16,7 @@ from folio.main import create_app
 from tests.conftest import AppFactory, make_settings
 from tests.factories import Account, register
 
-UPLOADS = {("POST", "/api/v1/documents"), ("POST", "/api/v1/records/batches")}
+UPLOADS = {("POST", "/api/v1/documents"), ("POST", "/api/v1/cases/batches")}
 LIMIT = 64 * 1024
 PIECE = 16 * 1024
 DECLARED = 300 * 1024 * 1024

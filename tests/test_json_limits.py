@@ -175,7 +175,7 @@ async def test_a_deeply_nested_record_mapping_is_refused(client: httpx.AsyncClie
     files = [("file", ("rows.csv", b"body,customer\nhello,ann\n", "text/csv"))]
 
     response = await client.post(
-        "/api/v1/records/batches", files=files, data={"mapping": mapping}, headers=account.headers
+        "/api/v1/cases/batches", files=files, data={"mapping": mapping}, headers=account.headers
     )
 
     assert response.status_code == 422, response.text
@@ -183,7 +183,7 @@ async def test_a_deeply_nested_record_mapping_is_refused(client: httpx.AsyncClie
 
 async def test_a_deeply_nested_enrichment_field_filter_is_refused(client: httpx.AsyncClient) -> None:
     account = await register(client)
-    url = "/api/v1/records"
+    url = "/api/v1/cases"
 
     deep = await client.get(
         url, params={"field": "product:" + nested_array(MAX_JSON_DEPTH + 1)}, headers=account.headers

@@ -15,12 +15,15 @@ from prometheus_client import multiprocess
 from redis.asyncio import Redis
 
 from folio import __doc__ as folio_doc
+from folio.alerts import router as alerts_router
 from folio.answers import chats_router, openai_router
 from folio.answers import router as answers_router
 from folio.api_docs import install_docs
+from folio.audit import router as audit_router
 from folio.auth import keys_router
 from folio.auth import router as auth_router
 from folio.auth.tokens import AccessTokens
+from folio.cases import router as cases_router
 from folio.db import create_engine, create_sessionmaker
 from folio.documents import router as documents_router
 from folio.documents.storage import LocalStorage
@@ -35,6 +38,8 @@ from folio.events import ws as events_ws
 from folio.events.bus import bus_for
 from folio.events.hub import running_hub
 from folio.events.outbox import BUS
+from folio.feed import router as feed_router
+from folio.inbox import router as inbox_router
 from folio.jobs import router as jobs_router
 from folio.jobs.handlers import build_handlers
 from folio.jobs.periodic import periodic_work
@@ -53,8 +58,12 @@ from folio.ratelimit import RateLimiter
 from folio.records import router as records_router
 from folio.search import router as search_router
 from folio.settings import Settings
+from folio.shares import router as shares_router
+from folio.shares.links import public_router as share_links_public_router
+from folio.shares.links import router as share_links_router
 from folio.summaries import router as summaries_router
 from folio.summaries import templates_router
+from folio.units import router as units_router
 from folio.usage import router as usage_router
 from folio.usage.service import meter_for
 from folio.webhooks import router as webhooks_router
@@ -63,6 +72,10 @@ from folio.webhooks.fanout import running_fan_out
 TAGS = [
     {"name": "auth", "description": "Registration, login, token refresh and logout, and who you are."},
     {"name": "orgs", "description": "Organizations and their members. Roles: owner > admin > editor > viewer."},
+    {
+        "name": "units",
+        "description": "Business units: the parts of an organization that own cases, and members limited to some.",
+    },
     {"name": "api-keys", "description": "Keys for scripts and services, with scopes capped by your role."},
     {"name": "documents", "description": "Upload files and follow them through ingestion."},
     {"name": "jobs", "description": "Background work with live progress, retries, cancel and retry."},
@@ -78,10 +91,26 @@ TAGS = [
     {"name": "llm", "description": "The language model of your organization's answers: the server's or your own."},
     {"name": "summaries", "description": "Summaries of documents written by a job, with templates or instructions."},
     {"name": "templates", "description": "Prompt templates for summaries and enrichment: built-in and your own."},
-    {"name": "records", "description": "Customer records (cases) from CSV or JSONL batches, and their case workflow."},
+    {
+        "name": "cases",
+        "description": "Cases imported from CSV or JSONL batches, worked through a workflow: numbers, priorities, SLA, "
+        "assignees, business units, history, comments, bulk changes, saved views.",
+    },
     {"name": "enrichment", "description": "Structured labels of records and documents against JSON Schemas."},
+    {
+        "name": "alerts",
+        "description": "Alert rules (saved searches, conditions on cases, spike detectors) and the alerts they raise.",
+    },
     {"name": "usage", "description": "Tokens and cost of every model call, and monthly token budgets."},
     {"name": "webhooks", "description": "Events POSTed to your endpoints, signed by the Standard Webhooks scheme."},
+    {"name": "audit", "description": "The append-only log of security-relevant events, for owners and admins."},
+    {"name": "feed", "description": "The organization's activity from its events, newest first, as people read it."},
+    {
+        "name": "shares",
+        "description": "Items shared with members (to their inboxes), and public read-only links to documents "
+        "and summaries.",
+    },
+    {"name": "inbox", "description": "Your notifications, pushed live, and where each kind of them goes."},
     {"name": "ops", "description": "Health checks and Prometheus metrics."},
 ]
 
@@ -201,6 +230,7 @@ def create_app(settings: Settings | None = None, *, job_handlers: Mapping[str, H
     routers = (
         auth_router,
         orgs_router,
+        units_router,
         keys_router,
         documents_router,
         jobs_router,
@@ -214,9 +244,17 @@ def create_app(settings: Settings | None = None, *, job_handlers: Mapping[str, H
         summaries_router,
         templates_router,
         records_router,
+        cases_router,
+        alerts_router,
         enrichment_router,
         usage_router,
         webhooks_router,
+        audit_router,
+        feed_router,
+        inbox_router,
+        shares_router,
+        share_links_router,
+        share_links_public_router,
         health,
     )
     for module in routers:

@@ -16,7 +16,7 @@ import httpx
 from tests.factories import Account, wait_until_finished
 
 SCHEMAS = "/api/v1/enrichment/schemas"
-RECORDS = "/api/v1/records"
+RECORDS = "/api/v1/cases"
 TRIAGE_ID = UUID("00000000-0000-0000-0000-000000000101")
 JOB_SECONDS = 60
 

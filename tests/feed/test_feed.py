@@ -137,7 +137,7 @@ async def test_filters_and_pages_without_gaps_or_repeats(app: FastAPI, client: h
     seen: list[str] = []
     cursor = None
     while True:
-        params = {"type": "case.updated", "actor_id": str(owner.user_id), "limit": 2}
+        params: dict[str, str | int] = {"type": "case.updated", "actor_id": str(owner.user_id), "limit": 2}
         response = await client.get(
             "/api/v1/feed", params=params | ({"cursor": cursor} if cursor else {}), headers=owner.headers
         )

@@ -106,7 +106,7 @@ async def test_a_full_process_sheds_requests_with_503_and_retry_after_but_answer
         "/api/v1/documents?tag=%00",
         "/api/v1/jobs?kind=%00",
         "/api/v1/documents?q=a%00b",
-        "/api/v1/records?channel=%00",
+        "/api/v1/cases?channel=%00",
     ],
 )
 async def test_nul_in_a_query_is_refused(client: httpx.AsyncClient, path: str) -> None:
@@ -140,5 +140,5 @@ async def test_nul_in_a_form_field_of_an_upload_is_refused(client: httpx.AsyncCl
 
 async def test_nul_written_as_a_json_escape_inside_a_query_value_is_refused(client: httpx.AsyncClient) -> None:
     account = await register(client)
-    response = await client.get("/api/v1/records", params={"field": 'k:"a\\u0000b"'}, headers=account.headers)
+    response = await client.get("/api/v1/cases", params={"field": 'k:"a\\u0000b"'}, headers=account.headers)
     error_of(response, 422, "VALIDATION_ERROR")

@@ -12,6 +12,7 @@ from weakref import WeakValueDictionary
 import anyio
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from folio.alerts import evaluation as alerts
 from folio.embeddings.provider import EmbeddingProvider, Embeddings
 from folio.enrichment.engine import LLMWriter, OfflineWriter, Target
 from folio.enrichment.repository import EnrichmentRepository, Outcome, Pending, SchemaRepository
@@ -122,6 +123,8 @@ class EnrichmentRunner:
             outcomes = [result for result in results if isinstance(result, Outcome)]
             async with context.fenced() as session:
                 await EnrichmentRepository(session).save(context.job_id, outcomes)
+                enriched = [outcome.document_id for outcome in outcomes]
+                await alerts.evaluate_enriched(session, org_id=context.principal.org_id, document_ids=enriched)
             step = Tally(len(outcomes), sum(outcome.needs_review for outcome in outcomes))
             total += step
             _raise_first_failure(results)

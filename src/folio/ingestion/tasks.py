@@ -11,6 +11,7 @@ import anyio
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from folio.alerts import evaluation as alerts
 from folio.documents.events import emit_document
 from folio.documents.repository import DocumentRepository
 from folio.documents.storage import Storage
@@ -150,6 +151,7 @@ class Ingestion:
             )
             await repository.delete_chunks(document.id, except_version=version)
             emit_document(session, live, EventType.DOCUMENT_READY)
+            await alerts.evaluate_indexed(session, org_id=live.org_id, document_ids=[live.id])
         await context.progress(100, f"ready: {chunk_count} chunks", stage="done")
 
     async def _set_status(

@@ -26,18 +26,3 @@ class BatchNotFound(FolioError):
     status_code = 404
     code = "BATCH_NOT_FOUND"
     message = "Record batch not found."
-
-
-class RecordNotFound(FolioError):
-    """No such record in your organization."""
-
-    status_code = 404
-    code = "RECORD_NOT_FOUND"
-    message = "Record not found."
-
-
-class AssigneeNotMember(ValidationFailed):
-    """`assigned_to` must be a user who is a member of your organization."""
-
-    code = "ASSIGNEE_NOT_MEMBER"
-    message = "The assignee is not a member of this organization."

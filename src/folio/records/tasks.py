@@ -19,6 +19,7 @@ import anyio
 import numpy as np
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from folio.alerts import evaluation as alerts
 from folio.documents.repository import DocumentRepository
 from folio.documents.storage import Storage
 from folio.embeddings.provider import EmbeddingProvider, Embeddings
@@ -251,6 +252,7 @@ class RecordImport:
                     if item.document_id in waiting
                 ]
             )
+            await alerts.evaluate_indexed(session, org_id=batch.org_id, document_ids=list(waiting))
             live = await BatchRepository(session).get(context.principal, batch.id, for_update=True)
             if live is not None:
                 live.records_indexed += len(fresh)

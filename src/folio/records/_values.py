@@ -25,6 +25,7 @@ INVALID_ENCODING = "INVALID_ENCODING"
 MALFORMED_ROW = "MALFORMED_ROW"
 ROW_TOO_LARGE = "ROW_TOO_LARGE"
 INVALID_PRIORITY = "INVALID_PRIORITY"
+UNIT_NOT_ALLOWED = "UNIT_NOT_ALLOWED"
 
 _FIELD_LIMITS = {"external_id": 255, "channel": 200, "customer": 200, "business_unit": 100, "priority": 20}
 # Priority words of common ticketing tools, beside our own.

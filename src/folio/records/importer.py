@@ -18,6 +18,7 @@ from folio.cases.workflow import due_at
 from folio.db import new_id
 from folio.ingestion.extracted import FileKind
 from folio.models import CasePriority, DocumentStatus, RecordBatch
+from folio.records._values import UNIT_NOT_ALLOWED, printable
 from folio.records.repository import BatchRepository, CaseDefaults, RecordRepository
 from folio.records.rows import RecordRow, RowError
 
@@ -48,10 +49,18 @@ def title_of(row: RecordRow) -> str:
 
 
 async def write_block(
-    session: AsyncSession, batch: RecordBatch, block: Sequence[RecordRow | RowError], *, created_by: UUID | None
+    session: AsyncSession,
+    batch: RecordBatch,
+    block: Sequence[RecordRow | RowError],
+    *,
+    created_by: UUID | None,
+    units: frozenset[UUID] | None = None,
 ) -> Written:
-    """Write the block's rows for `batch`; the caller's transaction holds the organization's import lock."""
+    """Write the block's rows for `batch`; the caller's transaction holds the organization's import lock. `units`:
+    the business units the uploader is limited to (None: every unit)."""
     records = RecordRepository(session)
+    if units is not None:
+        block = await _within_units(records, batch.org_id, block, units)
     errors = [item for item in block if isinstance(item, RowError)]
     # A later row with the same external id replaces an earlier one of the block, as it would across blocks.
     first: dict[str, RecordRow] = {}
@@ -128,6 +137,30 @@ async def write_block(
         failed=len(errors),
         changed_ids=new_ids + [document_id for document_id, _ in changed_rows],
     )
+
+
+async def _within_units(
+    records: RecordRepository, org_id: UUID, block: Sequence[RecordRow | RowError], units: frozenset[UUID]
+) -> list[RecordRow | RowError]:
+    """The block with every row outside the uploader's units made a row error: a member limited to units creates
+    and updates cases of those units only (a row of no unit, or of a case they cannot see, included)."""
+    by_name = await records.unit_ids_by_name(org_id)
+    rows = [item for item in block if isinstance(item, RecordRow)]
+    existing = await records.units_of_cases(org_id, [row.external_id for row in rows if row.external_id])
+
+    def allowed(row: RecordRow) -> bool:
+        named = by_name.get(row.business_unit.lower()) if row.business_unit else None
+        if named not in units:
+            return False
+        return row.external_id not in existing or existing[row.external_id] in units
+
+    message = "You are limited to business units: each row must name one of yours, and may not change another's case."
+    return [
+        item
+        if isinstance(item, RowError) or allowed(item)
+        else RowError(item.line, UNIT_NOT_ALLOWED, message, printable(item.text[:200]))
+        for item in block
+    ]
 
 
 def _document(

@@ -84,6 +84,24 @@ class RecordRepository:
             {"key": f"folio.records:{org_id}"},
         )
 
+    async def unit_ids_by_name(self, org_id: UUID) -> dict[str, UUID]:
+        """The organization's business units by lower-case name."""
+        rows = await self.session.execute(
+            select(func.lower(BusinessUnit.name), BusinessUnit.id).where(BusinessUnit.org_id == org_id)
+        )
+        return {name: unit_id for name, unit_id in rows.all()}  # noqa: C416 (rows are not pairs to mypy)
+
+    async def units_of_cases(self, org_id: UUID, external_ids: Sequence[str]) -> dict[str, UUID | None]:
+        """The business unit of each case the organization has under these external ids."""
+        if not external_ids:
+            return {}
+        rows = await self.session.execute(
+            select(Record.external_id, Record.unit_id).where(
+                Record.org_id == org_id, Record.external_id.in_(list(external_ids))
+            )
+        )
+        return {str(external_id): unit_id for external_id, unit_id in rows.all()}
+
     async def known(self, org_id: UUID, external_ids: Sequence[str]) -> dict[str, Known]:
         """The records the organization has under these external ids, their documents locked in id order, as every
         writer of records locks them (so an import and an indexing batch wait for each other rather than
@@ -133,13 +151,10 @@ class RecordRepository:
                 .returning(organizations.c.case_numbers, organizations.c.sla_hours, func.now())
             )
         ).one()
-        units = await self.session.execute(
-            select(func.lower(BusinessUnit.name), BusinessUnit.id).where(BusinessUnit.org_id == org_id)
-        )
         return CaseDefaults(
             first_number=drawn[0] - count + 1,
             sla_hours=drawn[1],
-            units={name: unit_id for name, unit_id in units.all()},  # noqa: C416 (rows are not pairs to mypy)
+            units=await self.unit_ids_by_name(org_id),
             now=drawn[2],
         )
 

@@ -20,6 +20,7 @@ import numpy as np
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from folio.alerts import evaluation as alerts
+from folio.auth.members import member_principal
 from folio.documents.repository import DocumentRepository
 from folio.documents.storage import Storage
 from folio.embeddings.provider import EmbeddingProvider, Embeddings
@@ -153,7 +154,11 @@ class RecordImport:
             live = await BatchRepository(session).get(context.principal, batch.id, for_update=True)
             if live is None:
                 raise JobCancelled()  # its organization is gone
-            written = await write_block(session, live, block, created_by=live.created_by)
+            uploader = None
+            if live.created_by is not None:
+                uploader = await member_principal(session, org_id=live.org_id, user_id=live.created_by)
+            units = None if uploader is None else uploader.units
+            written = await write_block(session, live, block, created_by=live.created_by, units=units)
             if schema_id is not None and written.changed_ids:
                 await enrichment.mark_pending(
                     session,

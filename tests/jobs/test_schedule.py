@@ -10,11 +10,13 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 from fastapi import FastAPI
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from folio.db import create_sessionmaker
 from folio.documents.storage import LocalStorage
+from folio.events.outbox import emit
+from folio.events.schemas import BatchData, EventType
 from folio.jobs.kinds import PRUNE_EVENTS, SWEEP_FILES
 from folio.jobs.schedule import Periodic, Scheduler
 from folio.models import Event, Job, JobStatus, Schedule
@@ -84,21 +86,29 @@ async def run_periodic(app: FastAPI, kind: str) -> Job:
             await asyncio.sleep(0.05)
 
 
-async def test_old_events_are_pruned_and_recent_ones_kept(app: FastAPI, client: httpx.AsyncClient) -> None:
+async def test_old_events_are_pruned_and_recent_ones_and_case_history_kept(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
     account = await register(client)
-    for _ in range(3):
-        await commit_records(app.state.sessionmaker, account.org_id)
+    for _ in range(2):
+        async with app.state.sessionmaker() as session, session.begin():
+            data = BatchData(filename="batch.csv", status="failed")
+            emit(session, org_id=account.org_id, type=EventType.BATCH_FAILED, subject_id=None, data=data)
+    await commit_records(app.state.sessionmaker, account.org_id)
     async with app.state.sessionmaker() as session, session.begin():
-        oldest = await session.scalar(select(func.min(Event.id)).where(Event.org_id == account.org_id))
+        old_batch, recent_batch, old_case = (
+            await session.scalars(select(Event.id).where(Event.org_id == account.org_id).order_by(Event.id))
+        ).all()
         await session.execute(
-            update(Event).where(Event.id == oldest).values(created_at=datetime.now(UTC) - timedelta(days=31))
+            update(Event)
+            .where(Event.id.in_([old_batch, old_case]))
+            .values(created_at=datetime.now(UTC) - timedelta(days=31))
         )
     job = await run_periodic(app, PRUNE_EVENTS)
     assert job.status is JobStatus.SUCCEEDED, job.error_message
     async with app.state.sessionmaker() as session:
         left = (await session.scalars(select(Event.id).where(Event.org_id == account.org_id))).all()
-    assert len(left) == 2
-    assert oldest not in left
+    assert sorted(left) == [recent_batch, old_case]
 
 
 async def test_only_old_unreferenced_files_are_swept(app: FastAPI, client: httpx.AsyncClient) -> None:

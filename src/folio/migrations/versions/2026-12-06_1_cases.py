@@ -43,6 +43,16 @@ def upgrade() -> None:
     op.add_column("events", sa.Column("visibility", sa.String(length=16), server_default="org", nullable=False))
     op.add_column("events", sa.Column("unit_id", sa.Uuid(), nullable=True))
     op.add_column("events", sa.Column("recipient_id", sa.Uuid(), nullable=True))
+    # A case's events are its history: the retention job keeps them, and reads the rest by a partial index.
+    op.drop_index("ix_events_created_at", table_name="events")
+    op.create_index(
+        "ix_events_created_at",
+        "events",
+        ["created_at"],
+        unique=False,
+        postgresql_where=sa.text("type NOT LIKE 'case.%'"),
+    )
+    op.create_index("ix_events_subject_id_id", "events", ["subject_id", "id"], unique=False)
     op.create_table(
         "business_units",
         sa.Column("org_id", sa.Uuid(), nullable=False),
@@ -197,6 +207,9 @@ def downgrade() -> None:
     op.drop_table("unit_memberships")
     op.drop_index("uq_business_units_org_id_name", table_name="business_units")
     op.drop_table("business_units")
+    op.drop_index("ix_events_subject_id_id", table_name="events")
+    op.drop_index("ix_events_created_at", table_name="events", postgresql_where=sa.text("type NOT LIKE 'case.%'"))
+    op.create_index("ix_events_created_at", "events", ["created_at"], unique=False)
     op.drop_column("events", "recipient_id")
     op.drop_column("events", "unit_id")
     op.drop_column("events", "visibility")

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Mapped
 
 from folio.auth.principal import Principal
 from folio.ingestion.extracted import FileKind
-from folio.models import Document, Record, UnitMembership
+from folio.models import ApiKey, Document, Event, Record, UnitMembership, User
 from folio.pagination import Paged, PageRequest, paged
 
 
@@ -28,6 +28,18 @@ def units_of(org_id: Mapped[UUID], user_id: Mapped[UUID]) -> ScalarSelect[list[U
 def restriction(unit_ids: list[UUID] | None) -> frozenset[UUID] | None:
     """`Principal.units` from `units_of`: None (every unit) when the member is limited to none."""
     return frozenset(unit_ids) if unit_ids else None
+
+
+def actor_name() -> ScalarSelect[str | None]:
+    """The name of an event's actor, for a statement over `Event`: the member's or the API key's (None for the
+    system, and once the member or key is gone)."""
+    return (
+        select(User.name)
+        .where(Event.actor_type == "user", User.id == Event.actor_id)
+        .union_all(select(ApiKey.name).where(Event.actor_type == "api_key", ApiKey.id == Event.actor_id))
+        .limit(1)
+        .scalar_subquery()
+    )
 
 
 def sees_case(principal: Principal, unit_id: Mapped[UUID | None]) -> ColumnElement[bool]:

@@ -10,20 +10,8 @@ from fastapi import FastAPI
 
 from folio.events.outbox import Audience, emit
 from folio.events.schemas import Actor, CaseData, Change, EventType, NotificationData
-from folio.models import BusinessUnit, UnitMembership
+from tests.cases.conftest import make_unit
 from tests.factories import Account, add_member, create_api_key, error_of, register
-
-
-async def _unit(app: FastAPI, org_id: UUID, name: str, *members: Account) -> UUID:
-    """A business unit of the organization with `members` limited to it (straight in the database)."""
-    async with app.state.sessionmaker() as session, session.begin():
-        unit = BusinessUnit(org_id=org_id, name=name)
-        session.add(unit)
-        await session.flush()
-        for member in members:
-            session.add(UnitMembership(org_id=org_id, user_id=member.user_id, unit_id=unit.id))
-    unit_id: UUID = unit.id
-    return unit_id
 
 
 async def _case_event(
@@ -81,8 +69,8 @@ async def test_a_member_limited_to_a_unit_sees_only_its_case_events(app: FastAPI
     north_member, south_member = await register(client), await register(client)
     for member in (north_member, south_member):
         await add_member(client, owner, member, "editor")
-    north = await _unit(app, owner.org_id, "North", north_member)
-    south = await _unit(app, owner.org_id, "South", south_member)
+    north = await make_unit(app, owner.org_id, "North", north_member)
+    south = await make_unit(app, owner.org_id, "South", south_member)
     in_north = await _case_event(app, owner, north, 1)
     in_south = await _case_event(app, owner, south, 2)
     of_no_unit = await _case_event(app, owner, None, 3)

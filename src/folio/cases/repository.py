@@ -16,7 +16,6 @@ from folio.auth.principal import Principal
 from folio.cases.workflow import DONE
 from folio.events.schemas import EventType, SubjectType
 from folio.models import (
-    ApiKey,
     BusinessUnit,
     CaseComment,
     CasePriority,
@@ -28,10 +27,9 @@ from folio.models import (
     Event,
     Organization,
     Record,
-    User,
 )
 from folio.pagination import Paged, PageRequest, newest_first, paged_rows
-from folio.repository import sees_case
+from folio.repository import actor_name, sees_case
 
 # A case is found by its id or by its number in the organization.
 CaseKey = UUID | int
@@ -205,14 +203,7 @@ class CaseRepository:
 
     async def history(self, case: Record, page: PageRequest) -> Paged[tuple[Event, str | None]]:
         """The case's events newest first, each with its actor's name (a user's, an API key's)."""
-        actor_name = (
-            select(User.name)
-            .where(Event.actor_type == "user", User.id == Event.actor_id)
-            .union_all(select(ApiKey.name).where(Event.actor_type == "api_key", ApiKey.id == Event.actor_id))
-            .limit(1)
-            .scalar_subquery()
-        )
-        statement = select(Event, actor_name).where(
+        statement = select(Event, actor_name()).where(
             Event.org_id == case.org_id,
             Event.subject_type == SubjectType.CASE.value,
             Event.subject_id == case.document_id,

@@ -12,8 +12,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from folio.auth.principal import Principal
 from folio.events.schemas import EventType, Visibility
-from folio.models import ApiKey, Event, User
+from folio.models import Event
 from folio.pagination import Paged, PageRequest, newest_first
+from folio.repository import actor_name
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,14 +49,7 @@ class FeedRepository:
         self, principal: Principal, filters: FeedFilters, page: PageRequest
     ) -> Paged[tuple[Event, str | None]]:
         """The events newest first, each with its actor's name (a user's name, an API key's name)."""
-        actor_name = (
-            select(User.name)
-            .where(Event.actor_type == "user", User.id == Event.actor_id)
-            .union_all(select(ApiKey.name).where(Event.actor_type == "api_key", ApiKey.id == Event.actor_id))
-            .limit(1)
-            .scalar_subquery()
-        )
-        statement = select(Event, actor_name).where(readable_events(principal, filters.types), *_narrowed(filters))
+        statement = select(Event, actor_name()).where(readable_events(principal, filters.types), *_narrowed(filters))
         return await newest_first(self.session, statement, Event.id, page)
 
 

@@ -37,6 +37,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/records.py
 	$(BIN)/python bench/hardening.py
 	$(BIN)/python bench/events.py
+	$(BIN)/python bench/cases.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

@@ -3,6 +3,7 @@ cases imported from a small CSV, and reading them back."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
@@ -12,10 +13,18 @@ import pytest
 from fastapi import FastAPI
 
 from folio.models import BusinessUnit, UnitMembership
+from tests.conftest import empty_tables
 from tests.factories import Account, add_member, register
 from tests.records.conftest import all_records, csv_bytes, import_batch
 
 CASES = "/api/v1/cases"
+
+
+@pytest.fixture(scope="module")
+async def _empty_tables_at_the_end(app: FastAPI) -> AsyncIterator[None]:
+    """For a module whose cases live until it ends (it turns the per-test emptying off): empty the tables then."""
+    yield
+    await empty_tables(app)
 
 
 async def make_unit(app: FastAPI, org_id: UUID, name: str, *members: Account) -> UUID:

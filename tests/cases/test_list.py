@@ -16,7 +16,6 @@ from sqlalchemy import update
 
 from folio.models import Record
 from tests.cases.conftest import CASES, make_unit
-from tests.conftest import empty_tables
 from tests.factories import Account, add_member, create_api_key, error_of, register
 from tests.records.conftest import BATCHES, all_records, csv_bytes, import_batch, upload
 
@@ -79,12 +78,6 @@ class World:
 @pytest.fixture(autouse=True)
 async def _empty_tables() -> None:
     """The module's records live until it ends (see `world`); tests that change records make their own."""
-
-
-@pytest.fixture(scope="module", autouse=True)
-async def _empty_tables_at_the_end(app: FastAPI) -> AsyncIterator[None]:
-    yield
-    await empty_tables(app)
 
 
 @pytest.fixture(scope="module")

@@ -13,19 +13,12 @@ from sqlalchemy import update
 
 from folio.models import Record
 from tests.cases.conftest import Team, make_team, make_unit
-from tests.conftest import empty_tables
 from tests.factories import error_of
 
 
 @pytest.fixture(autouse=True)
 async def _empty_tables() -> None:
     """Tables are emptied once the module is done (see `shared_team`)."""
-
-
-@pytest.fixture(scope="module", autouse=True)
-async def _empty_tables_at_the_end(app: FastAPI) -> AsyncIterator[None]:
-    yield
-    await empty_tables(app)
 
 
 @pytest.fixture(scope="module")

@@ -16,7 +16,6 @@ from sqlalchemy import select, update
 from folio.cases.workflow import TRANSITIONS
 from folio.models import CaseStatus, Event, Record
 from tests.cases.conftest import CASES, Team, import_cases, patch_case
-from tests.conftest import empty_tables
 from tests.factories import Account, error_of, register
 
 PAIRS = list(permutations(CaseStatus, 2))
@@ -105,12 +104,6 @@ async def test_a_patch_names_a_change_and_no_null_status(team: Team) -> None:
 @pytest.fixture(autouse=True)
 async def _empty_tables() -> None:
     """Tables are emptied once the module is done (see `bench`)."""
-
-
-@pytest.fixture(scope="module", autouse=True)
-async def _empty_tables_at_the_end(app: FastAPI) -> AsyncIterator[None]:
-    yield
-    await empty_tables(app)
 
 
 @pytest.fixture(scope="module")

@@ -499,7 +499,7 @@ async def test_a_revoked_key_or_a_removed_member_loses_the_stream(live: Live, mo
     owner = await register(live.client)
     member = await register(live.client)
     await add_member(live.client, owner, member, "editor")
-    key = await create_api_key(live.client, owner, scopes=["documents:read"])
+    key = await create_api_key(live.client, owner, scopes=["documents:read", "cases:read"])
 
     async with (
         live.open(headers={"X-API-Key": key["secret"]}) as by_key,

@@ -277,7 +277,7 @@ async def test_an_api_key_needs_a_scope_that_reads_events(server: Server, http: 
     async with live_socket(server.ws_url, bearer=search_only["secret"], authenticated=False) as socket:
         assert await socket.closed() == (4403, "EVENTS_FORBIDDEN")
 
-    reader = await create_api_key(http, account, scopes=["documents:read"])
+    reader = await create_api_key(http, account, scopes=["documents:read", "cases:read"])
     async with live_socket(server.ws_url, headers={"X-API-Key": reader["secret"]}) as socket:
         assert socket.seen[0]["principal"] == "api_key"
         assert socket.seen[0]["expires_at"] is None

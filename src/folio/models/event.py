@@ -23,6 +23,9 @@ class Event(CreatedAtMixin, Base):
         # The retention job's: a case's events are its history and stay (`folio.events.tasks`).
         Index("ix_events_created_at", "created_at", postgresql_where=text("type NOT LIKE 'case.%'")),
         Index("ix_events_subject_id_id", "subject_id", "id"),
+        # The feed's: a reader who may see few events (one quiet business unit) finds them without scanning the rest.
+        Index("ix_events_org_id_id_org", "org_id", "id", postgresql_where=text("visibility = 'org'")),
+        Index("ix_events_org_id_unit_id_id", "org_id", "unit_id", "id", postgresql_where=text("visibility = 'unit'")),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)

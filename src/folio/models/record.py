@@ -60,7 +60,8 @@ class Record(Base):
         ),
         Index("uq_records_org_id_number", "org_id", "number", unique=True),
         Index("ix_records_org_id_case_status", "org_id", "case_status"),
-        Index("ix_records_org_id_unit_id", "org_id", "unit_id"),
+        # A unit's cases of a status, in the list's order: a limited member's page reads only its own rows.
+        Index("ix_records_org_id_unit_id_case_status", "org_id", "unit_id", "case_status", "document_id"),
         Index("ix_records_org_id_due_at", "org_id", "due_at", postgresql_where=text("resolved_at IS NULL")),
         Index("ix_records_org_id_occurred_at", "org_id", "occurred_at"),
         Index("ix_records_batch_id_document_id", "batch_id", "document_id"),

@@ -53,6 +53,20 @@ def upgrade() -> None:
         postgresql_where=sa.text("type NOT LIKE 'case.%'"),
     )
     op.create_index("ix_events_subject_id_id", "events", ["subject_id", "id"], unique=False)
+    op.create_index(
+        "ix_events_org_id_id_org",
+        "events",
+        ["org_id", "id"],
+        unique=False,
+        postgresql_where=sa.text("visibility = 'org'"),
+    )
+    op.create_index(
+        "ix_events_org_id_unit_id_id",
+        "events",
+        ["org_id", "unit_id", "id"],
+        unique=False,
+        postgresql_where=sa.text("visibility = 'unit'"),
+    )
     op.create_table(
         "business_units",
         sa.Column("org_id", sa.Uuid(), nullable=False),
@@ -135,7 +149,12 @@ def upgrade() -> None:
     )
     op.drop_column("records", "business_unit")
     op.create_index("uq_records_org_id_number", "records", ["org_id", "number"], unique=True)
-    op.create_index("ix_records_org_id_unit_id", "records", ["org_id", "unit_id"], unique=False)
+    op.create_index(
+        "ix_records_org_id_unit_id_case_status",
+        "records",
+        ["org_id", "unit_id", "case_status", "document_id"],
+        unique=False,
+    )
     op.create_index(
         "ix_records_org_id_due_at",
         "records",
@@ -191,7 +210,7 @@ def downgrade() -> None:
     op.drop_index("ix_case_comments_case_id_id", table_name="case_comments")
     op.drop_table("case_comments")
     op.drop_index("ix_records_org_id_due_at", table_name="records", postgresql_where=sa.text("resolved_at IS NULL"))
-    op.drop_index("ix_records_org_id_unit_id", table_name="records")
+    op.drop_index("ix_records_org_id_unit_id_case_status", table_name="records")
     op.drop_index("uq_records_org_id_number", table_name="records")
     op.add_column("records", sa.Column("business_unit", sa.String(length=200), nullable=True))
     op.execute(
@@ -207,6 +226,8 @@ def downgrade() -> None:
     op.drop_table("unit_memberships")
     op.drop_index("uq_business_units_org_id_name", table_name="business_units")
     op.drop_table("business_units")
+    op.drop_index("ix_events_org_id_unit_id_id", table_name="events", postgresql_where=sa.text("visibility = 'unit'"))
+    op.drop_index("ix_events_org_id_id_org", table_name="events", postgresql_where=sa.text("visibility = 'org'"))
     op.drop_index("ix_events_subject_id_id", table_name="events")
     op.drop_index("ix_events_created_at", table_name="events", postgresql_where=sa.text("type NOT LIKE 'case.%'"))
     op.create_index("ix_events_created_at", "events", ["created_at"], unique=False)

@@ -152,3 +152,17 @@ async def test_a_term_spike_counts_the_imported_cases_mentioning_it(app: FastAPI
     assert (alert.count, alert.subject_key, alert.details["count"]) == (6, "", 6)
     assert alert.details["baseline_mean"] == pytest.approx((1 + 1) / (3 + 1))
     assert len(items) == 6
+
+    # Two more in the same window: the alert of the window grows, and its statistic is the latest one.
+    await import_batch(
+        client,
+        owner,
+        csv_bytes("id,text,when", *(f"more{index},Another outage,{now.isoformat()}" for index in range(2))),
+        {"external_id": "id", "text": "text", "created_at": "when"},
+        enrich="false",
+    )
+    await evaluate(app, owner.org_id, now)
+
+    [(again, items)] = await stored_alerts(app, owner.org_id)
+    assert (again.id, again.count, again.details["count"], len(items)) == (alert.id, 8, 8, 8)
+    assert len(await events_of(app, owner.org_id, "alert.raised")) == 1

@@ -27,7 +27,7 @@ from folio.alerts.schemas import ConditionDefinition, SpikeDefinition, SpikeGrou
 from folio.alerts.spikes import spike_test
 from folio.db import new_id
 from folio.events.schemas import EventType, Subject, SubjectType
-from folio.inbox.service import NotificationKind, notify
+from folio.inbox.service import Notice, NotificationKind, notify_each
 from folio.models import Alert, AlertRule, AlertRuleKind, AlertStatus
 
 log = structlog.get_logger(__name__)
@@ -185,27 +185,31 @@ async def _raise(
     await repository.count_matches(added, now)
     raised = [alert_id for alert_id, created in alerts if created]
     if raised:
-        for alert in await repository.by_ids(raised):
-            await _announce(session, alert, by_id[alert.rule_id])
+        await _announce(session, org_id, await repository.by_ids(raised), by_id)
 
 
-async def _announce(session: AsyncSession, alert: Alert, rule: AlertRule) -> None:
-    """The event of a new alert, to the members who see its unit, and its notifications."""
-    emit_alert(session, alert, EventType.ALERT_RAISED, rule.name)
+async def _announce(
+    session: AsyncSession, org_id: UUID, alerts: Sequence[Alert], rules: Mapping[UUID, AlertRule]
+) -> None:
+    """The events of new alerts, to the members who see their unit, and their notifications: one recipients query
+    and one `notify_each` for all of them."""
     # Only members who see the unit's cases (for an alert of no unit: members limited to no unit) are chosen here,
     # so that an alert about documents or unit-less cases reaches no member limited to units.
-    recipients = await AlertRepository(session).recipients(alert.org_id, alert.unit_id, rule.notify, MAX_RECIPIENTS)
-    await notify(
-        session,
-        org_id=alert.org_id,
-        recipients=recipients,
-        kind=NotificationKind.ALERT,
-        title=f"Alert: {alert.title}",
-        body=f"{alert.count} matching {'item' if alert.count == 1 else 'items'} ({alert.severity.value} severity) "
-        f"in the window from {alert.window_start:%Y-%m-%d %H:%M} UTC.",
-        subject=Subject(type=SubjectType.ALERT, id=alert.id),
-        unit_id=alert.unit_id,
-    )
+    recipients = await AlertRepository(session).recipients(org_id, [alert.id for alert in alerts], MAX_RECIPIENTS)
+    notices = []
+    for alert in alerts:
+        emit_alert(session, alert, EventType.ALERT_RAISED, rules[alert.rule_id].name)
+        notices.append(
+            Notice(
+                recipients[alert.id],
+                title=f"Alert: {alert.title}",
+                body=f"{alert.count} matching {'item' if alert.count == 1 else 'items'} ({alert.severity.value} "
+                f"severity) in the window from {alert.window_start:%Y-%m-%d %H:%M} UTC.",
+                subject=Subject(type=SubjectType.ALERT, id=alert.id),
+                unit_id=alert.unit_id,
+            )
+        )
+    await notify_each(session, org_id=org_id, kind=NotificationKind.ALERT, notices=notices)
 
 
 def _any(rules: Iterable[AlertRule], kind: AlertRuleKind) -> bool:

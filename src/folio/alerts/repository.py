@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import ColumnElement, Select, exists, func, literal_column, not_, or_, select, text
+from sqlalchemy import ColumnElement, Select, and_, any_, func, not_, or_, select, text, true, update
 from sqlalchemy.dialects.postgresql import insert
 
 from folio.auth.principal import Principal
@@ -33,6 +33,8 @@ from folio.repository import ScopedRepository, sees_case
 # "FolioAlR": serialises an organization's new rules, so that their count stays within the limit.
 _RULES_LOCK = 0x466F6C696F416C52
 SUPERVISORS_AND_ABOVE = [role for role in Role if role.rank >= Role.SUPERVISOR.rank]
+# An alert's unique key: its rule, unit, subject and window.
+AlertKey = tuple[UUID, UUID | None, str, datetime]
 
 
 class AlertRuleRepository(ScopedRepository[AlertRule]):
@@ -126,15 +128,47 @@ class AlertRepository(ScopedRepository[Alert]):
 
     async def upsert(self, rows: Sequence[dict[str, Any]]) -> list[tuple[UUID, bool]]:
         """Insert the alerts, or find those of the same rule, unit, subject and window: (id, whether new), in the
-        order of `rows` (each with a distinct key)."""
-        alerts = table(Alert)
-        new = insert(alerts)
-        statement = new.on_conflict_do_update(
-            index_elements=[alerts.c.rule_id, alerts.c.unit_id, alerts.c.subject_key, alerts.c.window_start],
-            set_={"details": new.excluded.details},
-        ).returning(alerts.c.id, literal_column("xmax = 0").label("created"), sort_by_parameter_order=True)
-        result = await self.session.execute(statement, list(rows))
-        return [(alert_id, created) for alert_id, created in result.all()]
+        order of `rows` (each with a distinct key). An alert already raised is only read, never rewritten (but for a
+        spike's changed statistic): most steps add to alerts raised by the steps before."""
+        keys = [_key(row) for row in rows]
+        found = await self._ids(keys)
+        missing = [row for row, key in zip(rows, keys, strict=True) if key not in found]
+        created: set[UUID] = set()
+        if missing:
+            alerts = table(Alert)
+            statement = (
+                insert(alerts)
+                .on_conflict_do_nothing(
+                    index_elements=[alerts.c.rule_id, alerts.c.unit_id, alerts.c.subject_key, alerts.c.window_start]
+                )
+                .returning(alerts.c.id, alerts.c.rule_id, alerts.c.unit_id, alerts.c.subject_key, alerts.c.window_start)
+            )
+            for alert_id, *key in (await self.session.execute(statement, list(missing))).all():
+                found[(key[0], key[1], key[2], key[3])] = alert_id
+                created.add(alert_id)
+            # Raised meanwhile by a concurrent step, which committed before our insert could.
+            raced = [key for key in keys if key not in found]
+            if raced:
+                found |= await self._ids(raced)
+        statistics = [
+            {"id": found[key], "details": row["details"]}
+            for row, key in zip(rows, keys, strict=True)
+            if row["details"] and found[key] not in created
+        ]
+        if statistics:
+            await self.session.execute(update(Alert), statistics)
+        return [(found[key], found[key] in created) for key in keys]
+
+    async def _ids(self, keys: Sequence[AlertKey]) -> dict[AlertKey, UUID]:
+        rule_ids, unit_ids, subject_keys, starts = zip(*keys, strict=True)
+        parameters = {
+            "rule_ids": list(rule_ids),
+            "unit_ids": list(unit_ids),
+            "subject_keys": list(subject_keys),
+            "starts": list(starts),
+        }
+        rows = await self.session.execute(_ALERT_IDS, parameters)
+        return {(rule_id, unit_id, key, start): alert_id for alert_id, rule_id, unit_id, key, start in rows.all()}
 
     async def add_matches(
         self, org_id: UUID, matches: Sequence[tuple[UUID, UUID, float | None]], now: datetime
@@ -165,26 +199,66 @@ class AlertRepository(ScopedRepository[Alert]):
         statement = select(Alert).where(Alert.id.in_(alert_ids)).order_by(Alert.id)
         return list((await self.session.scalars(statement.execution_options(populate_existing=True))).all())
 
-    async def recipients(self, org_id: UUID, unit_id: UUID | None, chosen: Sequence[UUID], limit: int) -> list[UUID]:
-        """Who an alert about `unit_id` notifies: the `chosen` members, else the supervisors and above, of those
-        who see the unit's cases (a unit of None: the members limited to no unit)."""
+    async def recipients(self, org_id: UUID, alert_ids: Collection[UUID], limit: int) -> dict[UUID, list[UUID]]:
+        """Whom each alert notifies, by alert (one statement for all): its rule's chosen members, else the
+        supervisors and above, of those who see the cases of the alert's unit (a unit of None: the members limited
+        to no unit); at most `limit` per alert."""
 
         def unit_rows(*where: ColumnElement[bool]) -> ColumnElement[bool]:
-            return exists().where(UnitMembership.org_id == org_id, UnitMembership.user_id == Membership.user_id, *where)
+            rows = select(UnitMembership.unit_id).where(
+                UnitMembership.org_id == org_id, UnitMembership.user_id == Membership.user_id, *where
+            )
+            return rows.correlate_except(UnitMembership).exists()
 
-        sees = not_(unit_rows())
-        if unit_id is not None:
-            sees = or_(sees, unit_rows(UnitMembership.unit_id == unit_id))
-        who = Membership.user_id.in_(chosen) if chosen else Membership.role.in_(SUPERVISORS_AND_ABOVE)
-        statement = (
+        sees = or_(not_(unit_rows()), unit_rows(UnitMembership.unit_id == Alert.unit_id))
+        chosen = func.cardinality(AlertRule.notify) > 0
+        who = or_(
+            and_(chosen, Membership.user_id == any_(AlertRule.notify)),
+            and_(not_(chosen), Membership.role.in_(SUPERVISORS_AND_ABOVE)),
+        )
+        members = (
             select(Membership.user_id)
             .where(Membership.org_id == org_id, who, sees)
             .order_by(Membership.user_id)
             .limit(limit)
+            .lateral("members")
         )
-        return list((await self.session.scalars(statement)).all())
+        statement = (
+            select(Alert.id, members.c.user_id)
+            .join(AlertRule, AlertRule.id == Alert.rule_id)
+            .join(members, true())
+            .where(Alert.org_id == org_id, Alert.id.in_(alert_ids))
+            .order_by(Alert.id, members.c.user_id)
+        )
+        found: dict[UUID, list[UUID]] = {alert_id: [] for alert_id in alert_ids}
+        for alert_id, user_id in (await self.session.execute(statement)).all():
+            found[alert_id].append(user_id)
+        return found
 
 
+def _key(row: dict[str, Any]) -> AlertKey:
+    return row["rule_id"], row["unit_id"], row["subject_key"], row["window_start"]
+
+
+# The alerts of these keys; those of no unit apart, so that both halves are read from the unique index.
+_ALERT_IDS = text(
+    """
+    WITH k AS (
+        SELECT * FROM unnest(
+            CAST(:rule_ids AS uuid[]), CAST(:unit_ids AS uuid[]), CAST(:subject_keys AS text[]),
+            CAST(:starts AS timestamptz[])
+        ) AS k(rule_id, unit_id, subject_key, window_start)
+    )
+    SELECT a.id, a.rule_id, a.unit_id, a.subject_key, a.window_start
+    FROM k JOIN alerts a ON a.rule_id = k.rule_id AND a.unit_id = k.unit_id AND a.subject_key = k.subject_key
+        AND a.window_start = k.window_start
+    UNION ALL
+    SELECT a.id, a.rule_id, a.unit_id, a.subject_key, a.window_start
+    FROM k JOIN alerts a ON a.rule_id = k.rule_id AND a.unit_id IS NULL AND a.subject_key = k.subject_key
+        AND a.window_start = k.window_start
+    WHERE k.unit_id IS NULL
+    """
+)
 _ADD_MATCHES = text(
     """
     INSERT INTO alert_matches (alert_id, document_id, org_id, score, matched_at)

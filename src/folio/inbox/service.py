@@ -9,7 +9,8 @@ item); `off` sends nothing.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
@@ -25,7 +26,7 @@ from folio.inbox.repository import InboxRepository, PreferenceRepository
 from folio.models import Notification, NotificationChannel, NotificationKind
 from folio.pagination import Paged, PageRequest
 
-__all__ = ["MAX_INBOX", "MAX_RECIPIENTS", "NotificationChannel", "NotificationKind", "notify"]
+__all__ = ["MAX_INBOX", "MAX_RECIPIENTS", "Notice", "NotificationChannel", "NotificationKind", "notify", "notify_each"]
 
 log = structlog.get_logger(__name__)
 
@@ -35,6 +36,17 @@ MAX_RECIPIENTS = 1000
 MAX_INBOX = 1000
 MAX_TITLE = 200
 MAX_BODY = 1000
+
+
+@dataclass(frozen=True, slots=True)
+class Notice:
+    """One notification of `notify_each`: what `notify` takes for a single one."""
+
+    recipients: Iterable[UUID]
+    title: str
+    body: str = ""
+    subject: Subject | None = None
+    unit_id: UUID | None = None
 
 
 async def notify(
@@ -56,55 +68,70 @@ async def notify(
     subject: `unit_id` None is then a case of no unit), members who do not see that unit's cases. One statement
     reads every recipient's membership and preference, one inserts every inbox item.
     """
-    wanted = _distinct(recipients, leave_out=actor.id)
-    if not wanted:
+    notice = Notice(recipients, title, body, subject, unit_id)
+    await notify_each(session, org_id=org_id, kind=kind, notices=[notice], actor=actor)
+
+
+async def notify_each(
+    session: AsyncSession, *, org_id: UUID, kind: NotificationKind, notices: Sequence[Notice], actor: Actor = SYSTEM
+) -> None:
+    """`notify` for several notifications of one kind at once (each its own recipients, text, subject and unit), in
+    as many statements as one: for a caller that tells of many things in the same step."""
+    wanted = [_distinct(notice.recipients, leave_out=actor.id) for notice in notices]
+    everyone = {user_id for users in wanted for user_id in users}
+    if not everyone:
         return
     repository = InboxRepository(session)
-    about_case = unit_id is not None or (subject is not None and subject.type is SubjectType.CASE)
-    order = {user_id: index for index, user_id in enumerate(wanted)}
-    reached = sorted(
-        (
-            recipient
-            for recipient in await repository.recipients(org_id, wanted, kind)
-            if recipient.channel is not NotificationChannel.OFF
-            and (not about_case or recipient.principal.sees_unit(unit_id))
-        ),
-        key=lambda recipient: order[recipient.user_id],
-    )
-    title, body = _clean(title, MAX_TITLE), _clean(body, MAX_BODY)
+    members = {recipient.user_id: recipient for recipient in await repository.recipients(org_id, everyone, kind)}
     rows: list[dict[str, Any]] = []
-    for recipient in reached:
-        notification_id = new_id()
-        in_inbox = recipient.channel is NotificationChannel.IN_APP
-        if in_inbox:
-            rows.append(
-                {
-                    "id": notification_id,
-                    "org_id": org_id,
-                    "user_id": recipient.user_id,
-                    "kind": kind,
-                    "title": title,
-                    "body": body,
-                    "subject_type": None if subject is None else subject.type.value,
-                    "subject_id": None if subject is None else subject.id,
-                    "actor_type": actor.type,
-                    "actor_id": actor.id,
-                }
+    for notice, users in zip(notices, wanted, strict=True):
+        subject, unit_id = notice.subject, notice.unit_id
+        about_case = unit_id is not None or (subject is not None and subject.type is SubjectType.CASE)
+        reached = [
+            recipient
+            for user_id in users
+            if (recipient := members.get(user_id)) is not None
+            and recipient.channel is not NotificationChannel.OFF
+            and (not about_case or recipient.principal.sees_unit(unit_id))
+        ]
+        title, body = _clean(notice.title, MAX_TITLE), _clean(notice.body, MAX_BODY)
+        for recipient in reached:
+            notification_id = new_id()
+            in_inbox = recipient.channel is NotificationChannel.IN_APP
+            if in_inbox:
+                rows.append(
+                    {
+                        "id": notification_id,
+                        "org_id": org_id,
+                        "user_id": recipient.user_id,
+                        "kind": kind,
+                        "title": title,
+                        "body": body,
+                        "subject_type": None if subject is None else subject.type.value,
+                        "subject_id": None if subject is None else subject.id,
+                        "actor_type": actor.type,
+                        "actor_id": actor.id,
+                    }
+                )
+            emit(
+                session,
+                org_id=org_id,
+                type=EventType.NOTIFICATION_CREATED,
+                subject_id=notification_id,
+                data=NotificationData(
+                    notification_id=notification_id,
+                    kind=kind,
+                    title=title,
+                    body=body,
+                    about=subject,
+                    in_inbox=in_inbox,
+                ),
+                actor=actor,
+                audience=Audience.recipient(recipient.user_id),
             )
-        emit(
-            session,
-            org_id=org_id,
-            type=EventType.NOTIFICATION_CREATED,
-            subject_id=notification_id,
-            data=NotificationData(
-                notification_id=notification_id, kind=kind, title=title, body=body, about=subject, in_inbox=in_inbox
-            ),
-            actor=actor,
-            audience=Audience.recipient(recipient.user_id),
-        )
     if rows:
         await repository.insert(rows)
-        await repository.prune(org_id, [row["user_id"] for row in rows], keep=MAX_INBOX)
+        await repository.prune(org_id, list(dict.fromkeys(row["user_id"] for row in rows)), keep=MAX_INBOX)
 
 
 def _distinct(recipients: Iterable[UUID], *, leave_out: UUID | None) -> list[UUID]:

@@ -71,6 +71,17 @@ async def add_member(client: httpx.AsyncClient, owner: Account, member: Account,
     assert accepted.status_code == 200, accepted.text
 
 
+async def org_with(client: httpx.AsyncClient, *roles: str) -> tuple[Account, list[Account]]:
+    """An owner's personal organization with one new member per role given."""
+    owner = await register(client)
+    members = []
+    for role in roles:
+        member = await register(client)
+        await add_member(client, owner, member, role)
+        members.append(member)
+    return owner, members
+
+
 def error_code(response: httpx.Response) -> str:
     """The `code` of an error envelope, after checking the envelope's shape."""
     body = response.json()

@@ -13,19 +13,8 @@ from folio.db import new_id, table
 from folio.events.schemas import Actor, EventType, Subject, SubjectType
 from folio.inbox.service import MAX_INBOX, MAX_RECIPIENTS, NotificationKind
 from folio.models import Event, Notification
-from tests.factories import Account, add_member, register
+from tests.factories import org_with, register
 from tests.inbox.helpers import INBOX, inbox, limit_to_new_unit, notify_now, stored
-
-
-async def team(client: httpx.AsyncClient, *roles: str) -> tuple[Account, list[Account]]:
-    """An owner and members of their organization with `roles`."""
-    owner = await register(client)
-    members = []
-    for role in roles:
-        member = await register(client)
-        await add_member(client, owner, member, role)
-        members.append(member)
-    return owner, members
 
 
 async def notification_events(app: FastAPI, org_id: UUID) -> list[Event]:
@@ -39,7 +28,7 @@ async def notification_events(app: FastAPI, org_id: UUID) -> list[Event]:
 
 
 async def test_a_mention_lands_in_the_members_inbox_with_its_event(app: FastAPI, client: httpx.AsyncClient) -> None:
-    owner, [member] = await team(client, "editor")
+    owner, [member] = await org_with(client, "editor")
     case = Subject(type=SubjectType.CASE, id=uuid4())
     actor = Actor(type="user", id=owner.user_id)
 
@@ -66,7 +55,7 @@ async def test_a_mention_lands_in_the_members_inbox_with_its_event(app: FastAPI,
 
 
 async def test_each_member_s_preference_decides_the_channel(app: FastAPI, client: httpx.AsyncClient) -> None:
-    owner, [by_webhook, silent, other_kind] = await team(client, "editor", "viewer", "viewer")
+    owner, [by_webhook, silent, other_kind] = await org_with(client, "editor", "viewer", "viewer")
     for member, channel in ((by_webhook, "webhook"), (silent, "off"), (other_kind, "in_app")):
         body = {"mention": channel, "share": "off"}
         response = await client.put(f"{INBOX}/preferences", json=body, headers=member.in_org(owner.org_id))
@@ -91,7 +80,7 @@ async def test_each_member_s_preference_decides_the_channel(app: FastAPI, client
 
 
 async def test_the_actor_is_never_told_of_their_own_action(app: FastAPI, client: httpx.AsyncClient) -> None:
-    owner, [member] = await team(client, "editor")
+    owner, [member] = await org_with(client, "editor")
 
     actor = Actor(type="user", id=member.user_id)
     await notify_now(app, owner.org_id, [member.user_id, owner.user_id], actor=actor)
@@ -101,7 +90,7 @@ async def test_the_actor_is_never_told_of_their_own_action(app: FastAPI, client:
 
 
 async def test_only_members_of_the_organization_are_notified(app: FastAPI, client: httpx.AsyncClient) -> None:
-    owner, [leaving] = await team(client, "editor")
+    owner, [leaving] = await org_with(client, "editor")
     stranger = await register(client)
     response = await client.delete(f"/api/v1/orgs/{owner.org_id}/members/{leaving.user_id}", headers=owner.headers)
     assert response.status_code == 204, response.text
@@ -115,7 +104,7 @@ async def test_only_members_of_the_organization_are_notified(app: FastAPI, clien
 
 
 async def test_a_member_limited_to_a_unit_hears_only_of_its_cases(app: FastAPI, client: httpx.AsyncClient) -> None:
-    owner, [limited] = await team(client, "editor")
+    owner, [limited] = await org_with(client, "editor")
     unit = await limit_to_new_unit(app, limited, owner.org_id)
     other_unit = uuid4()
     case = Subject(type=SubjectType.CASE, id=uuid4())
@@ -137,7 +126,7 @@ async def test_a_member_limited_to_a_unit_hears_only_of_its_cases(app: FastAPI, 
 
 
 async def test_recipients_are_counted_once_and_bounded(app: FastAPI, client: httpx.AsyncClient) -> None:
-    owner, [member] = await team(client, "editor")
+    owner, [member] = await org_with(client, "editor")
 
     await notify_now(app, owner.org_id, [member.user_id] * 5 + [owner.user_id, member.user_id])
     assert len(await inbox(client, member.in_org(owner.org_id))) == 1
@@ -151,7 +140,7 @@ async def test_recipients_are_counted_once_and_bounded(app: FastAPI, client: htt
 
 
 async def test_an_inbox_keeps_its_newest_notifications(app: FastAPI, client: httpx.AsyncClient) -> None:
-    owner, [member] = await team(client, "editor")
+    owner, [member] = await org_with(client, "editor")
     old = [new_id() for _ in range(MAX_INBOX)]
     async with app.state.sessionmaker() as session, session.begin():
         rows = [

@@ -7,8 +7,8 @@ from uuid import UUID
 
 import httpx
 
-from tests.factories import Account, create_api_key, error_code, register
-from tests.orgs.membership import accept, add_member, invite
+from tests.factories import Account, create_api_key, error_code, org_with, register
+from tests.orgs.membership import accept, invite
 
 ORGS = "/api/v1/orgs"
 ME = "/api/v1/auth/me"
@@ -27,17 +27,6 @@ async def member_roles(client: httpx.AsyncClient, account: Account, org_id: UUID
     response = await client.get(members_path(org_id), params={"limit": 100}, headers=account.headers)
     assert response.status_code == 200, response.text
     return {UUID(item["user_id"]): item["role"] for item in response.json()["items"]}
-
-
-async def org_with(client: httpx.AsyncClient, *roles: str) -> tuple[Account, list[Account]]:
-    """An owner's personal organization with one new member per role given."""
-    owner = await register(client)
-    members = []
-    for role in roles:
-        member = await register(client)
-        await add_member(client, owner, member, role)
-        members.append(member)
-    return owner, members
 
 
 async def walk(client: httpx.AsyncClient, path: str, headers: dict[str, str], key: str) -> list[str]:

@@ -116,6 +116,41 @@ async def test_a_shared_chat_is_read_through_the_share_only(world: World) -> Non
     )
 
 
+async def test_a_saved_view_is_shared_with_chosen_members_and_read_through_the_share(world: World) -> None:
+    body = {"name": "Urgent and late", "filters": {"priority": ["urgent"], "overdue": True}}
+    created = await world.client.post("/api/v1/cases/views", json=body, headers=world.owner.headers)
+    assert created.status_code == 201, created.text
+    view_id = created.json()["id"]
+    shared = await world.client.post(
+        SHARES,
+        json={"item_type": "saved_view", "item_id": view_id, "recipients": [str(world.viewer.user_id)], "note": "Mine"},
+        headers=world.owner.headers,
+    )
+    assert shared.status_code == 201, shared.text
+
+    # A personal view: its recipient reads it through the share, not at its own address.
+    error_of(
+        await world.client.get(f"/api/v1/cases/views/{view_id}", headers=world.viewer.headers), 404, "VIEW_NOT_FOUND"
+    )
+    response = await world.client.get(f"{SHARES}/{shared.json()['id']}/item", headers=world.viewer.headers)
+    assert response.status_code == 200, response.text
+    assert (response.json()["name"], response.json()["filters"]) == (body["name"], body["filters"])
+    [notification] = await inbox(world, world.viewer)
+    assert notification["subject"] == {"type": "share", "id": shared.json()["id"]}
+    error_of(
+        await world.client.get(f"{SHARES}/{shared.json()['id']}/item", headers=world.editor.headers),
+        404,
+        "SHARE_NOT_FOUND",
+    )
+    # Another member's personal view cannot be shared by someone who cannot see it.
+    refused = await world.client.post(
+        SHARES,
+        json={"item_type": "saved_view", "item_id": view_id, "recipients": [str(world.owner.user_id)]},
+        headers=world.editor.headers,
+    )
+    error_of(refused, 404, "SHARE_ITEM_NOT_FOUND")
+
+
 async def inbox(world: World, account: Account) -> list[dict[str, Any]]:
     response = await world.client.get("/api/v1/inbox", headers=account.headers)
     assert response.status_code == 200, response.text

@@ -14,6 +14,7 @@ class ShareItemType(StrEnum):
     DOCUMENT = "document"
     SUMMARY = "summary"
     CHAT = "chat"
+    SAVED_VIEW = "saved_view"
 
 
 # The column of `Share` (and of `ShareLink`, for the types a link can publish) that holds an item of each type:
@@ -23,6 +24,7 @@ ITEM_COLUMNS: dict[ShareItemType, str] = {
     ShareItemType.DOCUMENT: "document_id",
     ShareItemType.SUMMARY: "summary_id",
     ShareItemType.CHAT: "chat_id",
+    ShareItemType.SAVED_VIEW: "saved_view_id",
 }
 
 
@@ -44,13 +46,16 @@ class Share(OneItem, IdMixin, CreatedAtMixin, Base):
 
     __tablename__ = "shares"
     __table_args__ = (
-        CheckConstraint("num_nonnulls(record_id, document_id, summary_id, chat_id) = 1", name="one_item"),
+        CheckConstraint(
+            "num_nonnulls(record_id, document_id, summary_id, chat_id, saved_view_id) = 1", name="one_item"
+        ),
         Index("ix_shares_org_id_id", "org_id", "id"),
         Index("ix_shares_created_by_id", "created_by", "id"),
         Index("ix_shares_record_id", "record_id"),
         Index("ix_shares_document_id", "document_id"),
         Index("ix_shares_summary_id", "summary_id"),
         Index("ix_shares_chat_id", "chat_id"),
+        Index("ix_shares_saved_view_id", "saved_view_id"),
     )
 
     org_id: Mapped[UUID] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
@@ -59,6 +64,7 @@ class Share(OneItem, IdMixin, CreatedAtMixin, Base):
     document_id: Mapped[UUID | None] = mapped_column(ForeignKey("documents.id", ondelete="CASCADE"))
     summary_id: Mapped[UUID | None] = mapped_column(ForeignKey("summaries.id", ondelete="CASCADE"))
     chat_id: Mapped[UUID | None] = mapped_column(ForeignKey("chats.id", ondelete="CASCADE"))
+    saved_view_id: Mapped[UUID | None] = mapped_column(ForeignKey("saved_views.id", ondelete="CASCADE"))
     # The item's title when it was shared, for lists and notifications (the item itself may be renamed later).
     item_title: Mapped[str] = mapped_column(String(500))
     note: Mapped[str] = mapped_column(String(1000), default="", server_default="")

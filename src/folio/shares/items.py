@@ -19,7 +19,9 @@ from folio.answers.errors import ChatNotFound
 from folio.answers.schemas import ChatDetail, ChatMessageRead, ChatRead
 from folio.auth.principal import Principal, Scope
 from folio.cases import service as cases
-from folio.cases.errors import CaseNotFound
+from folio.cases.errors import CaseNotFound, ViewNotFound
+from folio.cases.views import service as views
+from folio.cases.views.schemas import ViewRead
 from folio.cases.workflow import case_number
 from folio.documents import service as documents
 from folio.documents.errors import DocumentNotFound
@@ -167,6 +169,31 @@ class ChatKind(ItemKind):
         return ChatDetail(**ChatRead.model_validate(chat).model_dump(), messages=messages)
 
 
+class SavedViewKind(ItemKind):
+    """A saved view of the case list, personal or shared: a share hands its filters to its recipients, read through
+    the share. Whoever applies them sees only the cases they may see."""
+
+    type = ShareItemType.SAVED_VIEW
+    scope = Scope.CASES_READ
+    subject = None
+
+    async def find(self, session: AsyncSession, principal: Principal, item_id: UUID) -> Item | None:
+        try:
+            view = await views.get_view(session, principal=principal, view_id=item_id)
+        except ViewNotFound:
+            return None
+        return Item(self.type, view.id, view.name)
+
+    async def readable_by(self, session: AsyncSession, principal: Principal, item: Item) -> bool:
+        return principal.has(self.scope)
+
+    async def view(self, session: AsyncSession, owner: Principal, item_id: UUID) -> ViewRead | None:
+        try:
+            return ViewRead.model_validate(await views.get_view(session, principal=owner, view_id=item_id))
+        except ViewNotFound:
+            return None
+
+
 ITEMS: dict[ShareItemType, ItemKind] = {
-    kind.type: kind for kind in (CaseKind(), DocumentKind(), SummaryKind(), ChatKind())
+    kind.type: kind for kind in (CaseKind(), DocumentKind(), SummaryKind(), ChatKind(), SavedViewKind())
 }

@@ -9,6 +9,7 @@ from fastapi.responses import RedirectResponse
 from folio.answers.schemas import ChatDetail
 from folio.auth.deps import authenticated, requires
 from folio.auth.principal import Principal, Scope
+from folio.cases.views.schemas import ViewRead
 from folio.deps import API_V1, PageDep, SessionDep
 from folio.errors import Forbidden
 from folio.pagination import Page
@@ -96,7 +97,7 @@ async def delete_share(share_id: UUID, principal: Sharer, session: SessionDep) -
 
 @router.get(
     "/{share_id}/item",
-    response_model=ChatDetail,
+    response_model=ChatDetail | ViewRead,
     responses={
         **authenticated(Forbidden, ShareNotFound),
         303: {"description": "A case, document or summary: read it at its own endpoint (`Location`)."},
@@ -106,7 +107,9 @@ async def delete_share(share_id: UUID, principal: Sharer, session: SessionDep) -
         "Cases, documents and summaries belong to the organization: this answers 303 with their own endpoint "
         "(`/api/v1/cases/{id}`, `/api/v1/documents/{id}`, `/api/v1/summaries/{id}`), where your own access "
         "applies. A chat is its starter's alone: a share of one lets its recipients read it here, read-only, while "
-        "its sharer is a member and they may still read every document it cites (404 `SHARE_NOT_FOUND` otherwise)."
+        "its sharer is a member and they may still read every document it cites (404 `SHARE_NOT_FOUND` otherwise). "
+        "A saved view of the case list is read here too (its name and filters, as `GET /cases` takes them); "
+        "applied, it shows you only the cases you may see."
     ),
 )
 async def read_shared_item(share_id: UUID, principal: Sharer, session: SessionDep) -> Any:

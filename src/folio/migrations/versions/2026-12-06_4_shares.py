@@ -32,12 +32,14 @@ def upgrade() -> None:
         sa.Column("document_id", sa.Uuid(), nullable=True),
         sa.Column("summary_id", sa.Uuid(), nullable=True),
         sa.Column("chat_id", sa.Uuid(), nullable=True),
+        sa.Column("saved_view_id", sa.Uuid(), nullable=True),
         sa.Column("item_title", sa.String(length=500), nullable=False),
         sa.Column("note", sa.String(length=1000), server_default="", nullable=False),
         sa.Column("id", sa.Uuid(), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
         sa.CheckConstraint(
-            "num_nonnulls(record_id, document_id, summary_id, chat_id) = 1", name=op.f("ck_shares_one_item")
+            "num_nonnulls(record_id, document_id, summary_id, chat_id, saved_view_id) = 1",
+            name=op.f("ck_shares_one_item"),
         ),
         _fk("shares", "org_id", "organizations.id"),
         _fk("shares", "created_by", "users.id"),
@@ -45,11 +47,12 @@ def upgrade() -> None:
         _fk("shares", "document_id", "documents.id"),
         _fk("shares", "summary_id", "summaries.id"),
         _fk("shares", "chat_id", "chats.id"),
+        _fk("shares", "saved_view_id", "saved_views.id"),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_shares")),
     )
     op.create_index("ix_shares_org_id_id", "shares", ["org_id", "id"], unique=False)
     op.create_index("ix_shares_created_by_id", "shares", ["created_by", "id"], unique=False)
-    for column in ("record_id", "document_id", "summary_id", "chat_id"):
+    for column in ("record_id", "document_id", "summary_id", "chat_id", "saved_view_id"):
         op.create_index(f"ix_shares_{column}", "shares", [column], unique=False)
     op.create_table(
         "share_recipients",
@@ -117,7 +120,7 @@ def downgrade() -> None:
     op.drop_table("share_links")
     op.drop_index("ix_share_recipients_user_id_share_id", table_name="share_recipients")
     op.drop_table("share_recipients")
-    for column in ("chat_id", "summary_id", "document_id", "record_id"):
+    for column in ("saved_view_id", "chat_id", "summary_id", "document_id", "record_id"):
         op.drop_index(f"ix_shares_{column}", table_name="shares")
     op.drop_index("ix_shares_created_by_id", table_name="shares")
     op.drop_index("ix_shares_org_id_id", table_name="shares")

@@ -103,19 +103,36 @@ async def paged(
     return Paged([row[0] for row in rows], next_cursor)
 
 
-async def newest_first(
-    session: AsyncSession, statement: Select[*Ts], key: InstrumentedAttribute[int], page: PageRequest
+async def newest_first_rows(
+    session: AsyncSession,
+    statement: Select[*Ts],
+    key: InstrumentedAttribute[int] | InstrumentedAttribute[UUID],
+    page: PageRequest,
 ) -> Paged[tuple[*Ts]]:
-    """Rows of an integer-keyed table (an append-only log) newest first, one tuple per row. The cursor carries the
-    last key shown in its 16 bytes; the next page holds older rows."""
+    """Rows newest first by a key that grows with time (a UUIDv7 id, or an append-only log's integer id), one tuple
+    per row. The cursor is the last key shown (an integer rides in the cursor's 16 bytes); the next page holds older
+    rows."""
+    integer = key.type.python_type is int
     if page.after is not None:
-        statement = statement.where(key < page.after.int)
+        statement = statement.where(key < (page.after.int if integer else page.after))
     statement = statement.add_columns(key.label("page_key")).order_by(key.desc()).limit(page.limit + 1)
     rows = (await session.execute(statement)).all()
     items = [cast("tuple[*Ts]", tuple(row)[:-1]) for row in rows[: page.limit]]
     if len(rows) <= page.limit:
         return Paged(items, None)
-    return Paged(items, encode_cursor(UUID(int=rows[page.limit - 1].page_key)))
+    last = rows[page.limit - 1].page_key
+    return Paged(items, encode_cursor(UUID(int=last) if integer else last))
+
+
+async def newest_first(
+    session: AsyncSession,
+    statement: Select[M],
+    key: InstrumentedAttribute[int] | InstrumentedAttribute[UUID],
+    page: PageRequest,
+) -> Paged[M]:
+    """`newest_first_rows` over a statement of one model: the models themselves."""
+    found = await newest_first_rows(session, statement, key, page)
+    return Paged([row[0] for row in found.items], found.next_cursor)
 
 
 async def paged_rows(

@@ -27,7 +27,7 @@ from folio.models import (
     Role,
     UnitMembership,
 )
-from folio.pagination import Paged, PageRequest, encode_cursor, paged_rows
+from folio.pagination import Paged, PageRequest, newest_first, paged_rows
 from folio.repository import ScopedRepository, sees_case
 
 # "FolioAlR": serialises an organization's new rules, so that their count stays within the limit.
@@ -100,12 +100,7 @@ class AlertRepository(ScopedRepository[Alert]):
         ):
             if value is not None:
                 statement = statement.where(column == value)
-        if page.after is not None:
-            statement = statement.where(Alert.id < page.after)
-        rows = list((await self.session.scalars(statement.order_by(Alert.id.desc()).limit(page.limit + 1))).all())
-        if len(rows) <= page.limit:
-            return Paged(rows, None)
-        return Paged(rows[: page.limit], encode_cursor(rows[page.limit - 1].id))
+        return await newest_first(self.session, statement, Alert.id, page)
 
     async def matches(
         self, principal: Principal, alert_id: UUID, page: PageRequest

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from folio.auth.principal import Principal
 from folio.models import AuditEntry, Membership, Role, User
 from folio.models.audit import UNDELETABLE_DAYS
-from folio.pagination import Paged, PageRequest, encode_cursor
+from folio.pagination import Paged, PageRequest, newest_first
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,11 +26,6 @@ class AuditFilter:
     target_id: str | None = None
     since: datetime | None = None
     until: datetime | None = None
-
-
-def id_cursor(entry_id: int) -> str:
-    """Entry ids are integers; the pagination cursor carries 16 bytes, so the id rides in them."""
-    return encode_cursor(UUID(int=entry_id))
 
 
 class AuditRepository:
@@ -59,13 +54,7 @@ class AuditRepository:
             statement = statement.where(AuditEntry.created_at >= where.since)
         if where.until is not None:
             statement = statement.where(AuditEntry.created_at < where.until)
-        if page.after is not None:
-            statement = statement.where(AuditEntry.id < page.after.int)
-        statement = statement.order_by(AuditEntry.id.desc()).limit(page.limit + 1)
-        rows = (await self.session.scalars(statement)).all()
-        if len(rows) <= page.limit:
-            return Paged(rows, None)
-        return Paged(rows[: page.limit], id_cursor(rows[page.limit - 1].id))
+        return await newest_first(self.session, statement, AuditEntry.id, page)
 
     async def email_of(self, user_id: UUID) -> str | None:
         user = await self.session.get(User, user_id)  # usually loaded already by the request

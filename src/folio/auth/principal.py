@@ -83,11 +83,6 @@ class Principal:
     def at_least(self, role: Role) -> bool:
         return self.role is not None and self.role.rank >= role.rank
 
-    @property
-    def restricted(self) -> bool:
-        """Limited to some business units: such a principal sees only the cases of those units."""
-        return self.units is not None
-
     def sees_unit(self, unit_id: UUID | None) -> bool:
         """Whether a case of `unit_id` (None: of no unit) is visible to the principal."""
         return self.units is None or (unit_id is not None and unit_id in self.units)

@@ -28,7 +28,7 @@ from folio.models import (
     Organization,
     Record,
 )
-from folio.pagination import Paged, PageRequest, newest_first, paged_rows
+from folio.pagination import Paged, PageRequest, newest_first_rows, paged_rows
 from folio.repository import actor_name, sees_case
 
 # A case is found by its id or by its number in the organization.
@@ -209,7 +209,7 @@ class CaseRepository:
             Event.subject_id == case.document_id,
             Event.type.in_(HISTORY_TYPES),
         )
-        return await newest_first(self.session, statement, Event.id, page)
+        return await newest_first_rows(self.session, statement, Event.id, page)
 
     async def existing_comments(self, case: Record, comment_ids: Collection[UUID]) -> set[UUID]:
         if not comment_ids:

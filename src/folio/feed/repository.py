@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from folio.auth.principal import Principal
 from folio.events.schemas import EventType, Visibility
 from folio.models import Event
-from folio.pagination import Paged, PageRequest, newest_first
+from folio.pagination import Paged, PageRequest, newest_first_rows
 from folio.repository import actor_name
 
 
@@ -50,7 +50,7 @@ class FeedRepository:
     ) -> Paged[tuple[Event, str | None]]:
         """The events newest first, each with its actor's name (a user's name, an API key's name)."""
         statement = select(Event, actor_name()).where(readable_events(principal, filters.types), *_narrowed(filters))
-        return await newest_first(self.session, statement, Event.id, page)
+        return await newest_first_rows(self.session, statement, Event.id, page)
 
 
 def _narrowed(filters: FeedFilters) -> list[ColumnElement[bool]]:

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from folio.auth.principal import Principal
 from folio.db import table
 from folio.models import Membership, Notification, NotificationChannel, NotificationKind, NotificationPreference, Role
-from folio.pagination import Paged, PageRequest, encode_cursor
+from folio.pagination import Paged, PageRequest, newest_first
 from folio.repository import ScopedRepository, restriction, units_of
 
 
@@ -46,13 +46,7 @@ class InboxRepository(ScopedRepository[Notification]):
             statement = statement.where(Notification.read_at.is_(None))
         if kind is not None:
             statement = statement.where(Notification.kind == kind)
-        if page.after is not None:
-            statement = statement.where(Notification.id < page.after)
-        statement = statement.order_by(Notification.id.desc()).limit(page.limit + 1)
-        rows = (await self.session.scalars(statement)).all()
-        if len(rows) <= page.limit:
-            return Paged(rows, None)
-        return Paged(rows[: page.limit], encode_cursor(rows[page.limit - 1].id))
+        return await newest_first(self.session, statement, Notification.id, page)
 
     async def unread_count(self, principal: Principal) -> int:
         statement = (

@@ -10,7 +10,7 @@ from sqlalchemy import Select, delete, func, or_, select, update
 
 from folio.auth.principal import Principal, Scope
 from folio.models import Organization, ShareLink, ShareLinkAccess
-from folio.pagination import Paged, PageRequest, encode_cursor
+from folio.pagination import Paged, PageRequest, newest_first
 from folio.repository import ScopedRepository
 
 
@@ -52,13 +52,7 @@ class LinkRepository(ScopedRepository[ShareLink]):
     async def page_accesses(self, link: ShareLink, page: PageRequest) -> Paged[ShareLinkAccess]:
         """Newest first: the cursor is the last access shown, and the next page holds older ones."""
         statement = select(ShareLinkAccess).where(ShareLinkAccess.link_id == link.id)
-        if page.after is not None:
-            statement = statement.where(ShareLinkAccess.id < page.after)
-        statement = statement.order_by(ShareLinkAccess.id.desc()).limit(page.limit + 1)
-        rows = (await self.session.scalars(statement)).all()
-        if len(rows) <= page.limit:
-            return Paged(rows, None)
-        return Paged(rows[: page.limit], encode_cursor(rows[page.limit - 1].id))
+        return await newest_first(self.session, statement, ShareLinkAccess.id, page)
 
     # A visitor's side: no principal, the token's digest is the key.
 

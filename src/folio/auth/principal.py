@@ -21,11 +21,21 @@ class Scope(StrEnum):
     ALERTS_WRITE = "alerts:write"
     INBOX = "inbox"
     SHARES = "shares"
+    ANALYTICS = "analytics"
     ADMIN = "admin"
 
 
 _VIEWER = frozenset(
-    {Scope.DOCUMENTS_READ, Scope.SEARCH, Scope.ANSWERS, Scope.CASES_READ, Scope.ALERTS_READ, Scope.INBOX, Scope.SHARES}
+    {
+        Scope.DOCUMENTS_READ,
+        Scope.SEARCH,
+        Scope.ANSWERS,
+        Scope.CASES_READ,
+        Scope.ALERTS_READ,
+        Scope.INBOX,
+        Scope.SHARES,
+        Scope.ANALYTICS,
+    }
 )
 _EDITOR = _VIEWER | {Scope.DOCUMENTS_WRITE, Scope.CASES_WRITE}
 _MANAGER = _EDITOR | {Scope.ALERTS_WRITE}

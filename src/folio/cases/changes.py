@@ -64,6 +64,7 @@ class CaseEditor:
         changes: list[Change] = []
         if status is not _UNSET:
             changes.append(_change("status", record.case_status, status))
+            workflow.answered(record)
             if status is workflow.RESOLVED:
                 record.resolved_at = datetime.now(UTC)
             elif workflow.is_reopening(record.case_status, status):

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
 from folio.auth.principal import Principal, Scope
-from folio.models import CasePriority, CaseStatus, Role
+from folio.models import CasePriority, CaseStatus, Record, Role
 
 OPEN, IN_PROGRESS, WAITING, RESOLVED, CLOSED = (
     CaseStatus.OPEN,
@@ -89,3 +89,9 @@ def is_overdue(due: datetime | None, status: CaseStatus, now: datetime) -> bool:
 
 def case_number(number: int) -> str:
     return f"C-{number:06d}"
+
+
+def answered(case: Record) -> None:
+    """A person acted on the case (a comment, a status change): the first such moment is its first response."""
+    if case.first_response_at is None:
+        case.first_response_at = datetime.now(UTC)

@@ -10,7 +10,7 @@ from uuid import UUID
 
 import numpy as np
 from pgvector.sqlalchemy import Vector
-from sqlalchemy import bindparam, func, or_, select, type_coerce, update
+from sqlalchemy import ColumnElement, bindparam, case, func, or_, select, type_coerce, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -24,10 +24,13 @@ from folio.models import (
     Enrichment,
     EnrichmentSchema,
     EnrichmentStatus,
+    Record,
 )
 from folio.models.chunk import EMBEDDING_DIMENSION
 from folio.pagination import Paged, PageRequest, paged
 
+# The enrichment fields a case carries as its labels (`records.sentiment`, …), for analytics.
+LABELS = ("sentiment", "severity", "category")
 # What a job still has to write: pending, or failed when an earlier run of the job failed for good (a retry).
 _UNWRITTEN = (EnrichmentStatus.PENDING, EnrichmentStatus.FAILED)
 
@@ -245,6 +248,34 @@ class EnrichmentRepository:
             for outcome in sorted(outcomes, key=lambda outcome: outcome.document_id)
         ]
         await self.session.execute(statement, rows)
+        await self.copy_labels(org_id=None, document_ids=[outcome.document_id for outcome in outcomes])
+
+    async def copy_labels(self, *, org_id: UUID | None, document_ids: Sequence[UUID] | None = None) -> None:
+        """Copy onto cases the labels of their enrichment by their organization's default schema: those of
+        `document_ids`, or every case of `org_id` (its default schema changed; cases it has not enriched lose
+        their labels)."""
+        records = table(Record)
+        if document_ids is None:
+            await self.session.execute(update(records).where(records.c.org_id == org_id).values(dict.fromkeys(LABELS)))
+        default_schema = func.coalesce(
+            select(EnrichmentSchema.id)
+            .where(EnrichmentSchema.org_id == records.c.org_id, EnrichmentSchema.is_default)
+            .scalar_subquery(),
+            select(EnrichmentSchema.id)
+            .where(EnrichmentSchema.org_id.is_(None), EnrichmentSchema.is_default)
+            .scalar_subquery(),
+        )
+        enrichments = table(Enrichment)
+        statement = (
+            update(records)
+            .where(enrichments.c.document_id == records.c.document_id, enrichments.c.schema_id == default_schema)
+            .values({label: _label(enrichments.c.data, label) for label in LABELS})
+        )
+        if document_ids is None:
+            statement = statement.where(records.c.org_id == org_id)
+        else:
+            statement = statement.where(records.c.document_id.in_(sorted(document_ids)))
+        await self.session.execute(statement)
 
     async def tally(self, job_id: UUID) -> tuple[int, int]:
         """Enrichments `job_id` has written (whatever their outcome), and how many of them need review."""
@@ -260,3 +291,8 @@ class EnrichmentRepository:
             .where(Enrichment.job_id == job_id, Enrichment.status == EnrichmentStatus.PENDING)
             .values(status=EnrichmentStatus.FAILED, error_code=code, error_message=message)
         )
+
+
+def _label(data: ColumnElement[Any], name: str) -> ColumnElement[str | None]:
+    """A label is text: a field of another type (a list, a number) leaves it empty."""
+    return case((func.jsonb_typeof(data[name]) == "string", func.left(data[name].astext, 100)), else_=None)

@@ -123,6 +123,8 @@ async def create_schema(
         created_by=principal.member_id,
     )
     await repository.add(schema)
+    if is_default:
+        await EnrichmentRepository(session).copy_labels(org_id=principal.org_id)
     return schema
 
 
@@ -146,6 +148,8 @@ async def update_schema(
         if value is not None:
             setattr(schema, field, value)
     await session.flush()
+    if "is_default" in changes:
+        await EnrichmentRepository(session).copy_labels(org_id=principal.org_id)
     return schema
 
 
@@ -158,6 +162,8 @@ async def delete_schema(session: AsyncSession, *, principal: Principal, schema_i
     if schema.builtin:
         raise EnrichmentSchemaReadOnly()
     await repository.delete(schema)
+    if schema.is_default:
+        await EnrichmentRepository(session).copy_labels(org_id=principal.org_id)
 
 
 async def check_template(session: AsyncSession, *, principal: Principal, template_id: UUID | None) -> None:

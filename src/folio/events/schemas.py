@@ -48,6 +48,9 @@ class EventType(StrEnum):
     ALERT_ACKNOWLEDGED = "alert.acknowledged"
     ALERT_RESOLVED = "alert.resolved"
     NOTIFICATION_CREATED = "notification.created"
+    EXPORT_CREATED = "export.created"
+    EXPORT_READY = "export.ready"
+    PULSE_DIGEST = "pulse.digest"
 
     @property
     def durable(self) -> bool:
@@ -67,6 +70,7 @@ _SCOPES = {
     "case": Scope.CASES_READ,
     "alert": Scope.ALERTS_READ,
     "notification": Scope.INBOX,
+    "pulse": Scope.ANALYTICS,
 }
 
 
@@ -89,6 +93,8 @@ class SubjectType(StrEnum):
     ALERT = "alert"
     NOTIFICATION = "notification"
     SHARE = "share"
+    EXPORT = "export"
+    PULSE = "pulse"
     MEMBER = "member"
     API_KEY = "api_key"
     WEBHOOK = "webhook"

@@ -64,6 +64,7 @@ class Record(Base):
         Index("ix_records_org_id_unit_id_case_status", "org_id", "unit_id", "case_status", "document_id"),
         Index("ix_records_org_id_due_at", "org_id", "due_at", postgresql_where=text("resolved_at IS NULL")),
         Index("ix_records_org_id_occurred_at", "org_id", "occurred_at"),
+        Index("ix_records_org_id_opened_at", "org_id", "opened_at"),
         Index("ix_records_batch_id_document_id", "batch_id", "document_id"),
     )
 
@@ -76,6 +77,8 @@ class Record(Base):
     number: Mapped[int] = mapped_column(BigInteger)
     unit_id: Mapped[UUID | None] = mapped_column(ForeignKey("business_units.id", ondelete="SET NULL"))
     occurred_at: Mapped[datetime | None]
+    # When the case began, for analytics: the row's own time (`occurred_at`), else its import.
+    opened_at: Mapped[datetime] = mapped_column(server_default=func.now())
     case_status: Mapped[CaseStatus] = mapped_column(
         text_enum(CaseStatus, "case_status"), default=CaseStatus.OPEN, server_default=CaseStatus.OPEN.value
     )
@@ -86,6 +89,13 @@ class Record(Base):
     # When the case should be resolved by, from its priority's SLA (`organizations.sla_hours`) and its creation.
     due_at: Mapped[datetime | None]
     resolved_at: Mapped[datetime | None]
+    # The first comment or status change by a person (or the imported row's own first-response time).
+    first_response_at: Mapped[datetime | None]
+    # The labels of the case's enrichment by the organization's default schema, copied when it is written, so that
+    # analytics group a million cases without reading their enrichments' JSON.
+    sentiment: Mapped[str | None] = mapped_column(String(100))
+    severity: Mapped[str | None] = mapped_column(String(100))
+    category: Mapped[str | None] = mapped_column(String(100))
     # The batch that last wrote the row.
     batch_id: Mapped[UUID | None] = mapped_column(ForeignKey("record_batches.id", ondelete="SET NULL"))
     updated_at: Mapped[datetime] = mapped_column(server_default=func.now(), onupdate=func.now())

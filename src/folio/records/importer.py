@@ -223,6 +223,7 @@ def _new_record(
         "unit_id": defaults.units.get(row.business_unit.lower()) if row.business_unit else None,
         "priority": priority.value,
         "due_at": due_at(defaults.now, priority, defaults.sla_hours),
+        "opened_at": row.occurred_at or defaults.now,
         **_record_fields(batch, row),
     }
 

@@ -14,7 +14,7 @@ from folio.auth.principal import Principal, Scope
 from folio.cases.comments.repository import CommentRepository
 from folio.cases.comments.schemas import MAX_MENTIONS
 from folio.cases.errors import CommentNotFound, MentionInvalid
-from folio.cases.workflow import case_number
+from folio.cases.workflow import answered, case_number
 from folio.errors import Forbidden, ValidationFailed
 from folio.events.outbox import Audience, actor_of, emit
 from folio.events.schemas import CommentData, EventType, Subject, SubjectType
@@ -45,6 +45,7 @@ async def add_comment(
         org_id=case.org_id, case_id=case.document_id, author_id=principal.user_id, body=body, mentions=members
     )
     await CommentRepository(session).add(comment)
+    answered(case)
     number, excerpt, actor = case_number(case.number), body[:EXCERPT_CHARS], actor_of(principal)
     emit(
         session,

@@ -16,6 +16,7 @@ from redis.asyncio import Redis
 
 from folio import __doc__ as folio_doc
 from folio.alerts import router as alerts_router
+from folio.analytics.cache import AnalyticsCache
 from folio.answers import chats_router, openai_router
 from folio.answers import router as answers_router
 from folio.api_docs import install_docs
@@ -165,6 +166,10 @@ def create_app(settings: Settings | None = None, *, job_handlers: Mapping[str, H
                 stack.push_async_callback(app.state.redis.aclose)
             outlets[BUS] = bus = bus_for(app.state.redis)
             app.state.hub = await stack.enter_async_context(running_hub(app.state.sessionmaker, settings.events, bus))
+            app.state.analytics_cache = AnalyticsCache(
+                seconds=settings.analytics.cache_seconds, entries=settings.analytics.cache_entries
+            )
+            app.state.hub.observers.append(app.state.analytics_cache.changed)
             app.state.storage = LocalStorage(settings.files_dir)
             app.state.llm = LLMRegistry(settings)
             stack.push_async_callback(app.state.llm.close)

@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Select, exists, func, select
+from sqlalchemy import ColumnElement, Select, exists, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from folio.auth.principal import Principal
@@ -67,6 +67,10 @@ class CaseFilters:
     def confidence_bounded(self) -> bool:
         return self.min_confidence is not None or self.max_confidence is not None
 
+    @property
+    def on_document(self) -> bool:
+        return self.created_after is not None or self.created_before is not None
+
 
 class CaseRepository:
     def __init__(self, session: AsyncSession) -> None:
@@ -121,57 +125,7 @@ class CaseRepository:
         return list(await self.session.scalars(statement))
 
     def _filtered(self, principal: Principal, filters: CaseFilters) -> Select[Record, Document]:
-        statement = self.scoped(principal)
-        equal: list[tuple[Any, Any]] = [
-            (Record.batch_id, filters.batch_id),
-            (Record.assigned_to, filters.assigned_to),
-            (Record.channel, filters.channel),
-            (Record.customer, filters.customer),
-            (Record.external_id, filters.external_id),
-        ]
-        for column, value in equal:
-            if value is not None:
-                statement = statement.where(column == value)
-        one_of: list[tuple[Any, Collection[Any]]] = [
-            (Record.case_status, filters.statuses),
-            (Record.priority, filters.priorities),
-            (Record.unit_id, filters.unit_ids),
-        ]
-        for column, values in one_of:
-            if values:
-                statement = statement.where(column.in_(list(values)))
-        if filters.unassigned:
-            statement = statement.where(Record.assigned_to.is_(None))
-        if filters.overdue is not None:
-            overdue = (Record.due_at < func.now()) & Record.case_status.not_in(DONE)
-            statement = statement.where(overdue if filters.overdue else ~overdue)
-        ranges: list[tuple[Any, datetime | None, datetime | None]] = [
-            (Record.occurred_at, filters.occurred_after, filters.occurred_before),
-            (Document.created_at, filters.created_after, filters.created_before),
-        ]
-        for column, after, before in ranges:
-            if after is not None:
-                statement = statement.where(column >= after)
-            if before is not None:
-                statement = statement.where(column < before)
-        if filters.on_enrichment:
-            statement = statement.where(exists(self._enrichment_matching(filters)))
-        return statement
-
-    @staticmethod
-    def _enrichment_matching(filters: CaseFilters) -> Select[tuple[int]]:
-        matching = select(1).where(Enrichment.document_id == Record.document_id, Enrichment.org_id == Record.org_id)
-        if filters.schema_id is not None:
-            matching = matching.where(Enrichment.schema_id == filters.schema_id)
-        if filters.enrichment:
-            matching = matching.where(Enrichment.data.contains(filters.enrichment))
-        if filters.needs_review is not None:
-            matching = matching.where(Enrichment.needs_review.is_(filters.needs_review))
-        if filters.min_confidence is not None:
-            matching = matching.where(Enrichment.confidence >= filters.min_confidence)
-        if filters.max_confidence is not None:
-            matching = matching.where(Enrichment.confidence <= filters.max_confidence)
-        return matching
+        return self.scoped(principal).where(*case_conditions(filters))
 
     async def texts(self, case_ids: Sequence[UUID]) -> dict[UUID, str]:
         rows = await self.session.execute(
@@ -222,3 +176,54 @@ class CaseRepository:
             )
         )
         return set(found)
+
+
+def case_conditions(filters: CaseFilters) -> list[ColumnElement[bool]]:
+    """What `filters` ask of a case, over `Record` (and `Document` for the import times: `filters.on_document`)."""
+    conditions: list[ColumnElement[bool]] = []
+    equal: list[tuple[Any, Any]] = [
+        (Record.batch_id, filters.batch_id),
+        (Record.assigned_to, filters.assigned_to),
+        (Record.channel, filters.channel),
+        (Record.customer, filters.customer),
+        (Record.external_id, filters.external_id),
+    ]
+    conditions += [column == value for column, value in equal if value is not None]
+    one_of: list[tuple[Any, Collection[Any]]] = [
+        (Record.case_status, filters.statuses),
+        (Record.priority, filters.priorities),
+        (Record.unit_id, filters.unit_ids),
+    ]
+    conditions += [column.in_(list(values)) for column, values in one_of if values]
+    if filters.unassigned:
+        conditions.append(Record.assigned_to.is_(None))
+    if filters.overdue is not None:
+        overdue = (Record.due_at < func.now()) & Record.case_status.not_in(DONE)
+        conditions.append(overdue if filters.overdue else ~overdue)
+    ranges: list[tuple[Any, datetime | None, datetime | None]] = [
+        (Record.occurred_at, filters.occurred_after, filters.occurred_before),
+        (Document.created_at, filters.created_after, filters.created_before),
+    ]
+    for column, after, before in ranges:
+        if after is not None:
+            conditions.append(column >= after)
+        if before is not None:
+            conditions.append(column < before)
+    if filters.on_enrichment:
+        conditions.append(exists(_enrichment_matching(filters)))
+    return conditions
+
+
+def _enrichment_matching(filters: CaseFilters) -> Select[tuple[int]]:
+    matching = select(1).where(Enrichment.document_id == Record.document_id, Enrichment.org_id == Record.org_id)
+    if filters.schema_id is not None:
+        matching = matching.where(Enrichment.schema_id == filters.schema_id)
+    if filters.enrichment:
+        matching = matching.where(Enrichment.data.contains(filters.enrichment))
+    if filters.needs_review is not None:
+        matching = matching.where(Enrichment.needs_review.is_(filters.needs_review))
+    if filters.min_confidence is not None:
+        matching = matching.where(Enrichment.confidence >= filters.min_confidence)
+    if filters.max_confidence is not None:
+        matching = matching.where(Enrichment.confidence <= filters.max_confidence)
+    return matching

@@ -115,6 +115,8 @@ class Hub:
         self._resync_queued = False
         self._open = 0
         self._tasks: list[asyncio.Task[None]] = []
+        # Told of every event this process delivers, of every organization (the analytics cache).
+        self.observers: list[Callable[[Sequence[LiveEvent]], None]] = []
 
     async def start(self) -> None:
         self._tasks = [asyncio.create_task(self._consume()), asyncio.create_task(self._relay_forever())]
@@ -179,6 +181,8 @@ class Hub:
         return [LiveEvent.from_row(row) for row in rows]
 
     def _deliver(self, events: Sequence[LiveEvent]) -> None:
+        for observer in self.observers:
+            observer(events)
         by_org: defaultdict[UUID, list[LiveEvent]] = defaultdict(list)
         for event in events:
             by_org[event.org_id].append(event)

@@ -16,6 +16,7 @@ from folio.guessing import guess_bits
 from folio.settings.groups import (
     DEVELOPMENT_JWT_SECRET,
     AlertSettings,
+    AnalyticsSettings,
     AuditSettings,
     AuthSettings,
     CaseSettings,
@@ -58,6 +59,7 @@ class Environment(StrEnum):
 
 __all__ = [
     "AlertSettings",
+    "AnalyticsSettings",
     "AuditSettings",
     "AuthSettings",
     "CaseSettings",
@@ -129,6 +131,7 @@ class Settings(BaseSettings):
     webhooks: WebhookSettings = WebhookSettings()
     audit: AuditSettings = AuditSettings()
     alerts: AlertSettings = AlertSettings()
+    analytics: AnalyticsSettings = AnalyticsSettings()
     log: LogSettings = LogSettings()
 
     @model_validator(mode="after")

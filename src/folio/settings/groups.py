@@ -290,6 +290,23 @@ class AlertSettings(BaseModel):
     )
 
 
+class AnalyticsSettings(BaseModel):
+    cache_seconds: float = Field(
+        60,
+        ge=0,
+        description="How long an analytics answer is kept for the same question (0: never); an event of the "
+        "organization (a case changed, a document indexed…) ends it sooner.",
+    )
+    cache_entries: int = Field(2000, ge=1, description="Analytics answers kept per API process (least recent go).")
+    pulse_days: int = Field(
+        7,
+        ge=0,
+        le=31,
+        description="Every how many days each organization gets its pulse digest as an event, a notification and a "
+        "webhook (0: never).",
+    )
+
+
 class RecordSettings(BaseModel):
     max_text_chars: int = Field(100_000, ge=1, description="Longest text a record may have; longer rows are refused.")
     max_row_chars: int = Field(

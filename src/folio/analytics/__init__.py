@@ -1,0 +1,1 @@
+"""Statistics for people: the overview, time series, search analytics, trending, pulse and forecasts."""

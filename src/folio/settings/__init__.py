@@ -24,6 +24,7 @@ from folio.settings.groups import (
     EmbeddingSettings,
     EnrichmentSettings,
     EventSettings,
+    ExportSettings,
     HttpSettings,
     IngestionSettings,
     JobSettings,
@@ -70,6 +71,7 @@ __all__ = [
     "EnrichmentSettings",
     "Environment",
     "EventSettings",
+    "ExportSettings",
     "HttpSettings",
     "IngestionSettings",
     "JobSettings",
@@ -130,6 +132,7 @@ class Settings(BaseSettings):
     events: EventSettings = EventSettings()
     webhooks: WebhookSettings = WebhookSettings()
     audit: AuditSettings = AuditSettings()
+    exports: ExportSettings = ExportSettings()
     alerts: AlertSettings = AlertSettings()
     analytics: AnalyticsSettings = AnalyticsSettings()
     log: LogSettings = LogSettings()

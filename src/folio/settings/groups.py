@@ -337,6 +337,31 @@ class EnrichmentSettings(BaseModel):
     )
 
 
+class ExportSettings(BaseModel):
+    link_hours: float = Field(
+        24,
+        gt=0,
+        le=24 * 30,
+        description="How long an export job's file and its download link live after the job finishes; then both "
+        "are deleted.",
+    )
+    page_rows: int = Field(2000, ge=100, le=10_000, description="Rows an export reads per transaction.")
+    page_kb: int = Field(
+        8192,
+        ge=256,
+        le=262_144,
+        description="Text (case and document texts, metadata) an export reads per transaction, in KiB, roughly: a "
+        "page ends early when its rows hold more.",
+    )
+    max_jobs_per_org: int = Field(
+        3, ge=1, le=100, description="Export jobs one organization may have queued or running at once."
+    )
+    max_streams_per_org: int = Field(
+        4, ge=1, le=1000, description="Streamed exports one organization may have running at once on one API process."
+    )
+    max_file_mb: int = Field(4096, ge=1, description="Largest file an export job may store, in MiB.")
+
+
 class ModelPrice(BaseModel):
     prompt: float = Field(ge=0, description="USD per million prompt (input) tokens.")
     completion: float = Field(0, ge=0, description="USD per million completion (output) tokens.")

@@ -227,6 +227,18 @@ class WebhookData(Data):
     reason: str
 
 
+class ExportData(Data):
+    """Of an export: `export.created` when it is asked for, `export.ready` when a job's file can be downloaded. Only
+    its requester receives them."""
+
+    source: str = Field(examples=["cases"])
+    format: str = Field(examples=["csv"])
+    streamed: bool = Field(description="Sent in the response itself; false: a job writes a file behind a link.")
+    rows: int | None = Field(None, description="Rows written, once known.")
+    size_bytes: int | None = Field(None, description="The file's size, once written.")
+    expires_at: datetime | None = Field(None, description="When a job's file and its link are deleted.")
+
+
 DATA_OF: dict[EventType, type[Data]] = {
     **dict.fromkeys(
         (
@@ -266,6 +278,8 @@ DATA_OF: dict[EventType, type[Data]] = {
     EventType.ALERT_ACKNOWLEDGED: AlertData,
     EventType.ALERT_RESOLVED: AlertData,
     EventType.NOTIFICATION_CREATED: NotificationData,
+    EventType.EXPORT_CREATED: ExportData,
+    EventType.EXPORT_READY: ExportData,
 }
 
 
@@ -340,6 +354,11 @@ class NotificationEvent(_Envelope):
     data: NotificationData
 
 
+class ExportEvent(_Envelope):
+    type: Literal["export.created", "export.ready"]
+    data: ExportData
+
+
 Event = Annotated[
     JobEvent
     | DocumentEvent
@@ -352,6 +371,7 @@ Event = Annotated[
     | ApiKeyEvent
     | WebhookEvent
     | AlertEvent
-    | NotificationEvent,
+    | NotificationEvent
+    | ExportEvent,
     Field(discriminator="type"),
 ]

@@ -53,6 +53,8 @@ class AuditAction(StrEnum):
     SHARE_LINK_REVOKED = "share_link.revoked"
     SHARE_LINK_USED = "share_link.used"
     SHARE_LINK_PASSWORD_FAILED = "share_link.password_failed"  # noqa: S105
+    EXPORT_CREATED = "export.created"
+    EXPORT_DOWNLOADED = "export.downloaded"
 
 
 # A person's events (a login, a failed login, a revoked session) are written in each of their organizations, the

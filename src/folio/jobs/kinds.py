@@ -11,6 +11,7 @@ SUMMARIZE_DOCUMENT: Final = "summarize_document"
 IMPORT_RECORDS: Final = "import_records"
 ENRICH_DOCUMENTS: Final = "enrich_documents"
 WEBHOOK_DELIVER: Final = "webhook.deliver"
+WRITE_EXPORT: Final = "exports.write"
 
 # Enqueued by the scheduler, once per period.
 PRUNE_EVENTS: Final = "events.prune"
@@ -18,3 +19,4 @@ SWEEP_FILES: Final = "files.sweep"
 PRUNE_DELIVERIES: Final = "webhooks.prune"
 PRUNE_AUDIT_LOG: Final = "audit.prune"
 EVALUATE_ALERTS: Final = "alerts.evaluate"
+PRUNE_EXPORTS: Final = "exports.prune"

@@ -16,6 +16,7 @@ from redis.asyncio import Redis
 
 from folio import __doc__ as folio_doc
 from folio.alerts import router as alerts_router
+from folio.analytics import router as analytics_router
 from folio.analytics.cache import AnalyticsCache
 from folio.answers import chats_router, openai_router
 from folio.answers import router as answers_router
@@ -101,6 +102,11 @@ TAGS = [
     {
         "name": "alerts",
         "description": "Alert rules (saved searches, conditions on cases, spike detectors) and the alerts they raise.",
+    },
+    {
+        "name": "analytics",
+        "description": "The overview, time series, search analytics, trending, the pulse and forecasts: figures of "
+        "what you may see, cached until something changes.",
     },
     {"name": "usage", "description": "Tokens and cost of every model call, and monthly token budgets."},
     {"name": "webhooks", "description": "Events POSTed to your endpoints, signed by the Standard Webhooks scheme."},
@@ -251,6 +257,7 @@ def create_app(settings: Settings | None = None, *, job_handlers: Mapping[str, H
         records_router,
         cases_router,
         alerts_router,
+        analytics_router,
         enrichment_router,
         usage_router,
         webhooks_router,

@@ -78,13 +78,18 @@ def period(
     max_days: int = MAX_DAYS,
     now: datetime | None = None,
 ) -> Period:
-    """The period asked: times without a zone are read in `tz`; `end` defaults to now and `start` to `default_days`
-    before `end`."""
-    end = _aware(end, tz) if end is not None else now or datetime.now(UTC)
+    """The period asked: times without a zone are read in `tz`; `end` defaults to the end of the current minute and
+    `start` to `default_days` before `end`."""
+    # Now, rounded up to the minute: questions asked within a minute are the same question (and cached once).
+    end = _aware(end, tz) if end is not None else _next_minute(now or datetime.now(UTC))
     start = _aware(start, tz) if start is not None else end - timedelta(days=default_days)
     if not start < end or end - start > timedelta(days=max_days):
         raise PeriodInvalid(details={"max_days": max_days})
     return Period(start, end, tz)
+
+
+def _next_minute(moment: datetime) -> datetime:
+    return moment.replace(second=0, microsecond=0) + timedelta(minutes=1)
 
 
 def _aware(moment: datetime, tz: ZoneInfo) -> datetime:

@@ -144,9 +144,7 @@ async def counts(
     return Series(starts, [Group(name, labels.get(name), values) for name, values in kept])
 
 
-def _source(
-    principal: Principal, metric: Metric, filters: CaseFilters
-) -> tuple[Any, Any, Select[Any]]:
+def _source(principal: Principal, metric: Metric, filters: CaseFilters) -> tuple[Any, Any, Select[Any]]:
     """The time a row counts at, what it adds, and the rows the principal may count."""
     if metric.of_cases:
         moment = Record.opened_at if metric is Metric.CASES else Record.resolved_at
@@ -164,7 +162,7 @@ def _source(
     usage = select(UsageEvent).where(UsageEvent.org_id == principal.org_id)
     if not principal.has(Scope.ADMIN):
         usage = usage.where(
-            UsageEvent.user_id == principal.member_id
+            (UsageEvent.user_id == principal.member_id) & UsageEvent.api_key_id.is_(None)
             if principal.api_key_id is None
             else UsageEvent.api_key_id == principal.api_key_id
         )

@@ -1,0 +1,177 @@
+"""SQL of the overview: a few aggregate statements over what the principal sees, each one pass over its rows."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Select, String, cast, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from folio.analytics.periods import Period
+from folio.auth.principal import Principal
+from folio.cases.workflow import DONE
+from folio.models import BusinessUnit, Document, Job, JobStatus, Record
+from folio.repository import sees_case, sees_document
+
+# The fields the overview breaks cases down by, in the order of their bit in GROUPING().
+CASE_BREAKDOWNS: Mapping[str, Any] = {
+    "status": Record.case_status,
+    "priority": Record.priority,
+    "severity": Record.severity,
+    "sentiment": Record.sentiment,
+    "category": Record.category,
+    "unit": Record.unit_id,
+    "channel": Record.channel,
+}
+# Categories and channels are the organization's own words: the largest ones are listed, the rest summed.
+MAX_VALUES = 50
+
+
+@dataclass(slots=True)
+class CaseFigures:
+    opened: int = 0
+    resolved: int = 0
+    open_now: int = 0
+    overdue_now: int = 0
+    resolved_late: int = 0
+    first_response_seconds: float | None = None
+    first_responses: int = 0
+    resolve_seconds: float | None = None
+    breakdowns: dict[str, dict[str | None, int]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class JobFigures:
+    kind: str
+    counts: dict[str, int]
+    p50_seconds: float | None
+    p95_seconds: float | None
+
+
+class OverviewRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    def _cases(self, principal: Principal) -> Select[Any]:
+        return select(Record).where(Record.org_id == principal.org_id, sees_case(principal, Record.unit_id))
+
+    async def cases(self, principal: Principal, period: Period) -> CaseFigures:
+        figures = CaseFigures()
+        opened = (Record.opened_at >= period.start) & (Record.opened_at < period.end)
+        resolved = (Record.resolved_at >= period.start) & (Record.resolved_at < period.end)
+        done = Record.case_status.in_(DONE)
+        totals = self._cases(principal).with_only_columns(
+            func.count().filter(opened),
+            func.count().filter(resolved),
+            func.count().filter(~done),
+            func.count().filter(~done, Record.due_at < func.now()),
+            func.count().filter(resolved, Record.resolved_at > Record.due_at),
+            func.percentile_cont(0.5)
+            .within_group(func.extract("epoch", Record.first_response_at - Record.opened_at))
+            .filter(opened),
+            func.count(Record.first_response_at).filter(opened),
+            func.percentile_cont(0.5)
+            .within_group(func.extract("epoch", Record.resolved_at - Record.opened_at))
+            .filter(resolved),
+        )
+        row = (await self.session.execute(totals.where(opened | resolved | ~done))).one()
+        (
+            figures.opened,
+            figures.resolved,
+            figures.open_now,
+            figures.overdue_now,
+            figures.resolved_late,
+            first_response,
+            figures.first_responses,
+            resolve,
+        ) = row
+        figures.first_response_seconds = None if first_response is None else float(first_response)
+        figures.resolve_seconds = None if resolve is None else float(resolve)
+        figures.breakdowns = await self._breakdowns(principal, opened)
+        return figures
+
+    async def _breakdowns(self, principal: Principal, opened: Any) -> dict[str, dict[str | None, int]]:
+        """Cases opened in the period by each field, in one pass (GROUPING SETS)."""
+        columns = [cast(column, String) for column in CASE_BREAKDOWNS.values()]
+        statement = (
+            self._cases(principal)
+            .with_only_columns(func.grouping(*columns).label("sets"), *columns, func.count())
+            .where(opened)
+            .group_by(func.grouping_sets(*[(column,) for column in columns]))
+        )
+        names = list(CASE_BREAKDOWNS)
+        found: dict[str, dict[str | None, int]] = {name: {} for name in names}
+        for row in (await self.session.execute(statement)).all():
+            # GROUPING() has a 1 bit for every column the row is not grouped by: the one 0 bit names its field.
+            index = next(index for index in range(len(names)) if not row.sets >> (len(names) - 1 - index) & 1)
+            found[names[index]][row[1 + index]] = int(row[-1])
+        return {name: dict(_largest(values)) for name, values in found.items()}
+
+    async def unit_names(self, principal: Principal) -> dict[str, str]:
+        rows = await self.session.execute(
+            select(BusinessUnit.id, BusinessUnit.name).where(BusinessUnit.org_id == principal.org_id)
+        )
+        return {str(unit_id): name for unit_id, name in rows.all()}
+
+    async def documents(self, principal: Principal) -> tuple[dict[str, int], dict[str, int], int, int]:
+        """Documents the principal sees, by status and by kind; their chunks and stored bytes."""
+        visible = select(Document).where(Document.org_id == principal.org_id, sees_document(principal))
+        status, kind = cast(Document.status, String), cast(Document.kind, String)
+        statement = visible.with_only_columns(
+            func.grouping(status, kind).label("sets"),
+            status,
+            kind,
+            func.count(),
+            func.coalesce(func.sum(Document.chunk_count), 0),
+            func.coalesce(func.sum(Document.size_bytes), 0),
+        ).group_by(func.grouping_sets((status,), (kind,), ()))
+        by_status: dict[str, int] = {}
+        by_kind: dict[str, int] = {}
+        chunks = size = 0
+        for sets, row_status, row_kind, count, row_chunks, row_size in (await self.session.execute(statement)).all():
+            if sets == 0b01:
+                by_status[row_status] = int(count)
+            elif sets == 0b10:
+                by_kind[row_kind] = int(count)
+            else:
+                chunks, size = int(row_chunks), int(row_size)
+        return by_status, by_kind, chunks, size
+
+    async def jobs(self, principal: Principal, period: Period) -> list[JobFigures]:
+        """The organization's jobs created in the period, by kind: how many in each status, and how long the
+        finished ones ran (p50, p95)."""
+        seconds = func.extract("epoch", Job.finished_at - Job.started_at)
+        finished = Job.finished_at.is_not(None) & Job.started_at.is_not(None)
+        statement = (
+            select(
+                Job.kind,
+                cast(Job.status, String),
+                func.count(),
+                func.percentile_cont(0.5).within_group(seconds).filter(finished),
+                func.percentile_cont(0.95).within_group(seconds).filter(finished),
+            )
+            .where(Job.org_id == principal.org_id, Job.created_at >= period.start, Job.created_at < period.end)
+            .group_by(func.grouping_sets((Job.kind, cast(Job.status, String)), (Job.kind,)))
+            .order_by(Job.kind)
+        )
+        counts: dict[str, dict[str, int]] = {}
+        durations: dict[str, tuple[float | None, float | None]] = {}
+        for kind, status, count, p50, p95 in (await self.session.execute(statement)).all():
+            if status is None:
+                durations[kind] = (_float(p50), _float(p95))
+            else:
+                counts.setdefault(kind, dict.fromkeys((status.value for status in JobStatus), 0))[status] = int(count)
+        return [JobFigures(kind, counts.get(kind, {}), *durations[kind]) for kind in durations]
+
+
+def _largest(values: dict[str | None, int]) -> list[tuple[str | None, int]]:
+    ranked = sorted(values.items(), key=lambda item: (-item[1], item[0] is None, item[0] or ""))
+    kept = ranked[:MAX_VALUES]
+    rest = sum(count for _, count in ranked[MAX_VALUES:])
+    return kept + ([("__other__", rest)] if rest else [])
+
+
+def _float(value: Any) -> float | None:
+    return None if value is None else float(value)

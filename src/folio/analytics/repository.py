@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Select, String, cast, func, select
+from sqlalchemy import Select, String, cast, func, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from folio.analytics.periods import Period
@@ -99,7 +99,7 @@ class OverviewRepository:
             self._cases(principal)
             .with_only_columns(func.grouping(*columns).label("sets"), *columns, func.count())
             .where(opened)
-            .group_by(func.grouping_sets(*[(column,) for column in columns]))
+            .group_by(func.grouping_sets(*columns))
         )
         names = list(CASE_BREAKDOWNS)
         found: dict[str, dict[str | None, int]] = {name: {} for name in names}
@@ -126,7 +126,7 @@ class OverviewRepository:
             func.count(),
             func.coalesce(func.sum(Document.chunk_count), 0),
             func.coalesce(func.sum(Document.size_bytes), 0),
-        ).group_by(func.grouping_sets((status,), (kind,), ()))
+        ).group_by(func.grouping_sets(status, kind, tuple_()))
         by_status: dict[str, int] = {}
         by_kind: dict[str, int] = {}
         chunks = size = 0
@@ -153,7 +153,7 @@ class OverviewRepository:
                 func.percentile_cont(0.95).within_group(seconds).filter(finished),
             )
             .where(Job.org_id == principal.org_id, Job.created_at >= period.start, Job.created_at < period.end)
-            .group_by(func.grouping_sets((Job.kind, cast(Job.status, String)), (Job.kind,)))
+            .group_by(func.grouping_sets(tuple_(Job.kind, cast(Job.status, String)), Job.kind))
             .order_by(Job.kind)
         )
         counts: dict[str, dict[str, int]] = {}

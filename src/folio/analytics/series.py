@@ -178,8 +178,10 @@ async def _labels(
     session: AsyncSession, principal: Principal, group_by: GroupBy | None, keys: Sequence[str | None]
 ) -> dict[str | None, str]:
     """Names for the groups that are ids: a unit's name, an assignee's name."""
+    if group_by not in (GroupBy.UNIT, GroupBy.ASSIGNEE):
+        return {}
     ids = [UUID(key) for key in keys if key is not None and key != OTHER_KEY]
-    if not ids or group_by not in (GroupBy.UNIT, GroupBy.ASSIGNEE):
+    if not ids:
         return {}
     if group_by is GroupBy.UNIT:
         named = select(BusinessUnit.id, BusinessUnit.name).where(

@@ -149,7 +149,7 @@ async def test_tokens_are_the_organizations_for_admins_and_your_own_for_others(
 
 async def test_wrong_questions_are_refused(app: FastAPI, client: httpx.AsyncClient) -> None:
     owner = await register(client)
-    cases = [
+    cases: list[tuple[dict[str, Any], str]] = [
         ({"metric": "searches", "status": "open"}, "ANALYTICS_FILTER_NOT_APPLICABLE"),
         ({"metric": "cases", "group_by": "mode"}, "ANALYTICS_FILTER_NOT_APPLICABLE"),
         ({"metric": "visits"}, "VALIDATION_ERROR"),

@@ -201,6 +201,8 @@ def _read(view: service.CaseView, now: datetime) -> CaseRead:
         overdue=workflow.is_overdue(record.due_at, record.case_status, now),
         resolved_at=record.resolved_at,
         occurred_at=record.occurred_at,
+        opened_at=record.opened_at,
+        first_response_at=record.first_response_at,
         metadata=document.meta,
         batch_id=record.batch_id,
         index_status=document.status,

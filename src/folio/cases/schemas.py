@@ -102,6 +102,10 @@ class CaseQuery(RequestModel):
         }
         return wanted | {name: value for name, value in named.items() if value is not None}
 
+    def explicit_filters(self) -> dict[str, Any]:
+        """The filters the request names itself (not paging, not a view, nor anything a subclass adds)."""
+        return self.model_dump(exclude_unset=True, include=set(CaseQuery.model_fields))
+
 
 def _json_or_text(raw: str) -> Any:
     try:
@@ -124,10 +128,6 @@ class CaseQueryParams(CaseQuery):
 
     def page(self) -> PageRequest:
         return PageRequest.from_cursor(self.limit, self.cursor)
-
-    def explicit_filters(self) -> dict[str, Any]:
-        """The filters the request names itself (not paging, not the view)."""
-        return self.model_dump(exclude_unset=True, exclude={"view", "limit", "cursor"})
 
 
 class _Changes(RequestModel):
@@ -218,6 +218,12 @@ class CaseRead(BaseModel):
     overdue: bool = Field(description="Past its due time and neither resolved nor closed.")
     resolved_at: datetime | None = Field(description="When it was resolved; null while open or after reopening.")
     occurred_at: datetime | None = Field(description="The row's `created_at`.")
+    opened_at: datetime = Field(
+        description="When the case began, as analytics count it: the row's `created_at`, else its import."
+    )
+    first_response_at: datetime | None = Field(
+        description="The first comment or status change by a person (or the imported row's `first_response_at`)."
+    )
     metadata: dict[str, Any] = Field(description="The row's other mapped columns.")
     batch_id: UUID | None = Field(description="The batch that last wrote it.")
     index_status: DocumentStatus = Field(description="`ready` once it is searchable.")

@@ -10,7 +10,7 @@ from typing import Any
 
 import orjson
 
-from folio.models import CasePriority
+from folio.models import CasePriority, CaseStatus
 from folio.schemas import MAX_JSON_DEPTH, nests_deeper
 
 # The codes of a `RowError`.
@@ -25,9 +25,17 @@ INVALID_ENCODING = "INVALID_ENCODING"
 MALFORMED_ROW = "MALFORMED_ROW"
 ROW_TOO_LARGE = "ROW_TOO_LARGE"
 INVALID_PRIORITY = "INVALID_PRIORITY"
+INVALID_STATUS = "INVALID_STATUS"
 UNIT_NOT_ALLOWED = "UNIT_NOT_ALLOWED"
 
-_FIELD_LIMITS = {"external_id": 255, "channel": 200, "customer": 200, "business_unit": 100, "priority": 20}
+_FIELD_LIMITS = {
+    "external_id": 255,
+    "channel": 200,
+    "customer": 200,
+    "business_unit": 100,
+    "priority": 20,
+    "status": 20,
+}
 # Priority words of common ticketing tools, beside our own.
 _PRIORITY_WORDS = {
     **{priority.value: priority for priority in CasePriority},
@@ -120,6 +128,28 @@ def to_priority(text: str | None, label: str, column: str | None) -> CasePriorit
         words = ", ".join(priority.value for priority in CasePriority)
         raise RowProblem(INVALID_PRIORITY, f"{label} '{column}' is not a priority ({words}): '{text[:50]}'.")
     return priority
+
+
+# Status words of common ticketing tools (Zendesk's new, pending, hold, solved), beside our own.
+_STATUS_WORDS = {
+    **{status.value.replace("_", " "): status for status in CaseStatus},
+    "new": CaseStatus.OPEN,
+    "pending": CaseStatus.WAITING,
+    "hold": CaseStatus.WAITING,
+    "on hold": CaseStatus.WAITING,
+    "solved": CaseStatus.RESOLVED,
+}
+
+
+def to_status(text: str | None, label: str, column: str | None) -> CaseStatus | None:
+    """`open`, `in_progress`, `waiting`, `resolved`, `closed` (any case), or new / pending / hold / solved."""
+    if text is None:
+        return None
+    status = _STATUS_WORDS.get(" ".join(text.lower().replace("-", " ").replace("_", " ").split()))
+    if status is None:
+        words = ", ".join(status.value for status in CaseStatus)
+        raise RowProblem(INVALID_STATUS, f"{label} '{column}' is not a status ({words}): '{text[:50]}'.")
+    return status
 
 
 def to_title(text: str | None) -> str | None:

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from folio.cases.workflow import due_at
 from folio.db import new_id
 from folio.ingestion.extracted import FileKind
-from folio.models import CasePriority, DocumentStatus, RecordBatch
+from folio.models import CasePriority, CaseStatus, DocumentStatus, RecordBatch
 from folio.records._values import UNIT_NOT_ALLOWED, printable
 from folio.records.repository import BatchRepository, CaseDefaults, RecordRepository
 from folio.records.rows import RecordRow, RowError
@@ -216,6 +216,8 @@ def _new_record(
     batch: RecordBatch, document_id: UUID, row: RecordRow, defaults: CaseDefaults, number: int
 ) -> dict[str, Any]:
     priority = row.priority or CasePriority.NORMAL
+    status = row.status or (CaseStatus.RESOLVED if row.resolved_at else CaseStatus.OPEN)
+    done = status in (CaseStatus.RESOLVED, CaseStatus.CLOSED)
     return {
         "document_id": document_id,
         "org_id": batch.org_id,
@@ -224,6 +226,9 @@ def _new_record(
         "priority": priority.value,
         "due_at": due_at(defaults.now, priority, defaults.sla_hours),
         "opened_at": row.occurred_at or defaults.now,
+        "case_status": status.value,
+        "first_response_at": row.first_response_at,
+        "resolved_at": (row.resolved_at or defaults.now) if done else None,
         **_record_fields(batch, row),
     }
 

@@ -22,7 +22,7 @@ from typing import Any, Self
 
 import orjson
 
-from folio.models import BatchFormat, CasePriority
+from folio.models import BatchFormat, CasePriority, CaseStatus
 from folio.records._lines import Lines, RowTooLarge, skip_csv_row
 from folio.records._sniff import choose_delimiter, choose_encoding, detect_format
 from folio.records._values import (
@@ -31,6 +31,7 @@ from folio.records._values import (
     INVALID_ENCODING,
     INVALID_JSON,
     INVALID_PRIORITY,
+    INVALID_STATUS,
     MALFORMED_ROW,
     MISSING_TEXT,
     NOT_AN_OBJECT,
@@ -47,6 +48,7 @@ from folio.records._values import (
     to_metadata,
     to_moment,
     to_priority,
+    to_status,
     to_title,
 )
 from folio.records.errors import RecordFileInvalid, RecordMappingInvalid
@@ -55,6 +57,7 @@ __all__ = [
     "FIELD_TOO_LONG",
     "INVALID_DATE",
     "INVALID_PRIORITY",
+    "INVALID_STATUS",
     "INVALID_ENCODING",
     "INVALID_JSON",
     "MALFORMED_ROW",
@@ -71,7 +74,19 @@ __all__ = [
     "detect_format",
 ]
 
-ROLES = ("text", "external_id", "created_at", "channel", "customer", "business_unit", "priority", "title")
+ROLES = (
+    "text",
+    "external_id",
+    "created_at",
+    "channel",
+    "customer",
+    "business_unit",
+    "priority",
+    "title",
+    "status",
+    "first_response_at",
+    "resolved_at",
+)
 
 _ROLE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
 _MAX_ROLES = 50
@@ -97,6 +112,9 @@ class RecordMapping:
     business_unit: str | None = None
     priority: str | None = None
     title: str | None = None
+    status: str | None = None
+    first_response_at: str | None = None
+    resolved_at: str | None = None
     metadata: dict[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -150,6 +168,10 @@ class RecordRow:
     priority: CasePriority | None
     title: str | None
     metadata: dict[str, Any]
+    # A case's history from the tool it comes from, kept when the case is created.
+    status: CaseStatus | None = None
+    first_response_at: datetime | None = None
+    resolved_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -389,6 +411,9 @@ class RowReader:
             priority=to_priority(texts["priority"], label, mapping.priority),
             title=to_title(texts["title"]),
             metadata=to_metadata(mapping.metadata, lookup),
+            status=to_status(texts["status"], label, mapping.status),
+            first_response_at=to_moment(texts["first_response_at"], label, mapping.first_response_at),
+            resolved_at=to_moment(texts["resolved_at"], label, mapping.resolved_at),
         )
 
 

@@ -58,37 +58,42 @@ class OverviewRepository:
         return select(Record).where(Record.org_id == principal.org_id, sees_case(principal, Record.unit_id))
 
     async def cases(self, principal: Principal, period: Period) -> CaseFigures:
+        """Three questions, each read through its own index: the cases opened in the period, those resolved in it,
+        and the backlog now."""
         figures = CaseFigures()
         opened = (Record.opened_at >= period.start) & (Record.opened_at < period.end)
         resolved = (Record.resolved_at >= period.start) & (Record.resolved_at < period.end)
-        done = Record.case_status.in_(DONE)
-        totals = self._cases(principal).with_only_columns(
-            func.count().filter(opened),
-            func.count().filter(resolved),
-            func.count().filter(~done),
-            func.count().filter(~done, Record.due_at < func.now()),
-            func.count().filter(resolved, Record.resolved_at > Record.due_at),
-            func.percentile_cont(0.5)
-            .within_group(func.extract("epoch", Record.first_response_at - Record.opened_at))
-            .filter(opened),
-            func.count(Record.first_response_at).filter(opened),
-            func.percentile_cont(0.5)
-            .within_group(func.extract("epoch", Record.resolved_at - Record.opened_at))
-            .filter(resolved),
-        )
-        row = (await self.session.execute(totals.where(opened | resolved | ~done))).one()
-        (
-            figures.opened,
-            figures.resolved,
-            figures.open_now,
-            figures.overdue_now,
-            figures.resolved_late,
-            first_response,
-            figures.first_responses,
-            resolve,
-        ) = row
-        figures.first_response_seconds = None if first_response is None else float(first_response)
-        figures.resolve_seconds = None if resolve is None else float(resolve)
+        first_response = func.extract("epoch", Record.first_response_at - Record.opened_at)
+        figures.opened, median_first_response, figures.first_responses = (
+            await self.session.execute(
+                self._cases(principal)
+                .with_only_columns(
+                    func.count(), func.percentile_cont(0.5).within_group(first_response), func.count(first_response)
+                )
+                .where(opened)
+            )
+        ).one()
+        resolve = func.extract("epoch", Record.resolved_at - Record.opened_at)
+        figures.resolved, figures.resolved_late, median_resolve = (
+            await self.session.execute(
+                self._cases(principal)
+                .with_only_columns(
+                    func.count(),
+                    func.count().filter(Record.resolved_at > Record.due_at),
+                    func.percentile_cont(0.5).within_group(resolve),
+                )
+                .where(resolved)
+            )
+        ).one()
+        figures.open_now, figures.overdue_now = (
+            await self.session.execute(
+                self._cases(principal)
+                .with_only_columns(func.count(), func.count().filter(Record.due_at < func.now()))
+                .where(Record.case_status.not_in(DONE))
+            )
+        ).one()
+        figures.first_response_seconds = _float(median_first_response)
+        figures.resolve_seconds = _float(median_resolve)
         figures.breakdowns = await self._breakdowns(principal, opened)
         return figures
 

@@ -65,6 +65,9 @@ class Record(Base):
         Index("ix_records_org_id_due_at", "org_id", "due_at", postgresql_where=text("resolved_at IS NULL")),
         Index("ix_records_org_id_occurred_at", "org_id", "occurred_at"),
         Index("ix_records_org_id_opened_at", "org_id", "opened_at"),
+        Index(
+            "ix_records_org_id_resolved_at", "org_id", "resolved_at", postgresql_where=text("resolved_at IS NOT NULL")
+        ),
         Index("ix_records_batch_id_document_id", "batch_id", "document_id"),
     )
 

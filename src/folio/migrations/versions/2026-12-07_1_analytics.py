@@ -40,9 +40,16 @@ def upgrade() -> None:
         "(SELECT s.id FROM enrichment_schemas s WHERE s.org_id IS NULL AND s.is_default))"
     )
     op.create_index("ix_records_org_id_opened_at", "records", ["org_id", "opened_at"])
+    op.create_index(
+        "ix_records_org_id_resolved_at",
+        "records",
+        ["org_id", "resolved_at"],
+        postgresql_where=sa.text("resolved_at IS NOT NULL"),
+    )
 
 
 def downgrade() -> None:
+    op.drop_index("ix_records_org_id_resolved_at", table_name="records")
     op.drop_index("ix_records_org_id_opened_at", table_name="records")
     for column in ("opened_at", "first_response_at", *LABELS):
         op.drop_column("records", column)

@@ -25,6 +25,10 @@ from folio.events.outbox import LiveEvent
 # Larger answers are computed each time rather than crowd out the rest.
 MAX_BODY_BYTES = 1 << 20
 CACHE_CONTROL = "private, no-cache"
+# The OpenAPI `responses` entry of a cached answer's conditional GET.
+NOT_MODIFIED: dict[int | str, dict[str, Any]] = {
+    304: {"description": "Not modified: `If-None-Match` holds the answer's current `ETag` (no body)."}
+}
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,7 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response
 
 from folio.analytics import service
-from folio.analytics.cache import cached
+from folio.analytics.cache import NOT_MODIFIED, cached
 from folio.analytics.deps import Analyst, CacheDep
 from folio.analytics.errors import FilterNotApplicable, PeriodInvalid, TimezoneInvalid
 from folio.analytics.periods import period, zone
@@ -31,7 +31,7 @@ _PERIOD_ERRORS = (Forbidden, TimezoneInvalid, PeriodInvalid)
 @router.get(
     "/overview",
     response_model=OverviewRead,
-    responses=authenticated(*_PERIOD_ERRORS),
+    responses=authenticated(*_PERIOD_ERRORS) | NOT_MODIFIED,
     summary="The state of cases, documents, jobs and usage",
     description="Cases opened and resolved in the period with their breakdowns by status, priority, severity, "
     "sentiment, category, business unit and channel (the 50 largest values; the rest as `__other__`), the median "
@@ -60,7 +60,7 @@ async def get_overview(
 @router.get(
     "/timeseries",
     response_model=TimeseriesRead,
-    responses=authenticated(*_PERIOD_ERRORS, FilterNotApplicable, EnrichmentSchemaNotFound),
+    responses=authenticated(*_PERIOD_ERRORS, FilterNotApplicable, EnrichmentSchemaNotFound) | NOT_MODIFIED,
     summary="A metric over time, bucketed in your time zone, one series per group",
     description="Counts of `cases` (at opening), `resolved` cases, `documents`, `searches`, or the sum of model "
     "`tokens` or `cost` (admins: the organization's; others: their own calls), per hour, day or week in `tz` "

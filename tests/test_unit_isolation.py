@@ -1,6 +1,7 @@
 """Generated organizations, business units, members and cases: a member limited to units never sees a case of
 another unit (nor of none) through any endpoint that reads cases — the case list and lookups, history and
-comments, documents, search, answers, the feed, alerts and the inbox — while an unlimited member sees them all."""
+comments, documents, search, answers, the feed, alerts, the inbox and analytics — while an unlimited member sees them
+all."""
 
 from __future__ import annotations
 
@@ -131,3 +132,11 @@ async def test_a_limited_member_never_sees_a_case_of_another_unit(client: httpx.
             headers=headers,
         )
         assert shared.status_code == (404 if hidden else 201), shared.text
+        overview = await _ok(await client.get("/api/v1/analytics/overview", headers=headers))
+        assert overview["cases"]["opened"] == len(visible)
+        assert sum(item["count"] for item in overview["cases"]["by_unit"]) == len(visible)
+        series = await _ok(
+            await client.get("/api/v1/analytics/timeseries", params={"group_by": "unit"}, headers=headers)
+        )
+        assert {item["key"] for item in series["series"]} <= (units or set(unit_ids)) | {None}
+        assert sum(series["total"]) == len(visible)

@@ -6,7 +6,9 @@ from typing import Any
 
 import httpx
 from fastapi import FastAPI
+from sqlalchemy import insert
 
+from folio.models import Job
 from tests.analytics.conftest import Case, insert_cases
 from tests.cases.conftest import make_unit
 from tests.factories import Account, create_api_key, error_of, org_with, register
@@ -105,6 +107,33 @@ async def test_documents_jobs_and_usage(app: FastAPI, client: httpx.AsyncClient)
     assert body["usage"]["scope"] == "organization"
     assert body["usage"]["tokens"] == 0
     assert (await overview(client, viewer.in_org(owner.org_id)))["usage"]["scope"] == "you"
+
+
+async def test_jobs_by_kind_with_run_time_percentiles(app: FastAPI, client: httpx.AsyncClient) -> None:
+    owner, viewer, _, _ = await _queue(app, client)
+    now = datetime.now(UTC)
+    runs = [("succeeded", 10), ("succeeded", 20), ("failed", 30), ("queued", None)]
+    async with app.state.sessionmaker() as session, session.begin():
+        await session.execute(
+            insert(Job),
+            [
+                {
+                    "org_id": owner.org_id,
+                    "kind": "ingest_document",
+                    "status": status,
+                    "max_attempts": 3,
+                    "started_at": None if seconds is None else now - HOUR,
+                    "finished_at": None if seconds is None else now - HOUR + timedelta(seconds=seconds),
+                }
+                for status, seconds in runs
+            ],
+        )
+    (job,) = (await overview(client, owner.headers))["jobs"]
+    assert job["kind"] == "ingest_document"
+    assert job["by_status"] == {"queued": 1, "running": 0, "succeeded": 2, "failed": 1, "cancelled": 0}
+    assert job["p50_seconds"] == 20
+    assert job["p95_seconds"] == 29
+    assert (await overview(client, viewer.in_org(owner.org_id)))["jobs"] == []
 
 
 async def test_a_member_limited_to_a_unit_sees_its_cases_only(app: FastAPI, client: httpx.AsyncClient) -> None:

@@ -161,5 +161,8 @@ class OverviewRead(BaseModel):
     period: PeriodRead
     cases: CaseOverview = Field(description="Breakdowns are of the cases opened in the period.")
     documents: DocumentOverview = Field(description="Now, whatever the period.")
-    jobs: list[JobKindOverview] = Field(description="Jobs created in the period, by kind.")
+    jobs: list[JobKindOverview] = Field(
+        description="Jobs created in the period, by kind (empty for a member limited to business units: jobs belong "
+        "to the whole organization)."
+    )
     usage: UsageOverview = Field(description="This calendar month (UTC), whatever the period.")

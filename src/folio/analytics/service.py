@@ -58,7 +58,8 @@ async def overview(session: AsyncSession, *, principal: Principal, period: Perio
             JobKindOverview(
                 kind=job.kind, by_status=job.counts, p50_seconds=job.p50_seconds, p95_seconds=job.p95_seconds
             )
-            for job in await repository.jobs(principal, period)
+            # Jobs belong to no business unit: a member limited to units is not shown the organization's.
+            for job in (await repository.jobs(principal, period) if principal.units is None else [])
         ],
         usage=await _usage(session, principal),
     )

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -239,6 +239,19 @@ class ExportData(Data):
     expires_at: datetime | None = Field(None, description="When a job's file and its link are deleted.")
 
 
+class PulseData(Data):
+    """An organization's periodic pulse digest (every `FOLIO_ANALYTICS__PULSE_DAYS` days, in UTC). Members who are
+    limited to business units do not receive it: its figures are the whole organization's."""
+
+    period_start: datetime = Field(description="The period the digest is of: its start (inclusive)…")
+    period_end: datetime = Field(description="…and its end (exclusive), compared with as long a period before.")
+    digest: str = Field(description="The short narrative.", examples=["Volume rose 23% to 412 cases…"])
+    generated_by: str = Field(description="The model that wrote it, or `offline` for the templated digest.")
+    pulse: dict[str, Any] = Field(
+        description="The snapshot, as `GET /api/v1/analytics/pulse` answers it for the same period (digest included)."
+    )
+
+
 DATA_OF: dict[EventType, type[Data]] = {
     **dict.fromkeys(
         (
@@ -280,6 +293,7 @@ DATA_OF: dict[EventType, type[Data]] = {
     EventType.NOTIFICATION_CREATED: NotificationData,
     EventType.EXPORT_CREATED: ExportData,
     EventType.EXPORT_READY: ExportData,
+    EventType.PULSE_DIGEST: PulseData,
 }
 
 
@@ -359,6 +373,11 @@ class ExportEvent(_Envelope):
     data: ExportData
 
 
+class PulseEvent(_Envelope):
+    type: Literal["pulse.digest"]
+    data: PulseData
+
+
 Event = Annotated[
     JobEvent
     | DocumentEvent
@@ -372,6 +391,7 @@ Event = Annotated[
     | WebhookEvent
     | AlertEvent
     | NotificationEvent
-    | ExportEvent,
+    | ExportEvent
+    | PulseEvent,
     Field(discriminator="type"),
 ]

@@ -74,6 +74,10 @@ class InboxPreferences(RequestModel):
         NotificationChannel.IN_APP,
         description="A webhook endpoint was disabled after its deliveries kept failing (owners and admins).",
     )
+    pulse: NotificationChannel = Field(
+        NotificationChannel.IN_APP,
+        description="The organization's periodic pulse digest (members from supervisor up who see every unit).",
+    )
 
     @classmethod
     def of(cls, channels: Mapping[NotificationKind, NotificationChannel]) -> InboxPreferences:

@@ -17,6 +17,7 @@ class NotificationKind(StrEnum):
     ALERT = "alert"
     JOB_FAILED = "job_failed"
     WEBHOOK_DISABLED = "webhook_disabled"
+    PULSE = "pulse"
 
 
 class NotificationChannel(StrEnum):

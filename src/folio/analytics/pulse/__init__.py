@@ -1,0 +1,1 @@
+"""Pulse: a period's figures against the period before, with a short narrative digest, on demand and periodically."""

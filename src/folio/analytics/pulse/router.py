@@ -4,7 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
 
-from folio.analytics.cache import cached
+from folio.analytics.cache import NOT_MODIFIED, cached
 from folio.analytics.deps import Analyst, CacheDep
 from folio.analytics.errors import PeriodInvalid, TimezoneInvalid
 from folio.analytics.periods import period, zone
@@ -20,7 +20,7 @@ router = APIRouter(prefix=f"{API_V1}/analytics", tags=["analytics"])
 @router.get(
     "/pulse",
     response_model=PulseRead,
-    responses=authenticated(Forbidden, TimezoneInvalid, PeriodInvalid),
+    responses=authenticated(Forbidden, TimezoneInvalid, PeriodInvalid) | NOT_MODIFIED,
     summary="A period's figures against the period before, with a short digest",
     description="Cases opened (the volume) and its change in percent, the sentiment mix and its shift in "
     "percentage points, the categories and terms rising most, cases resolved and resolved after their SLA due time, "

@@ -1,0 +1,1 @@
+"""Daily volume forecasts with prediction intervals and their backtest against seasonal naive."""

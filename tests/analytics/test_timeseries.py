@@ -165,3 +165,17 @@ async def test_wrong_questions_are_refused(app: FastAPI, client: httpx.AsyncClie
     ]
     for params, code in cases:
         error_of(await client.get(SERIES, params=params, headers=owner.headers), 422, code)
+
+
+async def test_a_day_whose_midnight_the_clock_skips(app: FastAPI, client: httpx.AsyncClient) -> None:
+    """Chile moved its clocks from 24:00 on 5 September 2026 to 01:00 on the 6th: that day starts at 01:00."""
+    owner = await register(client)
+    santiago = ZoneInfo("America/Santiago")
+    await insert_cases(
+        app,
+        owner.org_id,
+        [Case(datetime(2026, 9, 5, 23, 30, tzinfo=santiago)), Case(datetime(2026, 9, 6, 1, 30, tzinfo=santiago))],
+    )
+    days = await series(client, owner.headers, **{"from": "2026-09-05", "to": "2026-09-07", "tz": "America/Santiago"})
+    assert days["buckets"] == ["2026-09-05T00:00:00-04:00", "2026-09-06T01:00:00-03:00"]
+    assert days["total"] == [1, 1]

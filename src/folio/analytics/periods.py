@@ -63,8 +63,9 @@ class Period:
             local -= timedelta(days=local.weekday())
         step = timedelta(days=7 if interval is Interval.WEEK else 1)
         starts = []
-        while (start := datetime(local.year, local.month, local.day, tzinfo=self.tz)) < self.end:
-            starts.append(start)
+        # Through UTC and back: where a clock change skips midnight (Chile, Lebanon…) the day starts at 01:00.
+        while (start := datetime(local.year, local.month, local.day, tzinfo=self.tz).astimezone(UTC)) < self.end:
+            starts.append(start.astimezone(self.tz))
             local += step
         return starts
 

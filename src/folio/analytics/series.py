@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 from uuid import UUID
@@ -131,11 +131,11 @@ async def counts(
         )
     ).all()
     starts = period.buckets(interval)
-    position = {start: index for index, start in enumerate(starts)}
+    position = {start.astimezone(UTC): index for index, start in enumerate(starts)}
     sums: dict[str | None, list[float]] = {}
     for row in rows:
         values = sums.setdefault(row.key if key is not None else NONE_KEY, [0.0] * len(starts))
-        values[position[row.bucket]] += float(row.value or 0)
+        values[position[row.bucket.astimezone(UTC)]] += float(row.value or 0)
     ranked = sorted(sums.items(), key=lambda item: (-sum(item[1]), item[0] is None, item[0] or ""))
     kept, rest = ranked[:groups], ranked[groups:]
     if rest:

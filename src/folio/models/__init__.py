@@ -12,6 +12,7 @@ from folio.models.document import Document, DocumentContent, DocumentStatus
 from folio.models.embedding_index import EmbeddingIndex
 from folio.models.enrichment import Enrichment, EnrichmentSchema, EnrichmentStatus
 from folio.models.event import Event
+from folio.models.export import Export, ExportFormat, ExportSource, ExportStatus
 from folio.models.invitation import Invitation, InvitationStatus
 from folio.models.job import Job, JobStatus
 from folio.models.llm_settings import LLMProviderKind, OrgLLMSettings
@@ -76,6 +77,10 @@ __all__ = [
     "EnrichmentSchema",
     "EnrichmentStatus",
     "Event",
+    "Export",
+    "ExportFormat",
+    "ExportSource",
+    "ExportStatus",
     "Invitation",
     "InvitationStatus",
     "Job",

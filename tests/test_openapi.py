@@ -44,6 +44,7 @@ PUBLIC_OPERATIONS = {
     "ops-prometheus_metrics",
     "shares-open_share_link",
     "shares-download_share_link_file",
+    "exports-download_export_by_link",
 }
 AUTH_CODES = {"AUTH_REQUIRED", "AUTH_INVALID", "AUTH_EXPIRED"}
 MAX_EXAMPLES = 15

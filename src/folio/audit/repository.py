@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from uuid import UUID
 
-from sqlalchemy import Select, delete, func, literal, select
+from sqlalchemy import ColumnElement, Select, delete, func, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from folio.auth.principal import Principal
@@ -27,6 +27,23 @@ class AuditFilter:
     since: datetime | None = None
     until: datetime | None = None
 
+    def where(self) -> list[ColumnElement[bool]]:
+        """What an entry meets to pass the filter."""
+        conditions: list[ColumnElement[bool]] = []
+        if self.actions:
+            conditions.append(AuditEntry.action.in_(list(self.actions)))
+        if self.actor_user_id is not None:
+            conditions.append(AuditEntry.actor_user_id == self.actor_user_id)
+        if self.target_type is not None:
+            conditions.append(AuditEntry.target_type == self.target_type)
+        if self.target_id is not None:
+            conditions.append(AuditEntry.target_id == self.target_id)
+        if self.since is not None:
+            conditions.append(AuditEntry.created_at >= self.since)
+        if self.until is not None:
+            conditions.append(AuditEntry.created_at < self.until)
+        return conditions
+
 
 class AuditRepository:
     def __init__(self, session: AsyncSession) -> None:
@@ -41,20 +58,7 @@ class AuditRepository:
 
     async def page_newest_first(self, principal: Principal, page: PageRequest, where: AuditFilter) -> Paged[AuditEntry]:
         """The cursor is the last entry shown; the next page holds older ones."""
-        statement = self.scoped(principal)
-        if where.actions:
-            statement = statement.where(AuditEntry.action.in_(list(where.actions)))
-        if where.actor_user_id is not None:
-            statement = statement.where(AuditEntry.actor_user_id == where.actor_user_id)
-        if where.target_type is not None:
-            statement = statement.where(AuditEntry.target_type == where.target_type)
-        if where.target_id is not None:
-            statement = statement.where(AuditEntry.target_id == where.target_id)
-        if where.since is not None:
-            statement = statement.where(AuditEntry.created_at >= where.since)
-        if where.until is not None:
-            statement = statement.where(AuditEntry.created_at < where.until)
-        return await newest_first(self.session, statement, AuditEntry.id, page)
+        return await newest_first(self.session, self.scoped(principal).where(*where.where()), AuditEntry.id, page)
 
     async def email_of(self, user_id: UUID) -> str | None:
         user = await self.session.get(User, user_id)  # usually loaded already by the request

@@ -81,17 +81,24 @@ async def filters_of(session: AsyncSession, *, principal: Principal, query: Case
 
 async def page_cases(session: AsyncSession, *, principal: Principal, query: CaseQueryParams) -> Paged[CaseView]:
     """The cases the filters match, oldest first; a saved view's filters first, those of the request over them."""
-    chosen: CaseQuery = query
-    if query.view is not None:
-        saved = await views.get_view(session, principal=principal, view_id=query.view)
-        try:
-            chosen = CaseQuery.model_validate(saved.filters | query.explicit_filters())
-        except ValidationError as error:
-            fields = sorted({".".join(str(part) for part in item["loc"]) for item in error.errors()})
-            raise ViewFiltersInvalid(details={"view": str(saved.id), "fields": fields}) from error
+    chosen = await with_view(session, principal=principal, query=query, view_id=query.view)
     filters = await filters_of(session, principal=principal, query=chosen)
     found = await CaseRepository(session).page(principal, filters, query.page())
     return Paged(await _views(session, principal, found.items), found.next_cursor)
+
+
+async def with_view(
+    session: AsyncSession, *, principal: Principal, query: CaseQuery, view_id: UUID | None
+) -> CaseQuery:
+    """The saved view's filters, and over them those `query` names itself; `query` alone without a view."""
+    if view_id is None:
+        return query
+    saved = await views.get_view(session, principal=principal, view_id=view_id)
+    try:
+        return CaseQuery.model_validate(saved.filters | query.explicit_filters())
+    except ValidationError as error:
+        fields = sorted({".".join(str(part) for part in item["loc"]) for item in error.errors()})
+        raise ViewFiltersInvalid(details={"view": str(saved.id), "fields": fields}) from error
 
 
 async def update_case(

@@ -1,4 +1,4 @@
-"""Orphaned files: stored files no document or record batch refers to are deleted by a periodic job.
+"""Orphaned files: stored files no document, record batch or export refers to are deleted by a periodic job.
 
 They are left behind by uploads whose transaction failed after the file was stored, and by deletions whose
 after-commit file removal failed. A file younger than the grace period may belong to an upload that is still
@@ -13,7 +13,7 @@ from sqlalchemy import select, union
 
 from folio.documents.storage import Storage
 from folio.jobs.runner import JobContext
-from folio.models import Document, RecordBatch
+from folio.models import Document, Export, RecordBatch
 
 GRACE = timedelta(hours=1)
 _STEP = 1000
@@ -36,6 +36,7 @@ class SweepFiles:
                             union(
                                 select(Document.storage_key).where(Document.storage_key.in_(batch)),
                                 select(RecordBatch.storage_key).where(RecordBatch.storage_key.in_(batch)),
+                                select(Export.storage_key).where(Export.storage_key.in_(batch)),
                             )
                         )
                     ).all()

@@ -83,8 +83,13 @@ def period(
     `start` to `default_days` before `end`."""
     # Now, rounded up to the minute: questions asked within a minute are the same question (and cached once).
     end = _aware(end, tz) if end is not None else _next_minute(now or datetime.now(UTC))
-    start = _aware(start, tz) if start is not None else end - timedelta(days=default_days)
-    if not start < end or end - start > timedelta(days=max_days):
+    try:
+        start = _aware(start, tz) if start is not None else end - timedelta(days=default_days)
+        # The instants the database is given: beyond Python's range for year 1 east of UTC or 9999 west of it.
+        first, last = start.astimezone(UTC), end.astimezone(UTC)
+    except OverflowError:
+        raise PeriodInvalid(details={"max_days": max_days}) from None
+    if not first < last or last - first > timedelta(days=max_days):
         raise PeriodInvalid(details={"max_days": max_days})
     return Period(start, end, tz)
 

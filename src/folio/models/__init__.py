@@ -6,6 +6,8 @@ from folio.models.audit import AuditActorType, AuditEntry
 from folio.models.auth_session import AuthSession, RefreshToken
 from folio.models.business_unit import BusinessUnit, UnitMembership
 from folio.models.case_comment import CaseComment
+from folio.models.case_term import CaseTerm
+from folio.models.case_unit_term import CaseUnitTerm
 from folio.models.chat import Chat, ChatMessage
 from folio.models.chunk import Chunk
 from folio.models.document import Document, DocumentContent, DocumentStatus
@@ -64,6 +66,8 @@ __all__ = [
     "CaseComment",
     "CasePriority",
     "CaseStatus",
+    "CaseTerm",
+    "CaseUnitTerm",
     "Chat",
     "ChatMessage",
     "Chunk",

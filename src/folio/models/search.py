@@ -38,12 +38,18 @@ class SearchQuery(IdMixin, CreatedAtMixin, Base):
     """One search as it was asked: the raw material of search analytics."""
 
     __tablename__ = "search_queries"
-    __table_args__ = (Index("ix_search_queries_org_id_id", "org_id", "id"),)
+    __table_args__ = (
+        Index("ix_search_queries_org_id_id", "org_id", "id"),
+        Index("ix_search_queries_org_id_created_at", "org_id", "created_at"),
+    )
 
     org_id: Mapped[UUID] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
     user_id: Mapped[UUID | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     api_key_id: Mapped[UUID | None] = mapped_column(ForeignKey("api_keys.id", ondelete="SET NULL"))
     query: Mapped[str] = mapped_column(Text)
+    # The query with trivial differences taken out (`folio.search.repository.normalized_query`): what search
+    # analytics group by.
+    normalized: Mapped[str] = mapped_column(Text)
     mode: Mapped[str] = mapped_column(String(16))
     filters: Mapped[dict[str, Any]] = mapped_column(JSONB)
     top_k: Mapped[int] = mapped_column(SmallInteger)

@@ -1,9 +1,11 @@
 """SQL of search: the live chunks a search may see, BM25 over PostgreSQL's full-text index, pgvector nearest
-neighbours, the per-organization term statistics BM25 needs, and the search log."""
+neighbours, the per-organization term statistics BM25 needs (and, through `folio.analytics.trending.rollup`,
+trending's daily counts of cases by lexeme), and the search log."""
 
 from __future__ import annotations
 
 import math
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import partial
@@ -28,6 +30,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import REGCONFIG, TSQUERY
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from folio.analytics.trending import rollup
 from folio.auth.principal import Principal
 from folio.models import Chunk, Document, SearchQuery
 from folio.repository import sees_document
@@ -101,6 +104,7 @@ class SearchRepository:
         if emptied:
             await self.session.execute(_FORGET_TERMS, {"org_id": org_id, "lexemes": emptied})
         await self.session.execute(_COUNT_CHUNKS, parameters)
+        await rollup.count_cases(self.session, org_id, document_ids=document_ids, versions=numbers, sign=sign)
 
     async def corpus(self, org_id: UUID) -> Corpus:
         row = (
@@ -273,8 +277,36 @@ class SearchRepository:
         )
         return {row.id: row for row in (await self.session.execute(statement)).all()}
 
-    async def log(self, **values: Any) -> None:
-        await self.session.execute(insert(SearchQuery).values(**values))
+    async def log(self, *, query: str, **values: Any) -> None:
+        await self.session.execute(
+            insert(SearchQuery).values(query=query, normalized=normalized_query(query), **values)
+        )
+
+
+def normalized_query(query: str) -> str:
+    """`query` without the differences that leave the question the same, so that search analytics group its
+    variants: compatibility forms (NFKC: full-width letters, ligatures), case (casefolded), runs of white space,
+    and punctuation and symbols around words (`Refund?`, `(refund)`, `¿refund`), but for the marks search syntax
+    reads (a leading `-`, and `"`). Accents and word order stay: the index tells `café` from `cafe`, and phrases
+    and vectors tell `dog bites man` from `man bites dog`."""
+    folded = unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", query).casefold())
+    words = [kept for word in folded.split() if (kept := _word(word))]
+    return " ".join(words) or " ".join(folded.split())
+
+
+def _word(word: str) -> str:
+    start, end = 0, len(word)
+    while start < end and _loose(word[start]):
+        start += 1
+    while end > start and _loose(word[end - 1]):
+        end -= 1
+    core = word[start:end]
+    return "-" + core if word.startswith("-") and core else core
+
+
+def _loose(character: str) -> bool:
+    """Punctuation or a symbol that search syntax does not read."""
+    return character != '"' and unicodedata.category(character)[0] in "PS"
 
 
 def _live(principal: Principal, filters: SearchFilters) -> Any:

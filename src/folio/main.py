@@ -18,6 +18,10 @@ from folio import __doc__ as folio_doc
 from folio.alerts import router as alerts_router
 from folio.analytics import router as analytics_router
 from folio.analytics.cache import AnalyticsCache
+from folio.analytics.forecast import router as forecast_router
+from folio.analytics.pulse import router as pulse_router
+from folio.analytics.searches import router as search_analytics_router
+from folio.analytics.trending import router as trending_router
 from folio.answers import chats_router, openai_router
 from folio.answers import router as answers_router
 from folio.api_docs import install_docs
@@ -40,6 +44,7 @@ from folio.events import ws as events_ws
 from folio.events.bus import bus_for
 from folio.events.hub import running_hub
 from folio.events.outbox import BUS
+from folio.exports import router as exports_router
 from folio.feed import router as feed_router
 from folio.inbox import router as inbox_router
 from folio.jobs import router as jobs_router
@@ -111,6 +116,11 @@ TAGS = [
     {"name": "usage", "description": "Tokens and cost of every model call, and monthly token budgets."},
     {"name": "webhooks", "description": "Events POSTed to your endpoints, signed by the Standard Webhooks scheme."},
     {"name": "audit", "description": "The append-only log of security-relevant events, for owners and admins."},
+    {
+        "name": "exports",
+        "description": "Cases, documents, summaries, search hits and the audit log as CSV, JSON Lines, XLSX or "
+        "Markdown: streamed, or written by a job into a file behind an expiring link.",
+    },
     {"name": "feed", "description": "The organization's activity from its events, newest first, as people read it."},
     {
         "name": "shares",
@@ -258,10 +268,15 @@ def create_app(settings: Settings | None = None, *, job_handlers: Mapping[str, H
         cases_router,
         alerts_router,
         analytics_router,
+        pulse_router,
+        search_analytics_router,
+        trending_router,
+        forecast_router,
         enrichment_router,
         usage_router,
         webhooks_router,
         audit_router,
+        exports_router,
         feed_router,
         inbox_router,
         shares_router,

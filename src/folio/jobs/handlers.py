@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+from folio.analytics.pulse.tasks import SendPulseDigests
 from folio.documents.storage import Storage
 from folio.embeddings.factory import LazyProvider
 from folio.enrichment.tasks import EnrichDocuments, EnrichmentRunner, Limits
+from folio.exports.tasks import WriteExport
 from folio.ingestion.tasks import Ingestion
-from folio.jobs.kinds import ENRICH_DOCUMENTS, IMPORT_RECORDS, INGEST_DOCUMENT, SUMMARIZE_DOCUMENT, WEBHOOK_DELIVER
+from folio.jobs.kinds import (
+    ENRICH_DOCUMENTS,
+    IMPORT_RECORDS,
+    INGEST_DOCUMENT,
+    SEND_PULSE_DIGESTS,
+    SUMMARIZE_DOCUMENT,
+    WEBHOOK_DELIVER,
+    WRITE_EXPORT,
+)
 from folio.jobs.runner import Handler
 from folio.llm.registry import LLMRegistry
 from folio.records.tasks import RecordImport
@@ -29,4 +39,7 @@ def build_handlers(
         IMPORT_RECORDS: RecordImport(settings.records, settings.ingestion, storage, embedder.get, meter, enrichment),
         ENRICH_DOCUMENTS: EnrichDocuments(enrichment),
         WEBHOOK_DELIVER: DeliverWebhook(WebhookConfig.from_settings(settings)),
+        WRITE_EXPORT: WriteExport(settings.exports, storage, embedder.get, settings.search),
+        # Periodic (`folio.jobs.periodic`), but it needs the models and the meter.
+        SEND_PULSE_DIGESTS: SendPulseDigests(llm, meter, settings),
     }

@@ -9,7 +9,16 @@ from folio.audit.tasks import prune_audit_log
 from folio.documents.storage import Storage
 from folio.documents.tasks import SweepFiles
 from folio.events.tasks import prune_events
-from folio.jobs.kinds import EVALUATE_ALERTS, PRUNE_AUDIT_LOG, PRUNE_DELIVERIES, PRUNE_EVENTS, SWEEP_FILES
+from folio.exports.tasks import PruneExports
+from folio.jobs.kinds import (
+    EVALUATE_ALERTS,
+    PRUNE_AUDIT_LOG,
+    PRUNE_DELIVERIES,
+    PRUNE_EVENTS,
+    PRUNE_EXPORTS,
+    SEND_PULSE_DIGESTS,
+    SWEEP_FILES,
+)
 from folio.jobs.runner import Handler
 from folio.jobs.schedule import Periodic
 from folio.settings import Settings
@@ -24,8 +33,12 @@ def periodic_work(settings: Settings, storage: Storage) -> tuple[list[Periodic],
         SWEEP_FILES: SweepFiles(storage),
         PRUNE_DELIVERIES: prune_deliveries(timedelta(days=settings.events.retention_days)),
         PRUNE_AUDIT_LOG: prune_audit_log(timedelta(days=settings.audit.retention_days)),
+        PRUNE_EXPORTS: PruneExports(storage),
     }
     periodics = [Periodic(kind, HOURLY) for kind in handlers]
     handlers[EVALUATE_ALERTS] = evaluate_alerts
     periodics.append(Periodic(EVALUATE_ALERTS, timedelta(seconds=settings.alerts.evaluate_seconds)))
+    if settings.analytics.pulse_days:
+        # Its handler is built with the models (`folio.jobs.handlers`); each run sends what is due, once per period.
+        periodics.append(Periodic(SEND_PULSE_DIGESTS, HOURLY))
     return periodics, handlers

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import httpx
@@ -71,6 +72,9 @@ async def test_csv_has_every_case_with_its_fields_and_labels_and_formulas_neutra
         assert row["text"] == neutral(case["text"])
         assert row["status"] == case["status"]
         assert row["unit_id"] == case["unit_id"]
+        for moment in ("created_at", "updated_at", "due_at"):
+            assert datetime.fromisoformat(row[moment]) == datetime.fromisoformat(case[moment])
+            assert row[moment].endswith("Z")
     for key, text in TRICKY.items():
         assert by_key[key]["text"] == neutral(text)
     assert by_key["f1"]["text"].startswith("'=HYPERLINK(")

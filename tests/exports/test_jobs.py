@@ -263,3 +263,21 @@ async def test_a_failed_job_leaves_no_file_and_a_passing_failure_is_retried(
     file = await client.get(f"{EXPORTS}/{done['id']}/file", headers=desk.owner.headers)
     assert len(csv_rows(file.content)) == 1 + len(desk.cases)
     assert [path async for path in partials.iterdir()] == []
+
+
+async def test_search_and_audit_jobs(client: httpx.AsyncClient, desk: Desk) -> None:
+    hits = await exported(
+        client,
+        desk.owner.headers,
+        source="search",
+        format="jsonl",
+        filters={"query": "south unit", "mode": "keyword", "limit": 5},
+    )
+    assert (hits["rows"], hits["filters"]) == (1, {"query": "south unit", "mode": "keyword", "limit": 5})
+    audit = await exported(
+        client, desk.owner.headers, source="audit", format="csv", filters={"action": ["export.created"]}
+    )
+    file = await client.get(f"{EXPORTS}/{audit['id']}/file", headers=desk.owner.headers)
+    header, *rows = csv_rows(file.content)
+    assert audit["rows"] == len(rows) > 0
+    assert {row[header.index("action")] for row in rows} == {"export.created"}

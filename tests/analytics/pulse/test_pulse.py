@@ -81,18 +81,35 @@ async def test_the_week_against_the_week_before_with_a_templated_digest(
         "shift_points": 30.0,
     }
     assert mix["positive"]["shift_points"] == -30.0
-    assert body["rising_categories"] == [{"key": "billing", "now": 10, "before": 2, "change_percent": 400.0}]
+    # 10 of 15 against 2 of 10 is no trend by trending's statistic (G² 5.5, below 15.13).
+    assert body["rising_categories"] == []
     cases = body["cases"]
     assert cases["resolved"] == {"now": 3, "before": 0, "change_percent": None}
     assert cases["resolved_late"]["now"] == 1
     assert (cases["open_now"], cases["median_resolve_seconds"]) == (22, 10 * 3600)
     digest = body["digest"]
     assert (digest["generated_by"], digest["fallback_reason"]) == ("offline", None)
-    for told in ("rose 50% to 15 cases", "10 the 7 days before", "Negative sentiment 50% (+30 pts)", "billing (+400%)"):
+    for told in ("rose 50% to 15 cases", "10 the 7 days before", "Negative sentiment 50% (+30 pts)"):
         assert told in digest["text"], digest["text"]
     assert "3 resolved, 1 of them after their SLA due time" in digest["text"]
     assert "Backlog now: 22 open" in digest["text"]
     assert len(digest["text"].split()) <= 120
+
+
+async def test_rising_categories_are_trendings(app: FastAPI, client: httpx.AsyncClient) -> None:
+    owner = await register(client)
+    now = datetime.now(UTC)
+    before = [Case(now - timedelta(days=10, hours=i), category="shipping") for i in range(40)]
+    recent = [Case(now - timedelta(days=3, hours=i), category="billing" if i % 2 else "shipping") for i in range(40)]
+    await insert_cases(app, owner.org_id, before + recent)
+
+    body = await pulse(client, owner.headers)
+
+    ((rising),) = body["rising_categories"]
+    assert (rising["key"], rising["now"], rising["before"], rising["change_percent"]) == ("billing", 20, 0, None)
+    trending = await client.get("/api/v1/analytics/trending", params={"baseline": 1}, headers=owner.headers)
+    assert rising["score"] == trending.json()["categories"][0]["score"]
+    assert "Rising: billing" in body["digest"]["text"]
 
 
 async def test_a_period_of_its_own_is_compared_with_as_long_a_period_before(

@@ -1,35 +1,51 @@
-"""What rises in a period against the period before.
-
-The integration point with trending (`folio.analytics.trending`): until its service is committed, the pulse ranks
-categories here by a plain ratio of the two periods' counts, and lists no terms.
-"""
+"""What rises in a period against the period before: trending's items (`folio.analytics.trending`, Dunning's G² over
+whole UTC days) as the pulse lists them."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from folio.analytics.periods import Period
 from folio.analytics.pulse.schemas import RisingRead
+from folio.analytics.trending import service as trending
+from folio.analytics.trending.schemas import TrendKind, TrendRead
+from folio.analytics.trending.windows import MAX_WINDOW_DAYS, windows
+from folio.auth.principal import Principal
 
-# Cases a category needs in the period to count as rising: one case more than nothing is no trend.
+# Cases an item needs in the period to count as rising: one case more than nothing is no trend.
 MIN_CASES = 5
-OTHER_KEY = "__other__"
 
 
-def rising_categories(
-    now: Mapping[str | None, int], before: Mapping[str | None, int], *, limit: int
-) -> list[RisingRead]:
-    """The categories with at least MIN_CASES cases that grew, by (now + 1) / (before + 1), largest first: the
-    add-one keeps a category new in the period from outranking everything on one case more."""
-    grown = [
-        (key, count, before.get(key, 0))
-        for key, count in now.items()
-        if key is not None and key != OTHER_KEY and count >= MIN_CASES and count > before.get(key, 0)
-    ]
-    grown.sort(key=lambda item: (-(item[1] + 1) / (item[2] + 1), -item[1], item[0]))
-    return [
-        RisingRead(key=key, now=count, before=previous, change_percent=change_percent(count, previous))
-        for key, count, previous in grown[:limit]
-    ]
+async def rising(
+    session: AsyncSession, *, principal: Principal, period: Period, limit: int
+) -> tuple[list[RisingRead], list[RisingRead]]:
+    """The categories and the terms rising most in the period against the one before (none for a period longer
+    than trending's longest window). Their example cases are left out: the digest's prompt holds figures only."""
+    if period.days > MAX_WINDOW_DAYS:
+        return [], []
+    asked = windows(days=None, count=1, start=period.start, to=period.end, end=None, tz=period.tz)
+    found = await trending.trending(
+        session,
+        principal=principal,
+        windows=asked,
+        kind=TrendKind.BOTH,
+        min_count=MIN_CASES,
+        limit=limit,
+        unit_id=None,
+    )
+    categories = [_rising(item.category, item) for item in found.categories or []]
+    return categories, [_rising(item.term, item) for item in found.terms or []]
+
+
+def _rising(key: str, item: TrendRead) -> RisingRead:
+    before = round(item.count_before)
+    return RisingRead(
+        key=key,
+        now=item.count_now,
+        before=before,
+        change_percent=change_percent(item.count_now, before),
+        score=item.score,
+    )
 
 
 def change_percent(now: float, before: float) -> float | None:

@@ -53,6 +53,7 @@ class SentimentRead(BaseModel):
 
 class RisingRead(Change):
     key: str = Field(description="The category, or the term (a stemmed word of the cases' text).")
+    score: float = Field(description="Dunning's G² of its share now against before, as trending computes it.")
 
 
 class CasesRead(BaseModel):
@@ -85,8 +86,11 @@ class PulseFigures(BaseModel):
     previous: PeriodRead = Field(description="The period of the same length just before, compared with.")
     volume: Change = Field(description="Cases opened.")
     sentiment: SentimentRead
-    rising_categories: list[RisingRead] = Field(description="The categories rising most, at most 5.")
-    rising_terms: list[RisingRead] = Field(description="The terms of the cases' text rising most, at most 5.")
+    rising_categories: list[RisingRead] = Field(
+        description="The categories rising most, at most 5, by `GET /api/v1/analytics/trending`'s statistic over the "
+        "period's whole UTC days (none for a period over 90 days)."
+    )
+    rising_terms: list[RisingRead] = Field(description="The terms of the cases' text rising most, at most 5, likewise.")
     cases: CasesRead
 
 
@@ -118,8 +122,12 @@ class PulseRead(PulseFigures):
                             }
                         ],
                     },
-                    "rising_categories": [{"key": "billing", "now": 96, "before": 40, "change_percent": 140.0}],
-                    "rising_terms": [{"key": "refund", "now": 51, "before": 12, "change_percent": 325.0}],
+                    "rising_categories": [
+                        {"key": "billing", "now": 96, "before": 40, "change_percent": 140.0, "score": 31.2}
+                    ],
+                    "rising_terms": [
+                        {"key": "refund", "now": 51, "before": 12, "change_percent": 325.0, "score": 28.7}
+                    ],
                     "cases": {
                         "resolved": {"now": 380, "before": 340, "change_percent": 11.8},
                         "resolved_late": {"now": 5, "before": 9, "change_percent": -44.4},

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from folio.analytics.periods import Period
 from folio.analytics.pulse import digest as digests
 from folio.analytics.pulse.repository import PulseRepository
-from folio.analytics.pulse.rising import change_percent, rising_categories
+from folio.analytics.pulse.rising import change_percent, rising
 from folio.analytics.pulse.schemas import (
     CasesRead,
     Change,
@@ -57,13 +57,14 @@ async def figures(session: AsyncSession, *, principal: Principal, period: Period
     repository = OverviewRepository(session)
     now = await repository.cases(principal, period)
     before = await repository.cases(principal, previous)
+    categories, terms = await rising(session, principal=principal, period=period, limit=TOP)
     return PulseFigures(
         period=_period(period),
         previous=_period(previous),
         volume=_change(now.opened, before.opened),
         sentiment=_sentiment(now, before),
-        rising_categories=rising_categories(now.breakdowns["category"], before.breakdowns["category"], limit=TOP),
-        rising_terms=[],
+        rising_categories=categories,
+        rising_terms=terms,
         cases=CasesRead(
             resolved=_change(now.resolved, before.resolved),
             resolved_late=_change(now.resolved_late, before.resolved_late),

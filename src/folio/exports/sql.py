@@ -17,7 +17,19 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, String, Text, case, cast, func, literal, select, type_coerce
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    String,
+    Text,
+    case,
+    cast,
+    func,
+    literal,
+    literal_column,
+    select,
+    type_coerce,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
@@ -68,9 +80,16 @@ class Column:
         return func.coalesce(quoted, "")
 
 
+# The characters as SQL literals rather than bound values: a list of bound values is expanded anew at every
+# execution, for every text column.
+_FORMULA_LITERALS: list[ColumnElement[str]] = [
+    literal_column("'" + character + "'") for character in sorted(FORMULA_STARTS)
+]
+
+
 def neutralised(text: ColumnElement[str]) -> ColumnElement[str]:
     """`folio.exports.formats.neutralised` in SQL."""
-    return case((func.left(text, 1).in_(sorted(FORMULA_STARTS)), "'" + text), else_=text)
+    return case((func.left(text, 1).in_(_FORMULA_LITERALS), "'" + text), else_=text)
 
 
 def iso(column: Any) -> ColumnElement[str | None]:

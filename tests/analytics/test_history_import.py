@@ -27,7 +27,7 @@ async def test_an_imported_history_keeps_its_times(app: FastAPI, client: httpx.A
             "id,text,created,status,answered,solved",
             "t1,The invoice is wrong,2026-10-01T08:00:00Z,solved,2026-10-01T09:00:00Z,2026-10-02T08:00:00Z",
             "t2,The parcel is late,2026-10-03T08:00:00Z,Pending,2026-10-03T08:30:00Z,",
-            "t3,The app crashes,2026-10-04T08:00:00Z,,,2026-10-05T08:00:00Z",
+            "t3,The app crashes,2026-10-04T08:00:00Z,,,2026-10-09T08:00:00Z",
             "t4,Nobody answered yet,2026-10-05T08:00:00Z,,,",
             "t5,A status nobody knows,2026-10-05T08:00:00Z,escalated,,",
         ),
@@ -55,7 +55,10 @@ async def test_an_imported_history_keeps_its_times(app: FastAPI, client: httpx.A
     )
     cases_figures = overview.json()["cases"]
     assert (cases_figures["opened"], cases_figures["resolved"]) == (4, 2)
-    assert cases_figures["median_resolve_seconds"] == 86400
+    # Resolved after 1 and 5 days; each case's SLA (72 hours at normal priority) runs from its own created_at.
+    assert cases_figures["median_resolve_seconds"] == 3 * 86400
+    assert (cases_figures["resolved_late"], cases_figures["overdue_now"]) == (1, 2)
+    assert cases["t1"]["due_at"] == "2026-10-04T08:00:00Z"
     assert cases_figures["median_first_response_seconds"] == 45 * 60
 
 

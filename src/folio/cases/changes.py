@@ -43,7 +43,7 @@ class CaseEditor:
         self._members: dict[UUID, Principal | None] = {}
         self._units: set[UUID] = set()
 
-    async def apply(self, record: Record, created_at: datetime, *, case_id: UUID | None = None) -> list[Change]:
+    async def apply(self, record: Record, *, case_id: UUID | None = None) -> list[Change]:
         """Check every change, then make them; the changes made, from → to. `case_id` names the case in errors
         (bulk updates)."""
         asked, named = self.asked, {} if case_id is None else {"id": str(case_id)}
@@ -72,7 +72,7 @@ class CaseEditor:
             record.case_status = status
         priority = self._changed(asked.priority, record.priority)
         if priority is not _UNSET:
-            due_at = workflow.due_at(created_at, priority, await self._sla_overrides())
+            due_at = workflow.due_at(record.opened_at, priority, await self._sla_overrides())
             changes += [_change("priority", record.priority, priority), _change("due_at", record.due_at, due_at)]
             record.priority, record.due_at = priority, due_at
         if assignee is not _UNSET:

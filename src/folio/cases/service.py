@@ -109,7 +109,7 @@ async def update_case(
     if found is None:
         raise CaseNotFound()
     record, document = found
-    changes = await CaseEditor(session, principal, Asked(**fields)).apply(record, document.created_at)
+    changes = await CaseEditor(session, principal, Asked(**fields)).apply(record)
     await _changed(session, principal, record, document, changes)
     await session.flush()
     # Read again: the flush expired the columns the database sets (`updated_at`).
@@ -135,10 +135,7 @@ async def bulk_update(
     if missing:
         raise CaseNotFound(details={"id": str(missing[0]), "ids": [str(case_id) for case_id in missing]})
     editor = CaseEditor(session, principal, Asked(**fields))
-    changed = [
-        (record, document, await editor.apply(record, document.created_at, case_id=record.document_id))
-        for record, document in found
-    ]
+    changed = [(record, document, await editor.apply(record, case_id=record.document_id)) for record, document in found]
     for record, document, changes in changed:
         await _changed(session, principal, record, document, changes)
     await session.flush()

@@ -224,7 +224,8 @@ def _new_record(
         "number": number,
         "unit_id": defaults.units.get(row.business_unit.lower()) if row.business_unit else None,
         "priority": priority.value,
-        "due_at": due_at(defaults.now, priority, defaults.sla_hours),
+        # The SLA clock starts when the case began: an old case brought from another tool may be overdue already.
+        "due_at": due_at(row.occurred_at or defaults.now, priority, defaults.sla_hours),
         "opened_at": row.occurred_at or defaults.now,
         "case_status": status.value,
         "first_response_at": row.first_response_at,

@@ -19,6 +19,7 @@ from folio.audit.repository import AuditFilter, AuditRepository
 from folio.auth.principal import Principal
 from folio.cases.repository import CaseFilters, CaseRepository, case_conditions
 from folio.cases.workflow import DONE
+from folio.db import table
 from folio.documents.repository import DocumentFilters, DocumentRepository
 from folio.exports.formats import Row, sheet_text
 from folio.exports.sql import Bounds, Column, Columns, Page, Shape, ids, json, keyset_page, plain, size, times
@@ -44,6 +45,39 @@ class Reader(Protocol):
 
 async def _count(session: AsyncSession, statement: Select[*tuple[Any, ...]]) -> int:
     return int(await session.scalar(statement.with_only_columns(func.count()).order_by(None)) or 0)
+
+
+class _ListReader:
+    """A list's rows in its order, keyset-paged along `key`: `_base` is the list's scoped and filtered statement,
+    `_rows` the same with the export's columns (and what they join)."""
+
+    # A table's column: a mapped attribute on the class would be read through the reader instance.
+    key: Any
+    descending = False
+    spec: Columns
+    # What a row weighs, for the page's budget; None: rows are bounded when written.
+    size: Any = None
+
+    def _base(self, session: AsyncSession) -> Select[*tuple[Any, ...]]:
+        raise NotImplementedError
+
+    def _rows(self, session: AsyncSession) -> Select[*tuple[Any, ...]]:
+        return self._base(session).with_only_columns(*self.spec.sql)
+
+    async def count(self, session: AsyncSession) -> int:
+        return await _count(session, self._base(session))
+
+    async def page(self, session: AsyncSession, after: Any, bounds: Bounds) -> Page:
+        rows, last = await keyset_page(
+            session,
+            self._rows(session),
+            key=self.key,
+            after=after,
+            descending=self.descending,
+            bounds=bounds,
+            size=self.size,
+        )
+        return Page(self.spec.shaped(rows), last)
 
 
 # Cases.
@@ -167,10 +201,11 @@ class CaseReader:
 # Documents (their metadata, not their text).
 
 
-class DocumentReader:
+class DocumentReader(_ListReader):
     """Documents the principal sees, oldest first, as the document list filters them."""
 
     name = "documents"
+    key = table(Document).c.id
 
     def __init__(self, principal: Principal, filters: DocumentFilters, shape: Shape) -> None:
         self.principal, self.filters = principal, filters
@@ -205,29 +240,15 @@ class DocumentReader:
     def _base(self, session: AsyncSession) -> Select[*tuple[Any, ...]]:
         return DocumentRepository(session).scoped(self.principal).where(*self.filters.where())
 
-    async def count(self, session: AsyncSession) -> int:
-        return await _count(session, self._base(session))
-
-    async def page(self, session: AsyncSession, after: Any, bounds: Bounds) -> Page:
-        rows, last = await keyset_page(
-            session,
-            self._base(session).with_only_columns(*self.spec.sql),
-            key=Document.id,
-            after=after,
-            descending=False,
-            bounds=bounds,
-            size=self.size,
-        )
-        return Page(self.spec.shaped(rows), last)
-
 
 # Summaries.
 
 
-class SummaryReader:
+class SummaryReader(_ListReader):
     """Summaries of the documents the principal sees, oldest first, as the summary list filters them."""
 
     name = "summaries"
+    key = table(Summary).c.id
 
     def __init__(self, principal: Principal, filters: SummaryFilters, shape: Shape) -> None:
         self.principal, self.filters = principal, filters
@@ -266,29 +287,20 @@ class SummaryReader:
     def _base(self, session: AsyncSession) -> Select[*tuple[Any, ...]]:
         return SummaryRepository(session).scoped(self.principal).where(*self.filters.where())
 
-    async def count(self, session: AsyncSession) -> int:
-        return await _count(session, self._base(session))
-
-    async def page(self, session: AsyncSession, after: Any, bounds: Bounds) -> Page:
-        rows, last = await keyset_page(
-            session,
-            self._base(session).with_only_columns(*self.spec.sql).join(Document, Document.id == Summary.document_id),
-            key=Summary.id,
-            after=after,
-            descending=False,
-            bounds=bounds,
-            size=self.size,
-        )
-        return Page(self.spec.shaped(rows), last)
+    def _rows(self, session: AsyncSession) -> Select[*tuple[Any, ...]]:
+        return super()._rows(session).join(Document, Document.id == Summary.document_id)
 
 
 # The audit log.
 
 
-class AuditReader:
-    """The organization's audit log, newest first, as its list filters it (the service lets admins only)."""
+class AuditReader(_ListReader):
+    """The organization's audit log, newest first, as its list filters it (the service lets admins only). Details
+    are bounded (4 KiB) when written: a page needs no budget."""
 
     name = "audit"
+    key = table(AuditEntry).c.id
+    descending = True
 
     def __init__(self, principal: Principal, filters: AuditFilter, shape: Shape) -> None:
         self.principal, self.filters = principal, filters
@@ -313,22 +325,6 @@ class AuditReader:
 
     def _base(self, session: AsyncSession) -> Select[*tuple[Any, ...]]:
         return AuditRepository(session).scoped(self.principal).where(*self.filters.where())
-
-    async def count(self, session: AsyncSession) -> int:
-        return await _count(session, self._base(session))
-
-    async def page(self, session: AsyncSession, after: Any, bounds: Bounds) -> Page:
-        # Details are bounded (4 KiB) when written: a page needs no budget.
-        rows, last = await keyset_page(
-            session,
-            self._base(session).with_only_columns(*self.spec.sql),
-            key=AuditEntry.id,
-            after=after,
-            descending=True,
-            bounds=bounds,
-            size=None,
-        )
-        return Page(self.spec.shaped(rows), last)
 
 
 # Rows already in memory.

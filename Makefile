@@ -38,6 +38,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/hardening.py
 	$(BIN)/python bench/events.py
 	$(BIN)/python bench/cases.py
+	$(BIN)/python bench/analytics.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

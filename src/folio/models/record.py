@@ -69,6 +69,14 @@ class Record(Base):
         Index(
             "ix_records_org_id_resolved_at", "org_id", "resolved_at", postgresql_where=text("resolved_at IS NOT NULL")
         ),
+        # The backlog (neither resolved nor closed), with what the overview counts of it.
+        Index(
+            "ix_records_org_id_backlog",
+            "org_id",
+            "unit_id",
+            postgresql_include=["due_at"],
+            postgresql_where=text("case_status NOT IN ('resolved', 'closed')"),
+        ),
         Index("ix_records_batch_id_document_id", "batch_id", "document_id"),
     )
 

@@ -46,9 +46,17 @@ def upgrade() -> None:
         ["org_id", "resolved_at"],
         postgresql_where=sa.text("resolved_at IS NOT NULL"),
     )
+    op.create_index(
+        "ix_records_org_id_backlog",
+        "records",
+        ["org_id", "unit_id"],
+        postgresql_include=["due_at"],
+        postgresql_where=sa.text("case_status NOT IN ('resolved', 'closed')"),
+    )
 
 
 def downgrade() -> None:
+    op.drop_index("ix_records_org_id_backlog", table_name="records")
     op.drop_index("ix_records_org_id_resolved_at", table_name="records")
     op.drop_index("ix_records_org_id_opened_at", table_name="records")
     for column in ("opened_at", "first_response_at", *LABELS):

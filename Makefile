@@ -16,7 +16,7 @@ run: $(STAMP)
 	$(BIN)/folio serve
 
 test: $(STAMP)
-	$(BIN)/pytest
+	$(BIN)/pytest -n 2
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -10,14 +10,18 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import text
+from pwdlib import PasswordHash
+from pwdlib.hashers.argon2 import Argon2Hasher
+from sqlalchemy import exists, literal, select, text, union_all
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from folio.auth import passwords
 from folio.db import Base, table, to_async_url
 from folio.embedded_postgres import EmbeddedPostgres
 from folio.main import create_app
@@ -28,8 +32,56 @@ from folio.settings import Settings
 TEST_JWT_SECRET = "ad946e5997a9f590281e0e657389c45332edc85dfa94cd6942472f7cab63de1b"
 # A fixed Fernet key (32 bytes, url-safe base64), so settings of any environment accept it.
 TEST_ENCRYPTION_KEY = "dGVzdC1lbmNyeXB0aW9uLWtleS1mb3ItZm9saW8tMzI="
-# Uploaded files of every test app of this session; removed when the session ends.
+# Uploaded files of every test app of this session; removed when the session ends. Per process, so each
+# pytest-xdist worker has its own (as it has its own embedded PostgreSQL: see `database_url`).
 TEST_DATA_DIR = Path(tempfile.gettempdir()) / f"folio-test-data-{os.getpid()}"
+
+
+def _worker_redis_url(url: str, worker: str | None) -> str:
+    """The Redis database of this pytest-xdist worker: `url`'s own for gw0 (and without xdist), the next lower
+    index for gw1, and so on. Workers must not share one: tests empty theirs with FLUSHDB and use fixed keys such
+    as the job stream."""
+    if not worker:
+        return url
+    parts = urlsplit(url)
+    base = int(parts.path.strip("/") or 0)
+    index = base - int(worker.removeprefix("gw"))
+    if index < 0:
+        raise pytest.UsageError(
+            f"FOLIO_TEST_REDIS_URL names database {base}, which leaves none for xdist worker {worker}: "
+            "name a higher database (the default is 15) or run fewer workers"
+        )
+    return urlunsplit(parts._replace(path=f"/{index}"))
+
+
+_REDIS_URL = os.environ.get("FOLIO_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+# Test modules read FOLIO_TEST_REDIS_URL when they are imported, after this file.
+TEST_REDIS_URL = _worker_redis_url(_REDIS_URL, os.environ.get("PYTEST_XDIST_WORKER"))
+os.environ["FOLIO_TEST_REDIS_URL"] = TEST_REDIS_URL
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
+    """`-n auto`: a worker per CPU this process may run on (xdist would count physical cores), and no more workers
+    than Redis databases from FOLIO_TEST_REDIS_URL's down to 0."""
+    return min(len(os.sched_getaffinity(0)), int(urlsplit(_REDIS_URL).path.strip("/") or 0) + 1)
+
+
+# Argon2 at its production cost (64 MiB, 3 passes, 4 lanes: ~0.17 s of CPU) was about a quarter of the suite's CPU
+# time, paid by every registration and login. The apps of this process hash with argon2id at its lowest cost
+# instead, through the same functions (a worker thread, one hash per core at once). The production parameters
+# still run in every `folio` child process (tests/test_e2e.py, tests/test_cli.py, tests/test_attacks.py) and in
+# tests/auth/test_passwords.py, which puts these back.
+PRODUCTION_PASSWORD_HASHING = (passwords._hasher, passwords._DUMMY_HASH)
+_CHEAP_HASHER = PasswordHash((Argon2Hasher(time_cost=1, memory_cost=8, parallelism=1),))
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _cheap_password_hashing() -> Iterator[None]:
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(passwords, "_hasher", _CHEAP_HASHER)
+        patch.setattr(passwords, "_DUMMY_HASH", _CHEAP_HASHER.hash("folio-timing-equaliser"))
+        yield
 
 
 def make_settings(database_url: str, **overrides: Any) -> Settings:
@@ -112,29 +164,30 @@ async def _empty_tables(app: FastAPI) -> AsyncIterator[None]:
 
 async def empty_tables(app: FastAPI) -> None:
     """Every table emptied, except for the rows the migrations seed (built-in prompt templates and enrichment
-    schemas: the rows without an organization)."""
-    tables = ", ".join(table.name for table in Base.metadata.sorted_tables)
-    seeded = [table(PromptTemplate), table(EnrichmentSchema)]
+    schemas: the rows without an organization).
+
+    Only the tables that hold a row are emptied, with DELETE: a test fills a few of them, and a TRUNCATE of every
+    table took ~0.2 s of the server's time after each test (it cannot leave out the tables that reference a
+    truncated one, and nearly all of them reference organizations)."""
+    tables = Base.metadata.sorted_tables
+    seeded = {table(PromptTemplate), table(EnrichmentSchema)}
+    filled_probe = union_all(
+        *(select(literal(index)).where(exists().select_from(each)) for index, each in enumerate(tables))
+    )
     # The app's reaper and periodic jobs keep running meanwhile; when PostgreSQL breaks a deadlock between one of
-    # them and the TRUNCATE by failing the TRUNCATE, it is tried again.
+    # them and the DELETEs by failing a DELETE, it is tried again.
     for attempt in range(5):
         try:
             async with app.state.engine.begin() as connection:
-                builtin = [
-                    (
-                        each,
-                        [
-                            row._asdict()
-                            for row in await connection.execute(each.select().where(each.c.org_id.is_(None)))
-                        ],
-                    )
-                    for each in seeded
-                ]
-                # The audit log's triggers refuse TRUNCATE to the application; a superuser's replica role skips them.
+                # The replica role skips triggers: the audit log's, which refuse DELETE to the application, and the
+                # foreign keys' (every row goes, so the order of the tables does not matter).
                 await connection.execute(text("SET LOCAL session_replication_role = replica"))
-                await connection.execute(text(f"TRUNCATE {tables} CASCADE"))
-                for each, rows in builtin:
-                    await connection.execute(each.insert(), rows)
+                filled = [tables[index] for index in (await connection.execute(filled_probe)).scalars()]
+                for each in reversed(filled):
+                    statement = each.delete()
+                    if each in seeded:
+                        statement = statement.where(each.c.org_id.is_not(None))
+                    await connection.execute(statement)
             return
         except DBAPIError as error:
             if "deadlock" not in str(error) or attempt == 4:

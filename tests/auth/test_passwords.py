@@ -15,10 +15,19 @@ from zxcvbn.frequency_lists import FREQUENCY_LISTS
 from folio.auth import passwords
 from folio.auth.errors import WeakPassword
 from folio.auth.passwords import check_strength, hash_password, verify_password
+from tests.conftest import PRODUCTION_PASSWORD_HASHING
 from tests.factories import PASSWORD
 
 # The autouse table-cleaning fixture is function-scoped; it does not interfere with these examples.
 _fixtures_ok = [HealthCheck.function_scoped_fixture]
+
+
+@pytest.fixture(autouse=True)
+def _production_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """These tests are about hashing: argon2 at the production parameters, not the cheap ones of conftest."""
+    hasher, dummy_hash = PRODUCTION_PASSWORD_HASHING
+    monkeypatch.setattr(passwords, "_hasher", hasher)
+    monkeypatch.setattr(passwords, "_DUMMY_HASH", dummy_hash)
 
 
 @settings(max_examples=200, suppress_health_check=_fixtures_ok)

@@ -522,8 +522,8 @@ async def test_me_as_a_user(client: httpx.AsyncClient) -> None:
     assert body["org"] == {"id": str(account.org_id), "name": "Me Myself's workspace"}
     assert body["role"] == "owner"
     assert body["scopes"] == sorted(
-        ["admin", "alerts:read", "alerts:write", "answers", "cases:read", "cases:write", "documents:read"]
-        + ["documents:write", "inbox", "search", "shares"]
+        ["admin", "alerts:read", "alerts:write", "analytics", "answers", "cases:read", "cases:write"]
+        + ["documents:read", "documents:write", "inbox", "search", "shares"]
     )
     assert body["units"] is None
     assert body["api_key"] is None
@@ -573,6 +573,7 @@ async def test_me_in_another_org_the_user_belongs_to(client: httpx.AsyncClient) 
     assert response.json()["role"] == "viewer"
     assert response.json()["scopes"] == [
         "alerts:read",
+        "analytics",
         "answers",
         "cases:read",
         "documents:read",

@@ -11,8 +11,10 @@ from uuid import uuid4
 import httpx
 import jwt
 import pytest
+from sqlalchemy import text
 
 import folio.main  # noqa: F401  (imports every router, so every error class is registered)
+from folio.deps import SessionDep
 from folio.errors import ERROR_CODES, FolioError
 from folio.main import create_app
 from tests.conftest import TEST_JWT_SECRET, AppFactory
@@ -215,7 +217,11 @@ async def exploding_client(database_url: str) -> AsyncIterator[httpx.AsyncClient
     async def explode() -> None:
         raise RuntimeError("secret detail")
 
+    async def lose_a_deadlock(session: SessionDep) -> None:
+        await session.execute(text("DO $$ BEGIN RAISE EXCEPTION 'deadlock detected' USING ERRCODE = '40P01'; END $$"))
+
     application.add_api_route("/explode", explode, methods=["GET"])
+    application.add_api_route("/deadlock", lose_a_deadlock, methods=["GET"])
     async with (
         application.router.lifespan_context(application),
         httpx.AsyncClient(transport=httpx.ASGITransport(app=application), base_url="http://testserver") as http,
@@ -232,6 +238,16 @@ async def test_unexpected_exception_is_internal_error_without_details(exploding_
     assert "RuntimeError" not in response.text
     # The app keeps serving after the failure.
     assert (await exploding_client.get("/health/live")).status_code == 200
+
+
+async def test_a_transaction_lost_to_a_deadlock_is_server_busy_with_retry_after(
+    exploding_client: httpx.AsyncClient,
+) -> None:
+    response = await exploding_client.get("/deadlock")
+    error = error_of(response, 503, "SERVER_BUSY")
+    assert error["details"] == {"reason": "conflict"}
+    assert response.headers["Retry-After"] == "1"
+    assert "deadlock" not in response.text
 
 
 # Body size limit

@@ -10,8 +10,6 @@ from sqlalchemy import Select, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped
 
-from folio.models import Organization
-
 
 class CatalogRow(Protocol):
     id: Mapped[UUID]
@@ -50,10 +48,6 @@ class CatalogRepository(Generic[Row]):
             statement.where(self.model.is_default).order_by(self.model.org_id.is_(None)).limit(1)
         )
         return row
-
-    async def lock_org(self, org_id: UUID) -> None:
-        """Serialise an organization's writes, so names and defaults are checked without races."""
-        await self.session.execute(select(Organization.id).where(Organization.id == org_id).with_for_update())
 
     async def name_taken(self, org_id: UUID, name: str, *, other_than: UUID | None = None) -> bool:
         statement = select(self.model.id).where(self.model.org_id == org_id, self.model.name == name)

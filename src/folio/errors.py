@@ -140,7 +140,8 @@ class NulCharacter(ValidationFailed):
 
 
 class ServerBusy(FolioError):
-    """The server is at capacity (requests in flight, database connections); retry after Retry-After seconds."""
+    """The server is at capacity (requests in flight, database connections), or the database gave up the request's
+    transaction for a concurrent one (a deadlock); retry after Retry-After seconds."""
 
     status_code = 503
     code = "SERVER_BUSY"

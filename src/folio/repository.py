@@ -12,7 +12,7 @@ from sqlalchemy.orm import Mapped
 
 from folio.auth.principal import Principal
 from folio.ingestion.extracted import FileKind
-from folio.models import ApiKey, Document, Event, Record, UnitMembership, User
+from folio.models import ApiKey, Document, Event, Organization, Record, UnitMembership, User
 from folio.pagination import Paged, PageRequest, paged
 
 
@@ -56,6 +56,14 @@ def sees_document(principal: Principal) -> ColumnElement[bool]:
         return true()
     visible_case = exists().where(Record.document_id == Document.id, sees_case(principal, Record.unit_id))
     return or_(Document.kind != FileKind.RECORD, visible_case)
+
+
+async def lock_org(session: AsyncSession, org_id: UUID) -> None:
+    """Serialise a kind of write of the organization until the commit, so that a count or a unique name checked
+    under it stays true. FOR NO KEY UPDATE: rows that merely reference the organization are not held up, above all
+    the events every transaction stores at its commit under the events lock (`folio.events.outbox`), which a FOR
+    UPDATE here would deadlock with."""
+    await session.execute(select(Organization.id).where(Organization.id == org_id).with_for_update(key_share=True))
 
 
 class OrgOwned(Protocol):

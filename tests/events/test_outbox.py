@@ -6,24 +6,25 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from typing import get_args
-from uuid import UUID
+from uuid import UUID, uuid4
 
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from folio.auth.deps import CurrentPrincipal
 from folio.db import create_sessionmaker
 from folio.deps import SessionDep
 from folio.documents import service as documents
 from folio.events.hub import Subscription
-from folio.events.outbox import LiveEvent
-from folio.events.schemas import DATA_OF, Event, EventType, SubjectType
+from folio.events.outbox import LiveEvent, emit
+from folio.events.schemas import DATA_OF, CaseData, Event, EventType, SubjectType
 from folio.jobs import service as jobs
 from folio.jobs.runner import JobContext
 from folio.main import create_app
 from folio.models import Event as StoredEvent
+from folio.repository import lock_org
 from tests.conftest import make_settings
 from tests.documents.test_router import ready_document, storage_key, upload, wait_ready
 from tests.events.emitting import commit_records
@@ -114,6 +115,22 @@ async def test_ids_commit_in_order_and_every_subscriber_gets_each_event_once(
     assert ids[0] == ids[1] == rows
     assert rows == sorted(rows)
     assert len(set(rows)) == 40
+
+
+async def test_an_organization_write_lock_does_not_hold_up_events_being_stored(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    """A transaction holding the organization's write lock (an export job's count, a share's...) stores its events
+    last, under the events lock; another transaction storing an event of the organization meanwhile must not wait
+    for the first, or each waits for the other (a deadlock, a 500)."""
+    account = await register(client)
+    async with app.state.sessionmaker() as holder, holder.begin():
+        await lock_org(holder, account.org_id)
+        async with app.state.sessionmaker() as other, other.begin():
+            await other.execute(text("SET LOCAL lock_timeout = '5s'"))
+            data = CaseData(number="C-000001", changes=[], status="open", priority="normal")
+            emit(other, org_id=account.org_id, type=EventType.CASE_UPDATED, subject_id=uuid4(), data=data)
+    assert [row.type for row in await stored(app, account.org_id)][-1] == EventType.CASE_UPDATED
 
 
 async def test_an_event_never_published_is_delivered_by_the_relay(app: FastAPI, client: httpx.AsyncClient) -> None:

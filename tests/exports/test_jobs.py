@@ -213,6 +213,22 @@ async def test_jobs_are_bounded_per_organization_and_checked_when_asked(
     )
 
 
+async def test_twenty_requests_at_once_keep_the_limit_and_none_fails(
+    client: httpx.AsyncClient, app: FastAPI
+) -> None:
+    """Each request locks the organization, counts and stores its export and job with their events; concurrent
+    ones queue on that lock instead of deadlocking with each other's events (once a 500)."""
+    owner = await register(client)
+    limit = app.state.settings.exports.max_jobs_per_org
+    responses = await asyncio.gather(
+        *(client.post(EXPORTS, json={"source": "documents"}, headers=owner.headers) for _ in range(20))
+    )
+    assert sorted(response.status_code for response in responses) == [202] * limit + [429] * (20 - limit)
+    for response in responses:
+        if response.status_code == 202:
+            assert (await finished(client, owner.headers, response.json()["job_id"]))["status"] == "succeeded"
+
+
 async def test_the_prune_deletes_expired_exports_and_their_files(
     client: httpx.AsyncClient, app: FastAPI, desk: Desk
 ) -> None:

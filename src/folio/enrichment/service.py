@@ -28,6 +28,7 @@ from folio.jobs import service as jobs
 from folio.jobs.kinds import ENRICH_DOCUMENTS
 from folio.models import DocumentStatus, Enrichment, EnrichmentSchema, Job, TemplateKind
 from folio.pagination import Paged, PageRequest
+from folio.repository import lock_org
 from folio.schemas import json_limit_error
 from folio.summaries import templates_service as prompt_templates
 from folio.summaries.errors import TemplateWrongKind
@@ -109,7 +110,7 @@ async def create_schema(
 ) -> EnrichmentSchema:
     check_schema(json_schema)
     repository = SchemaRepository(session)
-    await repository.lock_org(principal.org_id)
+    await lock_org(session, principal.org_id)
     if await repository.name_taken(principal.org_id, name):
         raise EnrichmentSchemaNameTaken(details={"name": name})
     if is_default:
@@ -133,7 +134,7 @@ async def update_schema(
 ) -> EnrichmentSchema:
     """Apply the fields present in `changes` (name, description, json_schema, is_default)."""
     repository = SchemaRepository(session)
-    await repository.lock_org(principal.org_id)
+    await lock_org(session, principal.org_id)
     schema = await get_schema(session, principal=principal, schema_id=schema_id, for_update=True)
     if schema.builtin:
         raise EnrichmentSchemaReadOnly()

@@ -8,7 +8,7 @@ from uuid import UUID
 from sqlalchemy import ColumnElement, Select, delete, func, or_, select
 
 from folio.auth.principal import Principal
-from folio.models import ApiKey, Export, ExportStatus, Membership, Organization
+from folio.models import ApiKey, Export, ExportStatus, Membership
 from folio.pagination import Paged, PageRequest, newest_first
 from folio.repository import ScopedRepository
 
@@ -32,10 +32,6 @@ class ExportRepository(ScopedRepository[Export]):
 
     async def page_newest_first(self, principal: Principal, page: PageRequest) -> Paged[Export]:
         return await newest_first(self.session, self.scoped(principal), Export.id, page)
-
-    async def lock_org(self, org_id: UUID) -> None:
-        """Serialise the organization's new export jobs, so that their count is checked without races."""
-        await self.session.execute(select(Organization.id).where(Organization.id == org_id).with_for_update())
 
     async def count_active(self, org_id: UUID) -> int:
         count = await self.session.scalar(

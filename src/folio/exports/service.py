@@ -38,6 +38,7 @@ from folio.jobs import service as jobs
 from folio.jobs.kinds import WRITE_EXPORT
 from folio.models import Export, ExportFormat, ExportSource, ExportStatus
 from folio.pagination import Paged, PageRequest
+from folio.repository import lock_org
 from folio.settings import ExportSettings
 
 _TARGET: Final = "export"
@@ -225,7 +226,7 @@ async def create_job(
             session, principal=principal, source=source, filters=filters, shape=shape_of(format), searching=None
         )
     repository = ExportRepository(session)
-    await repository.lock_org(principal.org_id)
+    await lock_org(session, principal.org_id)
     if await repository.count_active(principal.org_id) >= settings.max_jobs_per_org:
         raise TooManyExportJobs(details={"limit": settings.max_jobs_per_org}, headers=_RETRY_AFTER)
     at = now()

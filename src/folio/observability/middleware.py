@@ -12,6 +12,7 @@ from typing import Any
 
 import orjson
 import structlog
+from sqlalchemy.exc import DBAPIError
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -114,10 +115,15 @@ class RequestMiddleware:
                 await _send_error(error, request_id, send_with_headers)
             else:
                 await self.app(scope, self._checked(receive, state, headers), send_with_headers)
-        except Exception:
-            log.exception("unhandled_exception", path=scope["path"])
+        except Exception as exc:
+            error = _transient(exc)
+            if error is None:
+                log.exception("unhandled_exception", path=scope["path"])
+                error = InternalError()
+            else:
+                log.warning("database_conflict", path=scope["path"], error=str(exc.__cause__ or exc))
             if not response_started:
-                await _send_error(InternalError(), request_id, send_with_headers)
+                await _send_error(error, request_id, send_with_headers)
         finally:
             if counted:
                 self.load.in_flight -= 1
@@ -287,6 +293,18 @@ class _Connection:
     outcome: str | None = None
     received: int = 0
     sent: int = 0
+
+
+# Deadlock and serialization failure: the database gave up this transaction for another's; the same request
+# again succeeds.
+_TRANSIENT_SQLSTATES = frozenset({"40P01", "40001"})
+
+
+def _transient(exc: Exception) -> FolioError | None:
+    """A `SERVER_BUSY` answer (retry after a second) for a transaction the database gave up on, else None."""
+    if isinstance(exc, DBAPIError) and getattr(exc.orig, "sqlstate", None) in _TRANSIENT_SQLSTATES:
+        return ServerBusy(details={"reason": "conflict"}, headers={"Retry-After": "1"})
+    return None
 
 
 def _client_close_label(code: int) -> str:

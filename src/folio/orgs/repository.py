@@ -85,10 +85,6 @@ class OrgRepository:
             delete(Membership).where(Membership.org_id == principal.org_id, Membership.user_id == user_id)
         )
 
-    async def lock_org(self, principal: Principal) -> None:
-        """Serialise invitations of one organization, so two concurrent ones cannot both pass the cap."""
-        await self.session.execute(select(Organization.id).where(Organization.id == principal.org_id).with_for_update())
-
     async def has_member_with_email(self, principal: Principal, email: str) -> bool:
         found = await self.session.scalar(
             self.scoped_members(principal).with_only_columns(User.id).where(User.email == email)

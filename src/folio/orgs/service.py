@@ -31,6 +31,7 @@ from folio.orgs.errors import (
 )
 from folio.orgs.repository import OrgRepository
 from folio.pagination import Paged, PageRequest
+from folio.repository import lock_org
 
 INVITATION_TTL = timedelta(days=7)
 # Every self-registered user owns an organization, so the cap is what bounds the rows one tenant can make.
@@ -132,7 +133,7 @@ async def invite(session: AsyncSession, *, principal: Principal, email: str, rol
     repository = OrgRepository(session)
     email = email.strip().lower()
     now = datetime.now(UTC)
-    await repository.lock_org(principal)
+    await lock_org(session, principal.org_id)
     if await repository.has_member_with_email(principal, email):
         raise AlreadyMember()  # members are listed to every member: this tells nothing new
     invitation = await repository.pending_invitation_for_update(principal, email)

@@ -9,7 +9,7 @@ from uuid import UUID
 from sqlalchemy import Select, exists, func, insert, or_, select
 
 from folio.auth.principal import Principal
-from folio.models import Organization, Share, ShareItemType, ShareRecipient
+from folio.models import Share, ShareItemType, ShareRecipient
 from folio.models.share import ITEM_COLUMNS
 from folio.pagination import Paged, PageRequest
 from folio.repository import ScopedRepository
@@ -29,13 +29,6 @@ class ShareRepository(ScopedRepository[Share]):
             super().scoped(principal).where(Share.id == share_id).with_for_update()
         )
         return share
-
-    async def lock_org(self, principal: Principal) -> None:
-        """Serialise the organization's new shares, so a count stays true until the commit (NO KEY UPDATE: rows
-        that merely reference the organization are not held up)."""
-        await self.session.execute(
-            select(Organization.id).where(Organization.id == principal.org_id).with_for_update(key_share=True)
-        )
 
     async def count_of_item(self, principal: Principal, item_type: ShareItemType, item_id: UUID) -> int:
         column = getattr(Share, ITEM_COLUMNS[item_type])

@@ -20,6 +20,7 @@ from folio.inbox.service import NotificationKind, notify
 from folio.models import Share, ShareItemType
 from folio.models.share import ITEM_COLUMNS
 from folio.pagination import Paged, PageRequest
+from folio.repository import lock_org
 from folio.shares.errors import RecipientCannotSee, RecipientNotMember, ShareNotFound, TooManyShares
 from folio.shares.items import ITEMS, Item
 from folio.shares.repository import ShareRepository
@@ -73,7 +74,7 @@ async def create_share(
     item = await kind.load(session, principal, item_id)
     await _check_recipients(session, principal, item, recipients)
     repository = ShareRepository(session)
-    await repository.lock_org(principal)
+    await lock_org(session, principal.org_id)
     if await repository.count_of_item(principal, item_type, item.id) >= MAX_SHARES_PER_ITEM:
         raise TooManyShares(details={"limit": MAX_SHARES_PER_ITEM})
     share = Share(org_id=principal.org_id, created_by=sharer, item_title=item.title[:500], note=note)

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from folio.auth.principal import Principal
 from folio.models import PromptTemplate, TemplateKind
 from folio.pagination import Paged, PageRequest
+from folio.repository import lock_org
 from folio.summaries import templates
 from folio.summaries.errors import TemplateNameTaken, TemplateNotFound, TemplateReadOnly
 from folio.summaries.templates_repository import TemplateRepository
@@ -51,7 +52,7 @@ async def create_template(
 ) -> PromptTemplate:
     templates.parse(prompt, kind)
     repository = TemplateRepository(session)
-    await repository.lock_org(principal.org_id)
+    await lock_org(session, principal.org_id)
     if await repository.name_taken(principal.org_id, name):
         raise TemplateNameTaken(details={"name": name})
     if is_default:
@@ -74,7 +75,7 @@ async def update_template(
 ) -> PromptTemplate:
     """Apply the fields present in `changes` (name, description, kind, prompt, is_default)."""
     repository = TemplateRepository(session)
-    await repository.lock_org(principal.org_id)
+    await lock_org(session, principal.org_id)
     template = await get_template(session, principal=principal, template_id=template_id, for_update=True)
     if template.builtin:
         raise TemplateReadOnly()

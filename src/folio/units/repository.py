@@ -11,21 +11,13 @@ from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import aliased
 
 from folio.auth.principal import Principal
-from folio.models import BusinessUnit, Membership, Organization, Record, UnitMembership, User
+from folio.models import BusinessUnit, Membership, Record, UnitMembership, User
 from folio.pagination import Paged, PageRequest, paged_rows
 from folio.repository import ScopedRepository
 
 
 class UnitRepository(ScopedRepository[BusinessUnit]):
     model = BusinessUnit
-
-    async def lock_org(self, principal: Principal) -> None:
-        """Serialise the organization's unit creations, renames and deletions (the count, the names and who is
-        left without a unit stay true until the commit); NO KEY UPDATE, so rows that merely reference the
-        organization are not held up."""
-        await self.session.execute(
-            select(Organization.id).where(Organization.id == principal.org_id).with_for_update(key_share=True)
-        )
 
     async def count(self, principal: Principal) -> int:
         statement = select(func.count()).select_from(self.scoped(principal).subquery())

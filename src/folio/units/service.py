@@ -26,6 +26,7 @@ from folio.errors import Forbidden
 from folio.models import BusinessUnit, Membership, Role, User
 from folio.orgs.errors import MemberNotFound
 from folio.pagination import Paged, PageRequest
+from folio.repository import lock_org
 from folio.units.errors import (
     RoleNotRestrictable,
     TooManyUnits,
@@ -84,7 +85,7 @@ async def get_unit(
     lock, the order every change takes them in."""
     repository = UnitRepository(session)
     if for_update:
-        await repository.lock_org(principal)
+        await lock_org(session, principal.org_id)
     unit = await repository.get(principal, unit_id, for_update=for_update)
     if unit is None:
         raise UnitNotFound(details={"unit_ids": [str(unit_id)]})
@@ -94,7 +95,7 @@ async def get_unit(
 async def create_unit(session: AsyncSession, *, principal: Principal, name: str, description: str) -> BusinessUnit:
     """A new unit (admins: the route requires the `admin` scope)."""
     repository = UnitRepository(session)
-    await repository.lock_org(principal)
+    await lock_org(session, principal.org_id)
     if await repository.count(principal) >= MAX_UNITS_PER_ORG:
         raise TooManyUnits(details={"limit": MAX_UNITS_PER_ORG})
     if await repository.name_taken(principal, name):

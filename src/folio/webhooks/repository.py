@@ -14,7 +14,6 @@ from folio.auth.principal import Principal
 from folio.models import (
     DeliveryStatus,
     Event,
-    Organization,
     WebhookAttempt,
     WebhookCursor,
     WebhookDelivery,
@@ -26,13 +25,6 @@ from folio.repository import ScopedRepository
 
 class WebhookRepository(ScopedRepository[WebhookEndpoint]):
     model = WebhookEndpoint
-
-    async def lock_org(self, principal: Principal) -> None:
-        """Serialise the organization's endpoint creations (the count stays true until the commit); NO KEY
-        UPDATE, so rows that merely reference the organization are not held up."""
-        await self.session.execute(
-            select(Organization.id).where(Organization.id == principal.org_id).with_for_update(key_share=True)
-        )
 
     async def count(self, principal: Principal) -> int:
         statement = select(func.count()).select_from(self.scoped(principal).subquery())

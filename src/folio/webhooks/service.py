@@ -28,6 +28,7 @@ from folio.models import DeliveryStatus, WebhookAttempt, WebhookDelivery, Webhoo
 from folio.outbound import OutboundURLForbidden
 from folio.outbound.addresses import Internal
 from folio.pagination import Paged, PageRequest
+from folio.repository import lock_org
 from folio.webhooks.config import WebhookConfig
 from folio.webhooks.errors import (
     TooManyPendingDeliveries,
@@ -63,7 +64,7 @@ async def create_endpoint(
     url = checked_url(config, url)
     types = checked_event_types(event_types)
     repository = WebhookRepository(session)
-    await repository.lock_org(principal)
+    await lock_org(session, principal.org_id)
     limit = config.settings.max_per_org
     if await repository.count(principal) >= limit:
         raise TooManyWebhooks(details={"limit": limit})

@@ -9,7 +9,7 @@ from uuid import UUID
 from sqlalchemy import Select, delete, func, or_, select, update
 
 from folio.auth.principal import Principal, Scope
-from folio.models import Organization, ShareLink, ShareLinkAccess
+from folio.models import ShareLink, ShareLinkAccess
 from folio.pagination import Paged, PageRequest, newest_first
 from folio.repository import ScopedRepository
 
@@ -23,12 +23,6 @@ class LinkRepository(ScopedRepository[ShareLink]):
         if principal.has(Scope.ADMIN):
             return statement
         return statement.where(ShareLink.created_by == principal.user_id)
-
-    async def lock_org(self, principal: Principal) -> None:
-        """Serialise the organization's new links, so the count of live ones stays true until the commit."""
-        await self.session.execute(
-            select(Organization.id).where(Organization.id == principal.org_id).with_for_update(key_share=True)
-        )
 
     async def count_live(self, principal: Principal, at: datetime) -> int:
         statement = select(func.count()).where(

@@ -39,6 +39,7 @@ from folio.models import (
 )
 from folio.models.share import ITEM_COLUMNS
 from folio.pagination import Paged, PageRequest
+from folio.repository import lock_org
 from folio.shares.errors import (
     ShareItemNotFound,
     ShareItemNotReady,
@@ -96,7 +97,7 @@ async def create_link(
         password_hash = await passwords.hash_password(password)
     await _publishable(session, principal, item_type, item_id)
     repository = LinkRepository(session)
-    await repository.lock_org(principal)
+    await lock_org(session, principal.org_id)
     if await repository.count_live(principal, at) >= MAX_LIVE_LINKS:
         raise TooManyShareLinks(details={"limit": MAX_LIVE_LINKS})
     await repository.prune_dead(principal, at, keep=KEPT_DEAD_LINKS)

@@ -435,11 +435,14 @@ async def job_flood(
         job_ids = [item["job_id"] for item in response.json()["items"]]
         async with asyncio.timeout(300):
             while True:
-                running = await client.get("/api/v1/jobs", params={"status": "running", "limit": 100}, headers=headers)
-                most_jobs = max(most_jobs, len(running.json()["items"]))
-                states = [(await client.get(f"/api/v1/jobs/{job_id}", headers=headers)).json() for job_id in job_ids]
-                if all(state["status"] in {"succeeded", "failed", "cancelled"} for state in states):
+                # One snapshot of every job of the upload at a time, often, so that no stretch of running is missed.
+                listed = await client.get("/api/v1/jobs", params={"ids": ",".join(job_ids)}, headers=headers)
+                statuses = [job["status"] for job in listed.json()["items"]]
+                assert len(statuses) == files, listed.text
+                most_jobs = max(most_jobs, statuses.count("running"))
+                if all(status in {"succeeded", "failed", "cancelled"} for status in statuses):
                     break
+                await asyncio.sleep(0.05)
         extracting = probe.growth.most_extractions
         probe.answer = f"all done; at most {most_jobs} jobs and {extracting} extraction processes at once"
         probe.facts = {"jobs": most_jobs, "children": extracting}

@@ -20,9 +20,10 @@ by time as a live server would have written them (its rows interleaved with the 
 Chunks carry a zero embedding, which the HNSW index (cosine) leaves out: no measurement here searches by vector,
 and indexing a million real vectors would take longer than the whole benchmark. Search's BM25 statistics are not
 written (nothing here searches). Trending's daily rollups are filled from the chunks with the backfill of their
-migration. Secondary indexes are dropped while loading and built again after, foreign keys are not checked while
-loading (`session_replication_role = replica`: the rows are consistent by construction); then VACUUM ANALYZE, as
-autovacuum would have done on a server that grew this way.
+migration, the document tallies by theirs (`rebuild_document_tallies()`). Secondary indexes are dropped while
+loading and built again after, foreign keys and triggers are off while loading (`session_replication_role =
+replica`: the rows are consistent by construction); then VACUUM ANALYZE, as autovacuum would have done on a server
+that grew this way.
 """
 
 from __future__ import annotations
@@ -707,6 +708,10 @@ async def load(url: str, tenants: Sequence[Tenant], agents: Agents, now: datetim
             await connection.execute(_ORG_ROLLUP)
             for table in ("case_terms", "case_unit_terms"):
                 loaded.rows[table] = await connection.fetchval(f"SELECT count(*) FROM {table}")  # noqa: S608
+        if await _table_exists(connection, "document_tallies"):
+            # The triggers that keep them were off while loading.
+            say("loading: the document tallies")
+            await connection.execute("SELECT rebuild_document_tallies()")
         loaded.seconds["rollups"] = time.perf_counter() - started
 
         started = time.perf_counter()

@@ -6,13 +6,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Select, String, cast, func, select, text, tuple_
+from sqlalchemy import Select, String, cast, func, or_, select, text, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from folio.analytics.periods import Period
 from folio.auth.principal import Principal
-from folio.models import BusinessUnit, Document, Job, JobStatus, Record
-from folio.repository import sees_case, sees_document
+from folio.ingestion.extracted import FileKind
+from folio.models import BusinessUnit, DocumentTally, Job, JobStatus, Record
+from folio.repository import sees_case
 
 # The fields the overview breaks cases down by, in the order of their bit in GROUPING().
 CASE_BREAKDOWNS: Mapping[str, Any] = {
@@ -123,27 +124,24 @@ class OverviewRepository:
         return {str(unit_id): name for unit_id, name in rows.all()}
 
     async def documents(self, principal: Principal) -> tuple[dict[str, int], dict[str, int], int, int]:
-        """Documents the principal sees, by status and by kind; their chunks and stored bytes."""
-        visible = select(Document).where(Document.org_id == principal.org_id, sees_document(principal))
-        status, kind = cast(Document.status, String), cast(Document.kind, String)
-        statement = visible.with_only_columns(
-            func.grouping(status, kind).label("sets"),
-            status,
-            kind,
-            func.count(),
-            func.coalesce(func.sum(Document.chunk_count), 0),
-            func.coalesce(func.sum(Document.size_bytes), 0),
-        ).group_by(func.grouping_sets(status, kind, tuple_()))
+        """Documents the principal sees, by status and by kind; their chunks and stored bytes. Summed from the
+        tallies (`DocumentTally`): a member limited to units sees every document but the cases of other units."""
+        tally = DocumentTally
+        statement = (
+            select(tally.status, tally.kind, func.sum(tally.documents), func.sum(tally.chunks), func.sum(tally.bytes))
+            .where(tally.org_id == principal.org_id)
+            .group_by(tally.status, tally.kind)
+        )
+        if principal.units is not None:
+            statement = statement.where(or_(tally.kind != FileKind.RECORD, tally.unit_id.in_(principal.units)))
         by_status: dict[str, int] = {}
         by_kind: dict[str, int] = {}
         chunks = size = 0
-        for sets, row_status, row_kind, count, row_chunks, row_size in (await self.session.execute(statement)).all():
-            if sets == 0b01:
-                by_status[row_status] = int(count)
-            elif sets == 0b10:
-                by_kind[row_kind] = int(count)
-            else:
-                chunks, size = int(row_chunks), int(row_size)
+        for status, kind, count, row_chunks, row_size in (await self.session.execute(statement)).all():
+            chunks, size = chunks + int(row_chunks), size + int(row_size)
+            if count:
+                by_status[status] = by_status.get(status, 0) + int(count)
+                by_kind[kind] = by_kind.get(kind, 0) + int(count)
         return by_status, by_kind, chunks, size
 
     async def jobs(self, principal: Principal, period: Period) -> list[JobFigures]:

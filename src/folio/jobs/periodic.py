@@ -5,12 +5,14 @@ from __future__ import annotations
 from datetime import timedelta
 
 from folio.alerts.tasks import evaluate_alerts
+from folio.analytics.tallies import compact_tallies
 from folio.audit.tasks import prune_audit_log
 from folio.documents.storage import Storage
 from folio.documents.tasks import SweepFiles
 from folio.events.tasks import prune_events
 from folio.exports.tasks import PruneExports
 from folio.jobs.kinds import (
+    COMPACT_TALLIES,
     EVALUATE_ALERTS,
     PRUNE_AUDIT_LOG,
     PRUNE_DELIVERIES,
@@ -25,6 +27,8 @@ from folio.settings import Settings
 from folio.webhooks.tasks import prune_deliveries
 
 HOURLY = timedelta(hours=1)
+# The overview sums the tallies' rows written since the last fold: a few thousand at most after a busy while.
+COMPACT_EVERY = timedelta(minutes=5)
 
 
 def periodic_work(settings: Settings, storage: Storage) -> tuple[list[Periodic], dict[str, Handler]]:
@@ -38,6 +42,8 @@ def periodic_work(settings: Settings, storage: Storage) -> tuple[list[Periodic],
     periodics = [Periodic(kind, HOURLY) for kind in handlers]
     handlers[EVALUATE_ALERTS] = evaluate_alerts
     periodics.append(Periodic(EVALUATE_ALERTS, timedelta(seconds=settings.alerts.evaluate_seconds)))
+    handlers[COMPACT_TALLIES] = compact_tallies
+    periodics.append(Periodic(COMPACT_TALLIES, COMPACT_EVERY))
     if settings.analytics.pulse_days:
         # Its handler is built with the models (`folio.jobs.handlers`); each run sends what is due, once per period.
         periodics.append(Periodic(SEND_PULSE_DIGESTS, HOURLY))

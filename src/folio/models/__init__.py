@@ -11,6 +11,7 @@ from folio.models.case_unit_term import CaseUnitTerm
 from folio.models.chat import Chat, ChatMessage
 from folio.models.chunk import Chunk
 from folio.models.document import Document, DocumentContent, DocumentStatus
+from folio.models.document_tally import DocumentTally
 from folio.models.embedding_index import EmbeddingIndex
 from folio.models.enrichment import Enrichment, EnrichmentSchema, EnrichmentStatus
 from folio.models.event import Event
@@ -75,6 +76,7 @@ __all__ = [
     "DeliveryStatus",
     "Document",
     "DocumentContent",
+    "DocumentTally",
     "DocumentStatus",
     "EmbeddingIndex",
     "Enrichment",

@@ -3,7 +3,6 @@ validated and bounded."""
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 from uuid import uuid4
 
@@ -23,7 +22,7 @@ from tests.alerts.conftest import (
     search_rule,
     spike_rule,
 )
-from tests.apps import QUIET, serve
+from tests.apps import QUIET, idle, serve
 from tests.factories import error_of, register
 
 HIGH_BILLING = {
@@ -103,11 +102,7 @@ async def test_the_query_is_embedded_with_no_connection_held(own_database_url: s
     async with serve(own_database_url, **QUIET) as (app, client):
         owner = await register(client)
         pool = app.state.engine.sync_engine.pool
-        # The periodic jobs run once at start-up, with connections of their own: the probe counts the request's.
-        for _ in range(200):
-            if pool.checkedout() == 0:
-                break
-            await asyncio.sleep(0.05)
+        await idle(app)
         provider = app.state.embedder.get()
         embed, lent = provider.embed, []
 

@@ -3,7 +3,6 @@ address costs a hash like a new one (so its answer does not come back early)."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
@@ -12,7 +11,7 @@ import pytest
 from fastapi import FastAPI
 
 from folio.auth import passwords
-from tests.apps import QUIET, serve
+from tests.apps import QUIET, idle, serve
 from tests.factories import PASSWORD, error_of, register
 
 
@@ -27,15 +26,9 @@ class Calls:
 @pytest.fixture
 async def own_app(database_url: str) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]]:
     """An app of the test's own, so no other request shares its pool. Its reaper, event relay and webhook fan-out
-    make one pass at start-up (a few short transactions), then wait an hour: the pool is idle once no connection
-    was out for half a second."""
+    make one pass at start-up, then wait an hour; the tests start once the periodic jobs of that pass are done."""
     async with serve(database_url, **QUIET) as (application, client):
-        pool = application.state.engine.pool
-        async with asyncio.timeout(20):
-            quiet = 0
-            while quiet < 50:
-                quiet = quiet + 1 if pool.checkedout() == 0 else 0
-                await asyncio.sleep(0.01)
+        await idle(application)
         yield application, client
 
 

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
-
 import pytest
 
 from folio.auth import passwords
-from tests.apps import QUIET, serve
+from tests.apps import QUIET, idle, serve
 from tests.shares.conftest import LINKS, PUBLIC, World
 
 PASSWORD = "a long link passphrase"
@@ -18,12 +16,8 @@ async def test_a_link_password_is_hashed_and_checked_with_no_connection_held(
 ) -> None:
     # An app of the test's own, so no other request shares its pool; its loops make one pass at start-up.
     async with serve(database_url, **QUIET) as (application, client):
+        await idle(application)
         pool = application.state.engine.pool
-        async with asyncio.timeout(20):
-            quiet = 0
-            while quiet < 50:
-                quiet = quiet + 1 if pool.checkedout() == 0 else 0
-                await asyncio.sleep(0.01)
         lent: list[tuple[str, int]] = []
         original_hash, original_verify = passwords.hash_password, passwords.verify_password
 

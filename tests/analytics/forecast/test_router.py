@@ -14,7 +14,7 @@ from fastapi import FastAPI
 from sqlalchemy import text
 
 from folio.analytics.forecast import ets
-from tests.apps import QUIET, serve
+from tests.apps import QUIET, idle, serve
 from tests.cases.conftest import make_unit
 from tests.factories import create_api_key, error_of, org_with, register
 
@@ -197,6 +197,7 @@ async def test_fits_with_no_database_connection_held(database_url: str, monkeypa
     async with serve(database_url, **QUIET) as (app, client):
         owner = await register(client)
         await generate(app, owner.org_id, weekly(40, seed=5, level=20))
+        await idle(app)
         pool = app.state.engine.sync_engine.pool
         lent: list[int] = []
         fit = ets.forecast_all

@@ -20,10 +20,10 @@ by time as a live server would have written them (its rows interleaved with the 
 Chunks carry a zero embedding, which the HNSW index (cosine) leaves out: no measurement here searches by vector,
 and indexing a million real vectors would take longer than the whole benchmark. Search's BM25 statistics are not
 written (nothing here searches). Trending's daily rollups are filled from the chunks with the backfill of their
-migration, the document tallies by theirs (`rebuild_document_tallies()`). Secondary indexes are dropped while
-loading and built again after, foreign keys and triggers are off while loading (`session_replication_role =
-replica`: the rows are consistent by construction); then VACUUM ANALYZE, as autovacuum would have done on a server
-that grew this way.
+migration, the document tallies and case days by theirs (`rebuild_document_tallies()`, `rebuild_case_days()`).
+Secondary indexes are dropped while loading and built again after, foreign keys and triggers are off while loading
+(`session_replication_role = replica`: the rows are consistent by construction); then VACUUM ANALYZE, as
+autovacuum would have done on a server that grew this way.
 """
 
 from __future__ import annotations
@@ -712,6 +712,9 @@ async def load(url: str, tenants: Sequence[Tenant], agents: Agents, now: datetim
             # The triggers that keep them were off while loading.
             say("loading: the document tallies")
             await connection.execute("SELECT rebuild_document_tallies()")
+        if await _table_exists(connection, "case_days"):
+            say("loading: the case days")
+            await connection.execute("SELECT rebuild_case_days()")
         loaded.seconds["rollups"] = time.perf_counter() - started
 
         started = time.perf_counter()

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
+from uuid import UUID
 
+import numpy as np
 from sqlalchemy import Select, String, cast, func, or_, select, text, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from folio.analytics.periods import Period
 from folio.auth.principal import Principal
 from folio.ingestion.extracted import FileKind
-from folio.models import BusinessUnit, DocumentTally, Job, JobStatus, Record
+from folio.models import BusinessUnit, CaseDay, CaseDayLabel, DocumentTally, Job, JobStatus, Record
 from folio.repository import sees_case
 
 # The fields the overview breaks cases down by, in the order of their bit in GROUPING().
@@ -28,6 +31,11 @@ CASE_BREAKDOWNS: Mapping[str, Any] = {
 # Literal, so that the planner reads the backlog from its partial index (`ix_records_org_id_backlog`) whatever the
 # plan cache does with parameters.
 BACKLOG = text("records.case_status NOT IN ('resolved', 'closed')")
+# A period's partial days, read from `records` as `refresh_case_days` computes a day (migration e6c7a3f40d02).
+_PARTIAL_DAYS = text("SELECT * FROM case_days_between(:org_id, :since, :until)")
+_PARTIAL_LABELS = text(
+    "SELECT unit_id, field, value, sum(cases) FROM case_day_labels_between(:org_id, :since, :until) GROUP BY 1, 2, 3"
+)
 # Categories and channels are the organization's own words: the largest ones are listed, the rest summed.
 MAX_VALUES = 50
 
@@ -61,33 +69,22 @@ class OverviewRepository:
         return select(Record).where(Record.org_id == principal.org_id, sees_case(principal, Record.unit_id))
 
     async def cases(self, principal: Principal, period: Period) -> CaseFigures:
-        """Three questions, each read through its own index: the cases opened in the period, those resolved in it,
-        and the backlog now."""
-        figures = CaseFigures()
-        opened = (Record.opened_at >= period.start) & (Record.opened_at < period.end)
-        resolved = (Record.resolved_at >= period.start) & (Record.resolved_at < period.end)
-        first_response = func.extract("epoch", Record.first_response_at - Record.opened_at)
-        figures.opened, median_first_response, figures.first_responses = (
-            await self.session.execute(
-                self._cases(principal)
-                .with_only_columns(
-                    func.count(), func.percentile_cont(0.5).within_group(first_response), func.count(first_response)
-                )
-                .where(opened)
-            )
-        ).one()
-        resolve = func.extract("epoch", Record.resolved_at - Record.opened_at)
-        figures.resolved, figures.resolved_late, median_resolve = (
-            await self.session.execute(
-                self._cases(principal)
-                .with_only_columns(
-                    func.count(),
-                    func.count().filter(Record.resolved_at > Record.due_at),
-                    func.percentile_cont(0.5).within_group(resolve),
-                )
-                .where(resolved)
-            )
-        ).one()
+        """The cases opened in the period, those resolved in it, and the backlog now. A period's whole UTC days are
+        read from `CaseDay` and `CaseDayLabel` (their stale days computed again first), its partial days at either
+        end from `records` by the same functions, and the two merged: exact medians at the cost of a few rows a
+        day."""
+        await self.session.execute(select(func.refresh_case_days(principal.org_id)))
+        days = _Days()
+        first, last = _day_after(period.start), _day_of(period.end)
+        if first < last:
+            await self._whole_days(principal, first.date(), last.date(), days)
+            edges = [(period.start, first), (last, period.end)]
+        else:
+            edges = [(period.start, period.end)]
+        for since, until in edges:
+            if since < until:
+                await self._partial_days(principal, since, until, days)
+        figures = days.figures()
         figures.open_now, figures.overdue_now = (
             await self.session.execute(
                 self._cases(principal)
@@ -95,27 +92,43 @@ class OverviewRepository:
                 .where(BACKLOG)
             )
         ).one()
-        figures.first_response_seconds = _float(median_first_response)
-        figures.resolve_seconds = _float(median_resolve)
-        figures.breakdowns = await self._breakdowns(principal, opened)
         return figures
 
-    async def _breakdowns(self, principal: Principal, opened: Any) -> dict[str, dict[str | None, int]]:
-        """Cases opened in the period by each field, in one pass (GROUPING SETS)."""
-        columns = [cast(column, String) for column in CASE_BREAKDOWNS.values()]
-        statement = (
-            self._cases(principal)
-            .with_only_columns(func.grouping(*columns).label("sets"), *columns, func.count())
-            .where(opened)
-            .group_by(func.grouping_sets(*columns))
+    async def _whole_days(self, principal: Principal, first: date, last: date, days: _Days) -> None:
+        statement = select(
+            CaseDay.unit_id,
+            CaseDay.opened,
+            CaseDay.first_responses,
+            CaseDay.first_response_seconds,
+            CaseDay.resolved,
+            CaseDay.resolved_late,
+            CaseDay.resolve_seconds,
+        ).where(
+            CaseDay.org_id == principal.org_id,
+            sees_case(principal, CaseDay.unit_id),
+            CaseDay.day >= first,
+            CaseDay.day < last,
         )
-        names = list(CASE_BREAKDOWNS)
-        found: dict[str, dict[str | None, int]] = {name: {} for name in names}
         for row in (await self.session.execute(statement)).all():
-            # GROUPING() has a 1 bit for every column the row is not grouped by: the one 0 bit names its field.
-            index = next(index for index in range(len(names)) if not row.sets >> (len(names) - 1 - index) & 1)
-            found[names[index]][row[1 + index]] = int(row[-1])
-        return {name: dict(_largest(values)) for name, values in found.items()}
+            days.add(*row)
+        label = CaseDayLabel
+        labels = (
+            select(label.field, label.value, func.sum(label.cases))
+            .where(label.org_id == principal.org_id, sees_case(principal, label.unit_id))
+            .where(label.day >= first, label.day < last)
+            .group_by(label.field, label.value)
+        )
+        for field_name, value, cases in (await self.session.execute(labels)).all():
+            days.label(field_name, value, int(cases))
+
+    async def _partial_days(self, principal: Principal, since: datetime, until: datetime, days: _Days) -> None:
+        bounds = {"org_id": principal.org_id, "since": since, "until": until}
+        for row in (await self.session.execute(_PARTIAL_DAYS, bounds)).all():
+            if principal.sees_unit(row.unit_id):
+                days.add(row.unit_id, *row[2:])
+        for unit_id, field_name, value, cases in (await self.session.execute(_PARTIAL_LABELS, bounds)).all():
+            if principal.sees_unit(unit_id):
+                days.label(field_name, value, int(cases))
 
     async def unit_names(self, principal: Principal) -> dict[str, str]:
         rows = await self.session.execute(
@@ -169,6 +182,72 @@ class OverviewRepository:
             else:
                 counts.setdefault(kind, dict.fromkeys((status.value for status in JobStatus), 0))[status] = int(count)
         return [JobFigures(kind, counts.get(kind, {}), *durations[kind]) for kind in durations]
+
+
+class _Days:
+    """The figures of a period's days, summed as their rows are read."""
+
+    def __init__(self) -> None:
+        self.opened = self.first_responses = self.resolved = self.resolved_late = 0
+        self.first_response_seconds: list[bytes] = []
+        self.resolve_seconds: list[bytes] = []
+        self.by_unit: dict[str | None, int] = {}
+        self.labels: dict[str, dict[str | None, int]] = {name: {} for name in CASE_BREAKDOWNS}
+
+    def add(
+        self,
+        unit_id: UUID | None,
+        opened: int,
+        first_responses: int,
+        first_response_seconds: bytes | None,
+        resolved: int,
+        resolved_late: int,
+        resolve_seconds: bytes | None,
+    ) -> None:
+        self.opened += opened
+        self.first_responses += first_responses
+        self.resolved += resolved
+        self.resolved_late += resolved_late
+        if opened:
+            unit = None if unit_id is None else str(unit_id)
+            self.by_unit[unit] = self.by_unit.get(unit, 0) + opened
+        if first_response_seconds:
+            self.first_response_seconds.append(first_response_seconds)
+        if resolve_seconds:
+            self.resolve_seconds.append(resolve_seconds)
+
+    def label(self, field_name: str, value: str | None, cases: int) -> None:
+        values = self.labels[field_name]
+        values[value] = values.get(value, 0) + cases
+
+    def figures(self) -> CaseFigures:
+        self.labels["unit"] = self.by_unit
+        return CaseFigures(
+            opened=self.opened,
+            resolved=self.resolved,
+            resolved_late=self.resolved_late,
+            first_response_seconds=_median(self.first_response_seconds),
+            first_responses=self.first_responses,
+            resolve_seconds=_median(self.resolve_seconds),
+            breakdowns={name: dict(_largest(self.labels[name])) for name in CASE_BREAKDOWNS},
+        )
+
+
+def _median(packed: list[bytes]) -> float | None:
+    """The median of the seconds in `packed` (big-endian float8s), as `percentile_cont(0.5)` computes it."""
+    seconds = np.frombuffer(b"".join(packed), dtype=">f8")
+    return float(np.median(seconds)) if seconds.size else None
+
+
+def _day_of(moment: datetime) -> datetime:
+    """The UTC midnight that starts the day of `moment`."""
+    return moment.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def _day_after(moment: datetime) -> datetime:
+    """The first UTC midnight at or after `moment`."""
+    day = _day_of(moment)
+    return day if day == moment else day + timedelta(days=1)
 
 
 def _largest(values: dict[str | None, int]) -> list[tuple[str | None, int]]:

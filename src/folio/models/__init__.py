@@ -6,6 +6,7 @@ from folio.models.audit import AuditActorType, AuditEntry
 from folio.models.auth_session import AuthSession, RefreshToken
 from folio.models.business_unit import BusinessUnit, UnitMembership
 from folio.models.case_comment import CaseComment
+from folio.models.case_day import CaseDay, CaseDayLabel, CaseDayStale
 from folio.models.case_term import CaseTerm
 from folio.models.case_unit_term import CaseUnitTerm
 from folio.models.chat import Chat, ChatMessage
@@ -65,6 +66,9 @@ __all__ = [
     "BatchStatus",
     "BusinessUnit",
     "CaseComment",
+    "CaseDay",
+    "CaseDayLabel",
+    "CaseDayStale",
     "CasePriority",
     "CaseStatus",
     "CaseTerm",

@@ -44,8 +44,6 @@ MAX_VALUES = 50
 class CaseFigures:
     opened: int = 0
     resolved: int = 0
-    open_now: int = 0
-    overdue_now: int = 0
     resolved_late: int = 0
     first_response_seconds: float | None = None
     first_responses: int = 0
@@ -69,7 +67,7 @@ class OverviewRepository:
         return select(Record).where(Record.org_id == principal.org_id, sees_case(principal, Record.unit_id))
 
     async def cases(self, principal: Principal, period: Period) -> CaseFigures:
-        """The cases opened in the period, those resolved in it, and the backlog now. A period's whole UTC days are
+        """The cases opened in the period and those resolved in it. A period's whole UTC days are
         read from `CaseDay` and `CaseDayLabel` (their stale days computed again first), its partial days at either
         end from `records` by the same functions, and the two merged: exact medians at the cost of a few rows a
         day."""
@@ -84,15 +82,18 @@ class OverviewRepository:
         for since, until in edges:
             if since < until:
                 await self._partial_days(principal, since, until, days)
-        figures = days.figures()
-        figures.open_now, figures.overdue_now = (
+        return days.figures()
+
+    async def backlog(self, principal: Principal) -> tuple[int, int]:
+        """The cases neither resolved nor closed now, and how many of them are past their due time."""
+        open_now, overdue_now = (
             await self.session.execute(
                 self._cases(principal)
                 .with_only_columns(func.count(), func.count().filter(Record.due_at < func.now()))
                 .where(BACKLOG)
             )
         ).one()
-        return figures
+        return int(open_now), int(overdue_now)
 
     async def _whole_days(self, principal: Principal, first: date, last: date, days: _Days) -> None:
         statement = select(

@@ -29,6 +29,7 @@ from folio.usage import service as usage
 async def overview(session: AsyncSession, *, principal: Principal, period: Period) -> OverviewRead:
     repository = OverviewRepository(session)
     figures = await repository.cases(principal, period)
+    open_now, overdue_now = await repository.backlog(principal)
     units = await repository.unit_names(principal) if figures.breakdowns["unit"] else {}
 
     def counts(name: str) -> list[Count]:
@@ -43,8 +44,8 @@ async def overview(session: AsyncSession, *, principal: Principal, period: Perio
         cases=CaseOverview(
             opened=figures.opened,
             resolved=figures.resolved,
-            open_now=figures.open_now,
-            overdue_now=figures.overdue_now,
+            open_now=open_now,
+            overdue_now=overdue_now,
             resolved_late=figures.resolved_late,
             median_first_response_seconds=figures.first_response_seconds,
             first_responses=figures.first_responses,

@@ -57,6 +57,7 @@ async def figures(session: AsyncSession, *, principal: Principal, period: Period
     repository = OverviewRepository(session)
     now = await repository.cases(principal, period)
     before = await repository.cases(principal, previous)
+    open_now, overdue_now = await repository.backlog(principal)
     categories, terms = await rising(session, principal=principal, period=period, limit=TOP)
     return PulseFigures(
         period=_period(period),
@@ -68,8 +69,8 @@ async def figures(session: AsyncSession, *, principal: Principal, period: Period
         cases=CasesRead(
             resolved=_change(now.resolved, before.resolved),
             resolved_late=_change(now.resolved_late, before.resolved_late),
-            open_now=now.open_now,
-            overdue_now=now.overdue_now,
+            open_now=open_now,
+            overdue_now=overdue_now,
             median_first_response_seconds=now.first_response_seconds,
             median_resolve_seconds=now.resolve_seconds,
             median_resolve_seconds_before=before.resolve_seconds,

@@ -4,6 +4,7 @@ only admins read it, and only their organization's searches count."""
 from __future__ import annotations
 
 import math
+import random
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
@@ -13,6 +14,7 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import text
 
+from folio.analytics.searches.schemas import SLOW_MIN_SEARCHES
 from folio.search.repository import normalized_query
 from tests.factories import create_api_key, error_of, org_with, register
 
@@ -28,6 +30,17 @@ _LOG = text(
         CAST(:latency AS float8) + (i - 1) * CAST(:step AS float8), :source,
         CAST(:at AS timestamptz) - make_interval(secs => i)
     FROM generate_series(1, CAST(:count AS int)) AS i
+    """
+)
+
+
+_LATENCIES = text(
+    """
+    INSERT INTO search_queries (id, org_id, query, normalized, mode, filters, top_k, hit_count, latency_ms, source,
+        created_at)
+    SELECT gen_random_uuid(), :org_id, :query, :normalized, 'hybrid', '{}', 10, 1, latency, 'search',
+        CAST(:at AS timestamptz) - make_interval(secs => position)
+    FROM unnest(CAST(:latencies AS float8[])) WITH ORDINALITY AS searched(latency, position)
     """
 )
 
@@ -75,6 +88,22 @@ async def _log(app: FastAPI, org_id: UUID, *rows: Logged) -> None:
                     "hits_first": hits_first,
                     "hits_rest": hits_rest,
                     "at": NOW - timedelta(minutes=minutes_ago),
+                },
+            )
+
+
+async def _log_latencies(app: FastAPI, org_id: UUID, searches: dict[str, list[float]]) -> None:
+    """Each query as typed with the latency (ms) of each of its searches, in the last hour."""
+    async with app.state.sessionmaker() as session, session.begin():
+        for raw, latencies in searches.items():
+            await session.execute(
+                _LATENCIES,
+                {
+                    "org_id": org_id,
+                    "query": raw,
+                    "normalized": normalized_query(raw),
+                    "latencies": latencies,
+                    "at": NOW - timedelta(minutes=1),
                 },
             )
 
@@ -156,13 +185,10 @@ async def test_lists_and_percentiles_of_a_generated_log(app: FastAPI, client: ht
         ("refund policy", 10),
         ("gdpr", 1),
     ]
-    assert [row["query"] for row in body["slow_queries"]] == [
-        "gdpr",
-        "what is the notice period",
-        "refund policy",
-        "invoice copy",
-    ]
-    assert body["slow_queries"][1]["p95_latency_ms"] == pytest.approx(percentile(notice, 0.95), abs=1e-3)
+    # `gdpr` (1 search) and the notice period (4) are slower, but searched too rarely to be ranked as slow.
+    assert [row["query"] for row in body["slow_queries"]] == ["refund policy", "invoice copy"]
+    assert body["slow_queries"][1]["p95_latency_ms"] == pytest.approx(percentile(invoice, 0.95), abs=1e-3)
+    assert top[2]["p95_latency_ms"] == pytest.approx(percentile(notice, 0.95), abs=1e-3)
 
     limited = await analytics(client, owner.headers, limit=1, mode="hybrid", source="search")
     assert limited["totals"]["searches"] == 60
@@ -179,6 +205,89 @@ async def test_lists_and_percentiles_of_a_generated_log(app: FastAPI, client: ht
     assert empty["totals"]["p50_latency_ms"] is None
     assert empty["top_queries"] == []
     assert empty["by_mode"] == []
+
+
+async def test_slow_queries_are_searched_often_enough(app: FastAPI, client: httpx.AsyncClient) -> None:
+    owner = await register(client)
+    assert SLOW_MIN_SEARCHES == 5
+    await _log_latencies(
+        app,
+        owner.org_id,
+        {
+            "rare and slowest": [5000.0] * 4,
+            "just often enough": [100.0, 200.0, 300.0, 400.0, 500.0],
+            "common": [10.0 + i for i in range(50)],
+        },
+    )
+    body = await analytics(client, owner.headers)
+    slow = body["slow_queries"]
+    assert [row["query"] for row in slow] == ["just often enough", "common"]
+    assert slow[0]["p95_latency_ms"] == pytest.approx(percentile([100.0, 200.0, 300.0, 400.0, 500.0], 0.95), abs=1e-3)
+    # Still listed, with its percentile, where its searches count.
+    rare = next(row for row in body["top_queries"] if row["query"] == "rare and slowest")
+    assert rare["p95_latency_ms"] == 5000.0
+    assert body["totals"]["distinct_queries"] == 3
+
+
+async def test_the_example_is_the_form_asked_most_often(app: FastAPI, client: httpx.AsyncClient) -> None:
+    owner = await register(client)
+    # The form asked most often sorts last: a prefix sorts first in every collation.
+    await _log_latencies(app, owner.org_id, {"Invoice copy?": [10.0] * 3, "Invoice copy": [10.0] * 2})
+    body = await analytics(client, owner.headers)
+    assert [(row["query"], row["example"], row["searches"]) for row in body["top_queries"]] == [
+        ("invoice copy", "Invoice copy?", 5)
+    ]
+
+
+async def test_one_outlier_does_not_hide_the_slowest_query(app: FastAPI, client: httpx.AsyncClient) -> None:
+    """The latencies of the period's slowest 1% (950 ms and above) hold one of `outlier`'s five searches, which is
+    not enough for its p95 (800.2 ms) to reach them: the slowest query by p95 is `steady` (900 ms) nonetheless."""
+    owner = await register(client)
+    await _log_latencies(
+        app,
+        owner.org_id,
+        {
+            "outlier": [1.0, 1.0, 1.0, 1.0, 1000.0],
+            "steady": [900.0] * 5,
+            "mostly fast": [10.0] * 190 + [950.0] * 10,
+        },
+    )
+    one = await analytics(client, owner.headers, limit=1)
+    assert [(row["query"], row["p95_latency_ms"]) for row in one["slow_queries"]] == [("steady", 900.0)]
+    every = await analytics(client, owner.headers)
+    assert [(row["query"], row["p95_latency_ms"]) for row in every["slow_queries"]] == [
+        ("steady", 900.0),
+        ("outlier", pytest.approx(800.2, abs=1e-3)),
+        ("mostly fast", pytest.approx(percentile([10.0] * 190 + [950.0] * 10, 0.95), abs=1e-3)),
+    ]
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+async def test_slow_and_top_lists_are_exact_on_random_logs(app: FastAPI, client: httpx.AsyncClient, seed: int) -> None:
+    """Queries of every size with log-normal latencies, some with a slow tail: the slow list is the one computed
+    from every query's latencies, though only the queries that may be among the slowest have theirs sorted."""
+    draw = random.Random(seed)
+    searches: dict[str, list[float]] = {}
+    for index in range(80):
+        count = draw.choice([1, 2, 4, 5, 6, 9, 14, 21, 22, 40, 41, 120])
+        tail = draw.choice([1.0, 1.0, 1.0, 3.0, 10.0])
+        searches[f"query {index:02d}"] = [
+            round(draw.lognormvariate(4.0, 0.6) * (tail if draw.random() < 0.08 else 1.0), 3) for _ in range(count)
+        ]
+    owner = await register(client)
+    await _log_latencies(app, owner.org_id, searches)
+
+    for limit in (3, 10):
+        body = await analytics(client, owner.headers, limit=limit)
+        often = [(name, percentile(values, 0.95)) for name, values in searches.items() if len(values) >= 5]
+        slowest = sorted(often, key=lambda item: (-item[1], item[0]))[:limit]
+        assert [(row["query"], row["p95_latency_ms"]) for row in body["slow_queries"]] == [
+            (name, pytest.approx(p95, abs=1e-3)) for name, p95 in slowest
+        ]
+        most = sorted(searches.items(), key=lambda item: (-len(item[1]), item[0]))[:limit]
+        assert [(row["query"], row["searches"], row["p95_latency_ms"]) for row in body["top_queries"]] == [
+            (name, len(values), pytest.approx(percentile(values, 0.95), abs=1e-3)) for name, values in most
+        ]
 
 
 async def test_searches_are_logged_normalised(app: FastAPI, client: httpx.AsyncClient) -> None:

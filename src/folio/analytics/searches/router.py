@@ -9,7 +9,7 @@ from folio.analytics.deps import AnalyticsAdmin, CacheDep
 from folio.analytics.errors import PeriodInvalid, TimezoneInvalid
 from folio.analytics.periods import period, zone
 from folio.analytics.searches import service
-from folio.analytics.searches.schemas import SearchAnalyticsQuery, SearchAnalyticsRead
+from folio.analytics.searches.schemas import SLOW_MIN_SEARCHES, SearchAnalyticsQuery, SearchAnalyticsRead
 from folio.auth.deps import authenticated
 from folio.deps import API_V1, SessionDep
 from folio.errors import Forbidden
@@ -26,8 +26,10 @@ router = APIRouter(prefix=f"{API_V1}/analytics/searches", tags=["analytics"])
     "and the OpenAI-compatible endpoint: `source` picks one), grouped by their normalised text, so that `Refund "
     "policy?` and `refund  policy` count as one query (NFKC, casefolded, white space collapsed, punctuation and "
     "symbols around words dropped; accents and word order kept, as the index keeps them). Lists the `limit` most "
-    "searched queries, those that most often found nothing, and those with the highest 95th percentile latency, "
-    "each with an example as typed, its hits per search and its share of searches with no result; and latency "
+    "searched queries, those that most often found nothing, and those with the highest 95th percentile latency "
+    f"among the queries searched at least {SLOW_MIN_SEARCHES} times in the period (the 95th percentile of fewer is "
+    "mostly one unlucky search), each with an example (the form asked most often, as typed), its hits per search, "
+    "its share of searches with no result and its 95th percentile latency; and latency "
     "percentiles (p50, p95, p99, interpolated) with counts for all searches and by mode. Searches are the "
     "organization's people's own words: **admins only** (the `admin` and `analytics` scopes); the queries are "
     "shown without who asked them. Answers are cached per organization and question for "

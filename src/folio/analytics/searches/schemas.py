@@ -6,6 +6,8 @@ from folio.analytics.schemas import PeriodQuery, PeriodRead
 from folio.search.schemas import SearchMode
 
 MAX_ROWS = 100
+# A 95th percentile of fewer searches is mostly one unlucky search: such queries are not ranked as slow.
+SLOW_MIN_SEARCHES = 5
 
 
 class SearchAnalyticsQuery(PeriodQuery):
@@ -66,7 +68,10 @@ class SearchAnalyticsRead(BaseModel):
     zero_result_queries: list[QueryRead] = Field(
         description="Queries that found nothing at least once, those that did most often first."
     )
-    slow_queries: list[QueryRead] = Field(description="Highest 95th percentile latency first.")
+    slow_queries: list[QueryRead] = Field(
+        description=f"Queries searched at least {SLOW_MIN_SEARCHES} times in the period (fewer make a 95th "
+        "percentile of noise), highest 95th percentile latency first."
+    )
 
     model_config = ConfigDict(
         json_schema_extra={

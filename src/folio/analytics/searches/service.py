@@ -9,11 +9,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from folio.analytics.periods import Period
 from folio.analytics.schemas import PeriodRead
 from folio.analytics.searches.repository import Latency, QueryFigures, SearchLogRepository
-from folio.analytics.searches.schemas import ModeRead, QueryRead, SearchAnalyticsRead, TotalsRead
+from folio.analytics.searches.schemas import (
+    SLOW_MIN_SEARCHES,
+    ModeRead,
+    QueryRead,
+    SearchAnalyticsRead,
+    TotalsRead,
+)
 from folio.auth.principal import Principal
 from folio.search.schemas import SearchMode
 
-_NO_SEARCHES = Latency(0, 0, 0, 0.0, None, None, None)
+_NO_SEARCHES = Latency(0, 0, 0.0, None, None, None, ())
 
 
 async def searches(
@@ -28,8 +34,16 @@ async def searches(
     repository = SearchLogRepository(session)
     asked = None if mode is None else mode.value
     figures = await repository.latency(principal, period, mode=asked, source=source)
-    lists = await repository.queries(principal, period, mode=asked, source=source, limit=limit)
     total = figures.get(None, _NO_SEARCHES)
+    lists = await repository.queries(
+        principal,
+        period,
+        mode=asked,
+        source=source,
+        limit=limit,
+        slow_min_searches=SLOW_MIN_SEARCHES,
+        slow_levels=total.slow_levels,
+    )
     modes = sorted(
         ((name, each) for name, each in figures.items() if name is not None),
         key=lambda item: (-item[1].searches, item[0]),
@@ -40,7 +54,7 @@ async def searches(
         ),
         mode=mode,
         source=source,
-        totals=TotalsRead(distinct_queries=total.distinct_queries, **_latency(total)),
+        totals=TotalsRead(distinct_queries=lists.distinct_queries, **_latency(total)),
         by_mode=[ModeRead(mode=name, **_latency(each)) for name, each in modes],
         top_queries=[_query(each) for each in lists.top],
         zero_result_queries=[_query(each) for each in lists.zero_results],

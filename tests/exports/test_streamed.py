@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+import asyncio
+from collections.abc import MutableMapping
+from datetime import UTC, datetime
 from typing import Any
+from uuid import UUID
 
 import httpx
 import openpyxl
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import select
+from sqlalchemy import select, update
 
-from folio.exports import service
+from folio.auth.principal import Principal
+from folio.exports import service, sources
 from folio.exports.formats import FORMULA_STARTS
-from folio.models import Event
+from folio.exports.schemas import CaseExportFilters
+from folio.exports.sql import Bounds, Shape
+from folio.models import Document, Event, ExportSource, Role
 from tests.exports.conftest import (
     BOM,
     TRICKY,
@@ -86,6 +92,12 @@ async def test_csv_has_every_case_with_its_fields_and_labels_and_formulas_neutra
     assert by_key["f1"]["enrichment.risk_flag"] == "true"
     assert by_key["f1"]["enrichment.confidence"] == "0.75"
     assert by_key["plain"]["enrichment_status"] == ""
+    # As written: text quoted, other values bare, nothing for none; CRLF line ends.
+    south = desk.cases["s1"]
+    line = next(line for line in response.content.split(b"\r\n") if line.startswith(south["id"].encode() + b","))
+    start = f'{south["id"]},{south["number"]},"s1","s1","A case of the south unit",,,open,low,{desk.south},"South",,,'
+    assert line.startswith(start.encode())
+    assert line.endswith(b',ready,"{}",,,,,,,,,,,')
 
 
 async def test_xlsx_reads_back_as_the_csv_with_text_cells_only(client: httpx.AsyncClient, desk: Desk) -> None:
@@ -136,6 +148,12 @@ async def test_filters_are_the_case_lists(client: httpx.AsyncClient, desk: Desk)
     assert [row["external_id"] for row in jsonl_rows(response.content)] == ["s1"]
     response = await export(client, desk.owner.headers, "cases", category="billing", format="jsonl")
     assert [row["external_id"] for row in jsonl_rows(response.content)] == ["f1"]
+    # As CSV, the filters' values (a JSON document, states, a unit) are put into COPY's statement as literals.
+    response = await export(
+        client, desk.owner.headers, "cases", category="billing", status="open", unit_id=str(desk.north)
+    )
+    header, *rows = csv_rows(response.content)
+    assert [row[header.index("external_id")] for row in rows] == ["f1"]
     view = await client.post(
         "/api/v1/cases/views", json={"name": "Low", "filters": {"priority": ["low"]}}, headers=desk.owner.headers
     )
@@ -180,10 +198,19 @@ async def test_a_member_limited_to_a_unit_exports_its_cases_only_and_another_org
         assert jsonl_rows(response.content) == []
 
 
-async def test_documents_summaries_and_search_export(client: httpx.AsyncClient, desk: Desk) -> None:
+async def test_documents_summaries_and_search_export(client: httpx.AsyncClient, app: FastAPI, desk: Desk) -> None:
     documents = jsonl_rows((await export(client, desk.owner.headers, "documents", format="jsonl")).content)
     assert {row["id"] for row in documents} == {case["id"] for case in desk.cases.values()}
     assert all(row["type"] == "record" and isinstance(row["tags"], list) for row in documents)
+    # A value written bare is never quoted, not even an empty one.
+    south = desk.cases["s1"]["id"]
+    async with app.state.sessionmaker() as session, session.begin():
+        await session.execute(update(Document).where(Document.id == UUID(south)).values(error_code=""))
+    response = await export(client, desk.owner.headers, "documents")
+    line = next(line for line in response.content.split(b"\r\n") if line.startswith(south.encode()))
+    assert b',"",' not in line
+    header, *rows = csv_rows(response.content)
+    assert {row[header.index("error_code")] for row in rows} == {""}
     summaries = await export(client, desk.owner.headers, "summaries")
     assert csv_rows(summaries.content)[0][:3] == ["id", "document_id", "document_title"]
     assert len(csv_rows(summaries.content)) == 1
@@ -261,3 +288,103 @@ async def test_streams_are_bounded_per_organization(client: httpx.AsyncClient, a
             slot.release()
     assert (await export(client, desk.owner.headers, "cases")).status_code == 200
     assert service.STREAMS.running(desk.owner.org_id) == 0
+
+
+@pytest.mark.parametrize(
+    ("source", "params"),
+    [
+        ("cases", {}),
+        ("cases", {"bom": "true", "priority": "high"}),
+        ("cases", {"format": "jsonl"}),
+        ("cases", {"format": "md"}),
+        ("documents", {}),
+        ("audit", {"to": "2030-01-01T00:00:00Z"}),
+    ],
+)
+async def test_pages_of_one_row_or_of_one_text_give_the_same_export(
+    client: httpx.AsyncClient, desk: Desk, monkeypatch: pytest.MonkeyPatch, source: str, params: dict[str, str]
+) -> None:
+    """Each page ends on a key the next one reads after (as CSV, the first cell of the page's last row, a case's
+    text spread over lines notwithstanding), whether pages end by their rows or by their bytes of text."""
+    if source == "audit":
+        params = {**params, "to": datetime.now(UTC).isoformat()}
+    whole = await export(client, desk.owner.headers, source, **params)
+    assert whole.status_code == 200, whole.text
+    assert whole.content.count(b"\n") > 3
+    for bounds in (Bounds(rows=1, budget=1 << 20), Bounds(rows=1000, budget=1)):
+        monkeypatch.setattr(service, "bounds_of", lambda settings, bounds=bounds: bounds)
+        paged = await export(client, desk.owner.headers, source, **params)
+        assert paged.content == whole.content, bounds
+
+
+async def test_a_client_gone_mid_export_leaves_no_connection_behind(
+    app: FastAPI, client: httpx.AsyncClient, desk: Desk, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The client goes after the first page, while the next is read (COPY under way): the read is cancelled, its
+    connection goes back to the pool, and the next export reads as well as ever."""
+    monkeypatch.setattr(service, "bounds_of", lambda settings: Bounds(rows=1, budget=1 << 20))
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "http",
+        "path": "/api/v1/exports/cases",
+        "raw_path": b"/api/v1/exports/cases",
+        "query_string": b"format=csv",
+        "root_path": "",
+        "headers": [
+            (b"host", b"testserver"),
+            *((k.lower().encode(), v.encode()) for k, v in desk.owner.headers.items()),
+        ],
+        "client": ("127.0.0.1", 50000),
+        "server": ("testserver", 80),
+    }
+    pieces = 0
+
+    async def receive() -> dict[str, Any]:
+        await asyncio.sleep(3600)
+        return {"type": "http.disconnect"}
+
+    async def send(message: MutableMapping[str, Any]) -> None:
+        nonlocal pieces
+        if message["type"] == "http.response.body":
+            pieces += 1
+            if pieces == 3:  # the header, the first row; then the client is gone
+                raise OSError("the client went away")
+
+    # The app logs the failed send as its error (the response has begun: nothing else can be answered).
+    await app(scope, receive, send)
+    assert pieces == 3
+    pool = app.state.engine.pool
+    for _ in range(200):
+        if pool.checkedout() == 0:
+            break
+        await asyncio.sleep(0.05)
+    assert pool.checkedout() == 0
+    monkeypatch.undo()
+    again = await export(client, desk.owner.headers, "cases")
+    assert again.status_code == 200
+    assert len(csv_rows(again.content)) == 1 + len(desk.cases)
+
+
+@pytest.mark.parametrize("shape", [Shape.LINES, Shape.VALUES])
+async def test_a_page_ends_once_its_rows_carry_more_text_than_its_budget(
+    app: FastAPI, desk: Desk, shape: Shape
+) -> None:
+    owner = Principal.for_member(org_id=desk.owner.org_id, user_id=desk.owner.user_id, role=Role.OWNER)
+    async with app.state.sessionmaker() as session, session.begin():
+        reader = await sources.reader_for(
+            session,
+            principal=owner,
+            source=ExportSource.CASES,
+            filters=CaseExportFilters(),
+            shape=shape,
+            searching=None,
+        )
+        whole = await reader.page(session, None, Bounds(rows=1000, budget=1 << 20))
+        first = await reader.page(session, None, Bounds(rows=1000, budget=1))
+        second = await reader.page(session, first.after, Bounds(rows=1000, budget=1))
+    assert len(whole.rows) == len(desk.cases)
+    assert (len(first.rows), len(second.rows)) == (1, 1)
+    assert str(first.after) == min(case["id"] for case in desk.cases.values())

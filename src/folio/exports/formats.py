@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
@@ -53,6 +54,39 @@ class Json:
         self.text = text
 
 
+@dataclass(frozen=True, slots=True)
+class Lines:
+    """CSV rows as PostgreSQL's COPY writes them (`FORMAT csv`): each ends with a line feed, and a quoted cell keeps
+    its own line breaks as they are."""
+
+    data: bytes
+    count: int
+
+    def __len__(self) -> int:
+        return self.count
+
+    def crlf(self) -> bytes:
+        """The rows ended by CRLF (RFC 4180)."""
+        if self.data.count(b"\n") == self.count:
+            return self.data.replace(b"\n", b"\r\n")
+        # Outside quotes are the pieces of even index (a doubled quote leaves an empty piece between its halves).
+        pieces = self.data.split(b'"')
+        pieces[::2] = [piece.replace(b"\n", b"\r\n") for piece in pieces[::2]]
+        return b'"'.join(pieces)
+
+    def last_row(self) -> bytes:
+        """The last row, without its line feed."""
+        data, end = self.data, len(self.data) - 1
+        start, quotes = end, 0
+        while True:
+            # A line feed ends a row when the quotes after it (whole rows) are even; inside a cell, odd.
+            found = data.rfind(b"\n", 0, start)
+            quotes += data.count(b'"', found + 1, start)
+            if found < 0 or quotes % 2 == 0:
+                return data[found + 1 : end]
+            start = found
+
+
 def neutralised(text: str) -> str:
     """`text` as a spreadsheet shows it and never evaluates: a leading `'` when it could start a formula."""
     return "'" + text if text[:1] in FORMULA_STARTS else text
@@ -87,8 +121,8 @@ class TextFormat:
     def start(self) -> bytes:
         return b""
 
-    def page(self, rows: Sequence[Any]) -> bytes:
-        """A page of rows (CSV lines for CSV, rows of values otherwise)."""
+    def page(self, rows: Any) -> bytes:
+        """A page of rows (`Lines` for CSV, rows of values otherwise)."""
         raise NotImplementedError
 
     def end(self) -> bytes:
@@ -97,7 +131,7 @@ class TextFormat:
 
 class CsvFormat(TextFormat):
     """RFC 4180 (CRLF line ends, quotes doubled), UTF-8; with a byte-order mark when asked, for Excel. Its rows are
-    CSV lines already (`folio.exports.sql.Shape.LINES`): the header is written here."""
+    CSV already (`Lines`, `folio.exports.sql.Shape.LINES`): the header is written here."""
 
     def __init__(self, columns: Sequence[str], *, bom: bool) -> None:
         super().__init__(columns)
@@ -108,8 +142,8 @@ class CsvFormat(TextFormat):
         csv.writer(buffer, lineterminator="\r\n").writerow([neutralised(column) for column in self.columns])
         return (BOM if self.bom else b"") + buffer.getvalue().encode()
 
-    def page(self, rows: Sequence[str]) -> bytes:
-        return ("\r\n".join(rows) + "\r\n").encode()
+    def page(self, rows: Lines) -> bytes:
+        return rows.crlf()
 
 
 class JsonLinesFormat(TextFormat):

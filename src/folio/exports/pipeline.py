@@ -36,10 +36,8 @@ class Tally:
     bytes: int = 0
 
 
-async def pages(
-    reader: Reader, sessionmaker: async_sessionmaker[AsyncSession], bounds: Bounds
-) -> AsyncIterator[list[Any]]:
-    """The reader's pages in order. The next page is read while the caller writes this one: the database and this
+async def pages(reader: Reader, sessionmaker: async_sessionmaker[AsyncSession], bounds: Bounds) -> AsyncIterator[Any]:
+    """The reader's pages' rows in order. The next page is read while the caller writes this one: the database and this
     process work at once, and the read holds its connection only while it reads."""
 
     async def read(after: object) -> Page:

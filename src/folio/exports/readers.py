@@ -21,8 +21,8 @@ from folio.cases.repository import CaseFilters, CaseRepository, case_conditions
 from folio.cases.workflow import DONE
 from folio.db import table
 from folio.documents.repository import DocumentFilters, DocumentRepository
-from folio.exports.formats import Row, sheet_text
-from folio.exports.sql import Bounds, Column, Columns, Page, Shape, ids, json, keyset_page, plain, size, times
+from folio.exports.formats import Lines, Row, sheet_text
+from folio.exports.sql import Bounds, Column, Columns, Keyset, Page, Shape, ids, json, plain, size, times
 from folio.models import AuditEntry, BusinessUnit, Document, DocumentContent, Enrichment, Record, Summary, User
 from folio.summaries.repository import SummaryFilters, SummaryRepository
 
@@ -57,6 +57,7 @@ class _ListReader:
     spec: Columns
     # What a row weighs, for the page's budget; None: rows are bounded when written.
     size: Any = None
+    _pages: Keyset | None = None
 
     def _base(self, session: AsyncSession) -> Select[*tuple[Any, ...]]:
         raise NotImplementedError
@@ -68,16 +69,12 @@ class _ListReader:
         return await _count(session, self._base(session))
 
     async def page(self, session: AsyncSession, after: Any, bounds: Bounds) -> Page:
-        rows, last = await keyset_page(
-            session,
-            self._rows(session),
-            key=self.key,
-            after=after,
-            descending=self.descending,
-            bounds=bounds,
-            size=self.size,
-        )
-        return Page(self.spec.shaped(rows), last)
+        if self._pages is None:
+            rows = self._rows(session)
+            self._pages = Keyset(
+                lambda _: rows, spec=self.spec, key=self.key, descending=self.descending, size=self.size
+            )
+        return await self._pages.page(session, after, bounds)
 
 
 # Cases.
@@ -137,10 +134,16 @@ class CaseReader:
         else:
             # The fields are picked out of the enrichment's JSON here, with their JSON types.
             self.spec = Columns([*base, Column("enrichment", cast(_LABELS.data, Text))], shape)
-        self.size = size(
-            func.octet_length(DocumentContent.text),
-            func.pg_column_size(Document.meta),
-            func.pg_column_size(_LABELS.data),
+        self._pages = Keyset(
+            self._statement,
+            spec=self.spec,
+            key=Record.document_id,
+            descending=False,
+            size=size(
+                func.octet_length(DocumentContent.text),
+                func.pg_column_size(Document.meta),
+                func.pg_column_size(_LABELS.data),
+            ),
         )
 
     def _base(self) -> Select[*tuple[Any, ...]]:
@@ -149,7 +152,7 @@ class CaseReader:
     async def count(self, session: AsyncSession) -> int:
         return await _count(session, self._base())
 
-    def _statement(self, after: UUID | None) -> Select[*tuple[Any, ...]]:
+    def _statement(self, after: ColumnElement[Any] | None) -> Select[*tuple[Any, ...]]:
         # The planner does not carry the key's range over to the joined tables: unless it is said of each, every
         # merge join reads its table from the start, and a page deep into a million cases takes seconds.
         def past(key: Any) -> ColumnElement[bool]:
@@ -176,19 +179,10 @@ class CaseReader:
         )
 
     async def page(self, session: AsyncSession, after: Any, bounds: Bounds) -> Page:
-        rows, last = await keyset_page(
-            session,
-            self._statement(after),
-            key=Record.document_id,
-            after=after,
-            descending=False,
-            bounds=bounds,
-            size=self.size,
-        )
-        shaped = self.spec.shaped(rows)
+        page = await self._pages.page(session, after, bounds)
         if self.spec.shape is Shape.LINES:
-            return Page(shaped, last)
-        return Page([self._with_fields(row) for row in shaped], last)
+            return page
+        return Page([self._with_fields(row) for row in page.rows], page.after)
 
     def _with_fields(self, row: Row) -> Row:
         *values, data = row
@@ -330,17 +324,13 @@ class AuditReader(_ListReader):
 # Rows already in memory.
 
 
-def csv_lines(rows: Sequence[Row]) -> list[str]:
-    """Rows of values as CSV lines, as the database writes them: text neutralised, the rest as it is."""
+def csv_lines(rows: Sequence[Row]) -> Lines:
+    """Rows of values as CSV, as the database writes it: text neutralised, the rest as it is."""
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    lines = []
-    for row in rows:
-        writer.writerow([None if value is None else sheet_text(value) for value in row])
-        lines.append(buffer.getvalue()[:-1])
-        buffer.seek(0)
-        buffer.truncate()
-    return lines
+    csv.writer(buffer, lineterminator="\n").writerows(
+        [None if value is None else sheet_text(value) for value in row] for row in rows
+    )
+    return Lines(buffer.getvalue().encode(), len(rows))
 
 
 class FixedReader:
@@ -349,7 +339,7 @@ class FixedReader:
     def __init__(self, name: str, columns: Sequence[str], rows: Sequence[Row], shape: Shape) -> None:
         self.name = name
         self.columns = columns
-        self.rows: list[Any] = csv_lines(rows) if shape is Shape.LINES else list(rows)
+        self.rows: Lines | list[Any] = csv_lines(rows) if shape is Shape.LINES else list(rows)
 
     async def count(self, session: AsyncSession) -> int:
         return len(self.rows)

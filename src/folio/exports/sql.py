@@ -1,10 +1,11 @@
-"""How an export reads a page: the columns of a source as SQL, the CSV line the database writes from them, and a
+"""How an export reads a page: the columns of a source as SQL, the CSV rows the database writes from them, and a
 keyset page bounded in rows and in bytes of text.
 
-Rows come in one of two shapes. As *lines* (CSV), the database writes each row's CSV line itself, quoted and
-neutralised (`folio.exports.formats`), in its own process while this one sends the previous page: this process
-only joins lines. As *values* (JSON Lines, Markdown, XLSX), times and ids are ISO 8601 and UUID text, booleans and
-numbers keep their type, and JSON comes as `Json`.
+Rows come in one of two shapes. As *lines* (CSV), the database writes the page's CSV itself with `COPY … TO STDOUT`,
+in its own process while this one sends the previous page: the SQL gives each cell's text (neutralised,
+`folio.exports.formats`), COPY quotes it, and this process receives bytes, not rows. As *values* (JSON Lines,
+Markdown, XLSX), times and ids are ISO 8601 and UUID text, booleans and numbers keep their type, and JSON comes as
+`Json`.
 
 A page holds at most `Bounds.rows` rows and ends early once its rows carry more than `Bounds.budget` bytes of text
 (the first row always comes), so that a page of long case texts takes no more memory than a page of short ones.
@@ -12,7 +13,8 @@ A page holds at most `Bounds.rows` rows and ends early once its rows carry more 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any
@@ -22,6 +24,7 @@ from sqlalchemy import (
     Select,
     String,
     Text,
+    bindparam,
     case,
     cast,
     func,
@@ -30,15 +33,18 @@ from sqlalchemy import (
     select,
     type_coerce,
 )
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
+from sqlalchemy.sql.compiler import SQLCompiler
 
-from folio.exports.formats import FORMULA_STARTS, Json, Row
+from folio.exports.formats import FORMULA_STARTS, Json, Lines, Row
 
 # Labels of the columns a page statement adds (never exported under these names).
 _KEY = "page_key"
 _SIZE = "page_size"
 _RUNNING = "page_running"
+# The parameter of the key a page is read after.
+_AFTER = "page_after"
 
 
 class Shape(Enum):
@@ -48,8 +54,8 @@ class Shape(Enum):
 
 @dataclass(frozen=True, slots=True)
 class Page:
-    # CSV lines (str) or rows of values, by the reader's shape.
-    rows: list[Any]
+    # `Lines` or a list of rows of values, by the reader's shape.
+    rows: Any
     # The key to read on after; None: this was the last page.
     after: Any
 
@@ -71,25 +77,24 @@ class Column:
     bare: bool = False
     json: bool = False
 
-    def text(self) -> ColumnElement[str]:
-        """The column in a CSV line."""
+    def cell(self) -> ColumnElement[Any]:
+        """The column's text in a CSV row, which COPY quotes when it is not bare."""
         text = cast(self.sql, Text)
         if self.bare:
-            return func.coalesce(text, "")
-        quoted = '"' + func.replace(neutralised(text), '"', '""') + '"'
-        return func.coalesce(quoted, "")
+            # COPY quotes an empty text (to tell it from NULL, written as nothing): an empty bare cell is NULL.
+            return func.nullif(text, "")
+        return neutralised(text)
 
 
-# The characters as SQL literals rather than bound values: a list of bound values is expanded anew at every
-# execution, for every text column.
-_FORMULA_LITERALS: list[ColumnElement[str]] = [
-    literal_column("'" + character + "'") for character in sorted(FORMULA_STARTS)
-]
+# The characters' code points as SQL literals rather than bound values: a list of bound values is expanded anew at
+# every execution, for every text column.
+_FORMULA_CODES: list[ColumnElement[int]] = [literal_column(str(ord(character))) for character in sorted(FORMULA_STARTS)]
 
 
 def neutralised(text: ColumnElement[str]) -> ColumnElement[str]:
-    """`folio.exports.formats.neutralised` in SQL."""
-    return case((func.left(text, 1).in_(_FORMULA_LITERALS), "'" + text), else_=text)
+    """`folio.exports.formats.neutralised` in SQL. `ascii` gives the first character's code point (0 for no text),
+    without making a text of it as `left(text, 1)` would."""
+    return case((func.ascii(text).in_(_FORMULA_CODES), "'" + text), else_=text)
 
 
 def iso(column: Any) -> ColumnElement[str | None]:
@@ -129,57 +134,157 @@ class Columns:
     def __init__(self, columns: Sequence[Column], shape: Shape) -> None:
         self.shape = shape
         self.names = [column.name for column in columns]
+        # Labels of their own: two columns of one name (two tables' `status`) must stay two in a subquery.
+        labels = [f"column_{index}" for index in range(len(columns))]
         if shape is Shape.LINES:
-            self.sql: list[Any] = [func.concat_ws(",", *(column.text() for column in columns)).label("line")]
+            self.sql: list[Any] = [column.cell().label(label) for column, label in zip(columns, labels, strict=True)]
         else:
-            # Labels of their own: two columns of one name (two tables' `status`) must stay two in a subquery.
-            self.sql = [column.sql.label(f"column_{index}") for index, column in enumerate(columns)]
+            self.sql = [column.sql.label(label) for column, label in zip(columns, labels, strict=True)]
+        self.quoted = [label for column, label in zip(columns, labels, strict=True) if not column.bare]
         self.json = [index for index, column in enumerate(columns) if column.json]
 
-    def shaped(self, rows: list[Row]) -> list[Any]:
-        """Lines as they are; values with their JSON marked."""
-        if self.shape is Shape.LINES:
-            return [row[0] for row in rows]
+    def marked(self, rows: list[Row]) -> list[Any]:
+        """Rows of values with their JSON marked."""
         if not self.json:
             return rows
-        shaped: list[Any] = []
+        marked: list[Any] = []
         for row in rows:
             values = list(row)
             for index in self.json:
                 if values[index] is not None:
                     values[index] = Json(values[index])
-            shaped.append(values)
-        return shaped
+            marked.append(values)
+        return marked
 
 
-async def keyset_page(
-    session: AsyncSession,
-    statement: Select[*tuple[Any, ...]],
-    *,
-    key: InstrumentedAttribute[Any],
-    after: Any,
-    descending: bool,
-    bounds: Bounds,
-    size: ColumnElement[int] | None,
-) -> tuple[list[Row], Any]:
-    """The rows of `statement` after `after` in key order, and the key to read on after (None: none left)."""
-    if after is not None:
-        statement = statement.where(key < after if descending else key > after)
-    order = key.desc() if descending else key
-    statement = statement.add_columns(key.label(_KEY)).order_by(order).limit(bounds.rows)
-    if size is not None:
-        # A running total in key order over the rows the limit keeps; a row that begins past the budget waits for
-        # the next page, and its text is never read (only the outer query outputs it).
-        inner = statement.add_columns(size.label(_SIZE), func.sum(size).over(order_by=order).label(_RUNNING)).subquery()
-        kept = [column for column in inner.c if column.name not in {_SIZE, _RUNNING}]
-        statement = (
-            select(*kept)
-            .where(inner.c[_RUNNING] - inner.c[_SIZE] < bounds.budget)
-            .order_by(inner.c[_KEY].desc() if descending else inner.c[_KEY])
+class Keyset:
+    """A statement's rows page by page along `key`, after the last key read. Only that key changes from page to
+    page: the statements (the first page's, and the next pages' with the key as a parameter) are built once, and
+    compiled once for COPY. `statement(after)` gives the rows after `after` (None: from the first), in `spec`'s
+    columns; as lines, a row's first column is its key."""
+
+    def __init__(
+        self,
+        statement: Callable[[ColumnElement[Any] | None], Select[*tuple[Any, ...]]],
+        *,
+        spec: Columns,
+        key: Any,
+        descending: bool,
+        size: ColumnElement[int] | None,
+    ) -> None:
+        self.spec, self.key, self.descending, self.size = spec, key, descending, size
+        self._statement = statement
+        self._built: dict[tuple[bool, Bounds], Select[*tuple[Any, ...]]] = {}
+        self._copies: dict[tuple[bool, Bounds], _Copy] = {}
+
+    async def page(self, session: AsyncSession, after: Any, bounds: Bounds) -> Page:
+        form = (after is None, bounds)
+        statement = self._built.get(form)
+        if statement is None:
+            statement = self._built[form] = self._build(after is None, bounds)
+        values = {} if after is None else {_AFTER: after}
+        connection = await session.connection()
+        if self.spec.shape is Shape.LINES:
+            copy = self._copies.get(form)
+            if copy is None:
+                copy = self._copies[form] = await _Copy.of(connection, statement, self.spec.quoted, values)
+            lines = await copy.run(connection, values)
+            if not lines:
+                return Page(lines, None)
+            return Page(lines, self.key.type.python_type(lines.last_row().partition(b",")[0].decode()))
+        # Core execution: rows come as tuples, with no ORM loading on the way.
+        rows = (await connection.execute(statement, values)).all()
+        if not rows:
+            return Page([], None)
+        return Page(self.spec.marked([row[:-1] for row in rows]), rows[-1][-1])
+
+    def _build(self, first: bool, bounds: Bounds) -> Select[*tuple[Any, ...]]:
+        key = self.key
+        after = None if first else bindparam(_AFTER, type_=key.type)
+        statement = self._statement(after)
+        if after is not None:
+            statement = statement.where(key < after if self.descending else key > after)
+        order = key.desc() if self.descending else key
+        exported = len(statement.selected_columns)
+        statement = statement.add_columns(key.label(_KEY)).order_by(order).limit(bounds.rows)
+        if self.size is not None:
+            # A running total in key order over the rows the limit keeps; a row that begins past the budget waits
+            # for the next page, and is never sent.
+            running = func.sum(self.size).over(order_by=order)
+            inner = statement.add_columns(self.size.label(_SIZE), running.label(_RUNNING)).subquery()
+            statement = (
+                select(*list(inner.c)[: exported + 1])
+                .where(inner.c[_RUNNING] - inner.c[_SIZE] < bounds.budget)
+                .order_by(inner.c[_KEY].desc() if self.descending else inner.c[_KEY])
+            )
+        if self.spec.shape is Shape.LINES:
+            # COPY writes the exported columns only: the key is the first of them.
+            columns = list(statement.selected_columns)[:exported]
+            statement = statement.with_only_columns(*columns, maintain_column_froms=True)
+        return statement
+
+
+_PARAMETER = re.compile(r"\$(\d+)\b")
+
+
+@dataclass(frozen=True, slots=True)
+class _Copy:
+    """A statement as `COPY (…) TO STDOUT (FORMAT csv)`, its `quoted` columns always quoted (NULL as nothing). COPY
+    takes no parameters: each run puts them into the statement as literals quoted by PostgreSQL (`quote_literal`
+    of each value cast to its parameter's type), as asyncpg's `copy_from_query` does, but with the statement
+    compiled and its parameters' types read once, not at every page."""
+
+    compiled: SQLCompiler
+    processors: dict[str, Any]
+    literals: str
+    quoted: list[str]
+
+    @classmethod
+    async def of(
+        cls, connection: AsyncConnection, statement: Select[*tuple[Any, ...]], quoted: list[str], values: dict[str, Any]
+    ) -> _Copy:
+        dialect = connection.dialect
+        compiled = statement.compile(dialect=dialect)
+        assert isinstance(compiled, SQLCompiler)  # noqa: S101 — a SELECT's
+        # What SQLAlchemy does to a value before the driver has it (an enum to its text, JSON serialised).
+        processors = {
+            name: processor
+            for parameter, name in compiled.bind_names.items()
+            if (processor := parameter.type.dialect_impl(dialect).bind_processor(dialect)) is not None
+        }
+        expanded = compiled.construct_expanded_state(values)
+        prepared = await (await _driver(connection)).prepare(expanded.statement)
+        literals = ", ".join(
+            f"quote_literal(${index}::{_identifier(kind.schema)}.{_identifier(kind.name)}::text)"
+            for index, kind in enumerate(prepared.get_parameters(), 1)
         )
-    # Core execution: rows come as tuples, with no ORM loading on the way.
-    connection = await session.connection()
-    rows = (await connection.execute(statement)).all()
-    if not rows:
-        return [], None
-    return [row[:-1] for row in rows], rows[-1][-1]
+        return cls(compiled, processors, f"SELECT {literals}", quoted)
+
+    async def run(self, connection: AsyncConnection, values: dict[str, Any]) -> Lines:
+        driver = await _driver(connection)
+        expanded = self.compiled.construct_expanded_state(values)
+        processors = {**self.processors, **expanded.processors}
+        arguments = [
+            value if (processor := processors.get(name)) is None else processor(value)
+            for name, value in zip(expanded.positiontup or (), expanded.positional_parameters, strict=True)
+        ]
+        sql = expanded.statement
+        if arguments:
+            literals = await driver.fetchrow(self.literals, *arguments)
+            sql = _PARAMETER.sub(lambda found: literals[int(found.group(1)) - 1] or "NULL", sql)
+        pieces: list[bytes] = []
+
+        async def keep(piece: bytes) -> None:
+            pieces.append(piece)
+
+        status = await driver.copy_from_query(sql, output=keep, format="csv", force_quote=self.quoted or None)
+        return Lines(b"".join(pieces), int(status.rpartition(" ")[2]))
+
+
+async def _driver(connection: AsyncConnection) -> Any:
+    """The session's asyncpg connection, for what SQLAlchemy does not run (COPY)."""
+    return (await connection.get_raw_connection()).driver_connection
+
+
+def _identifier(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'

@@ -69,10 +69,13 @@ class Lines:
         """The rows ended by CRLF (RFC 4180)."""
         if self.data.count(b"\n") == self.count:
             return self.data.replace(b"\n", b"\r\n")
-        # Outside quotes are the pieces of even index (a doubled quote leaves an empty piece between its halves).
-        pieces = self.data.split(b'"')
-        pieces[::2] = [piece.replace(b"\n", b"\r\n") for piece in pieces[::2]]
-        return b'"'.join(pieces)
+        # A line feed inside a quoted cell follows an odd number of quotes since its row began.
+        ended: list[bytes] = []
+        inside = False
+        for line in self.data.split(b"\n")[:-1]:
+            inside ^= line.count(b'"') % 2 == 1
+            ended += (line, b"\n" if inside else b"\r\n")
+        return b"".join(ended)
 
     def last_row(self) -> bytes:
         """The last row, without its line feed."""

@@ -185,6 +185,10 @@ class Keyset:
         values = {} if after is None else {_AFTER: after}
         connection = await session.connection()
         if self.spec.shape is Shape.LINES:
+            # The page's statement with its values written in looks big enough to the planner for parallel workers
+            # (a member's units, a filter), whose start costs more than a page of 2,000 rows: none, in this
+            # transaction.
+            await connection.execute(select(func.set_config("max_parallel_workers_per_gather", "0", True)))
             copy = self._copies.get(form)
             if copy is None:
                 copy = self._copies[form] = await _Copy.of(connection, statement, self.spec.quoted, values)

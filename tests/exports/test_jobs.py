@@ -20,7 +20,7 @@ from folio.documents.errors import FileTooLarge
 from folio.documents.storage import LocalWriter
 from folio.errors import Forbidden
 from folio.exports import service
-from folio.exports.tasks import PruneExports, requester
+from folio.exports.tasks import PruneExports, WriteExport, requester
 from folio.jobs.kinds import PRUNE_EXPORTS
 from folio.jobs.runner import JobContext
 from folio.models import Export, ExportFormat, ExportSource, ExportStatus, Job, JobStatus
@@ -214,15 +214,24 @@ async def test_jobs_are_bounded_per_organization_and_checked_when_asked(
 
 
 async def test_twenty_requests_at_once_keep_the_limit_and_none_fails(
-    client: httpx.AsyncClient, app: FastAPI
+    client: httpx.AsyncClient, app: FastAPI, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Each request locks the organization, counts and stores its export and job with their events; concurrent
     ones queue on that lock instead of deadlocking with each other's events (once a 500)."""
+    # The jobs wait until every request has answered: one finished early would free a place under the limit.
+    answered, write = asyncio.Event(), WriteExport.__call__
+
+    async def held(self: WriteExport, context: JobContext) -> None:
+        await answered.wait()
+        await write(self, context)
+
+    monkeypatch.setattr(WriteExport, "__call__", held)
     owner = await register(client)
     limit = app.state.settings.exports.max_jobs_per_org
     responses = await asyncio.gather(
         *(client.post(EXPORTS, json={"source": "documents"}, headers=owner.headers) for _ in range(20))
     )
+    answered.set()
     assert sorted(response.status_code for response in responses) == [202] * limit + [429] * (20 - limit)
     for response in responses:
         if response.status_code == 202:

@@ -127,6 +127,13 @@ async def profile(url: str, calls: Mapping[str, Call | None]) -> dict[str, Profi
     def capture(_conn: Any, _cursor: Any, statement: str, parameters: Any, _context: Any, _many: bool) -> None:
         captured.append((statement, parameters))
 
+    # A query COPY runs (the CSV export's pages) goes to asyncpg without SQLAlchemy: caught here.
+    copy_from_query = asyncpg.Connection.copy_from_query
+
+    async def copied(connection: Any, query: str, *args: Any, **options: Any) -> Any:
+        captured.append((query, args))
+        return await copy_from_query(connection, query, *args, **options)
+
     found: dict[str, Profile] = {}
     try:
         for name, call in calls.items():
@@ -135,6 +142,7 @@ async def profile(url: str, calls: Mapping[str, Call | None]) -> dict[str, Profi
             found[name] = result = Profile()
             captured.clear()
             event.listen(engine.sync_engine, "before_cursor_execute", capture)
+            asyncpg.Connection.copy_from_query = copied
             try:
                 async with AsyncSession(engine) as session:
                     await call(session)
@@ -144,6 +152,7 @@ async def profile(url: str, calls: Mapping[str, Call | None]) -> dict[str, Profi
                 continue
             finally:
                 event.remove(engine.sync_engine, "before_cursor_execute", capture)
+                asyncpg.Connection.copy_from_query = copy_from_query
             async with engine.connect() as connection:
                 for statement, parameters in captured:
                     if not statement.lstrip().upper().startswith(("SELECT", "WITH")):

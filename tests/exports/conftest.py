@@ -128,3 +128,22 @@ async def make_desk(client: httpx.AsyncClient, app: FastAPI) -> Desk:
                 update(Record).where(Record.document_id == UUID(cases[key]["id"])).values(customer=customer)
             )
     return Desk(owner, limited, viewer, north, south, cases)
+
+
+def csv_request(path: str, headers: dict[str, str]) -> dict[str, Any]:
+    """The ASGI scope of `GET path?format=csv` with `headers`, for a test that plays the server itself (and reads the
+    body piece by piece, which httpx's ASGI transport does not)."""
+    return {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"format=csv",
+        "root_path": "",
+        "headers": [(b"host", b"testserver"), *((k.lower().encode(), v.encode()) for k, v in headers.items())],
+        "client": ("127.0.0.1", 50000),
+        "server": ("testserver", 80),
+    }

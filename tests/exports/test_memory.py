@@ -13,6 +13,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
+from tests.exports.conftest import csv_request
 from tests.exports.data import insert_cases
 from tests.factories import Account, register
 
@@ -38,20 +39,7 @@ class Stall:
 async def streamed(app: FastAPI, account: Account, path: str, stall: Stall | None = None) -> tuple[int, int]:
     """Call the ASGI app as a server would, with a client that reads and drops each piece as it comes: the response's
     status and the CSV lines it held. (httpx's ASGI transport would keep the whole body.)"""
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "GET",
-        "scheme": "http",
-        "path": path,
-        "raw_path": path.encode(),
-        "query_string": b"format=csv",
-        "root_path": "",
-        "headers": [(b"host", b"testserver"), (b"authorization", f"Bearer {account.access_token}".encode())],
-        "client": ("127.0.0.1", 50000),
-        "server": ("testserver", 80),
-    }
+    scope = csv_request(path, {"Authorization": f"Bearer {account.access_token}"})
     requested = False
     done = asyncio.Event()
     status, lines = 0, 0

@@ -25,6 +25,7 @@ from tests.exports.conftest import (
     TRICKY,
     Desk,
     as_text,
+    csv_request,
     csv_rows,
     enrich,
     export,
@@ -323,23 +324,7 @@ async def test_a_client_gone_mid_export_leaves_no_connection_behind(
     """The client goes after the first page, while the next is read (COPY under way): the read is cancelled, its
     connection goes back to the pool, and the next export reads as well as ever."""
     monkeypatch.setattr(service, "bounds_of", lambda settings: Bounds(rows=1, budget=1 << 20))
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "GET",
-        "scheme": "http",
-        "path": "/api/v1/exports/cases",
-        "raw_path": b"/api/v1/exports/cases",
-        "query_string": b"format=csv",
-        "root_path": "",
-        "headers": [
-            (b"host", b"testserver"),
-            *((k.lower().encode(), v.encode()) for k, v in desk.owner.headers.items()),
-        ],
-        "client": ("127.0.0.1", 50000),
-        "server": ("testserver", 80),
-    }
+    scope = csv_request("/api/v1/exports/cases", desk.owner.headers)
     pieces = 0
 
     async def receive() -> dict[str, Any]:

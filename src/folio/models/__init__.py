@@ -17,6 +17,7 @@ from folio.models.embedding_index import EmbeddingIndex
 from folio.models.enrichment import Enrichment, EnrichmentSchema, EnrichmentStatus
 from folio.models.event import Event
 from folio.models.export import Export, ExportFormat, ExportSource, ExportStatus
+from folio.models.identity import AuthFlow, UserIdentity
 from folio.models.invitation import Invitation, InvitationStatus
 from folio.models.job import Job, JobStatus
 from folio.models.llm_settings import LLMProviderKind, OrgLLMSettings
@@ -61,6 +62,7 @@ __all__ = [
     "ApiKey",
     "AuditActorType",
     "AuditEntry",
+    "AuthFlow",
     "AuthSession",
     "BatchFormat",
     "BatchStatus",
@@ -127,6 +129,7 @@ __all__ = [
     "UsageEvent",
     "UnitMembership",
     "User",
+    "UserIdentity",
     "WebhookAttempt",
     "WebhookCursor",
     "WebhookDelivery",

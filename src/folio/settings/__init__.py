@@ -32,9 +32,13 @@ from folio.settings.groups import (
     LogSettings,
     ModelPrice,
     OutboundSettings,
+    PlanLimits,
+    PlanSettings,
     RateLimitSettings,
     RecordSettings,
     SearchSettings,
+    SsoProvider,
+    SsoSettings,
     UsageSettings,
     WebhookSettings,
 )
@@ -79,10 +83,14 @@ __all__ = [
     "LogSettings",
     "ModelPrice",
     "OutboundSettings",
+    "PlanLimits",
+    "PlanSettings",
     "RateLimitSettings",
     "RecordSettings",
     "SearchSettings",
     "Settings",
+    "SsoProvider",
+    "SsoSettings",
     "UsageSettings",
     "WebhookSettings",
 ]
@@ -135,6 +143,8 @@ class Settings(BaseSettings):
     exports: ExportSettings = ExportSettings()
     alerts: AlertSettings = AlertSettings()
     analytics: AnalyticsSettings = AnalyticsSettings()
+    plans: PlanSettings = PlanSettings()
+    sso: SsoSettings = SsoSettings()
     log: LogSettings = LogSettings()
 
     @model_validator(mode="after")

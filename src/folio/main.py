@@ -28,6 +28,7 @@ from folio.api_docs import install_docs
 from folio.audit import router as audit_router
 from folio.auth import keys_router
 from folio.auth import router as auth_router
+from folio.auth.sso import router as sso_router
 from folio.auth.tokens import AccessTokens
 from folio.cases import router as cases_router
 from folio.db import create_engine, create_sessionmaker
@@ -61,6 +62,7 @@ from folio.observability.logging import configure_logging
 from folio.observability.metrics import instrument_pool
 from folio.observability.middleware import Load, RequestMiddleware
 from folio.orgs import router as orgs_router
+from folio.plans import router as plans_router
 from folio.ratelimit import RateLimiter
 from folio.records import router as records_router
 from folio.search import router as search_router
@@ -253,6 +255,8 @@ def create_app(settings: Settings | None = None, *, job_handlers: Mapping[str, H
         orgs_router,
         units_router,
         keys_router,
+        sso_router,
+        plans_router,
         documents_router,
         jobs_router,
         events_ws,

@@ -24,6 +24,14 @@ class DocumentRead(ReadModel):
     metadata: dict[str, Any] = Field(validation_alias="meta")
     size_bytes: int
     sha256: str
+    source_type: str = Field(
+        description="Where it came from: `upload` (a file sent to the API), `record` (a row of a case batch) or "
+        "`web` (a page fetched by `POST /api/v1/documents/import-url`)."
+    )
+    source_url: str | None = Field(description="The address it was fetched from (after redirects), for a web page.")
+    external_last_updated: datetime | None = Field(
+        description="When the source last changed, as it said (a web page's `Last-Modified`)."
+    )
     version: int = Field(description="The live chunk version; it grows by one with every completed (re)index.")
     page_count: int | None
     char_count: int | None

@@ -42,6 +42,11 @@ class Document(IdMixin, CreatedAtMixin, Base):
     # "metadata" is reserved on declarative classes, hence the attribute name.
     meta: Mapped[dict[str, Any]] = mapped_column("metadata", JSONB, default=dict, server_default=text("'{}'::jsonb"))
     # None for records, whose text comes from a row of a batch file rather than a file of their own.
+    # Where it came from: "upload" (a file sent to the API), "record" (a batch row) or "web" (a page fetched from
+    # `source_url`), and when the source says it last changed (a web page's Last-Modified).
+    source_type: Mapped[str] = mapped_column(String(32), default="upload", server_default="upload")
+    source_url: Mapped[str | None] = mapped_column(String(2000))
+    external_last_updated: Mapped[datetime | None]
     storage_key: Mapped[str | None] = mapped_column(String(128))
     size_bytes: Mapped[int] = mapped_column(BigInteger)
     sha256: Mapped[str] = mapped_column(String(64))

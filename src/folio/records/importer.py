@@ -177,6 +177,7 @@ def _document(
         "title": title_of(row),
         "filename": batch.filename,
         "kind": FileKind.RECORD.value,
+        "source_type": "record",
         "status": DocumentStatus.PENDING.value,
         "tags": [],
         "metadata": metadata,

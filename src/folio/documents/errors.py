@@ -46,3 +46,12 @@ class FormTooLarge(PayloadTooLarge):
 
     code = "FORM_TOO_LARGE"
     message = "The upload's form fields are too large."
+
+
+class UrlFetchFailed(FolioError):
+    """The URL to import could not be read: its server did not answer, answered with an error status (in
+    `details.status`), redirected too often or elsewhere than http(s), or sent nothing."""
+
+    status_code = 422
+    code = "URL_FETCH_FAILED"
+    message = "The URL could not be fetched."

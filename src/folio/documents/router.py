@@ -11,6 +11,7 @@ from folio.auth.deps import authenticated, requires
 from folio.auth.principal import Principal, Scope
 from folio.deps import API_V1, PageDep, SessionDep, SettingsDep, StorageDep
 from folio.documents import service as documents
+from folio.documents import web
 from folio.documents.deps import DocumentUpload
 from folio.documents.errors import (
     DocumentHasNoFile,
@@ -19,21 +20,26 @@ from folio.documents.errors import (
     FileTooLarge,
     FormTooLarge,
     UnsupportedFileType,
+    UrlFetchFailed,
 )
+from folio.documents.multipart import UploadedFile
 from folio.documents.repository import DocumentFilters
 from folio.documents.schemas import (
     ChunkRead,
     DocumentContentRead,
     DocumentRead,
     DocumentUpdate,
+    ImportUrl,
     PageSpanRead,
     UploadedDocument,
     UploadResponse,
 )
+from folio.documents.service import DocumentFields, Source
 from folio.errors import Forbidden, NulCharacter
 from folio.ingestion.extracted import FileKind
 from folio.jobs.schemas import JobRead
 from folio.models import Document, DocumentStatus, Job
+from folio.outbound import OutboundPolicy, OutboundURLForbidden
 from folio.pagination import Page
 
 router = APIRouter(prefix=f"{API_V1}/documents", tags=["documents"])
@@ -98,6 +104,10 @@ async def upload_documents(
         allow_duplicate=allow_duplicate,
         max_attempts=settings.jobs.max_attempts,
     )
+    return _uploaded(created)
+
+
+def _uploaded(created: list[documents.Created]) -> UploadResponse:
     return UploadResponse(
         items=[
             UploadedDocument(
@@ -106,6 +116,49 @@ async def upload_documents(
             for item in created
         ]
     )
+
+
+@router.post(
+    "/import-url",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=UploadResponse,
+    responses=authenticated(
+        Forbidden, FileTooLarge, NulCharacter, UnsupportedFileType, OutboundURLForbidden, UrlFetchFailed
+    ),
+    summary="Import a web page or a file from a URL",
+    description=(
+        "The URL is fetched now, through the same guard as every address a tenant gives: a host that is or resolves "
+        "to an internal address (loopback, private, link-local, cloud metadata…) is refused with "
+        "`OUTBOUND_URL_FORBIDDEN`, as is every redirect (at most 5 are followed) that leads there. The body is capped "
+        "at `FOLIO_MAX_UPLOAD_MB` (413). Its `Content-Type` names its kind (HTML, PDF, DOCX, Markdown, plain text; "
+        "415 otherwise, or when the first bytes disagree); a server that does not answer, answers with an error "
+        "status or sends nothing gives `URL_FETCH_FAILED`. Then it is a document like an upload (`source_type: "
+        "web`, `source_url` the address after redirects, `external_last_updated` its `Last-Modified`), deduplicated "
+        "by content unless `allow_duplicate`, with an ingestion job to follow. No database connection is held "
+        "while the page is fetched."
+    ),
+)
+async def import_url(
+    body: ImportUrl, principal: Writer, session: SessionDep, settings: SettingsDep, storage: StorageDep
+) -> UploadResponse:
+    max_bytes = settings.max_upload_mb * 1024 * 1024
+    policy = OutboundPolicy.from_settings(settings.outbound, max_response_bytes=max_bytes)
+    fetched = await web.fetch(body.url, policy=policy, storage=storage, max_bytes=max_bytes)
+    try:
+        created = await documents.create_documents(
+            session,
+            principal=principal,
+            storage=storage,
+            files=[UploadedFile(fetched.filename, fetched.stored)],
+            fields=DocumentFields(body.title, body.tags or [], body.metadata or {}),
+            allow_duplicate=body.allow_duplicate,
+            max_attempts=settings.jobs.max_attempts,
+            source=Source("web", fetched.url, fetched.last_modified),
+        )
+    except BaseException:
+        await storage.delete(fetched.stored.key)
+        raise
+    return _uploaded(created)
 
 
 @router.get(

@@ -3,6 +3,7 @@ from __future__ import annotations
 import json
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlsplit
 from uuid import UUID
 
 from pydantic import BaseModel, Field, field_validator
@@ -72,6 +73,32 @@ class DocumentUpdate(RequestModel):
         if metadata is not None and "\\u0000" in json.dumps(metadata):
             raise ValueError("metadata must not contain NUL characters")
         return metadata
+
+
+class ImportUrl(DocumentUpdate):
+    """A document fetched from the web (its fields checked as an update's)."""
+
+    url: str = Field(
+        min_length=8,
+        max_length=2000,
+        pattern=r"^https?://",
+        description="A public http(s) address of an HTML page or a PDF, DOCX, Markdown or text file.",
+        examples=["https://example.com/handbook/leave-policy.html"],
+    )
+    title: str | None = Field(None, min_length=1, max_length=500, description="Default: the file name of the URL.")
+    tags: list[str] | None = Field(None, max_length=50)
+    allow_duplicate: bool = Field(False, description="Store it even if the organization has the same content.")
+
+    @field_validator("url")
+    @classmethod
+    def _has_a_host(cls, url: str) -> str:
+        try:
+            host = urlsplit(url).hostname
+        except ValueError as exc:  # a malformed port or IPv6 literal
+            raise ValueError("url is not a valid address") from exc
+        if not host:
+            raise ValueError("url has no host")
+        return url
 
 
 class PageSpanRead(BaseModel):

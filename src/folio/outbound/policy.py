@@ -60,13 +60,14 @@ class OutboundPolicy:
                 self._names.add(normalise(entry))
 
     @classmethod
-    def from_settings(cls, settings: OutboundSettings) -> OutboundPolicy:
+    def from_settings(cls, settings: OutboundSettings, *, max_response_bytes: int | None = None) -> OutboundPolicy:
+        """The deployment's policy; `max_response_bytes` for bodies of another size than answers are (a document)."""
         return cls(
             allow_private=settings.allow_private,
             allow_hosts=settings.allow_hosts,
             connect_timeout=settings.connect_timeout_seconds,
             timeout=settings.timeout_seconds,
-            max_response_bytes=settings.max_response_kb * 1024,
+            max_response_bytes=settings.max_response_kb * 1024 if max_response_bytes is None else max_response_bytes,
         )
 
     def url_refusal(self, url: str) -> str | None:

@@ -1,0 +1,193 @@
+"""Importing a document from a URL: fetched over real HTTP from a local site, through the outbound guard (internal
+addresses refused, redirects checked again), capped and typed as uploads are, with no database connection held
+while the page is read."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
+
+from tests.apps import idle, serve
+from tests.attacks import report
+from tests.documents.test_router import wait_ready
+from tests.factories import Account, error_of, register
+from tests.live_server import serve_in_thread
+from tests.llm.test_outbound_api import BAD_BASE_URLS
+
+IMPORT = "/api/v1/documents/import-url"
+PAGE = (
+    b"<!doctype html><html><head><title>Leave</title></head>"
+    b"<body><h1>Leave policy</h1><p>Parental leave is twenty weeks.</p></body></html>"
+)
+# The site's /stall answers once the test lets it.
+STALLED, GO_ON = threading.Event(), threading.Event()
+
+
+def site_routes() -> list[Route]:
+    def page(body: bytes, media_type: str, **headers: str) -> Any:
+        async def answer(request: Request) -> Response:
+            return Response(body, media_type=media_type, headers=headers)
+
+        return answer
+
+    async def moved(request: Request) -> Response:
+        return RedirectResponse("/handbook/leave.html", status_code=301)
+
+    async def loop(request: Request) -> Response:
+        return RedirectResponse("/loop", status_code=302)
+
+    async def to_metadata(request: Request) -> Response:
+        return RedirectResponse("http://169.254.169.254/latest/meta-data/", status_code=302)
+
+    async def to_private(request: Request) -> Response:
+        return RedirectResponse("http://10.0.0.7/admin", status_code=302)
+
+    async def missing(request: Request) -> Response:
+        return Response(b"gone", status_code=404)
+
+    def stall(request: Request) -> Response:  # run in a thread by Starlette: waiting blocks no loop
+        STALLED.set()
+        GO_ON.wait(30)
+        return Response(b"Notes written while the test watched the pool.", media_type="text/plain")
+
+    return [
+        Route("/handbook/leave.html", page(PAGE, "text/html", **{"Last-Modified": "Wed, 02 Dec 2026 10:00:00 GMT"})),
+        Route("/old", moved),
+        Route("/loop", loop),
+        Route("/to-metadata", to_metadata),
+        Route("/to-private", to_private),
+        Route("/missing", missing),
+        Route("/report.pdf", page(report(1, pages=2), "application/pdf")),
+        Route("/notes", page(b"Plain notes about the rota.", "text/plain; charset=utf-8")),
+        Route("/readme.md", page(b"# Readme\n\nSet up the rota.", "application/octet-stream")),
+        Route("/logo", page(b"\x89PNG\r\n\x1a\n" + b"\x00" * 64, "image/png")),
+        Route("/fake.html", page(b"%PDF-1.7 not a page", "text/html")),
+        Route("/empty", page(b"", "text/plain")),
+        Route("/big", page(b"x" * (1024 * 1024 + 10), "text/plain")),
+        Route("/stall", stall),
+    ]
+
+
+@pytest.fixture(scope="module")
+def site() -> Iterator[str]:
+    with serve_in_thread(Starlette(routes=site_routes()), lifespan="off") as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+async def local(database_url: str) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]]:
+    """A deployment whose operator lets URLs reach 127.0.0.1 (where the test site is), and only that internal host;
+    uploads of 1 MiB at most."""
+    outbound = {"allow_private": True, "allow_hosts": ["127.0.0.1"]}
+    async with serve(database_url, outbound=outbound, max_upload_mb=1) as served:
+        yield served
+
+
+async def imported(client: httpx.AsyncClient, account: Account, url: str, **body: Any) -> httpx.Response:
+    return await client.post(IMPORT, json={"url": url, **body}, headers=account.headers)
+
+
+async def test_a_page_becomes_a_document_that_says_where_it_came_from(
+    local: tuple[FastAPI, httpx.AsyncClient], site: str
+) -> None:
+    client = local[1]
+    account = await register(client)
+    response = await imported(client, account, f"{site}/old", tags=["hr"])
+    assert response.status_code == 202, response.text
+    [item] = response.json()["items"]
+    document = item["document"]
+    assert (document["kind"], document["filename"], document["tags"]) == ("html", "leave.html", ["hr"])
+    assert document["source_type"] == "web"
+    # The address after the redirect.
+    assert document["source_url"] == f"{site}/handbook/leave.html"
+    assert document["external_last_updated"] == "2026-12-02T10:00:00Z"
+    ready = await wait_ready(client, account, document["id"])
+    assert ready["status"] == "ready", ready
+    content = await client.get(f"/api/v1/documents/{document['id']}/content", headers=account.headers)
+    assert "Parental leave is twenty weeks." in content.json()["text"]
+    again = await imported(client, account, f"{site}/handbook/leave.html")
+    assert again.json()["items"][0]["deduplicated"] is True
+
+
+@pytest.mark.parametrize(
+    ("path", "kind", "filename"),
+    [("/report.pdf", "pdf", "report.pdf"), ("/notes", "text", "notes.txt"), ("/readme.md", "markdown", "readme.md")],
+)
+async def test_the_kind_comes_from_the_content_type_else_the_extension(
+    local: tuple[FastAPI, httpx.AsyncClient], site: str, path: str, kind: str, filename: str
+) -> None:
+    client = local[1]
+    account = await register(client)
+    response = await imported(client, account, f"{site}{path}")
+    assert response.status_code == 202, response.text
+    document = response.json()["items"][0]["document"]
+    assert (document["kind"], document["filename"]) == (kind, filename)
+    assert (await wait_ready(client, account, document["id"]))["status"] == "ready"
+
+
+async def test_what_cannot_be_read_is_refused_with_its_reason(
+    local: tuple[FastAPI, httpx.AsyncClient], site: str
+) -> None:
+    client = local[1]
+    account = await register(client)
+    error = error_of(await imported(client, account, f"{site}/missing"), 422, "URL_FETCH_FAILED")
+    assert error["details"] == {"status": 404}
+    error = error_of(await imported(client, account, f"{site}/loop"), 422, "URL_FETCH_FAILED")
+    assert error["details"] == {"reason": "redirects"}
+    error = error_of(await imported(client, account, f"{site}/empty"), 422, "URL_FETCH_FAILED")
+    assert error["details"] == {"reason": "empty"}
+    closed = site.rsplit(":", 1)[0] + ":9"  # the discard port: nothing listens
+    error = error_of(await imported(client, account, f"{closed}/page.html"), 422, "URL_FETCH_FAILED")
+    assert error["details"] == {"reason": "unreachable"}
+    error_of(await imported(client, account, f"{site}/logo"), 415, "UNSUPPORTED_FILE_TYPE")
+    error_of(await imported(client, account, f"{site}/fake.html"), 415, "UNSUPPORTED_FILE_TYPE")
+    error = error_of(await imported(client, account, f"{site}/big"), 413, "PAYLOAD_TOO_LARGE")
+    assert error["details"] == {"max_bytes": 1024 * 1024}
+    listed = await client.get("/api/v1/documents", headers=account.headers)
+    assert listed.json()["items"] == []
+
+
+async def test_redirects_to_internal_addresses_are_refused(local: tuple[FastAPI, httpx.AsyncClient], site: str) -> None:
+    client = local[1]
+    account = await register(client)
+    for path in ("/to-metadata", "/to-private"):
+        error_of(await imported(client, account, f"{site}{path}"), 422, "OUTBOUND_URL_FORBIDDEN")
+
+
+@pytest.mark.parametrize("url", BAD_BASE_URLS)
+async def test_internal_addresses_are_refused_by_default(client: httpx.AsyncClient, url: str) -> None:
+    account = await register(client)
+    error_of(await imported(client, account, url), 422, "OUTBOUND_URL_FORBIDDEN")
+
+
+async def test_malformed_urls_and_other_schemes_are_refused(client: httpx.AsyncClient) -> None:
+    account = await register(client)
+    for url in ("ftp://example.com/file.txt", "file:///etc/passwd", "https://", "http://[::1/", "http://a.com/\x00"):
+        error_of(await imported(client, account, url), 422, "VALIDATION_ERROR")
+    error_of(await imported(client, account, "https://user:secret@example.com/a"), 422, "OUTBOUND_URL_FORBIDDEN")
+    error_of(await imported(client, account, "https://example.com/" + "a" * 2000), 422, "VALIDATION_ERROR")
+
+
+async def test_no_database_connection_is_held_while_the_page_is_read(database_url: str, site: str) -> None:
+    outbound = {"allow_private": True, "allow_hosts": ["127.0.0.1"]}
+    async with serve(database_url, outbound=outbound) as (app, client):
+        account = await register(client)
+        await idle(app)
+        STALLED.clear()
+        GO_ON.clear()
+        request = asyncio.create_task(imported(client, account, f"{site}/stall"))
+        assert await asyncio.to_thread(STALLED.wait, 30)
+        assert app.state.engine.sync_engine.pool.checkedout() == 0
+        GO_ON.set()
+        response = await request
+        assert response.status_code == 202, response.text

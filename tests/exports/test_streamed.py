@@ -210,6 +210,12 @@ async def test_documents_summaries_and_search_export(client: httpx.AsyncClient, 
     response = await export(client, desk.owner.headers, "documents")
     line = next(line for line in response.content.split(b"\r\n") if line.startswith(south.encode()))
     assert b',"",' not in line
+    # A filter whose value is an array (tags), written into the COPY statement as a literal of its type.
+    async with app.state.sessionmaker() as session, session.begin():
+        await session.execute(update(Document).where(Document.id == UUID(south)).values(tags=["south", "urgent"]))
+    tagged = await export(client, desk.owner.headers, "documents", tag=["south", "urgent"])
+    assert tagged.status_code == 200, tagged.text
+    assert [row[0] for row in csv_rows(tagged.content)[1:]] == [south]
     header, *rows = csv_rows(response.content)
     assert {row[header.index("error_code")] for row in rows} == {""}
     summaries = await export(client, desk.owner.headers, "summaries")

@@ -259,7 +259,7 @@ class _Copy:
         expanded = compiled.construct_expanded_state(values)
         prepared = await (await _driver(connection)).prepare(expanded.statement)
         literals = ", ".join(
-            f"quote_literal(${index}::{_identifier(kind.schema)}.{_identifier(kind.name)}::text)"
+            f"quote_literal(${index}::{_type_name(kind.schema, kind.name)}::text)"
             for index, kind in enumerate(prepared.get_parameters(), 1)
         )
         return cls(compiled, processors, f"SELECT {literals}", quoted)
@@ -288,6 +288,13 @@ class _Copy:
 async def _driver(connection: AsyncConnection) -> Any:
     """The session's asyncpg connection, for what SQLAlchemy does not run (COPY)."""
     return (await connection.get_raw_connection()).driver_connection
+
+
+def _type_name(schema: str, name: str) -> str:
+    """A type as a cast names it: asyncpg names an array type `varchar[]`, whose brackets are not the name's."""
+    base = name.removesuffix("[]")
+    brackets = "[]" if base != name else ""
+    return f"{_identifier(schema)}.{_identifier(base)}{brackets}"
 
 
 def _identifier(name: str) -> str:

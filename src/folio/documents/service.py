@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from functools import partial
 from typing import Any
 from uuid import UUID
@@ -38,6 +39,15 @@ class DocumentFields:
 
 
 @dataclass(frozen=True, slots=True)
+class Source:
+    """Where a document's file came from, when it was not sent to the API (`Document.source_type`)."""
+
+    type: str
+    url: str
+    last_updated: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Created:
     document: Document
     job_id: UUID | None
@@ -53,9 +63,11 @@ async def create_documents(
     fields: DocumentFields,
     allow_duplicate: bool,
     max_attempts: int,
+    source: Source | None = None,
 ) -> list[Created]:
     """A document and an ingestion job per file; a file whose content the organization already has answers
-    with the existing document (its stored copy is dropped) unless `allow_duplicate`."""
+    with the existing document (its stored copy is dropped) unless `allow_duplicate`. Without a `source`, the files
+    were uploaded."""
     repository = DocumentRepository(session)
     created: list[Created] = []
     for uploaded in files:
@@ -77,6 +89,9 @@ async def create_documents(
             storage_key=uploaded.stored.key,
             size_bytes=uploaded.stored.size,
             sha256=uploaded.stored.sha256,
+            source_type="upload" if source is None else source.type,
+            source_url=None if source is None else source.url,
+            external_last_updated=None if source is None else source.last_updated,
         )
         await repository.add(document)
         emit_document(session, document, EventType.DOCUMENT_CREATED, actor_of(principal))

@@ -248,15 +248,12 @@ class EnrichmentRepository:
             for outcome in sorted(outcomes, key=lambda outcome: outcome.document_id)
         ]
         await self.session.execute(statement, rows)
-        await self.copy_labels(org_id=None, document_ids=[outcome.document_id for outcome in outcomes])
+        await self.copy_labels([outcome.document_id for outcome in outcomes])
 
-    async def copy_labels(self, *, org_id: UUID | None, document_ids: Sequence[UUID] | None = None) -> None:
-        """Copy onto cases the labels of their enrichment by their organization's default schema: those of
-        `document_ids`, or every case of `org_id` (its default schema changed; cases it has not enriched lose
-        their labels)."""
-        records = table(Record)
-        if document_ids is None:
-            await self.session.execute(update(records).where(records.c.org_id == org_id).values(dict.fromkeys(LABELS)))
+    async def copy_labels(self, document_ids: Sequence[UUID]) -> None:
+        """Copy onto the cases among `document_ids` the labels of their enrichment by their organization's default
+        schema (those it has not enriched keep theirs)."""
+        records, enrichments = table(Record), table(Enrichment)
         default_schema = func.coalesce(
             select(EnrichmentSchema.id)
             .where(EnrichmentSchema.org_id == records.c.org_id, EnrichmentSchema.is_default)
@@ -265,17 +262,29 @@ class EnrichmentRepository:
             .where(EnrichmentSchema.org_id.is_(None), EnrichmentSchema.is_default)
             .scalar_subquery(),
         )
-        enrichments = table(Enrichment)
-        statement = (
+        await self.session.execute(
             update(records)
             .where(enrichments.c.document_id == records.c.document_id, enrichments.c.schema_id == default_schema)
+            .where(records.c.document_id.in_(sorted(document_ids)))
             .values({label: _label(enrichments.c.data, label) for label in LABELS})
         )
-        if document_ids is None:
-            statement = statement.where(records.c.org_id == org_id)
-        else:
-            statement = statement.where(records.c.document_id.in_(sorted(document_ids)))
-        await self.session.execute(statement)
+
+    async def count_cases(self, org_id: UUID) -> int:
+        return int(await self.session.scalar(select(func.count()).where(Record.org_id == org_id)) or 0)
+
+    async def relabel(self, org_id: UUID, *, after: UUID | None, limit: int) -> UUID | None:
+        """The labels of the organization's next `limit` cases (by id, after `after`) taken again from the default
+        schema's enrichments, cleared where it has none: the id to go on after, None once every case is done."""
+        records = table(Record)
+        batch = select(records.c.document_id).where(records.c.org_id == org_id)
+        if after is not None:
+            batch = batch.where(records.c.document_id > after)
+        ids = list(await self.session.scalars(batch.order_by(records.c.document_id).limit(limit)))
+        if not ids:
+            return None
+        await self.session.execute(update(records).where(records.c.document_id.in_(ids)).values(dict.fromkeys(LABELS)))
+        await self.copy_labels(ids)
+        return ids[-1] if len(ids) == limit else None
 
     async def tally(self, job_id: UUID) -> tuple[int, int]:
         """Enrichments `job_id` has written (whatever their outcome), and how many of them need review."""

@@ -59,7 +59,9 @@ async def list_schemas(
     description="The JSON Schema is checked now (422 `ENRICHMENT_SCHEMA_INVALID`). With `is_default`, batches and "
     "requests that name no schema use it instead of the built-in `Case triage`.",
 )
-async def create_schema(body: SchemaCreate, principal: Writer, session: SessionDep) -> SchemaRead:
+async def create_schema(
+    body: SchemaCreate, principal: Writer, session: SessionDep, settings: SettingsDep
+) -> SchemaRead:
     schema = await service.create_schema(
         session,
         principal=principal,
@@ -67,6 +69,7 @@ async def create_schema(body: SchemaCreate, principal: Writer, session: SessionD
         description=body.description,
         json_schema=body.json_schema,
         is_default=body.is_default,
+        max_attempts=settings.jobs.max_attempts,
     )
     return SchemaRead.model_validate(schema)
 
@@ -94,9 +97,15 @@ async def get_schema(schema_id: UUID, principal: Reader, session: SessionDep) ->
     summary="Change one of your enrichment schemas",
     description="Enrichments already written keep their data; enrich again to follow the new schema.",
 )
-async def update_schema(schema_id: UUID, body: SchemaUpdate, principal: Writer, session: SessionDep) -> SchemaRead:
+async def update_schema(
+    schema_id: UUID, body: SchemaUpdate, principal: Writer, session: SessionDep, settings: SettingsDep
+) -> SchemaRead:
     schema = await service.update_schema(
-        session, principal=principal, schema_id=schema_id, changes=body.model_dump(exclude_unset=True)
+        session,
+        principal=principal,
+        schema_id=schema_id,
+        changes=body.model_dump(exclude_unset=True),
+        max_attempts=settings.jobs.max_attempts,
     )
     return SchemaRead.model_validate(schema)
 
@@ -107,8 +116,10 @@ async def update_schema(schema_id: UUID, body: SchemaUpdate, principal: Writer, 
     responses=authenticated(Forbidden, EnrichmentSchemaReadOnly),
     summary="Delete one of your enrichment schemas and its enrichments (again: still 204)",
 )
-async def delete_schema(schema_id: UUID, principal: Writer, session: SessionDep) -> None:
-    await service.delete_schema(session, principal=principal, schema_id=schema_id)
+async def delete_schema(schema_id: UUID, principal: Writer, session: SessionDep, settings: SettingsDep) -> None:
+    await service.delete_schema(
+        session, principal=principal, schema_id=schema_id, max_attempts=settings.jobs.max_attempts
+    )
 
 
 @router.post(

@@ -25,7 +25,7 @@ from folio.enrichment.repository import EnrichmentRepository, SchemaRepository
 from folio.enrichment.schemas import MAX_SCHEMA_BYTES
 from folio.enrichment.tasks import Tally
 from folio.jobs import service as jobs
-from folio.jobs.kinds import ENRICH_DOCUMENTS
+from folio.jobs.kinds import ENRICH_DOCUMENTS, RELABEL_CASES
 from folio.models import DocumentStatus, Enrichment, EnrichmentSchema, Job, TemplateKind
 from folio.pagination import Paged, PageRequest
 from folio.repository import lock_org
@@ -107,6 +107,7 @@ async def create_schema(
     description: str,
     json_schema: dict[str, Any],
     is_default: bool,
+    max_attempts: int,
 ) -> EnrichmentSchema:
     check_schema(json_schema)
     repository = SchemaRepository(session)
@@ -125,12 +126,12 @@ async def create_schema(
     )
     await repository.add(schema)
     if is_default:
-        await EnrichmentRepository(session).copy_labels(org_id=principal.org_id)
+        await _relabel(session, principal, max_attempts)
     return schema
 
 
 async def update_schema(
-    session: AsyncSession, *, principal: Principal, schema_id: UUID, changes: dict[str, Any]
+    session: AsyncSession, *, principal: Principal, schema_id: UUID, changes: dict[str, Any], max_attempts: int
 ) -> EnrichmentSchema:
     """Apply the fields present in `changes` (name, description, json_schema, is_default)."""
     repository = SchemaRepository(session)
@@ -150,11 +151,11 @@ async def update_schema(
             setattr(schema, field, value)
     await session.flush()
     if "is_default" in changes:
-        await EnrichmentRepository(session).copy_labels(org_id=principal.org_id)
+        await _relabel(session, principal, max_attempts)
     return schema
 
 
-async def delete_schema(session: AsyncSession, *, principal: Principal, schema_id: UUID) -> None:
+async def delete_schema(session: AsyncSession, *, principal: Principal, schema_id: UUID, max_attempts: int) -> None:
     """Deleting twice is not an error; the enrichments made with the schema go with it."""
     repository = SchemaRepository(session)
     schema = await repository.get(principal.org_id, schema_id, for_update=True)
@@ -164,7 +165,13 @@ async def delete_schema(session: AsyncSession, *, principal: Principal, schema_i
         raise EnrichmentSchemaReadOnly()
     await repository.delete(schema)
     if schema.is_default:
-        await EnrichmentRepository(session).copy_labels(org_id=principal.org_id)
+        await _relabel(session, principal, max_attempts)
+
+
+async def _relabel(session: AsyncSession, principal: Principal, max_attempts: int) -> None:
+    """The organization's default schema changed: its cases' labels are taken again from that schema's enrichments
+    by a job (`enrichment.relabel_cases`), a batch per transaction, not in this request."""
+    await jobs.enqueue(session, principal=principal, kind=RELABEL_CASES, max_attempts=max_attempts)
 
 
 async def check_template(session: AsyncSession, *, principal: Principal, template_id: UUID | None) -> None:

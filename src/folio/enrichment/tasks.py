@@ -206,3 +206,26 @@ async def fail_pending(context: JobContext, code: str, message: str) -> None:
     """Mark what the job leaves unwritten as failed with its error; retrying the job writes them."""
     async with context.fenced() as session:
         await EnrichmentRepository(session).fail_pending(context.job_id, code, message)
+
+
+# Cases whose labels one transaction of `relabel_cases` takes again: row locks held briefly, in id order.
+RELABEL_BATCH = 2_000
+
+
+async def relabel_cases(context: JobContext) -> None:
+    """`enrichment.relabel_cases`: the organization's default schema changed, so every case's labels are taken again
+    from that schema's enrichments (cleared where it has none), a batch per transaction. A retry starts over, which
+    is harmless: each batch writes what the default schema says at the time."""
+    org_id = context.principal.org_id
+    async with context.sessionmaker() as session:
+        total = max(await EnrichmentRepository(session).count_cases(org_id), 1)
+    after: UUID | None = None
+    done = 0
+    while True:
+        async with context.fenced() as session:
+            after = await EnrichmentRepository(session).relabel(org_id, after=after, limit=RELABEL_BATCH)
+        done += RELABEL_BATCH
+        if after is None:
+            break
+        await context.progress(min(99, 100 * done / total), f"relabelled {done} of {total} cases", stage="relabelling")
+    await context.progress(100, f"relabelled the organization's {total} cases")

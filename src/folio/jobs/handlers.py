@@ -5,13 +5,14 @@ from __future__ import annotations
 from folio.analytics.pulse.tasks import SendPulseDigests
 from folio.documents.storage import Storage
 from folio.embeddings.factory import LazyProvider
-from folio.enrichment.tasks import EnrichDocuments, EnrichmentRunner, Limits
+from folio.enrichment.tasks import EnrichDocuments, EnrichmentRunner, Limits, relabel_cases
 from folio.exports.tasks import WriteExport
 from folio.ingestion.tasks import Ingestion
 from folio.jobs.kinds import (
     ENRICH_DOCUMENTS,
     IMPORT_RECORDS,
     INGEST_DOCUMENT,
+    RELABEL_CASES,
     SEND_PULSE_DIGESTS,
     SUMMARIZE_DOCUMENT,
     WEBHOOK_DELIVER,
@@ -38,6 +39,7 @@ def build_handlers(
         SUMMARIZE_DOCUMENT: Summarization(llm, embedder.get, settings.llm, meter),
         IMPORT_RECORDS: RecordImport(settings.records, settings.ingestion, storage, embedder.get, meter, enrichment),
         ENRICH_DOCUMENTS: EnrichDocuments(enrichment),
+        RELABEL_CASES: relabel_cases,
         WEBHOOK_DELIVER: DeliverWebhook(WebhookConfig.from_settings(settings)),
         WRITE_EXPORT: WriteExport(settings.exports, storage, embedder.get, settings.search),
         # Periodic (`folio.jobs.periodic`), but it needs the models and the meter.

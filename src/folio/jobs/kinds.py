@@ -12,6 +12,7 @@ IMPORT_RECORDS: Final = "import_records"
 ENRICH_DOCUMENTS: Final = "enrich_documents"
 WEBHOOK_DELIVER: Final = "webhook.deliver"
 WRITE_EXPORT: Final = "exports.write"
+RELABEL_CASES: Final = "enrichment.relabel_cases"
 
 # Enqueued by the scheduler, once per period.
 PRUNE_EVENTS: Final = "events.prune"

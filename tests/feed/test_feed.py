@@ -64,6 +64,29 @@ async def test_items_come_newest_first_with_a_line_and_their_actor(app: FastAPI,
     assert items[0]["type"] == "case.updated"
 
 
+async def test_a_case_change_names_its_assignees_and_units(app: FastAPI, client: httpx.AsyncClient) -> None:
+    owner, agent, gone = await register(client, name="Ann Lee"), await register(client, name="Bo Diaz"), uuid4()
+    await add_member(client, owner, agent, "editor")
+    north = await make_unit(app, owner.org_id, "North")
+    changes = [
+        Change(field="assigned_to", before=str(gone), after=str(agent.user_id)),
+        Change(field="unit_id", before=None, after=str(north)),
+    ]
+    async with app.state.sessionmaker() as session, session.begin():
+        data = CaseData(number="C-000007", changes=changes, status="open", priority="normal", unit_id=north)
+        emit(
+            session,
+            org_id=owner.org_id,
+            type=EventType.CASE_UPDATED,
+            subject_id=uuid4(),
+            data=data,
+            actor=Actor(type="user", id=owner.user_id),
+            audience=Audience.unit(north),
+        )
+    [item] = await _feed(client, owner, type="case.updated")
+    assert item["line"] == "Ann Lee changed C-000007: assignee someone who left → Bo Diaz, unit — → North"
+
+
 async def test_a_member_limited_to_a_unit_sees_only_its_case_events(app: FastAPI, client: httpx.AsyncClient) -> None:
     owner = await register(client)
     north_member, south_member = await register(client), await register(client)

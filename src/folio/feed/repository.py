@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from folio.auth.principal import Principal
 from folio.events.schemas import EventType, Visibility
-from folio.models import Event
+from folio.models import BusinessUnit, Event, Membership, User
 from folio.pagination import Paged, PageRequest, newest_first_rows
 from folio.repository import actor_name
 
@@ -51,6 +51,24 @@ class FeedRepository:
         """The events newest first, each with its actor's name (a user's name, an API key's name)."""
         statement = select(Event, actor_name()).where(readable_events(principal, filters.types), *_narrowed(filters))
         return await newest_first_rows(self.session, statement, Event.id, page)
+
+    async def names(self, org_id: UUID, user_ids: Collection[UUID], unit_ids: Collection[UUID]) -> dict[str, str]:
+        """The names of the organization's members and business units among the ids, by id (as text): one that has
+        left or was deleted since is not named."""
+        named: dict[str, str] = {}
+        if user_ids:
+            members = (
+                select(User.id, User.name)
+                .join(Membership, Membership.user_id == User.id)
+                .where(Membership.org_id == org_id, User.id.in_(user_ids))
+            )
+            named.update({str(user_id): name for user_id, name in (await self.session.execute(members)).all()})
+        if unit_ids:
+            units = select(BusinessUnit.id, BusinessUnit.name).where(
+                BusinessUnit.org_id == org_id, BusinessUnit.id.in_(unit_ids)
+            )
+            named.update({str(unit_id): name for unit_id, name in (await self.session.execute(units)).all()})
+        return named
 
 
 def _narrowed(filters: FeedFilters) -> list[ColumnElement[bool]]:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
+from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -36,11 +37,37 @@ class FeedItem:
     line: str
 
 
-def _changes(data: Mapping[str, Any]) -> str:
+# Changes whose values are ids: the line names the member or unit, as the field's name says.
+_NAMED_FIELDS = {"assigned_to": "assignee", "unit_id": "unit"}
+
+
+def _changes(data: Mapping[str, Any], names: Mapping[str, str]) -> str:
+    def shown(field: str, value: str | None) -> str:
+        if value is None:
+            return "—"
+        if field not in _NAMED_FIELDS:
+            return value
+        return names.get(value, "someone who left" if field == "assigned_to" else "a deleted unit")
+
     return ", ".join(
-        f"{change['field'].replace('_', ' ')} {change['before'] or '—'} → {change['after'] or '—'}"
+        f"{_NAMED_FIELDS.get(change['field'], change['field'].replace('_', ' '))} "
+        f"{shown(change['field'], change['before'])} → {shown(change['field'], change['after'])}"
         for change in data.get("changes", [])
     )
+
+
+def _named_ids(events: Sequence[Event]) -> tuple[set[UUID], set[UUID]]:
+    """The member and unit ids the case changes among `events` name."""
+    users: set[UUID] = set()
+    units: set[UUID] = set()
+    for event in events:
+        if event.type != EventType.CASE_UPDATED.value:
+            continue
+        for change in event.data.get("changes", []):
+            ids = users if change["field"] == "assigned_to" else units if change["field"] == "unit_id" else None
+            if ids is not None:
+                ids.update(UUID(value) for value in (change["before"], change["after"]) if value)
+    return users, units
 
 
 # By type: the line's template; `{actor}` is who did it, the other fields are the event's data. Only templates
@@ -82,11 +109,12 @@ class _Blank(dict[str, Any]):
         return "—"
 
 
-def line_of(type: EventType, data: Mapping[str, Any], actor: str) -> str:
+def line_of(type: EventType, data: Mapping[str, Any], actor: str, names: Mapping[str, str]) -> str:
+    """The event's line; `names` are those of the members and units a case's changes refer to, by id."""
     values = _Blank({key: "—" if value is None else value for key, value in data.items()})
     values["actor"] = actor
     if type is EventType.CASE_UPDATED:
-        values["changes"] = _changes(data)
+        values["changes"] = _changes(data, names)
     return _LINES[type].format_map(values)
 
 
@@ -99,9 +127,11 @@ def actor_label(event: Event, name: str | None) -> str:
 async def page_feed(
     session: AsyncSession, *, principal: Principal, filters: FeedFilters, page: PageRequest
 ) -> Paged[FeedItem]:
-    found = await FeedRepository(session).page(principal, filters, page)
+    repository = FeedRepository(session)
+    found = await repository.page(principal, filters, page)
+    names = await repository.names(principal.org_id, *_named_ids([event for event, _ in found.items]))
     items = []
     for event, name in found.items:
         actor = actor_label(event, name)
-        items.append(FeedItem(event, actor, line_of(EventType(event.type), event.data, actor)))
+        items.append(FeedItem(event, actor, line_of(EventType(event.type), event.data, actor, names)))
     return Paged(items, found.next_cursor)

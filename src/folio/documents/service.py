@@ -26,7 +26,9 @@ from folio.jobs import service as jobs
 from folio.jobs.kinds import INGEST_DOCUMENT
 from folio.models import Chunk, Document, DocumentContent, DocumentStatus, Job
 from folio.pagination import Paged, PageRequest
+from folio.plans import service as plans_service
 from folio.search.repository import SearchRepository
+from folio.settings import PlanSettings
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,11 +66,24 @@ async def create_documents(
     allow_duplicate: bool,
     max_attempts: int,
     source: Source | None = None,
+    plans: PlanSettings | None = None,
 ) -> list[Created]:
     """A document and an ingestion job per file; a file whose content the organization already has answers
     with the existing document (its stored copy is dropped) unless `allow_duplicate`. Without a `source`, the files
-    were uploaded."""
+    were uploaded.
+
+    With `plans` enforced, all the files are refused (402 `PLAN_LIMIT_REACHED`) when the new documents among them
+    would take the organization past its plan's documents or storage bytes; a file it already has adds nothing."""
     repository = DocumentRepository(session)
+    if plans is not None and plans.enforce:
+        adding = await _new_files(repository, principal, files, allow_duplicate=allow_duplicate)
+        await plans_service.check_can_add_documents(
+            session,
+            plans=plans,
+            org_id=principal.org_id,
+            documents=len(adding),
+            size_bytes=sum(uploaded.stored.size for uploaded in adding),
+        )
     created: list[Created] = []
     for uploaded in files:
         kind = await anyio.to_thread.run_sync(detect, storage.local_path(uploaded.stored.key), uploaded.filename)
@@ -100,6 +115,16 @@ async def create_documents(
         )
         created.append(Created(document, job.id, deduplicated=False))
     return created
+
+
+async def _new_files(
+    repository: DocumentRepository, principal: Principal, files: Sequence[UploadedFile], *, allow_duplicate: bool
+) -> list[UploadedFile]:
+    """The files that would become documents: with duplicates refused, one per content the organization lacks."""
+    if allow_duplicate:
+        return list(files)
+    by_hash = {uploaded.stored.sha256: uploaded for uploaded in files}
+    return [uploaded for sha256, uploaded in by_hash.items() if await repository.by_hash(principal, sha256) is None]
 
 
 async def get_document(session: AsyncSession, *, principal: Principal, document_id: UUID) -> Document:

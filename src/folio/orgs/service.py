@@ -31,7 +31,9 @@ from folio.orgs.errors import (
 )
 from folio.orgs.repository import OrgRepository
 from folio.pagination import Paged, PageRequest
+from folio.plans import service as plans_service
 from folio.repository import lock_org
+from folio.settings import PlanSettings
 
 INVITATION_TTL = timedelta(days=7)
 # Every self-registered user owns an organization, so the cap is what bounds the rows one tenant can make.
@@ -125,9 +127,12 @@ async def page_members(
     return await OrgRepository(session).page_members(principal, page)
 
 
-async def invite(session: AsyncSession, *, principal: Principal, email: str, role: Role) -> Invitation:
+async def invite(
+    session: AsyncSession, *, principal: Principal, email: str, role: Role, plans: PlanSettings | None = None
+) -> Invitation:
     """Invite an address, or refresh its open invitation (new role, new expiry). Whether an account holds the
-    address is never consulted, so the answer cannot tell."""
+    address is never consulted, so the answer cannot tell. With `plans`, a new invitation counts as a member
+    against the plan's members."""
     _require_admin(principal)
     _require_owner_for(principal, role)
     repository = OrgRepository(session)
@@ -143,6 +148,8 @@ async def invite(session: AsyncSession, *, principal: Principal, email: str, rol
         principal, now
     ) >= MAX_PENDING_INVITATIONS:
         raise TooManyInvitations(details={"limit": MAX_PENDING_INVITATIONS})
+    if (invitation is None or invitation.expires_at <= now) and plans is not None:
+        await plans_service.check_can_add_member(session, plans=plans, org_id=principal.org_id, inviting=True, now=now)
     expires_at = now + INVITATION_TTL
     if invitation is None:
         invitation = Invitation(
@@ -184,12 +191,18 @@ async def page_my_invitations(
 
 
 async def accept_invitation(
-    session: AsyncSession, *, principal: Principal, invitation_id: UUID
+    session: AsyncSession, *, principal: Principal, invitation_id: UUID, plans: PlanSettings | None = None
 ) -> tuple[Organization, Role]:
+    """Join the invitation's organization; with `plans`, refused when its members already fill the plan (it was
+    moved to a smaller one since the invitation)."""
     repository = OrgRepository(session)
     user_id, invitation, now = await _own_invitation(repository, principal, invitation_id)
     if await repository.role_of(user_id=user_id, org_id=invitation.org_id) is not None:
         raise AlreadyMember()
+    if plans is not None:
+        await plans_service.check_can_add_member(
+            session, plans=plans, org_id=invitation.org_id, inviting=False, now=now
+        )
     await repository.add(Membership(org_id=invitation.org_id, user_id=user_id, role=invitation.role))
     _close(invitation, InvitationStatus.ACCEPTED, now)
     _emit_member(

@@ -7,7 +7,7 @@ a retried job resumes after the last block written (the batch's `rows_read` move
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
@@ -18,6 +18,8 @@ from folio.cases.workflow import due_at
 from folio.db import new_id
 from folio.ingestion.extracted import FileKind
 from folio.models import CasePriority, CaseStatus, DocumentStatus, RecordBatch
+from folio.plans.errors import PlanLimitReached
+from folio.plans.service import DocumentRoom, Limit
 from folio.records._values import UNIT_NOT_ALLOWED, printable
 from folio.records.repository import BatchRepository, CaseDefaults, RecordRepository
 from folio.records.rows import RecordRow, RowError
@@ -55,28 +57,21 @@ async def write_block(
     *,
     created_by: UUID | None,
     units: frozenset[UUID] | None = None,
+    room: DocumentRoom | None = None,
 ) -> Written:
     """Write the block's rows for `batch`; the caller's transaction holds the organization's import lock. `units`:
-    the business units the uploader is limited to (None: every unit)."""
+    the business units the uploader is limited to (None: every unit). `room`: what the organization's plan lets it
+    add (None: no limit); a row that would make a case past it is a row error."""
     records = RecordRepository(session)
     if units is not None:
         block = await _within_units(records, batch.org_id, block, units)
+    grouped = _Grouped.of(block)
+    known = await records.known(batch.org_id, list(grouped.latest))
+    if room is not None:
+        block = _within_plan(block, grouped.latest, known, room)
+        grouped = _Grouped.of(block)
     errors = [item for item in block if isinstance(item, RowError)]
-    # A later row with the same external id replaces an earlier one of the block, as it would across blocks.
-    first: dict[str, RecordRow] = {}
-    latest: dict[str, RecordRow] = {}
-    repeats: list[tuple[RecordRow, RecordRow]] = []
-    anonymous: list[RecordRow] = []
-    for item in block:
-        if isinstance(item, RecordRow):
-            if item.external_id is None:
-                anonymous.append(item)
-                continue
-            if item.external_id in latest:
-                repeats.append((latest[item.external_id], item))
-            first.setdefault(item.external_id, item)
-            latest[item.external_id] = item
-    known = await records.known(batch.org_id, list(latest))
+    first, latest, repeats, anonymous = grouped.first, grouped.latest, grouped.repeats, grouped.anonymous
     new_rows = anonymous + [row for external_id, row in latest.items() if external_id not in known]
     changed_rows = [
         (known[external_id].document_id, row)
@@ -137,6 +132,60 @@ async def write_block(
         failed=len(errors),
         changed_ids=new_ids + [document_id for document_id, _ in changed_rows],
     )
+
+
+@dataclass(frozen=True, slots=True)
+class _Grouped:
+    """A block's rows by external id: a later row with the same external id replaces an earlier one of the block,
+    as it would across blocks."""
+
+    first: dict[str, RecordRow]
+    latest: dict[str, RecordRow]
+    repeats: list[tuple[RecordRow, RecordRow]]
+    anonymous: list[RecordRow]
+
+    @classmethod
+    def of(cls, block: Sequence[RecordRow | RowError]) -> _Grouped:
+        grouped = cls({}, {}, [], [])
+        for item in block:
+            if isinstance(item, RecordRow):
+                if item.external_id is None:
+                    grouped.anonymous.append(item)
+                    continue
+                if item.external_id in grouped.latest:
+                    grouped.repeats.append((grouped.latest[item.external_id], item))
+                grouped.first.setdefault(item.external_id, item)
+                grouped.latest[item.external_id] = item
+        return grouped
+
+
+def _within_plan(
+    block: Sequence[RecordRow | RowError],
+    latest: dict[str, RecordRow],
+    known: Mapping[str, object],
+    room: DocumentRoom,
+) -> list[RecordRow | RowError]:
+    """The block with the rows that would make a case past the plan's documents or storage bytes made row errors,
+    in the order of the file: each new case is admitted with the text it would be stored with (its external id's
+    last row of the block), and every row of a refused one is an error. Rows of known cases are updates and pass."""
+    decided: dict[str, Limit | None] = {}
+    kept: list[RecordRow | RowError] = []
+    for item in block:
+        if isinstance(item, RowError) or item.external_id in known:
+            kept.append(item)
+            continue
+        if item.external_id is None:
+            over = room.admit(len(item.text.encode()))
+        elif item.external_id in decided:
+            over = decided[item.external_id]
+        else:
+            over = decided[item.external_id] = room.admit(len(latest[item.external_id].text.encode()))
+        kept.append(
+            item
+            if over is None
+            else RowError(item.line, PlanLimitReached.code, room.reason(over), printable(item.text[:200]))
+        )
+    return kept
 
 
 async def _within_units(

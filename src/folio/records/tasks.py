@@ -36,6 +36,7 @@ from folio.jobs.kinds import IMPORT_RECORDS
 from folio.jobs.runner import JobContext, settled
 from folio.llm.provider import Usage
 from folio.models import BatchStatus, RecordBatch
+from folio.plans import service as plans
 from folio.records.importer import write_block
 from folio.records.repository import BatchRepository, RecordRepository, ToIndex
 from folio.records.rows import RecordMapping, RecordRow, RowError, RowReader
@@ -158,7 +159,9 @@ class RecordImport:
             if live.created_by is not None:
                 uploader = await member_principal(session, org_id=live.org_id, user_id=live.created_by)
             units = None if uploader is None else uploader.units
-            written = await write_block(session, live, block, created_by=live.created_by, units=units)
+            # The meter holds the deployment's plans; the tallies read here count every block written before.
+            room = await plans.room_for_documents(session, plans=self.meter.plans, org_id=live.org_id)
+            written = await write_block(session, live, block, created_by=live.created_by, units=units, room=room)
             if schema_id is not None and written.changed_ids:
                 await enrichment.mark_pending(
                     session,

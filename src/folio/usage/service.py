@@ -1,4 +1,5 @@
-"""Recording what model calls cost, and refusing language-model calls once an organization's budget is spent.
+"""Recording what model calls cost, and refusing language-model calls once an organization's budget, or its plan's
+monthly tokens (`FOLIO_PLANS__ENFORCE`), is spent: the smaller of the two stops the calls.
 
 `Meter` is held by the app (`app.state.usage`) and the worker. `Meter.metered` wraps an organization's language
 model so that every call checks the budget first and records its tokens after, in a transaction of its own: usage
@@ -22,7 +23,8 @@ from folio.llm.provider import Completion, Delta, LLMProvider, Message, Usage
 from folio.llm.tokens import approximate_prompt_tokens, approximate_tokens
 from folio.llm.wrapped import relay
 from folio.models import UsageEvent
-from folio.settings import ModelPrice, Settings
+from folio.plans import service as plans
+from folio.settings import ModelPrice, PlanSettings, Settings
 from folio.usage.errors import BudgetExceeded
 from folio.usage.repository import GroupBy, UsageRepository
 
@@ -44,10 +46,12 @@ class Meter:
         self,
         sessionmaker: async_sessionmaker[AsyncSession],
         prices: dict[str, ModelPrice],
+        plans: PlanSettings,
         free_models: Sequence[str] = (),
     ) -> None:
         self.sessionmaker = sessionmaker
         self.prices = prices
+        self.plans = plans
         self.free_models = frozenset({EXTRACTIVE_MODEL, *free_models})
 
     def cost(self, model: str, usage: Usage) -> Decimal | None:
@@ -61,9 +65,13 @@ class Meter:
         return ((prompt + completion) / _PER_MILLION).quantize(Decimal("0.000001"))
 
     async def check_budget(self, principal: Principal) -> None:
-        """Raise BudgetExceeded when the organization has a budget and has used it this month."""
+        """Raise PlanLimitReached when the organization's plan allows no more tokens this month (checked first:
+        raising the budget would not help), BudgetExceeded when it has a budget and has used it."""
         async with self.sessionmaker() as session:
             budget = await budget_of(session, principal=principal)
+            await plans.check_monthly_tokens(
+                session, plans=self.plans, org_id=principal.org_id, used=budget.used_this_month
+            )
         if budget.remaining == 0:
             raise BudgetExceeded(
                 details={"monthly_tokens": budget.monthly_tokens, "used_this_month": budget.used_this_month}
@@ -89,9 +97,9 @@ class Meter:
 
 
 def meter_for(settings: Settings, sessionmaker: async_sessionmaker[AsyncSession]) -> Meter:
-    """The deployment's meter: its price table, and the local embedding model free of charge."""
+    """The deployment's meter: its price table and plans, and the local embedding model free of charge."""
     local = [LocalMiniLM.model] if settings.embeddings.provider == "local" else []
-    return Meter(sessionmaker, settings.usage.prices, free_models=local)
+    return Meter(sessionmaker, settings.usage.prices, settings.plans, free_models=local)
 
 
 class MeteredLLM:

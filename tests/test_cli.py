@@ -109,3 +109,22 @@ async def test_production_with_the_default_secret_refuses_to_start(
     done = await run_folio(*command, env=env, cwd=tmp_path)
     assert done.code == 2
     assert "FOLIO_AUTH__JWT_SECRET" in done.stdout
+
+
+async def test_orgs_set_plan_puts_an_organization_on_a_configured_plan(
+    env: dict[str, str], tmp_path: Path, client: httpx.AsyncClient
+) -> None:
+    owner = await register(client)
+    done = await run_folio("orgs", "set-plan", str(owner.org_id), "team", env=env, cwd=tmp_path)
+    assert done.code == 0, done.stdout + done.stderr
+    plan = await client.get("/api/v1/plan", headers=owner.headers)
+    assert (plan.json()["plan"], plan.json()["enforced"]) == ("team", False)
+    assert plan.json()["members"] == {"allowed": 100, "used": 1, "remaining": 99}
+
+    unknown = await run_folio("orgs", "set-plan", str(owner.org_id), "platinum", env=env, cwd=tmp_path)
+    assert unknown.code == 2
+    assert "enterprise, free, team" in unknown.stdout
+    missing = await run_folio("orgs", "set-plan", str(uuid4()), "team", env=env, cwd=tmp_path)
+    assert missing.code == 1
+    assert "ORG_NOT_FOUND" in missing.stdout
+    assert (await client.get("/api/v1/plan", headers=owner.headers)).json()["plan"] == "team"

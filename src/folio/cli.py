@@ -39,6 +39,7 @@ from folio.llm.registry import LLMRegistry
 from folio.migrate import MIGRATIONS_DIR, alembic_config, upgrade_to_head
 from folio.observability.logging import configure_logging
 from folio.orgs import service as orgs
+from folio.plans import service as plans
 from folio.settings import Settings
 from folio.usage.service import meter_for
 from folio.webhooks.fanout import running_fan_out
@@ -46,9 +47,11 @@ from folio.webhooks.fanout import running_fan_out
 app = typer.Typer(help="Folio: document intelligence you host yourself.", no_args_is_help=True)
 users = typer.Typer(help="Manage user accounts.", no_args_is_help=True)
 keys = typer.Typer(help="Manage API keys.", no_args_is_help=True)
+orgs_app = typer.Typer(help="Manage organizations.", no_args_is_help=True)
 app.command("ingest")(ingest_command)
 app.add_typer(users, name="users")
 app.add_typer(keys, name="keys")
+app.add_typer(orgs_app, name="orgs")
 console = Console()
 T = TypeVar("T")
 
@@ -239,3 +242,22 @@ def create_key(
     secret = _in_transaction(work)
     console.print("API key (store it now; it is not shown again):", style="bold")
     sys.stdout.write(secret + "\n")
+
+
+@orgs_app.command("set-plan")
+def set_plan(
+    org_id: Annotated[UUID, typer.Argument(help="Organization id.")],
+    plan: Annotated[str, typer.Argument(help="A plan of FOLIO_PLANS__LIMITS, such as free, team or enterprise.")],
+) -> None:
+    """Put an organization on a plan: its limits apply while FOLIO_PLANS__ENFORCE is on."""
+    configured = _settings().plans
+    if plan not in configured.limits:
+        console.print(f"[red]Unknown plan {plan!r}.[/red] Choose from: {', '.join(sorted(configured.limits))}")
+        raise typer.Exit(2)
+
+    async def work(session: AsyncSession) -> None:
+        await plans.set_plan(session, org_id=org_id, plan=plan)
+
+    _in_transaction(work)
+    enforced = "enforced" if configured.enforce else "not enforced: FOLIO_PLANS__ENFORCE is off"
+    console.print(f"Organization {org_id} is on the {plan} plan ({enforced}).")

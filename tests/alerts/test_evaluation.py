@@ -354,3 +354,31 @@ async def test_a_rules_chosen_members_are_notified_only_of_the_units_they_see(
     assert await notifications_of(app, unrestricted.user_id) == 2
     # The rule chose its members: the owner, a supervisor and above, is not told.
     assert await notifications_of(app, owner.user_id) == 0
+
+
+async def test_a_case_people_raise_to_urgent_alerts_once(app: FastAPI, client: httpx.AsyncClient) -> None:
+    owner = await register(client)
+    rule = await create_rule(
+        client, owner.headers, condition_rule({"field": "priority", "op": "gte", "value": "urgent"}, name="urgent")
+    )
+    calm, other = await write_cases(app, owner.org_id, [Case(), Case()])
+    async with app.state.sessionmaker() as session, session.begin():
+        await evaluate_indexed(session, org_id=owner.org_id, document_ids=[calm, other])
+    assert await stored_alerts(app, owner.org_id) == []
+
+    raised = await client.patch(f"/api/v1/cases/{calm}", json={"priority": "urgent"}, headers=owner.headers)
+    assert raised.status_code == 200, raised.text
+    [(alert, items)] = await stored_alerts(app, owner.org_id)
+    assert (alert.rule_id, items) == (UUID(rule["id"]), [calm])
+    # Lowered and raised again, and raised in bulk with another: each case is a match once in the window.
+    for priority in ("normal", "urgent"):
+        changed = await client.patch(f"/api/v1/cases/{calm}", json={"priority": priority}, headers=owner.headers)
+        assert changed.status_code == 200, changed.text
+    bulk = await client.post(
+        "/api/v1/cases/bulk",
+        json={"ids": [str(calm), str(other)], "changes": {"priority": "urgent"}},
+        headers=owner.headers,
+    )
+    assert bulk.status_code == 200, bulk.text
+    [(alert, items)] = await stored_alerts(app, owner.org_id)
+    assert sorted(items) == sorted([calm, other])

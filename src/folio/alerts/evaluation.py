@@ -1,5 +1,5 @@
 """Evaluating alert rules in bulk: when a step of documents and cases becomes searchable, when a step of cases is
-enriched, and periodically for spikes and SLA breaches.
+enriched, when people change cases, and periodically for spikes and SLA breaches.
 
 Each runs inside the caller's transaction, so a step's alerts commit with the step or not at all, and a retried step
 adds nothing twice: an item is an alert's match once (`alert_matches` is keyed by alert and item), and an alert is
@@ -62,12 +62,26 @@ async def evaluate_enriched(
 ) -> None:
     """Condition rules on labels over a step of cases whose enrichments were just written (the others were
     evaluated when the cases became searchable, and their fields did not change since)."""
+    await _evaluate_conditions(session, org_id, document_ids, now, labels_only=True)
+
+
+async def evaluate_changed(
+    session: AsyncSession, *, org_id: UUID, document_ids: Sequence[UUID], now: datetime | None = None
+) -> None:
+    """Condition rules over cases people just changed (status, priority, assignee, unit), flushed: a case that now
+    meets a rule's condition alerts as a case imported that way would (once per alert, as ever)."""
+    await _evaluate_conditions(session, org_id, document_ids, now, labels_only=False)
+
+
+async def _evaluate_conditions(
+    session: AsyncSession, org_id: UUID, document_ids: Sequence[UUID], now: datetime | None, *, labels_only: bool
+) -> None:
     if not document_ids:
         return
     now = now or datetime.now(UTC)
     matching = MatchingRepository(session)
     rules = await matching.rules(org_id, (AlertRuleKind.CONDITION,))
-    conditions = [rule for rule in _conditions(rules) if uses_labels(rule.condition)]
+    conditions = [rule for rule in _conditions(rules) if not labels_only or uses_labels(rule.condition)]
     if conditions:
         hits = await matching.condition_hits(org_id, conditions, document_ids, now)
         await _raise(session, org_id, rules, hits, now)

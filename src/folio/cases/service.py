@@ -11,6 +11,7 @@ from uuid import UUID
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from folio.alerts import evaluation as alerts
 from folio.audit.service import AuditAction, audit
 from folio.auth.principal import Principal
 from folio.cases import workflow
@@ -112,6 +113,8 @@ async def update_case(
     changes = await CaseEditor(session, principal, Asked(**fields)).apply(record)
     await _changed(session, principal, record, document, changes)
     await session.flush()
+    if changes:
+        await alerts.evaluate_changed(session, org_id=record.org_id, document_ids=[record.document_id])
     # Read again: the flush expired the columns the database sets (`updated_at`).
     return await get_case(session, principal=principal, case_id=case_id)
 
@@ -139,10 +142,9 @@ async def bulk_update(
     for record, document, changes in changed:
         await _changed(session, principal, record, document, changes)
     await session.flush()
-    return BulkOutcome(
-        updated=[record.document_id for record, _, changes in changed if changes],
-        unchanged=[record.document_id for record, _, changes in changed if not changes],
-    )
+    updated = [record.document_id for record, _, changes in changed if changes]
+    await alerts.evaluate_changed(session, org_id=principal.org_id, document_ids=updated)
+    return BulkOutcome(updated=updated, unchanged=[record.document_id for record, _, changes in changed if not changes])
 
 
 async def _changed(

@@ -87,3 +87,13 @@ class ScopeNotAllowed(FolioError):
     status_code = 403
     code = "SCOPE_NOT_ALLOWED"
     message = "An API key cannot have scopes beyond your role."
+
+
+class SsoRequired(FolioError):
+    """An organization you belong to requires signing in through a provider; `details.providers` lists them (sign
+    in at `/api/v1/auth/sso/{provider}/start`). Its owners may still use their password."""
+
+    status_code = 403
+    code = "SSO_REQUIRED"
+    message = "Your organization requires signing in through a provider."
+    keep_changes = True

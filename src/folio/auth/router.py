@@ -8,7 +8,7 @@ from pydantic import ValidationError
 
 from folio.auth import service as auth
 from folio.auth.deps import CurrentPrincipal, TokensDep, authenticated
-from folio.auth.errors import AuthExpired, AuthInvalid, EmailTaken, InvalidCredentials, WeakPassword
+from folio.auth.errors import AuthExpired, AuthInvalid, EmailTaken, InvalidCredentials, SsoRequired, WeakPassword
 from folio.auth.schemas import (
     ApiKeySummary,
     LoginRequest,
@@ -20,7 +20,7 @@ from folio.auth.schemas import (
     TokenResponse,
     UserRead,
 )
-from folio.deps import API_V1, SessionDep, limit_auth_attempts
+from folio.deps import API_V1, SessionDep, SettingsDep, limit_auth_attempts
 from folio.error_handlers import error_responses
 from folio.errors import Forbidden, RateLimitExceeded, ValidationFailed
 
@@ -82,13 +82,23 @@ async def register(body: RegisterRequest, session: SessionDep, tokens: TokensDep
     "/login",
     response_model=TokenResponse,
     dependencies=_attempts,
-    responses=error_responses(InvalidCredentials, ValidationFailed, RateLimitExceeded),
+    responses=error_responses(InvalidCredentials, SsoRequired, ValidationFailed, RateLimitExceeded),
     summary="Exchange email and password for tokens",
-    description="Accepts JSON `{email, password}` or the OAuth2 password form (`username` is the email).",
+    description="Accepts JSON `{email, password}` or the OAuth2 password form (`username` is the email). A member "
+    "of an organization that requires a sign-in provider (other than its owners, who keep their password as a way in "
+    "should the provider fail) is refused with `SSO_REQUIRED` and the providers to use.",
     openapi_extra={"requestBody": _LOGIN_BODY},
 )
-async def login(credentials: LoginCredentials, session: SessionDep, tokens: TokensDep) -> TokenResponse:
-    pair = await auth.login(session, email=credentials.email, password=credentials.password, tokens=tokens)
+async def login(
+    credentials: LoginCredentials, session: SessionDep, tokens: TokensDep, settings: SettingsDep
+) -> TokenResponse:
+    pair = await auth.login(
+        session,
+        email=credentials.email,
+        password=credentials.password,
+        tokens=tokens,
+        sso_providers=[provider.name for provider in settings.sso.providers],
+    )
     return TokenResponse(**_token_fields(pair))
 
 

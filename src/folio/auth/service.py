@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from uuid import UUID
@@ -12,9 +13,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from folio.audit.service import AuditAction, audit_user_event
 from folio.auth import passwords
-from folio.auth.errors import AuthExpired, AuthInvalid, EmailTaken, InvalidCredentials, OrgAccessDenied
+from folio.auth.errors import AuthExpired, AuthInvalid, EmailTaken, InvalidCredentials, OrgAccessDenied, SsoRequired
 from folio.auth.principal import Principal
 from folio.auth.repository import AuthRepository
+from folio.auth.sso.repository import SsoRepository
 from folio.auth.tokens import AccessTokens, new_refresh_token, secret_digest
 from folio.db import release
 from folio.errors import Forbidden
@@ -82,8 +84,13 @@ async def start_session(session: AsyncSession, *, user: User, tokens: AccessToke
     return await _issue(repository, auth_session=auth_session, tokens=tokens)
 
 
-async def login(session: AsyncSession, *, email: str, password: str, tokens: AccessTokens) -> TokenPair:
-    """Read the user in one short transaction, verify with no connection held, write the session in another."""
+async def login(
+    session: AsyncSession, *, email: str, password: str, tokens: AccessTokens, sso_providers: Sequence[str] = ()
+) -> TokenPair:
+    """Read the user in one short transaction, verify with no connection held, write the session in another.
+
+    A member (other than an owner) of an organization that requires a sign-in provider is refused, after the
+    password is checked so that the refusal tells nothing to someone without it."""
     user = await AuthRepository(session).user_by_email(normalize_email(email))
     await release(session)
     valid = await passwords.verify_password(password, user.password_hash if user else None)
@@ -97,6 +104,11 @@ async def login(session: AsyncSession, *, email: str, password: str, tokens: Acc
             session, user_id=user.id, action=AuditAction.LOGIN_FAILED, by_user=False, details={"reason": reason}
         )
         raise LoginFailed()
+    if await SsoRepository(session).is_sso_required_for(user.id):
+        await audit_user_event(
+            session, user_id=user.id, action=AuditAction.LOGIN_FAILED, by_user=False, details={"reason": "sso_required"}
+        )
+        raise SsoRequired(details={"providers": list(sso_providers)})
     pair = await start_session(session, user=user, tokens=tokens)
     await audit_user_event(session, user_id=user.id, action=AuditAction.LOGIN, by_user=True)
     return pair

@@ -6,7 +6,9 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, status
 
 from folio.auth.deps import CurrentPrincipal, authenticated
-from folio.deps import API_V1, PageDep, SessionDep, limit_auth_attempts
+from folio.auth.sso import service as sso
+from folio.auth.sso.errors import SsoIdentityRequired
+from folio.deps import API_V1, PageDep, SessionDep, SettingsDep, limit_auth_attempts
 from folio.errors import Forbidden
 from folio.models import Invitation, Membership, Organization, Role, User
 from folio.orgs import service as orgs
@@ -91,13 +93,15 @@ async def get_org(principal: OrgPrincipal, session: SessionDep) -> OrgRead:
 @_orgs.patch(
     "/{org_id}",
     response_model=OrgRead,
-    responses=authenticated(OrgNotFound, Forbidden),
-    summary="Rename an organization (owners and admins)",
+    responses=authenticated(OrgNotFound, Forbidden, SsoIdentityRequired),
+    summary="Rename an organization, or require sign-in through a provider (owners and admins)",
 )
-async def update_org(body: OrgUpdate, principal: OrgPrincipal, session: SessionDep) -> OrgRead:
+async def update_org(body: OrgUpdate, principal: OrgPrincipal, session: SessionDep, settings: SettingsDep) -> OrgRead:
     org = await orgs.get_org(session, principal=principal)
     if body.name is not None:
         org = await orgs.rename_org(session, principal=principal, name=body.name)
+    if body.require_sso is not None:
+        org = await sso.set_require_sso(session, principal=principal, settings=settings.sso, required=body.require_sso)
     return _org(org, principal.role)
 
 

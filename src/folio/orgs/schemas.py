@@ -19,12 +19,19 @@ class OrgCreate(RequestModel):
 
 class OrgUpdate(RequestModel):
     name: str | None = Field(None, min_length=1, max_length=200)
+    require_sso: bool | None = Field(
+        None,
+        description="Members other than owners sign in through a provider only (password login answers "
+        "SSO_REQUIRED). Turning it on needs an admin whose own account is linked to a provider, and signs those "
+        "members out once (their sessions may have begun with a password).",
+    )
 
 
 class OrgRead(ReadModel):
     id: UUID
     name: str
     is_personal: bool
+    require_sso: bool = Field(description="Members other than owners must sign in through a provider.")
     created_at: datetime
     role: Role | None = Field(None, description="Your role in this organization (null for API keys).")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from uuid import UUID
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Row, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from folio.models import DocumentTally, Invitation, InvitationStatus, Membership, Organization
@@ -15,9 +15,10 @@ class PlanRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def plan_type(self, org_id: UUID) -> str | None:
-        plan: str | None = await self.session.scalar(select(Organization.plan_type).where(Organization.id == org_id))
-        return plan
+    async def plan_type(self, org_id: UUID) -> Row[str | None] | None:
+        """The organization's `plan_type` (None: the default plan), or None when there is no such organization."""
+        statement = select(Organization.plan_type).where(Organization.id == org_id)
+        return (await self.session.execute(statement)).one_or_none()
 
     async def set_plan_type(self, org_id: UUID, plan: str) -> bool:
         """False when there is no such organization."""

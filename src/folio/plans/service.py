@@ -45,17 +45,18 @@ class PlanUsage:
     figures: dict[Limit, Figure]
 
 
-def plan_named(plans: PlanSettings, plan_type: str) -> Plan:
-    """The plan of that name; an organization whose plan is no longer configured is held to the default one."""
+def plan_named(plans: PlanSettings, plan_type: str | None) -> Plan:
+    """The plan of that name; an organization with none set, or whose plan is no longer configured, is held to the
+    default one."""
     name = plan_type if plan_type in plans.limits else plans.default
     return Plan(name, plans.limits[name])
 
 
 async def plan_of(session: AsyncSession, *, plans: PlanSettings, org_id: UUID) -> Plan:
-    plan_type = await PlanRepository(session).plan_type(org_id)
-    if plan_type is None:
+    found = await PlanRepository(session).plan_type(org_id)
+    if found is None:
         raise OrgNotFound()
-    return plan_named(plans, plan_type)
+    return plan_named(plans, found.plan_type)
 
 
 def refuse(plan: Plan, limit: Limit, *, allowed: int, used: int, adding: int | None = None) -> PlanLimitReached:

@@ -17,7 +17,8 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    op.add_column("organizations", sa.Column("plan_type", sa.String(length=32), server_default="free", nullable=False))
+    # NULL: the deployment's default plan (`FOLIO_PLANS__DEFAULT`), whatever it is when the limits are checked.
+    op.add_column("organizations", sa.Column("plan_type", sa.String(length=32), nullable=True))
     op.add_column("organizations", sa.Column("require_sso", sa.Boolean(), server_default=sa.false(), nullable=False))
     op.add_column("users", sa.Column("auth_provider", sa.String(length=64), server_default="password", nullable=False))
     op.create_table(

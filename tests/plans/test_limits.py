@@ -21,7 +21,7 @@ from folio.plans.errors import PlanLimitReached
 from folio.settings import PlanSettings
 from folio.usage.errors import BudgetExceeded
 from folio.usage.service import Meter
-from tests.factories import Account, register
+from tests.factories import Account, error_of, register
 from tests.orgs.membership import invite
 from tests.plans.conftest import Enforcing, holding, owner, principal_of, spent
 from tests.records.conftest import csv_bytes, errors_of, import_batch
@@ -80,6 +80,7 @@ async def test_a_file_the_organization_has_adds_no_document(enforcing: Enforcing
             fields=DocumentFields(None, [], {}),
             allow_duplicate=False,
             max_attempts=1,
+            plans=enforcing.plans,
         )
     await holding(enforcing, account.org_id, documents=1, size_bytes=0)
 
@@ -262,3 +263,34 @@ async def test_nothing_is_enforced_with_enforcement_off(enforcing: Enforcing) ->
         await plans.check_monthly_tokens(session, plans=off, org_id=account.org_id, used=1_000)
         await plans.check_can_add_documents(session, plans=off, org_id=account.org_id, documents=1, size_bytes=1)
         assert await plans.room_for_documents(session, plans=off, org_id=account.org_id) is None
+
+
+async def test_the_upload_route_holds_to_the_plan(enforcing: Enforcing) -> None:
+    account = await owner(enforcing, "one_document")
+    files = [("files", ("a.txt", b"first file", "text/plain")), ("files", ("b.txt", b"second file", "text/plain"))]
+    response = await enforcing.client.post("/api/v1/documents", files=files, headers=account.headers)
+    error = error_of(response, 402, "PLAN_LIMIT_REACHED")
+    assert error["details"] == {"limit": "documents", "plan": "one_document", "allowed": 1, "used": 0, "adding": 2}
+    one = await enforcing.client.post("/api/v1/documents", files=files[:1], headers=account.headers)
+    assert one.status_code == 202, one.text
+
+
+def test_an_organization_without_a_plan_of_its_own_is_on_the_deployments_default() -> None:
+    settings = PlanSettings(default="team")
+    assert plans.plan_named(settings, None).name == "team"
+    assert plans.plan_named(settings, "free").name == "free"
+    # A plan no longer configured falls back to the default too.
+    assert plans.plan_named(settings, "gold").name == "team"
+
+
+async def test_the_invitation_route_holds_to_the_plan(enforcing: Enforcing) -> None:
+    account = await owner(enforcing)  # free: two members, the owner one of them
+    route = f"/api/v1/orgs/{account.org_id}/invitations"
+    first = await enforcing.client.post(
+        route, json={"email": "first@example.com", "role": "viewer"}, headers=account.headers
+    )
+    assert first.status_code == 202, first.text
+    second = await enforcing.client.post(
+        route, json={"email": "second@example.com", "role": "viewer"}, headers=account.headers
+    )
+    assert error_of(second, 402, "PLAN_LIMIT_REACHED")["details"]["limit"] == "members"

@@ -30,6 +30,7 @@ from folio.llm.errors import (
 )
 from folio.llm.extractive import ExtractiveEngine
 from folio.llm.registry import LLMRegistry
+from folio.plans.errors import PlanLimitReached
 from folio.settings import EventSettings, Settings
 from folio.usage.errors import BudgetExceeded
 from folio.usage.service import Meter
@@ -52,6 +53,7 @@ LLM_FAILURES = (
     LLMBusy,
     LLMCredentialsUnreadable,
     BudgetExceeded,
+    PlanLimitReached,
 )
 
 # One server-sent event of an answer, as OpenAPI describes a stream's items; `data` is a JSON object.

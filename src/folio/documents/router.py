@@ -103,6 +103,7 @@ async def upload_documents(
         fields=upload.fields,
         allow_duplicate=allow_duplicate,
         max_attempts=settings.jobs.max_attempts,
+        plans=settings.plans,
     )
     return _uploaded(created)
 
@@ -153,6 +154,7 @@ async def import_url(
             fields=DocumentFields(body.title, body.tags or [], body.metadata or {}),
             allow_duplicate=body.allow_duplicate,
             max_attempts=settings.jobs.max_attempts,
+            plans=settings.plans,
             source=Source("web", fetched.url, fetched.last_modified),
         )
     except BaseException:

@@ -65,8 +65,8 @@ async def create_documents(
     fields: DocumentFields,
     allow_duplicate: bool,
     max_attempts: int,
+    plans: PlanSettings,
     source: Source | None = None,
-    plans: PlanSettings | None = None,
 ) -> list[Created]:
     """A document and an ingestion job per file; a file whose content the organization already has answers
     with the existing document (its stored copy is dropped) unless `allow_duplicate`. Without a `source`, the files
@@ -75,7 +75,7 @@ async def create_documents(
     With `plans` enforced, all the files are refused (402 `PLAN_LIMIT_REACHED`) when the new documents among them
     would take the organization past its plan's documents or storage bytes; a file it already has adds nothing."""
     repository = DocumentRepository(session)
-    if plans is not None and plans.enforce:
+    if plans.enforce:
         adding = await _new_files(repository, principal, files, allow_duplicate=allow_duplicate)
         await plans_service.check_can_add_documents(
             session,

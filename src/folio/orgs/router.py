@@ -126,15 +126,19 @@ _INVITE: dict[str, Any] = {
 
 
 @_orgs.post("/{org_id}/invitations", summary="Invite someone by email to join", **_INVITE)
-async def create_invitation(body: InvitationCreate, principal: OrgPrincipal, session: SessionDep) -> Invitation:
-    return await orgs.invite(session, principal=principal, email=body.email, role=body.role)
+async def create_invitation(
+    body: InvitationCreate, principal: OrgPrincipal, session: SessionDep, settings: SettingsDep
+) -> Invitation:
+    return await orgs.invite(session, principal=principal, email=body.email, role=body.role, plans=settings.plans)
 
 
 @_orgs.post(
     "/{org_id}/members", summary="Invite someone by email (same as POST …/invitations)", deprecated=True, **_INVITE
 )
-async def add_member(body: InvitationCreate, principal: OrgPrincipal, session: SessionDep) -> Invitation:
-    return await orgs.invite(session, principal=principal, email=body.email, role=body.role)
+async def add_member(
+    body: InvitationCreate, principal: OrgPrincipal, session: SessionDep, settings: SettingsDep
+) -> Invitation:
+    return await orgs.invite(session, principal=principal, email=body.email, role=body.role, plans=settings.plans)
 
 
 @_orgs.get(
@@ -197,8 +201,12 @@ async def list_my_invitations(
     responses=authenticated(Forbidden, InvitationNotFound, AlreadyMember),
     summary="Accept an invitation: join the organization with the role it offers",
 )
-async def accept_invitation(invitation_id: UUID, principal: CurrentPrincipal, session: SessionDep) -> OrgRead:
-    return _org(*await orgs.accept_invitation(session, principal=principal, invitation_id=invitation_id))
+async def accept_invitation(
+    invitation_id: UUID, principal: CurrentPrincipal, session: SessionDep, settings: SettingsDep
+) -> OrgRead:
+    return _org(
+        *await orgs.accept_invitation(session, principal=principal, invitation_id=invitation_id, plans=settings.plans)
+    )
 
 
 @_invitations.post(

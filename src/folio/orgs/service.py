@@ -128,11 +128,11 @@ async def page_members(
 
 
 async def invite(
-    session: AsyncSession, *, principal: Principal, email: str, role: Role, plans: PlanSettings | None = None
+    session: AsyncSession, *, principal: Principal, email: str, role: Role, plans: PlanSettings
 ) -> Invitation:
     """Invite an address, or refresh its open invitation (new role, new expiry). Whether an account holds the
-    address is never consulted, so the answer cannot tell. With `plans`, a new invitation counts as a member
-    against the plan's members."""
+    address is never consulted, so the answer cannot tell. With `plans` enforced, a new invitation counts as a
+    member against the plan's members."""
     _require_admin(principal)
     _require_owner_for(principal, role)
     repository = OrgRepository(session)
@@ -148,7 +148,7 @@ async def invite(
         principal, now
     ) >= MAX_PENDING_INVITATIONS:
         raise TooManyInvitations(details={"limit": MAX_PENDING_INVITATIONS})
-    if (invitation is None or invitation.expires_at <= now) and plans is not None:
+    if invitation is None or invitation.expires_at <= now:
         await plans_service.check_can_add_member(session, plans=plans, org_id=principal.org_id, inviting=True, now=now)
     expires_at = now + INVITATION_TTL
     if invitation is None:
@@ -191,18 +191,15 @@ async def page_my_invitations(
 
 
 async def accept_invitation(
-    session: AsyncSession, *, principal: Principal, invitation_id: UUID, plans: PlanSettings | None = None
+    session: AsyncSession, *, principal: Principal, invitation_id: UUID, plans: PlanSettings
 ) -> tuple[Organization, Role]:
-    """Join the invitation's organization; with `plans`, refused when its members already fill the plan (it was
-    moved to a smaller one since the invitation)."""
+    """Join the invitation's organization; with `plans` enforced, refused when its members already fill the plan (it
+    was moved to a smaller one since the invitation)."""
     repository = OrgRepository(session)
     user_id, invitation, now = await _own_invitation(repository, principal, invitation_id)
     if await repository.role_of(user_id=user_id, org_id=invitation.org_id) is not None:
         raise AlreadyMember()
-    if plans is not None:
-        await plans_service.check_can_add_member(
-            session, plans=plans, org_id=invitation.org_id, inviting=False, now=now
-        )
+    await plans_service.check_can_add_member(session, plans=plans, org_id=invitation.org_id, inviting=False, now=now)
     await repository.add(Membership(org_id=invitation.org_id, user_id=user_id, role=invitation.role))
     _close(invitation, InvitationStatus.ACCEPTED, now)
     _emit_member(

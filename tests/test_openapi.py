@@ -45,6 +45,11 @@ PUBLIC_OPERATIONS = {
     "shares-open_share_link",
     "shares-download_share_link_file",
     "exports-download_export_by_link",
+    "auth-list_sso_providers",
+    "auth-start_sso",
+    "auth-sso_callback",
+    "auth-exchange_sso_code",
+    "auth-link_sso_identity",
 }
 AUTH_CODES = {"AUTH_REQUIRED", "AUTH_INVALID", "AUTH_EXPIRED"}
 MAX_EXAMPLES = 15

@@ -116,6 +116,7 @@ TAGS = [
         "what you may see, cached until something changes.",
     },
     {"name": "usage", "description": "Tokens and cost of every model call, and monthly token budgets."},
+    {"name": "plans", "description": "The organization's plan: its limits and what it uses of each, for admins."},
     {"name": "webhooks", "description": "Events POSTed to your endpoints, signed by the Standard Webhooks scheme."},
     {"name": "audit", "description": "The append-only log of security-relevant events, for owners and admins."},
     {

@@ -17,7 +17,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from tests.apps import idle, serve
+from tests.apps import QUIET, idle, serve
 from tests.attacks import report
 from tests.documents.test_router import wait_ready
 from tests.factories import Account, error_of, register
@@ -180,14 +180,17 @@ async def test_malformed_urls_and_other_schemes_are_refused(client: httpx.AsyncC
 
 async def test_no_database_connection_is_held_while_the_page_is_read(database_url: str, site: str) -> None:
     outbound = {"allow_private": True, "allow_hosts": ["127.0.0.1"]}
-    async with serve(database_url, outbound=outbound) as (app, client):
+    async with serve(database_url, outbound=outbound, **QUIET) as (app, client):
         account = await register(client)
         await idle(app)
         STALLED.clear()
         GO_ON.clear()
         request = asyncio.create_task(imported(client, account, f"{site}/stall"))
-        assert await asyncio.to_thread(STALLED.wait, 30)
-        assert app.state.engine.sync_engine.pool.checkedout() == 0
-        GO_ON.set()
-        response = await request
+        try:
+            assert await asyncio.to_thread(STALLED.wait, 30)
+            held = app.state.engine.sync_engine.pool.checkedout()
+        finally:
+            GO_ON.set()
+            response = await request
+        assert held == 0
         assert response.status_code == 202, response.text

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+from uuid import UUID
 
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from folio.models import User, UserIdentity
 from tests.auth.sso.conftest import RETURN_URL, SSO, sign_in
@@ -175,3 +176,14 @@ async def test_with_return_to_the_link_ticket_comes_back_in_the_url(browser: htt
     assert set(params) == {"sso_link"}
     linked = await browser.post(f"{SSO}/link", json={"ticket": params["sso_link"], "password": PASSWORD})
     assert linked.status_code == 200, linked.text
+
+
+async def test_a_disabled_account_is_refused_at_the_callback_and_at_the_exchange(
+    browser: httpx.AsyncClient, sso_app: FastAPI
+) -> None:
+    first = (await sign_in(browser)).json()
+    code = returned(await sign_in(browser, return_to=RETURN_URL))["sso_code"]
+    async with sso_app.state.sessionmaker() as session, session.begin():
+        await session.execute(update(User).where(User.id == UUID(first["user"]["id"])).values(is_active=False))
+    error_of(await sign_in(browser), 403, "SSO_ACCOUNT_DISABLED")
+    error_of(await browser.post(f"{SSO}/exchange", json={"code": code}), 403, "SSO_ACCOUNT_DISABLED")

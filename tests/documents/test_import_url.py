@@ -194,3 +194,15 @@ async def test_no_database_connection_is_held_while_the_page_is_read(database_ur
             response = await request
         assert held == 0
         assert response.status_code == 202, response.text
+
+
+async def test_an_import_past_the_plan_is_refused_and_its_file_dropped(database_url: str, site: str) -> None:
+    outbound = {"allow_private": True, "allow_hosts": ["127.0.0.1"]}
+    plans = {"enforce": True, "default": "none", "limits": {"none": {"documents": 0}}}
+    async with serve(database_url, outbound=outbound, plans=plans) as (app, client):
+        account = await register(client)
+        files = app.state.storage.root
+        before = {path for path in files.rglob("*") if path.is_file()}
+        error = error_of(await imported(client, account, f"{site}/notes"), 402, "PLAN_LIMIT_REACHED")
+        assert (error["details"]["limit"], error["details"]["adding"]) == ("documents", 1)
+        assert {path for path in files.rglob("*") if path.is_file()} == before

@@ -13,8 +13,9 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import select
 
-from folio.enrichment import tasks
-from folio.models import Enrichment, EnrichmentStatus, Record
+from folio.auth.principal import Principal
+from folio.enrichment import service, tasks
+from folio.models import Enrichment, EnrichmentStatus, Job, Record, Role
 from tests.analytics.conftest import Case, insert_cases
 from tests.enrichment.conftest import SCHEMAS, create_schema
 from tests.exports.conftest import enrich
@@ -88,3 +89,18 @@ async def test_a_new_default_schema_relabels_every_case_in_batches(
     assert await labels(app, ids) == [("negative", "billing")] * 3
     # Another organization's cases are not touched.
     assert await labels(app, [theirs]) == [("negative", "billing")]
+
+
+async def test_changes_in_a_row_queue_one_relabelling(app: FastAPI, client: httpx.AsyncClient) -> None:
+    account = await register(client)
+    principal = Principal.for_member(org_id=account.org_id, user_id=account.user_id, role=Role.OWNER)
+    async with app.state.sessionmaker() as session, session.begin():
+        mood = await service.create_schema(
+            session, principal=principal, name="Mood", description="", json_schema=MOOD, is_default=True, max_attempts=1
+        )
+        for is_default in (False, True, False):
+            await service.update_schema(
+                session, principal=principal, schema_id=mood.id, changes={"is_default": is_default}, max_attempts=1
+            )
+        kinds = list(await session.scalars(select(Job.kind).where(Job.org_id == account.org_id)))
+    assert kinds.count("enrichment.relabel_cases") == 1

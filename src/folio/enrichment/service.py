@@ -170,8 +170,10 @@ async def delete_schema(session: AsyncSession, *, principal: Principal, schema_i
 
 async def _relabel(session: AsyncSession, principal: Principal, max_attempts: int) -> None:
     """The organization's default schema changed: its cases' labels are taken again from that schema's enrichments
-    by a job (`enrichment.relabel_cases`), a batch per transaction, not in this request."""
-    await jobs.enqueue(session, principal=principal, kind=RELABEL_CASES, max_attempts=max_attempts)
+    by a job (`enrichment.relabel_cases`), a batch per transaction, not in this request. One that has not started
+    yet will read the new default: a hundred changes in a row queue one job, not a hundred."""
+    if not await jobs.queued(session, principal=principal, kind=RELABEL_CASES):
+        await jobs.enqueue(session, principal=principal, kind=RELABEL_CASES, max_attempts=max_attempts)
 
 
 async def check_template(session: AsyncSession, *, principal: Principal, template_id: UUID | None) -> None:

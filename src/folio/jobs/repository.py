@@ -38,6 +38,11 @@ class JobRepository:
         self.session.add(job)
         await self.session.flush()
 
+    async def queued(self, principal: Principal, kind: str) -> bool:
+        """Whether the organization has a job of `kind` waiting to start."""
+        statement = self.scoped(principal).where(Job.kind == kind, Job.status == JobStatus.QUEUED).exists()
+        return bool(await self.session.scalar(select(statement)))
+
     async def get(self, principal: Principal, job_id: UUID, *, for_update: bool = False) -> Job | None:
         statement = self.scoped(principal).where(Job.id == job_id)
         job: Job | None = await self.session.scalar(statement.with_for_update() if for_update else statement)

@@ -90,6 +90,11 @@ async def enqueue(
     return job
 
 
+async def queued(session: AsyncSession, *, principal: Principal, kind: str) -> bool:
+    """Whether a job of `kind` of the principal's organization waits to start (one that would do the same work)."""
+    return await JobRepository(session).queued(principal, kind)
+
+
 async def get_job(session: AsyncSession, *, principal: Principal, job_id: UUID, for_update: bool = False) -> Job:
     job = await JobRepository(session).get(principal, job_id, for_update=for_update)
     if job is None:

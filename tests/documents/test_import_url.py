@@ -14,9 +14,10 @@ import pytest
 from fastapi import FastAPI
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import RedirectResponse, Response, StreamingResponse
 from starlette.routing import Route
 
+from folio.documents import web
 from tests.apps import QUIET, idle, serve
 from tests.attacks import report
 from tests.documents.test_router import wait_ready
@@ -55,6 +56,14 @@ def site_routes() -> list[Route]:
     async def missing(request: Request) -> Response:
         return Response(b"gone", status_code=404)
 
+    async def trickle(request: Request) -> Response:
+        async def body() -> AsyncIterator[bytes]:
+            for _ in range(100):
+                yield b"slow "
+                await asyncio.sleep(0.2)
+
+        return StreamingResponse(body(), media_type="text/plain")
+
     def stall(request: Request) -> Response:  # run in a thread by Starlette: waiting blocks no loop
         STALLED.set()
         GO_ON.wait(30)
@@ -75,6 +84,7 @@ def site_routes() -> list[Route]:
         Route("/empty", page(b"", "text/plain")),
         Route("/big", page(b"x" * (1024 * 1024 + 10), "text/plain")),
         Route("/stall", stall),
+        Route("/trickle", trickle),
     ]
 
 
@@ -206,3 +216,17 @@ async def test_an_import_past_the_plan_is_refused_and_its_file_dropped(database_
         error = error_of(await imported(client, account, f"{site}/notes"), 402, "PLAN_LIMIT_REACHED")
         assert (error["details"]["limit"], error["details"]["adding"]) == ("documents", 1)
         assert {path for path in files.rglob("*") if path.is_file()} == before
+
+
+async def test_a_server_that_trickles_is_cut_off_at_the_fetch_deadline(
+    local: tuple[FastAPI, httpx.AsyncClient], site: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each read comes within the read timeout, but the whole fetch may not last longer than its deadline."""
+    app, client = local
+    monkeypatch.setattr(web, "FETCH_SECONDS", 1.0)
+    account = await register(client)
+    partial = app.state.storage.root / "tmp"
+    before = set(partial.iterdir()) if partial.exists() else set()
+    error = error_of(await imported(client, account, f"{site}/trickle"), 422, "URL_FETCH_FAILED")
+    assert error["details"] == {"reason": "timeout"}
+    assert (set(partial.iterdir()) if partial.exists() else set()) == before

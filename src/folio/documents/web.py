@@ -14,6 +14,7 @@ from email.utils import parsedate_to_datetime
 from pathlib import PurePosixPath
 from urllib.parse import unquote, urljoin, urlsplit
 
+import anyio
 import httpx2
 
 from folio.documents.errors import FileTooLarge, UnsupportedFileType, UrlFetchFailed
@@ -22,6 +23,8 @@ from folio.documents.storage import Storage, StoredFile
 from folio.outbound import OutboundPolicy, OutboundRefused, OutboundURLForbidden, ResponseRefused, guarded_client
 
 MAX_REDIRECTS = 5
+# The whole fetch, however slowly the server sends (each read alone waits at most the outbound timeout).
+FETCH_SECONDS = 300.0
 USER_AGENT = "Folio/1 (+document import)"
 # The extension the upload path expects for each content type it can read.
 EXTENSIONS = {
@@ -49,6 +52,14 @@ class Fetched:
 async def fetch(url: str, *, policy: OutboundPolicy, storage: Storage, max_bytes: int) -> Fetched:
     """The resource at `url` in storage (its key is the caller's to keep or delete)."""
     _check(policy, url)
+    try:
+        with anyio.fail_after(FETCH_SECONDS):
+            return await _fetch(url, policy=policy, storage=storage, max_bytes=max_bytes)
+    except TimeoutError as exc:
+        raise UrlFetchFailed("The server did not answer in time.", details={"reason": "timeout"}) from exc
+
+
+async def _fetch(url: str, *, policy: OutboundPolicy, storage: Storage, max_bytes: int) -> Fetched:
     try:
         async with guarded_client(policy) as http:
             for _ in range(MAX_REDIRECTS + 1):
@@ -102,7 +113,9 @@ async def _store(response: httpx2.Response, storage: Storage, max_bytes: int) ->
             await writer.write(chunk)
         stored = await writer.commit()
     except BaseException:
-        await writer.abort()
+        # Also when the fetch's deadline cancelled it: the partial file goes all the same.
+        with anyio.CancelScope(shield=True):
+            await writer.abort()
         raise
     if stored.size == 0:
         await storage.delete(stored.key)

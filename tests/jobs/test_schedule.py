@@ -17,9 +17,9 @@ from folio.db import create_sessionmaker
 from folio.documents.storage import LocalStorage
 from folio.events.outbox import emit
 from folio.events.schemas import BatchData, EventType
-from folio.jobs.kinds import PRUNE_EVENTS, SWEEP_FILES
+from folio.jobs.kinds import PRUNE_AUTH_FLOWS, PRUNE_EVENTS, SWEEP_FILES
 from folio.jobs.schedule import Periodic, Scheduler
-from folio.models import Event, Job, JobStatus, Schedule
+from folio.models import AuthFlow, Event, Job, JobStatus, Schedule
 from tests.documents.test_router import ready_document, storage_key
 from tests.events.emitting import commit_records
 from tests.factories import register
@@ -132,3 +132,19 @@ async def test_only_old_unreferenced_files_are_swept(app: FastAPI, client: httpx
     assert young.exists()
     assert not orphan.exists()
     assert not partial.exists()
+
+
+async def test_sign_in_flows_expired_over_a_day_ago_are_pruned(app: FastAPI) -> None:
+    moment = datetime.now(UTC)
+    expiries = {"long gone": moment - timedelta(days=2), "late": moment - timedelta(hours=2), "live": moment}
+    async with app.state.sessionmaker() as session, session.begin():
+        for name, expires_at in expiries.items():
+            session.add(
+                AuthFlow(state_hash=name, purpose="sign_in", provider="p", redirect_uri="u", expires_at=expires_at)
+            )
+    job = await run_periodic(app, PRUNE_AUTH_FLOWS)
+    assert job.status is JobStatus.SUCCEEDED, job.error_message
+    async with app.state.sessionmaker() as session:
+        left = set(await session.scalars(select(AuthFlow.state_hash)))
+    # A flow expired recently is kept, so that its late callback is told it expired rather than unknown.
+    assert left == {"late", "live"}

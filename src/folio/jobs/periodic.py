@@ -7,6 +7,7 @@ from datetime import timedelta
 from folio.alerts.tasks import evaluate_alerts
 from folio.analytics.tallies import compact_tallies
 from folio.audit.tasks import prune_audit_log
+from folio.auth.sso.tasks import prune_flows
 from folio.documents.storage import Storage
 from folio.documents.tasks import SweepFiles
 from folio.events.tasks import prune_events
@@ -15,6 +16,7 @@ from folio.jobs.kinds import (
     COMPACT_TALLIES,
     EVALUATE_ALERTS,
     PRUNE_AUDIT_LOG,
+    PRUNE_AUTH_FLOWS,
     PRUNE_DELIVERIES,
     PRUNE_EVENTS,
     PRUNE_EXPORTS,
@@ -38,6 +40,7 @@ def periodic_work(settings: Settings, storage: Storage) -> tuple[list[Periodic],
         PRUNE_DELIVERIES: prune_deliveries(timedelta(days=settings.events.retention_days)),
         PRUNE_AUDIT_LOG: prune_audit_log(timedelta(days=settings.audit.retention_days)),
         PRUNE_EXPORTS: PruneExports(storage),
+        PRUNE_AUTH_FLOWS: prune_flows(),
     }
     periodics = [Periodic(kind, HOURLY) for kind in handlers]
     handlers[EVALUATE_ALERTS] = evaluate_alerts

@@ -14,6 +14,13 @@ from folio.models import AuthFlow, AuthSession, Membership, Organization, Role, 
 EXPIRED_FLOWS_KEPT = timedelta(days=1)
 
 
+async def delete_flows_expired_before(session: AsyncSession, cutoff: datetime, limit: int) -> int:
+    """At most `limit` flows expired before `cutoff`, oldest first (the periodic `auth.prune_flows`); how many."""
+    oldest = select(AuthFlow.id).where(AuthFlow.expires_at < cutoff).order_by(AuthFlow.expires_at).limit(limit)
+    result = await session.execute(delete(AuthFlow).where(AuthFlow.id.in_(oldest.scalar_subquery())))
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
 class SsoRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
@@ -28,9 +35,6 @@ class SsoRepository:
             select(AuthFlow).where(AuthFlow.state_hash == state_hash).with_for_update()
         )
         return flow
-
-    async def delete_flows_expired_before(self, moment: datetime) -> None:
-        await self.session.execute(delete(AuthFlow).where(AuthFlow.expires_at < moment - EXPIRED_FLOWS_KEPT))
 
     async def user_of_identity(self, *, issuer: str, subject: str) -> User | None:
         user: User | None = await self.session.scalar(

@@ -152,7 +152,6 @@ async def start(
     )
     current = now()
     repository = SsoRepository(session)
-    await repository.delete_flows_expired_before(current)
     await repository.add(
         AuthFlow(
             state_hash=secret_digest(state),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -66,20 +66,19 @@ class DocumentRepository(ScopedRepository[Document]):
         )
         return await paged(self.session, statement, Chunk.id, page)
 
-    async def by_hash(self, principal: Principal, sha256: str) -> Document | None:
-        """The oldest document of the organization with this content (failed ones and records do not count)."""
+    async def by_hashes(self, principal: Principal, hashes: Collection[str]) -> dict[str, Document]:
+        """The oldest document of the organization with each content (failed ones and records do not count)."""
         statement = (
             self.scoped(principal)
             .where(
-                Document.sha256 == sha256,
+                Document.sha256.in_(sorted(hashes)),
                 Document.status != DocumentStatus.FAILED,
                 Document.kind != FileKind.RECORD,
             )
-            .order_by(Document.id)
-            .limit(1)
+            .order_by(Document.id.desc())
         )
-        document: Document | None = await self.session.scalar(statement)
-        return document
+        # Newest first, so that the oldest of each content is the one left in the dict.
+        return {document.sha256: document for document in (await self.session.scalars(statement)).all()}
 
     async def delete_chunks(
         self, document_id: UUID, *, version: int | None = None, except_version: int | None = None

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
@@ -75,8 +75,10 @@ async def create_documents(
     With `plans` enforced, all the files are refused (402 `PLAN_LIMIT_REACHED`) when the new documents among them
     would take the organization past its plan's documents or storage bytes; a file it already has adds nothing."""
     repository = DocumentRepository(session)
+    # One read for the whole upload; a content sent twice in it becomes one document, the second its duplicate.
+    existing = {} if allow_duplicate else await repository.by_hashes(principal, {f.stored.sha256 for f in files})
     if plans.enforce:
-        adding = await _new_files(repository, principal, files, allow_duplicate=allow_duplicate)
+        adding = _new_files(files, existing, allow_duplicate=allow_duplicate)
         await plans_service.check_can_add_documents(
             session,
             plans=plans,
@@ -87,10 +89,10 @@ async def create_documents(
     created: list[Created] = []
     for uploaded in files:
         kind = await anyio.to_thread.run_sync(detect, storage.local_path(uploaded.stored.key), uploaded.filename)
-        existing = None if allow_duplicate else await repository.by_hash(principal, uploaded.stored.sha256)
-        if existing is not None:
+        found = existing.get(uploaded.stored.sha256)
+        if found is not None:
             await storage.delete(uploaded.stored.key)
-            created.append(Created(existing, None, deduplicated=True))
+            created.append(Created(found, None, deduplicated=True))
             continue
         document = Document(
             org_id=principal.org_id,
@@ -109,6 +111,8 @@ async def create_documents(
             external_last_updated=None if source is None else source.last_updated,
         )
         await repository.add(document)
+        if not allow_duplicate:
+            existing[document.sha256] = document
         emit_document(session, document, EventType.DOCUMENT_CREATED, actor_of(principal))
         job = await jobs.enqueue(
             session, principal=principal, kind=INGEST_DOCUMENT, max_attempts=max_attempts, subject_id=document.id
@@ -117,14 +121,14 @@ async def create_documents(
     return created
 
 
-async def _new_files(
-    repository: DocumentRepository, principal: Principal, files: Sequence[UploadedFile], *, allow_duplicate: bool
+def _new_files(
+    files: Sequence[UploadedFile], existing: Mapping[str, Document], *, allow_duplicate: bool
 ) -> list[UploadedFile]:
     """The files that would become documents: with duplicates refused, one per content the organization lacks."""
     if allow_duplicate:
         return list(files)
     by_hash = {uploaded.stored.sha256: uploaded for uploaded in files}
-    return [uploaded for sha256, uploaded in by_hash.items() if await repository.by_hash(principal, sha256) is None]
+    return [uploaded for sha256, uploaded in by_hash.items() if sha256 not in existing]
 
 
 async def get_document(session: AsyncSession, *, principal: Principal, document_id: UUID) -> Document:

@@ -227,23 +227,13 @@ async def test_the_smaller_of_the_budget_and_the_plan_stops_model_calls(enforcin
         await meter.check_budget(principal_of(account))
 
 
-async def test_integrations_stop_at_the_plans(enforcing: Enforcing) -> None:
-    account = await owner(enforcing)
-    async with enforcing.session() as session:
-        await plans.check_can_add_integration(session, plans=enforcing.plans, org_id=account.org_id, current_count=0)
-        with pytest.raises(PlanLimitReached) as refused:
-            await plans.check_can_add_integration(
-                session, plans=enforcing.plans, org_id=account.org_id, current_count=1
-            )
-    assert refusal(refused.value) == {"limit": "integrations", "plan": "free", "allowed": 1, "used": 1, "adding": 1}
-
-
 async def test_a_plan_no_longer_configured_holds_the_organization_to_the_default(enforcing: Enforcing) -> None:
     account = await owner(enforcing, "retired")
+    await holding(enforcing, account.org_id, documents=3, size_bytes=0)
     async with enforcing.session() as session:
         with pytest.raises(PlanLimitReached) as refused:
-            await plans.check_can_add_integration(
-                session, plans=enforcing.plans, org_id=account.org_id, current_count=1
+            await plans.check_can_add_documents(
+                session, plans=enforcing.plans, org_id=account.org_id, documents=1, size_bytes=1
             )
     assert refusal(refused.value)["plan"] == "free"
 
@@ -259,7 +249,6 @@ async def test_nothing_is_enforced_with_enforcement_off(enforcing: Enforcing) ->
     async with enforcing.session() as session:
         await orgs.invite(session, principal=principal, email="a@example.com", role=Role.VIEWER, plans=off)
         await orgs.invite(session, principal=principal, email="b@example.com", role=Role.VIEWER, plans=off)
-        await plans.check_can_add_integration(session, plans=off, org_id=account.org_id, current_count=5)
         await plans.check_monthly_tokens(session, plans=off, org_id=account.org_id, used=1_000)
         await plans.check_can_add_documents(session, plans=off, org_id=account.org_id, documents=1, size_bytes=1)
         assert await plans.room_for_documents(session, plans=off, org_id=account.org_id) is None

@@ -126,7 +126,7 @@ async def room_for_documents(session: AsyncSession, *, plans: PlanSettings, org_
 
 
 async def check_can_add_member(
-    session: AsyncSession, *, plans: PlanSettings, org_id: UUID, inviting: bool, now: datetime | None = None
+    session: AsyncSession, *, plans: PlanSettings, org_id: UUID, inviting: bool, now: datetime
 ) -> None:
     """Refuse a new invitation (`inviting`) when members and pending invitations would exceed the plan's members,
     and a member joining when the members alone would (a pending invitation was counted when it was made)."""
@@ -135,7 +135,7 @@ async def check_can_add_member(
     plan = await plan_of(session, plans=plans, org_id=org_id)
     if plan.limits.members is None:
         return
-    members, pending = await PlanRepository(session).members(org_id, now or datetime.now(UTC))
+    members, pending = await PlanRepository(session).members(org_id, now)
     _check(plan, "members", used=members + pending if inviting else members, adding=1)
 
 
@@ -149,18 +149,7 @@ async def check_monthly_tokens(session: AsyncSession, *, plans: PlanSettings, or
         raise refuse(plan, "monthly_tokens", allowed=allowed, used=used)
 
 
-async def check_can_add_integration(
-    session: AsyncSession, *, plans: PlanSettings, org_id: UUID, current_count: int
-) -> None:
-    """Refuse connecting one more source when the organization has `current_count` and its plan allows no more."""
-    if not plans.enforce:
-        return
-    _check(await plan_of(session, plans=plans, org_id=org_id), "integrations", used=current_count, adding=1)
-
-
-async def usage_of(
-    session: AsyncSession, *, plans: PlanSettings, org_id: UUID, tokens_this_month: int, integrations: int = 0
-) -> PlanUsage:
+async def usage_of(session: AsyncSession, *, plans: PlanSettings, org_id: UUID, tokens_this_month: int) -> PlanUsage:
     """The organization's plan and, for each limit, what it holds or used against it."""
     plan = await plan_of(session, plans=plans, org_id=org_id)
     repository = PlanRepository(session)
@@ -171,7 +160,8 @@ async def usage_of(
         "storage_bytes": stored,
         "monthly_tokens": tokens_this_month,
         "members": members + pending,
-        "integrations": integrations,
+        # No source can be connected yet (issue 16's connectors): the limit is shown, nothing counts against it.
+        "integrations": 0,
     }
     figures = {limit: Figure(getattr(plan.limits, limit), value) for limit, value in used.items()}
     return PlanUsage(plan, plans.enforce, figures)

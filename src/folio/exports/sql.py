@@ -235,8 +235,8 @@ _PARAMETER = re.compile(r"\$(\d+)\b")
 class _Copy:
     """A statement as `COPY (…) TO STDOUT (FORMAT csv)`, its `quoted` columns always quoted (NULL as nothing). COPY
     takes no parameters: each run puts them into the statement as literals quoted by PostgreSQL (`quote_literal`
-    of each value cast to its parameter's type), as asyncpg's `copy_from_query` does, but with the statement
-    compiled and its parameters' types read once, not at every page."""
+    of each value cast to its parameter's type), as asyncpg's `copy_from_query` does (its private `_mogrify`), but
+    with the statement compiled and its parameters' types read once, not at every page."""
 
     compiled: SQLCompiler
     processors: dict[str, Any]
@@ -275,6 +275,10 @@ class _Copy:
         sql = expanded.statement
         if arguments:
             literals = await driver.fetchrow(self.literals, *arguments)
+            # The pattern does not know SQL: every `$N` it finds must be a parameter, or a `$N` written inside a
+            # literal of the statement would take a value in. Export statements bind every value, so none is.
+            if {int(number) for number in _PARAMETER.findall(sql)} != set(range(1, len(literals) + 1)):
+                raise RuntimeError("an export statement holds a `$N` that is not one of its parameters")
             sql = _PARAMETER.sub(lambda found: literals[int(found.group(1)) - 1] or "NULL", sql)
         pieces: list[bytes] = []
 

@@ -13,6 +13,7 @@ from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from folio.guessing import guess_bits
+from folio.settings.accounts import PlanLimits, PlanSettings, SsoProvider, SsoSettings
 from folio.settings.groups import (
     DEVELOPMENT_JWT_SECRET,
     AlertSettings,
@@ -32,13 +33,9 @@ from folio.settings.groups import (
     LogSettings,
     ModelPrice,
     OutboundSettings,
-    PlanLimits,
-    PlanSettings,
     RateLimitSettings,
     RecordSettings,
     SearchSettings,
-    SsoProvider,
-    SsoSettings,
     UsageSettings,
     WebhookSettings,
 )

@@ -18,6 +18,7 @@ from folio.models.enrichment import Enrichment, EnrichmentSchema, EnrichmentStat
 from folio.models.event import Event
 from folio.models.export import Export, ExportFormat, ExportSource, ExportStatus
 from folio.models.identity import AuthFlow, UserIdentity
+from folio.models.integration import Integration, IntegrationKind, IntegrationStatus, IntegrationSync, SyncStatus
 from folio.models.invitation import Invitation, InvitationStatus
 from folio.models.job import Job, JobStatus
 from folio.models.llm_settings import LLMProviderKind, OrgLLMSettings
@@ -95,6 +96,10 @@ __all__ = [
     "ExportStatus",
     "Invitation",
     "InvitationStatus",
+    "Integration",
+    "IntegrationKind",
+    "IntegrationStatus",
+    "IntegrationSync",
     "Job",
     "JobStatus",
     "LLMProviderKind",
@@ -122,6 +127,7 @@ __all__ = [
     "ShareLinkAccess",
     "ShareRecipient",
     "Summary",
+    "SyncStatus",
     "SummaryFormat",
     "SummaryLength",
     "SummaryStatus",

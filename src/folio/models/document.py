@@ -26,6 +26,13 @@ class Document(IdMixin, CreatedAtMixin, Base):
         Index("ix_documents_org_id_id", "org_id", "id"),
         Index("ix_documents_org_id_sha256", "org_id", "sha256"),
         Index("ix_documents_tags", "tags", postgresql_using="gin"),
+        Index(
+            "ux_documents_integration_id_external_id",
+            "integration_id",
+            "external_id",
+            unique=True,
+            postgresql_where=text("integration_id IS NOT NULL"),
+        ),
     )
 
     org_id: Mapped[UUID] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
@@ -47,6 +54,11 @@ class Document(IdMixin, CreatedAtMixin, Base):
     source_type: Mapped[str] = mapped_column(String(32), default="upload", server_default="upload")
     source_url: Mapped[str | None] = mapped_column(String(2000))
     external_last_updated: Mapped[datetime | None]
+    # A synced document's integration, its id there, and the source's marker of the version held (an edit time,
+    # a version number, an ETag): a sync fetches an item again only when its marker changed.
+    integration_id: Mapped[UUID | None] = mapped_column(ForeignKey("integrations.id", ondelete="SET NULL"))
+    external_id: Mapped[str | None] = mapped_column(String(500))
+    external_version: Mapped[str | None] = mapped_column(String(200))
     storage_key: Mapped[str | None] = mapped_column(String(128))
     size_bytes: Mapped[int] = mapped_column(BigInteger)
     sha256: Mapped[str] = mapped_column(String(64))

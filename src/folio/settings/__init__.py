@@ -14,6 +14,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from folio.guessing import guess_bits
 from folio.settings.accounts import PlanLimits, PlanSettings, SsoProvider, SsoSettings
+from folio.settings.integrations import IntegrationSettings, OAuthApp
 from folio.settings.groups import (
     DEVELOPMENT_JWT_SECRET,
     AlertSettings,
@@ -75,10 +76,12 @@ __all__ = [
     "ExportSettings",
     "HttpSettings",
     "IngestionSettings",
+    "IntegrationSettings",
     "JobSettings",
     "LLMSettings",
     "LogSettings",
     "ModelPrice",
+    "OAuthApp",
     "OutboundSettings",
     "PlanLimits",
     "PlanSettings",
@@ -142,6 +145,7 @@ class Settings(BaseSettings):
     analytics: AnalyticsSettings = AnalyticsSettings()
     plans: PlanSettings = PlanSettings()
     sso: SsoSettings = SsoSettings()
+    integrations: IntegrationSettings = IntegrationSettings()
     log: LogSettings = LogSettings()
 
     @model_validator(mode="after")

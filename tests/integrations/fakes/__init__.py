@@ -1,0 +1,1 @@
+"""Stand-ins for the sources connectors call, each a real HTTP server speaking that source's documented API."""

@@ -48,6 +48,7 @@ from folio.events.outbox import BUS
 from folio.exports import router as exports_router
 from folio.feed import router as feed_router
 from folio.inbox import router as inbox_router
+from folio.integrations import router as integrations_router
 from folio.jobs import router as jobs_router
 from folio.jobs.handlers import build_handlers
 from folio.jobs.periodic import periodic_work
@@ -280,6 +281,7 @@ def create_app(settings: Settings | None = None, *, job_handlers: Mapping[str, H
         enrichment_router,
         usage_router,
         webhooks_router,
+        integrations_router,
         audit_router,
         exports_router,
         feed_router,

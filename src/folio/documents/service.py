@@ -42,11 +42,15 @@ class DocumentFields:
 
 @dataclass(frozen=True, slots=True)
 class Source:
-    """Where a document's file came from, when it was not sent to the API (`Document.source_type`)."""
+    """Where a document's file came from, when it was not sent to the API (`Document.source_type`); a synced one
+    names its integration, its item there and the item's version marker."""
 
     type: str
-    url: str
+    url: str | None
     last_updated: datetime | None = None
+    integration_id: UUID | None = None
+    external_id: str | None = None
+    version: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,6 +113,9 @@ async def create_documents(
             source_type="upload" if source is None else source.type,
             source_url=None if source is None else source.url,
             external_last_updated=None if source is None else source.last_updated,
+            integration_id=None if source is None else source.integration_id,
+            external_id=None if source is None else source.external_id,
+            external_version=None if source is None else source.version,
         )
         await repository.add(document)
         if not allow_duplicate:
@@ -129,6 +136,56 @@ def _new_files(
         return list(files)
     by_hash = {uploaded.stored.sha256: uploaded for uploaded in files}
     return [uploaded for sha256, uploaded in by_hash.items() if sha256 not in existing]
+
+
+async def replace_file(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    document_id: UUID,
+    storage: Storage,
+    uploaded: UploadedFile,
+    title: str,
+    metadata: dict[str, Any],
+    source: Source,
+    max_attempts: int,
+) -> Created | None:
+    """A synced document's item changed at its source: the new file replaces the old and is indexed as a new
+    version (searches keep the old one until it is ready). When the file's content is the one held, only the title,
+    metadata and version marker change, and the new copy goes (`deduplicated`). None: the document is gone.
+
+    The old file is left to the sweep of orphaned files: an ingestion of it may still be reading it."""
+    repository = DocumentRepository(session)
+    held = await repository.get(principal, document_id)
+    if held is None:
+        await storage.delete(uploaded.stored.key)
+        return None
+    changed = held.sha256 != uploaded.stored.sha256
+    if changed:
+        # Jobs before the document, in the order a running ingestion locks them (see `delete_document`).
+        await jobs.cancel_for_subject(session, principal=principal, subject_id=document_id)
+    document = await repository.get(principal, document_id, for_update=True)
+    if document is None:
+        await storage.delete(uploaded.stored.key)
+        return None
+    document.title = title
+    document.meta = metadata
+    document.source_url = source.url
+    document.external_last_updated = source.last_updated
+    document.external_version = source.version
+    if not changed:
+        await storage.delete(uploaded.stored.key)
+        return Created(document, None, deduplicated=True)
+    document.kind = await anyio.to_thread.run_sync(detect, storage.local_path(uploaded.stored.key), uploaded.filename)
+    document.filename = uploaded.filename
+    document.storage_key = uploaded.stored.key
+    document.size_bytes = uploaded.stored.size
+    document.sha256 = uploaded.stored.sha256
+    await session.flush()
+    job = await jobs.enqueue(
+        session, principal=principal, kind=INGEST_DOCUMENT, max_attempts=max_attempts, subject_id=document.id
+    )
+    return Created(document, job.id, deduplicated=False)
 
 
 async def get_document(session: AsyncSession, *, principal: Principal, document_id: UUID) -> Document:

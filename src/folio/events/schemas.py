@@ -51,6 +51,8 @@ class EventType(StrEnum):
     EXPORT_CREATED = "export.created"
     EXPORT_READY = "export.ready"
     PULSE_DIGEST = "pulse.digest"
+    INTEGRATION_SYNCED = "integration.synced"
+    INTEGRATION_NEEDS_REAUTH = "integration.needs_reauth"
 
     @property
     def durable(self) -> bool:
@@ -71,6 +73,7 @@ _SCOPES = {
     "alert": Scope.ALERTS_READ,
     "notification": Scope.INBOX,
     "pulse": Scope.ANALYTICS,
+    "integration": Scope.ADMIN,
 }
 
 
@@ -98,6 +101,7 @@ class SubjectType(StrEnum):
     MEMBER = "member"
     API_KEY = "api_key"
     WEBHOOK = "webhook"
+    INTEGRATION = "integration"
 
 
 class Subject(BaseModel):
@@ -252,6 +256,21 @@ class PulseData(Data):
     )
 
 
+class IntegrationData(Data):
+    """Of an integration (admins only): `integration.synced` when a sync finished, with what changed;
+    `integration.needs_reauth` when the source refused its credentials and syncs stopped until new ones are set."""
+
+    name: str
+    kind: str = Field(examples=["notion"])
+    status: str = Field(description="The integration's status after it.", examples=["active"])
+    sync_id: UUID | None = Field(None, description="The sync it concerns (`GET …/integrations/{id}/syncs`).")
+    created: int = 0
+    updated: int = 0
+    deleted: int = 0
+    failed: int = 0
+    message: str | None = Field(None, description="Why, when something went wrong.")
+
+
 DATA_OF: dict[EventType, type[Data]] = {
     **dict.fromkeys(
         (
@@ -294,6 +313,8 @@ DATA_OF: dict[EventType, type[Data]] = {
     EventType.EXPORT_CREATED: ExportData,
     EventType.EXPORT_READY: ExportData,
     EventType.PULSE_DIGEST: PulseData,
+    EventType.INTEGRATION_SYNCED: IntegrationData,
+    EventType.INTEGRATION_NEEDS_REAUTH: IntegrationData,
 }
 
 
@@ -373,6 +394,11 @@ class ExportEvent(_Envelope):
     data: ExportData
 
 
+class IntegrationEvent(_Envelope):
+    type: Literal["integration.synced", "integration.needs_reauth"]
+    data: IntegrationData
+
+
 class PulseEvent(_Envelope):
     type: Literal["pulse.digest"]
     data: PulseData
@@ -392,6 +418,7 @@ Event = Annotated[
     | AlertEvent
     | NotificationEvent
     | ExportEvent
-    | PulseEvent,
+    | PulseEvent
+    | IntegrationEvent,
     Field(discriminator="type"),
 ]

@@ -101,6 +101,8 @@ _LINES: dict[EventType, str] = {
     EventType.ALERT_ACKNOWLEDGED: "{actor} acknowledged the alert “{title}”",
     EventType.ALERT_RESOLVED: "{actor} resolved the alert “{title}”",
     EventType.NOTIFICATION_CREATED: "{title}",
+    EventType.INTEGRATION_SYNCED: "{name} synced: {created} new, {updated} changed, {deleted} deleted, {failed} failed",
+    EventType.INTEGRATION_NEEDS_REAUTH: "{name} needs new credentials: {message}",
 }
 
 

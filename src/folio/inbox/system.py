@@ -1,5 +1,5 @@
-"""What the system itself tells members: a job of theirs that failed for good, a webhook endpoint it disabled. Each
-runs in the transaction that records the change."""
+"""What the system itself tells members: a job of theirs that failed for good, a webhook endpoint it disabled, an
+integration whose credentials the source refused. Each runs in the transaction that records the change."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from folio.events.schemas import Subject, SubjectType
 from folio.inbox.repository import InboxRepository
 from folio.inbox.service import MAX_RECIPIENTS, notify
-from folio.models import Job, JobStatus, NotificationKind, WebhookEndpoint
+from folio.models import Integration, Job, JobStatus, NotificationKind, WebhookEndpoint
 
 
 async def notify_job_failed(session: AsyncSession, job: Job) -> None:
@@ -41,4 +41,19 @@ async def notify_webhook_disabled(session: AsyncSession, endpoint: WebhookEndpoi
         title=f"The webhook endpoint at {urlsplit(endpoint.url).hostname} was disabled",
         body=endpoint.disabled_reason or "",
         subject=Subject(type=SubjectType.WEBHOOK, id=endpoint.id),
+    )
+
+
+async def notify_integration_needs_reauth(session: AsyncSession, integration: Integration) -> None:
+    """The organization's owners and admins are told that an integration stopped syncing until it has new
+    credentials."""
+    admins = await InboxRepository(session).admins(integration.org_id, limit=MAX_RECIPIENTS)
+    await notify(
+        session,
+        org_id=integration.org_id,
+        recipients=admins,
+        kind=NotificationKind.INTEGRATION,
+        title=f"The integration {integration.name} needs new credentials",
+        body=integration.status_message or "",
+        subject=Subject(type=SubjectType.INTEGRATION, id=integration.id),
     )

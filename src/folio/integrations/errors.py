@@ -67,6 +67,13 @@ class TooManyIntegrations(Conflict):
     message = "The organization has as many integrations as it may."
 
 
+class IntegrationNameTaken(Conflict):
+    """The organization has an integration of that name already."""
+
+    code = "INTEGRATION_NAME_TAKEN"
+    message = "An integration of that name exists already."
+
+
 class SyncInProgress(Conflict):
     """A sync of this integration is queued or running; its job is in `details`."""
 

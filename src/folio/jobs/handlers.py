@@ -8,6 +8,8 @@ from folio.embeddings.factory import LazyProvider
 from folio.enrichment.tasks import EnrichDocuments, EnrichmentRunner, Limits, relabel_cases
 from folio.exports.tasks import WriteExport
 from folio.ingestion.tasks import Ingestion
+from folio.integrations.sources import Sources
+from folio.integrations.tasks import SyncIntegration
 from folio.jobs.kinds import (
     ENRICH_DOCUMENTS,
     IMPORT_RECORDS,
@@ -15,6 +17,7 @@ from folio.jobs.kinds import (
     RELABEL_CASES,
     SEND_PULSE_DIGESTS,
     SUMMARIZE_DOCUMENT,
+    SYNC_INTEGRATION,
     WEBHOOK_DELIVER,
     WRITE_EXPORT,
 )
@@ -42,6 +45,7 @@ def build_handlers(
         RELABEL_CASES: relabel_cases,
         WEBHOOK_DELIVER: DeliverWebhook(WebhookConfig.from_settings(settings)),
         WRITE_EXPORT: WriteExport(settings.exports, storage, embedder.get, settings.search),
+        SYNC_INTEGRATION: SyncIntegration(Sources(settings), storage, settings),
         # Periodic (`folio.jobs.periodic`), but it needs the models and the meter.
         SEND_PULSE_DIGESTS: SendPulseDigests(llm, meter, settings),
     }

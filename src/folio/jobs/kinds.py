@@ -13,6 +13,8 @@ ENRICH_DOCUMENTS: Final = "enrich_documents"
 WEBHOOK_DELIVER: Final = "webhook.deliver"
 WRITE_EXPORT: Final = "exports.write"
 RELABEL_CASES: Final = "enrichment.relabel_cases"
+SYNC_INTEGRATION: Final = "sync_integration"
+PUBLISH_SUMMARY: Final = "publish_summary"
 
 # Enqueued by the scheduler, once per period.
 PRUNE_EVENTS: Final = "events.prune"
@@ -24,3 +26,4 @@ PRUNE_EXPORTS: Final = "exports.prune"
 SEND_PULSE_DIGESTS: Final = "analytics.pulse"
 COMPACT_TALLIES: Final = "analytics.compact"
 PRUNE_AUTH_FLOWS: Final = "auth.prune_flows"
+SCHEDULE_SYNCS: Final = "integrations.schedule"

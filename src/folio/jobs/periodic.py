@@ -12,6 +12,8 @@ from folio.documents.storage import Storage
 from folio.documents.tasks import SweepFiles
 from folio.events.tasks import prune_events
 from folio.exports.tasks import PruneExports
+from folio.integrations.service import Limits
+from folio.integrations.tasks import ScheduleSyncs
 from folio.jobs.kinds import (
     COMPACT_TALLIES,
     EVALUATE_ALERTS,
@@ -20,6 +22,7 @@ from folio.jobs.kinds import (
     PRUNE_DELIVERIES,
     PRUNE_EVENTS,
     PRUNE_EXPORTS,
+    SCHEDULE_SYNCS,
     SEND_PULSE_DIGESTS,
     SWEEP_FILES,
 )
@@ -31,6 +34,8 @@ from folio.webhooks.tasks import prune_deliveries
 HOURLY = timedelta(hours=1)
 # The overview sums the tallies' rows written since the last fold: a few thousand at most after a busy while.
 COMPACT_EVERY = timedelta(minutes=5)
+# Intervals are whole minutes: a sync starts at most a minute after it is due.
+SCHEDULE_SYNCS_EVERY = timedelta(minutes=1)
 
 
 def periodic_work(settings: Settings, storage: Storage) -> tuple[list[Periodic], dict[str, Handler]]:
@@ -47,6 +52,8 @@ def periodic_work(settings: Settings, storage: Storage) -> tuple[list[Periodic],
     periodics.append(Periodic(EVALUATE_ALERTS, timedelta(seconds=settings.alerts.evaluate_seconds)))
     handlers[COMPACT_TALLIES] = compact_tallies
     periodics.append(Periodic(COMPACT_TALLIES, COMPACT_EVERY))
+    handlers[SCHEDULE_SYNCS] = ScheduleSyncs(Limits(settings.integrations, settings.plans, settings.jobs.max_attempts))
+    periodics.append(Periodic(SCHEDULE_SYNCS, SCHEDULE_SYNCS_EVERY))
     if settings.analytics.pulse_days:
         # Its handler is built with the models (`folio.jobs.handlers`); each run sends what is due, once per period.
         periodics.append(Periodic(SEND_PULSE_DIGESTS, HOURLY))

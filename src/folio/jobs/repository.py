@@ -66,6 +66,17 @@ class JobRepository:
             page = PageRequest(limit=len(filters.ids))
         return await keyset(self.session, statement, Job.id, page)
 
+    async def unfinished(self, org_id: UUID, kind: str, subject_id: UUID) -> Job | None:
+        """A queued or running job of `kind` on the subject, if there is one."""
+        statement = select(Job).where(
+            Job.org_id == org_id,
+            Job.subject_id == subject_id,
+            Job.kind == kind,
+            Job.status.in_((JobStatus.QUEUED, JobStatus.RUNNING)),
+        )
+        job: Job | None = await self.session.scalar(statement.limit(1))
+        return job
+
     async def cancel_unfinished(self, principal: Principal, subject_id: UUID) -> Sequence[Job]:
         """Queued jobs on the subject are cancelled (returned); running ones are asked to stop."""
         subject = (Job.org_id == principal.org_id, Job.subject_id == subject_id)

@@ -95,6 +95,11 @@ async def queued(session: AsyncSession, *, principal: Principal, kind: str) -> b
     return await JobRepository(session).queued(principal, kind)
 
 
+async def unfinished(session: AsyncSession, *, org_id: UUID, kind: str, subject_id: UUID) -> Job | None:
+    """A queued or running job of `kind` on the subject (one that would do the same work), if there is one."""
+    return await JobRepository(session).unfinished(org_id, kind, subject_id)
+
+
 async def get_job(session: AsyncSession, *, principal: Principal, job_id: UUID, for_update: bool = False) -> Job:
     job = await JobRepository(session).get(principal, job_id, for_update=for_update)
     if job is None:

@@ -18,6 +18,7 @@ class NotificationKind(StrEnum):
     JOB_FAILED = "job_failed"
     WEBHOOK_DISABLED = "webhook_disabled"
     PULSE = "pulse"
+    INTEGRATION = "integration"
 
 
 class NotificationChannel(StrEnum):

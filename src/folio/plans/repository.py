@@ -8,7 +8,7 @@ from uuid import UUID
 from sqlalchemy import Row, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from folio.models import DocumentTally, Invitation, InvitationStatus, Membership, Organization
+from folio.models import DocumentTally, Integration, Invitation, InvitationStatus, Membership, Organization
 
 
 class PlanRepository:
@@ -55,3 +55,7 @@ class PlanRepository:
         )
         row = (await self.session.execute(select(members, pending))).one()
         return int(row[0]), int(row[1])
+
+    async def integrations(self, org_id: UUID) -> int:
+        statement = select(func.count()).select_from(Integration).where(Integration.org_id == org_id)
+        return int(await self.session.scalar(statement) or 0)

@@ -3,8 +3,9 @@
 Every check does nothing unless `FOLIO_PLANS__ENFORCE` is on. Counts are read in the caller's transaction without
 a lock: two requests of one organization running at the same moment may each pass a check that only one of them
 would pass after the other, so a limit can be overshot by what concurrent requests add (an upload's files, for
-instance). Invitations are the exception: inviting holds the organization's lock already, so members stay within
-their limit exactly. Record imports of an organization run one block at a time under its import lock.
+instance). Invitations and integrations are the exception: adding one holds the organization's lock already, so
+they stay within their limits exactly. Record imports of an organization run one block at a time under its import
+lock.
 """
 
 from __future__ import annotations
@@ -139,6 +140,17 @@ async def check_can_add_member(
     _check(plan, "members", used=members + pending if inviting else members, adding=1)
 
 
+async def check_can_add_integration(session: AsyncSession, *, plans: PlanSettings, org_id: UUID) -> None:
+    """Refuse connecting one more source when the plan's integrations would be exceeded (the organization's row is
+    locked by the caller, so concurrent connections count each other)."""
+    if not plans.enforce:
+        return
+    plan = await plan_of(session, plans=plans, org_id=org_id)
+    if plan.limits.integrations is None:
+        return
+    _check(plan, "integrations", used=await PlanRepository(session).integrations(org_id), adding=1)
+
+
 async def check_monthly_tokens(session: AsyncSession, *, plans: PlanSettings, org_id: UUID, used: int) -> None:
     """Refuse a model call once the organization's language-model tokens this month (`used`) reach the plan's."""
     if not plans.enforce:
@@ -160,8 +172,7 @@ async def usage_of(session: AsyncSession, *, plans: PlanSettings, org_id: UUID, 
         "storage_bytes": stored,
         "monthly_tokens": tokens_this_month,
         "members": members + pending,
-        # No source can be connected yet (issue 16's connectors): the limit is shown, nothing counts against it.
-        "integrations": 0,
+        "integrations": await repository.integrations(org_id),
     }
     figures = {limit: Figure(getattr(plan.limits, limit), value) for limit, value in used.items()}
     return PlanUsage(plan, plans.enforce, figures)

@@ -16,6 +16,17 @@ down_revision: str | None = "f7d8b4a50e02"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
+_KINDS = ("case_assigned", "mention", "share", "alert", "job_failed", "webhook_disabled", "pulse")
+_NOTIFIED = ("notifications", "notification_preferences")
+
+
+def _kinds(table: str, kinds: Sequence[str]) -> None:
+    """The check of `notification_kind` on `table`, allowing `kinds`."""
+    name = op.f(f"ck_{table}_notification_kind")
+    op.drop_constraint(name, table, type_="check")
+    listed = ", ".join(f"'{kind}'" for kind in kinds)
+    op.create_check_constraint(name, table, sa.text(f"kind IN ({listed})"))
+
 
 def upgrade() -> None:
     op.create_table(
@@ -157,7 +168,15 @@ def upgrade() -> None:
     )
 
 
+    for table in _NOTIFIED:
+        _kinds(table, (*_KINDS, "integration"))
+
+
 def downgrade() -> None:
+    op.execute("DELETE FROM notifications WHERE kind = 'integration'")
+    op.execute("DELETE FROM notification_preferences WHERE kind = 'integration'")
+    for table in _NOTIFIED:
+        _kinds(table, _KINDS)
     op.drop_constraint(op.f("fk_documents_integration_id_integrations"), "documents", type_="foreignkey")
     op.drop_index(
         "ux_documents_integration_id_external_id",

@@ -26,13 +26,20 @@ class DocumentRead(ReadModel):
     size_bytes: int
     sha256: str
     source_type: str = Field(
-        description="Where it came from: `upload` (a file sent to the API), `record` (a row of a case batch) or "
-        "`web` (a page fetched by `POST /api/v1/documents/import-url`)."
+        description="Where it came from: `upload` (a file sent to the API), `record` (a row of a case batch), `web` "
+        "(a page fetched by `POST /api/v1/documents/import-url` or a web integration), or the kind of the "
+        "integration that synced it: `notion`, `confluence`, `guru`."
     )
-    source_url: str | None = Field(description="The address it was fetched from (after redirects), for a web page.")
+    source_url: str | None = Field(
+        description="Its link at the source: the address it was fetched from (after redirects), or the page, card "
+        "or attachment a synced item opens at."
+    )
     external_last_updated: datetime | None = Field(
-        description="When the source last changed, as it said (a web page's `Last-Modified`)."
+        description="When the source last changed it, as the source said (a web page's `Last-Modified`, a Notion "
+        "page's edit time)."
     )
+    integration_id: UUID | None = Field(description="The integration that synced it (null: not synced).")
+    external_id: str | None = Field(description="Its id at the integration's source.")
     version: int = Field(description="The live chunk version; it grows by one with every completed (re)index.")
     page_count: int | None
     char_count: int | None

@@ -36,9 +36,9 @@ EXTENSIONS = {
     "text/x-markdown": "md",
     "text/plain": "txt",
 }
-_ACCEPT = ", ".join([*EXTENSIONS, "*/*;q=0.1"])
-# A type that says nothing about the content: the URL's extension decides.
-_UNSAID = {"", "application/octet-stream", "binary/octet-stream"}
+ACCEPT = ", ".join([*EXTENSIONS, "*/*;q=0.1"])
+# A type that says nothing about the content: the URL's extension decides (a crawl also looks at the first bytes).
+UNSAID = frozenset({"", "application/octet-stream", "binary/octet-stream"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,7 +63,7 @@ async def _fetch(url: str, *, policy: OutboundPolicy, storage: Storage, max_byte
     try:
         async with guarded_client(policy) as http:
             for _ in range(MAX_REDIRECTS + 1):
-                request = http.build_request("GET", url, headers={"Accept": _ACCEPT, "User-Agent": USER_AGENT})
+                request = http.build_request("GET", url, headers={"Accept": ACCEPT, "User-Agent": USER_AGENT})
                 response = await http.send(request, stream=True)
                 try:
                     if response.is_redirect:
@@ -75,7 +75,7 @@ async def _fetch(url: str, *, policy: OutboundPolicy, storage: Storage, max_byte
                         )
                     filename = _filename(url, response.headers.get("content-type", ""))
                     stored = await _store(response, storage, max_bytes)
-                    return Fetched(stored, filename, url, _last_modified(response.headers.get("last-modified")))
+                    return Fetched(stored, filename, url, last_modified(response.headers.get("last-modified")))
                 finally:
                     await response.aclose()
     except OutboundRefused as exc:
@@ -125,21 +125,35 @@ async def _store(response: httpx2.Response, storage: Storage, max_bytes: int) ->
 
 def _filename(url: str, content_type: str) -> str:
     """The URL's last segment, with the extension of the content type when it says one."""
-    path = PurePosixPath(unquote(urlsplit(url).path))
-    stem = path.stem or urlsplit(url).hostname or "page"
-    media = content_type.split(";", 1)[0].strip().lower()
-    if media in _UNSAID:
-        extension = path.suffix.lstrip(".").lower()
-    elif media in EXTENSIONS:
-        extension = EXTENSIONS[media]
-    else:
-        raise UnsupportedFileType(
-            f"'{media}' is not a type Folio reads.", details={"content_type": media, "supported": sorted(EXTENSIONS)}
-        )
+    media = media_type(content_type)
+    if media in UNSAID:
+        return file_name(url, url_extension(url))
+    if media in EXTENSIONS:
+        return file_name(url, EXTENSIONS[media])
+    raise UnsupportedFileType(
+        f"'{media}' is not a type Folio reads.", details={"content_type": media, "supported": sorted(EXTENSIONS)}
+    )
+
+
+def media_type(content_type: str) -> str:
+    """The media type of a `Content-Type` header, without its parameters, in lower case."""
+    return content_type.split(";", 1)[0].strip().lower()
+
+
+def url_extension(url: str) -> str:
+    """The extension of the URL's last segment, in lower case, without the dot ("" when it has none)."""
+    return PurePosixPath(unquote(urlsplit(url).path)).suffix.lstrip(".").lower()
+
+
+def file_name(url: str, extension: str) -> str:
+    """A display name for the resource at `url`: its last segment (else its host) with `extension`, if any."""
+    parts = urlsplit(url)
+    stem = PurePosixPath(unquote(parts.path)).stem or parts.hostname or "page"
     return display_name(f"{stem}.{extension}" if extension else stem)
 
 
-def _last_modified(value: str | None) -> datetime | None:
+def last_modified(value: str | None) -> datetime | None:
+    """The time a `Last-Modified` header names, if it is a valid HTTP date."""
     if not value:
         return None
     try:

@@ -14,11 +14,17 @@ from fastapi import FastAPI
 
 from tests.apps import serve
 from tests.factories import Account, register, wait_until_finished
+from tests.integrations.fakes.confluence import CLIENT_ID as ATLASSIAN_CLIENT
+from tests.integrations.fakes.confluence import CLIENT_SECRET as ATLASSIAN_SECRET
+from tests.integrations.fakes.confluence import FakeConfluence
+from tests.integrations.fakes.notion import CLIENT_ID as NOTION_CLIENT
+from tests.integrations.fakes.notion import CLIENT_SECRET as NOTION_SECRET
 from tests.integrations.fakes.notion import TOKEN, FakeNotion
 from tests.live_server import serve_in_thread
 
 INTEGRATIONS = "/api/v1/integrations"
 LOCAL_OUTBOUND = {"allow_private": True, "allow_hosts": ["127.0.0.1"]}
+RETURN_URL = "https://app.example.com/integrations"
 
 
 @pytest.fixture(scope="module")
@@ -36,13 +42,37 @@ def notion(notion_server: FakeNotion) -> FakeNotion:
 
 
 @pytest.fixture(scope="module")
+def confluence_server() -> Iterator[FakeConfluence]:
+    fake = FakeConfluence()
+    with serve_in_thread(fake.app()) as url:
+        fake.base_url = url
+        yield fake
+
+
+@pytest.fixture
+def confluence_fake(confluence_server: FakeConfluence) -> FakeConfluence:
+    confluence_server.reset()
+    return confluence_server
+
+
+@pytest.fixture(scope="module")
 async def synced_app(
-    separate_database_url: str, notion_server: FakeNotion
+    separate_database_url: str, notion_server: FakeNotion, confluence_server: FakeConfluence
 ) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]]:
+    """Integrations reach the fakes: Notion's API and authorization server, and Atlassian's gateway and
+    authorization server (one fake answers both)."""
     async with serve(
         separate_database_url,
         outbound=LOCAL_OUTBOUND,
-        integrations={"notion_api_url": notion_server.base_url, "max_retry_after_seconds": 5},
+        integrations={
+            "notion_api_url": notion_server.base_url,
+            "atlassian_api_url": confluence_server.base_url,
+            "atlassian_auth_url": confluence_server.base_url,
+            "notion_oauth": {"client_id": NOTION_CLIENT, "client_secret": NOTION_SECRET},
+            "confluence_oauth": {"client_id": ATLASSIAN_CLIENT, "client_secret": ATLASSIAN_SECRET},
+            "max_retry_after_seconds": 5,
+        },
+        sso={"return_urls": [RETURN_URL]},
     ) as served:
         yield served
 

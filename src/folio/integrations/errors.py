@@ -86,3 +86,12 @@ class IntegrationNeedsReauth(Conflict):
 
     code = "INTEGRATION_NEEDS_REAUTH"
     message = "The integration needs new credentials before it can sync."
+
+
+class ConnectStateInvalid(FolioError):
+    """The OAuth connection's `state` is unknown, used already or expired, or the person who started it is no
+    longer an owner or admin of its organization (`details.reason`): start the connection again."""
+
+    status_code = 400
+    code = "INTEGRATION_CONNECT_STATE_INVALID"
+    message = "This connection attempt is not valid; start it again."

@@ -100,9 +100,11 @@ class SourceHttp:
         json: Any = None,
         headers: Mapping[str, str] | None = None,
         accept: Collection[int] = (),
+        credentials: bool = True,
     ) -> httpx2.Response:
         """A 2xx answer, or one of the statuses in `accept` (a 304, a redirect the caller follows), read whole.
-        `what` names the call in errors ("the page listing").
+        `what` names the call in errors ("the page listing"). `credentials=False` sends none (a signed URL the source
+        redirected to, which carries its own).
 
         Raises `CredentialsRejected` (401 after a refresh, if any, was tried), `SourceRefused` (another 4xx: the
         connector decides, a 404 often meaning `ItemGone`), `SourceUnavailable` (no answer, 5xx or 429 past the
@@ -110,7 +112,8 @@ class SourceHttp:
         refreshed = False
         attempt = 0
         while True:
-            response = await self._send(method, url, what=what, params=params, json=json, headers=headers)
+            sent = {**self.auth.headers(), **(headers or {})} if credentials else dict(headers or {})
+            response = await self._send(method, url, what=what, params=params, json=json, headers=sent)
             if response is not None and (response.is_success or response.status_code in accept):
                 return response
             if response is not None and response.status_code == 401:
@@ -143,15 +146,13 @@ class SourceHttp:
         what: str,
         params: Mapping[str, Any] | None,
         json: Any,
-        headers: Mapping[str, str] | None,
+        headers: Mapping[str, str],
     ) -> httpx2.Response | None:
         """The answer, or None when none came (a timeout, a refused or broken connection)."""
         started = time.perf_counter()
         outcome = "error"
         try:
-            response = await self._client.request(
-                method, url, params=params, json=json, headers={**self.auth.headers(), **(headers or {})}
-            )
+            response = await self._client.request(method, url, params=params, json=json, headers=headers)
         except ResponseRefused as exc:
             raise ItemTooLarge(details={"item": what}) from exc
         except OutboundRefused as exc:

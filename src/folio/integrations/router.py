@@ -3,24 +3,33 @@ from __future__ import annotations
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Body, status
+from fastapi import APIRouter, Body, Query, Request, status
 from fastapi.openapi.models import Example
+from fastapi.responses import RedirectResponse
 
 from folio.auth.deps import authenticated
-from folio.deps import API_V1, PageDep, SessionDep
-from folio.errors import Conflict, Forbidden
-from folio.integrations import service
+from folio.auth.sso.errors import ReturnUrlNotAllowed
+from folio.auth.sso.service import with_params
+from folio.deps import API_V1, PageDep, SessionDep, SettingsDep
+from folio.error_handlers import error_responses
+from folio.errors import Conflict, Forbidden, ValidationFailed
+from folio.integrations import connect, service
 from folio.integrations.deps import Admin, LimitsDep, SourcesDep
 from folio.integrations.errors import (
+    ConnectStateInvalid,
+    CredentialsRejected,
     IntegrationNameTaken,
     IntegrationNeedsReauth,
     IntegrationNotFound,
     InvalidIntegrationConfig,
+    SourceUnavailable,
     SyncInProgress,
     TooManyIntegrations,
 )
 from folio.integrations.schemas import (
     CheckResult,
+    ConnectStart,
+    ConnectUrl,
     IntegrationCreate,
     IntegrationCreated,
     IntegrationRead,
@@ -28,11 +37,13 @@ from folio.integrations.schemas import (
     SyncRead,
     SyncStarted,
 )
-from folio.models import Integration
+from folio.models import Integration, IntegrationKind
 from folio.pagination import Page
 from folio.plans.errors import PlanLimitReached
+from folio.settings import Settings
 
 router = APIRouter(prefix=f"{API_V1}/integrations", tags=["integrations"])
+_NO_STORE = {"Cache-Control": "no-store"}
 
 _SYNC = (
     "A sync lists every item in scope at the source and fetches only those whose version changed since the last "
@@ -239,3 +250,85 @@ async def sync_integration(
 async def list_syncs(integration_id: UUID, principal: Admin, session: SessionDep, page: PageDep) -> Page[SyncRead]:
     syncs = await service.page_syncs(session, principal=principal, integration_id=integration_id, page=page)
     return syncs.to_page(SyncRead.model_validate)
+
+
+@router.post(
+    "/oauth/{kind}/start",
+    response_model=ConnectUrl,
+    responses=authenticated(Forbidden, InvalidIntegrationConfig, IntegrationNotFound, ReturnUrlNotAllowed),
+    summary="Start connecting Notion or Confluence with OAuth (owners and admins)",
+    description=(
+        "Answers the source's authorization URL, to send the person's browser to. The source sends it back to "
+        "`GET /api/v1/integrations/oauth/callback`, which creates the integration (or gives `integration_id` its "
+        "new tokens) and starts its first sync. The attempt is single use, valid for FOLIO_SSO__FLOW_MINUTES, and "
+        "bound to the person and organization that started it. The server needs the source's OAuth app "
+        "(FOLIO_INTEGRATIONS__NOTION_OAUTH, FOLIO_INTEGRATIONS__CONFLUENCE_OAUTH), registered with that callback as "
+        "its redirect URI."
+    ),
+)
+async def start_connection(
+    kind: IntegrationKind,
+    body: ConnectStart,
+    request: Request,
+    principal: Admin,
+    session: SessionDep,
+    settings: SettingsDep,
+    sources: SourcesDep,
+    limits: LimitsDep,
+) -> ConnectUrl:
+    url = await connect.start(
+        session,
+        principal=principal,
+        sources=sources,
+        limits=limits,
+        sso=settings.sso,
+        kind=kind,
+        redirect_uri=_callback_uri(request, settings),
+        return_to=body.return_to,
+        name=body.name,
+        config=body.config,
+        sync_interval_minutes=body.sync_interval_minutes,
+        integration_id=body.integration_id,
+    )
+    return ConnectUrl(authorization_url=url)
+
+
+@router.get(
+    "/oauth/callback",
+    status_code=status.HTTP_201_CREATED,
+    response_model=IntegrationCreated,
+    responses={
+        303: {"description": "Back to `return_to`, with `integration_id` or `integration_error`."},
+        **error_responses(
+            ConnectStateInvalid, CredentialsRejected, SourceUnavailable, InvalidIntegrationConfig, ValidationFailed
+        ),
+    },
+    summary="Where the source sends the browser back",
+    description="Not called by API clients: the source's authorization server redirects the browser here.",
+)
+async def connection_callback(
+    session: SessionDep,
+    sources: SourcesDep,
+    limits: LimitsDep,
+    code: Annotated[str | None, Query(max_length=4096)] = None,
+    state: Annotated[str | None, Query(max_length=128)] = None,
+    error: Annotated[str | None, Query(max_length=200, description="The source's OAuth error code.")] = None,
+) -> IntegrationCreated | RedirectResponse:
+    try:
+        connected = await connect.callback(session, sources=sources, limits=limits, state=state, code=code, error=error)
+    except connect.ConnectFailed as failure:
+        if failure.return_to is None:
+            raise failure.error from failure
+        target = with_params(failure.return_to, integration_error=failure.error.code)
+        return RedirectResponse(target, status_code=status.HTTP_303_SEE_OTHER, headers=_NO_STORE)
+    if connected.return_to is not None:
+        target = with_params(connected.return_to, integration_id=str(connected.integration.id))
+        return RedirectResponse(target, status_code=status.HTTP_303_SEE_OTHER, headers=_NO_STORE)
+    job_id = None if connected.job is None else connected.job.id
+    return IntegrationCreated.model_validate({**_read(connected.integration).model_dump(), "sync_job_id": job_id})
+
+
+def _callback_uri(request: Request, settings: Settings) -> str:
+    path = f"{API_V1}/integrations/oauth/callback"
+    base = settings.sso.public_url or str(request.base_url)
+    return base.rstrip("/") + path

@@ -116,3 +116,23 @@ class SyncRead(ReadModel):
     error_code: str | None
     error_message: str | None
     errors: list[SyncError] = Field(description="The items that failed (the first 100).")
+
+
+class ConnectStart(RequestModel):
+    """A new integration (`name`, and optionally `config` and `sync_interval_minutes`), or new tokens for an
+    existing one (`integration_id`)."""
+
+    name: Name | None = None
+    config: Config = {}
+    sync_interval_minutes: Interval = None
+    integration_id: UUID | None = Field(None, description="Reconnect this integration (of the same kind).")
+    return_to: str | None = Field(
+        None,
+        max_length=2000,
+        description="Where the browser goes once connected (with `integration_id`) or refused (with "
+        "`integration_error`, a code); one of FOLIO_SSO__RETURN_URLS' prefixes. None: the callback answers JSON.",
+    )
+
+
+class ConnectUrl(ReadModel):
+    authorization_url: str = Field(description="Send the person's browser here.")

@@ -71,10 +71,12 @@ async def create_integration(
     sync_interval_minutes: int | None,
     enabled: bool,
     sync_now: bool,
+    oauth_credentials: dict[str, Any] | None = None,
 ) -> tuple[Integration, Job | None]:
+    """`oauth_credentials`: the tokens of the connection flow, in place of `credentials`."""
     checked = parse_config(kind, config)
-    secret = _credentials(kind, credentials)
-    _check_interval(limits.integrations, sync_interval_minutes)
+    secret = oauth_credentials or _credentials(kind, credentials)
+    check_interval(limits.integrations, sync_interval_minutes)
     # Under the organization's lock, the counts and the unique name checked stay true until the commit.
     await lock_org(session, principal.org_id)
     repository = IntegrationRepository(session)
@@ -90,6 +92,7 @@ async def create_integration(
         name=name,
         config=checked,
         credentials_encrypted=sources.encrypt(secret) if secret else None,
+        auth_method="oauth" if oauth_credentials else "token",
         sync_interval_minutes=sync_interval_minutes,
         enabled=enabled,
         next_sync_at=_next(sync_interval_minutes, after=now()),
@@ -135,7 +138,7 @@ async def update_integration(
         integration.auth_method = "token"
         integration.status, integration.status_message = IntegrationStatus.ACTIVE, None
     if "sync_interval_minutes" in changes:
-        _check_interval(limits.integrations, changes["sync_interval_minutes"])
+        check_interval(limits.integrations, changes["sync_interval_minutes"])
         integration.sync_interval_minutes = changes["sync_interval_minutes"]
         integration.next_sync_at = _next(integration.sync_interval_minutes, after=now())
     if changes.get("enabled") is not None:
@@ -222,7 +225,7 @@ def _credentials(kind: IntegrationKind, raw: Mapping[str, Any]) -> dict[str, Any
     return parse_credentials(kind, raw)
 
 
-def _check_interval(settings: IntegrationSettings, minutes: int | None) -> None:
+def check_interval(settings: IntegrationSettings, minutes: int | None) -> None:
     if minutes is not None and minutes < settings.min_interval_minutes:
         raise InvalidIntegrationConfig(
             f"Syncs may be at most every {settings.min_interval_minutes} minutes.",

@@ -96,6 +96,14 @@ class Sources:
         replaced (encrypt them with `encrypt`)."""
         kind = KINDS[integration.kind]
         config = kind.config.model_validate(integration.config)
+        if isinstance(config, WebConfig):
+            # The deployment's bounds of a crawl, whatever the integration asked for.
+            config = config.model_copy(
+                update={
+                    "max_pages": min(config.max_pages, self.settings.max_web_pages),
+                    "max_depth": min(config.max_depth, self.settings.max_web_depth),
+                }
+            )
         http = SourceHttp(
             integration.kind.value, self.policy, self._authorizer(integration, credentials, renewed), self.retrying
         )

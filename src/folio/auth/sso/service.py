@@ -121,7 +121,7 @@ def allowed_return_to(settings: SsoSettings, url: str) -> str:
     raise ReturnUrlNotAllowed()
 
 
-def _with_params(url: str, **params: str) -> str:
+def with_params(url: str, **params: str) -> str:
     parts = urlsplit(url)
     query = [*parse_qsl(parts.query, keep_blank_values=True), *params.items()]
     return urlunsplit(parts._replace(query=urlencode(query)))
@@ -129,7 +129,7 @@ def _with_params(url: str, **params: str) -> str:
 
 def error_redirect(error: SsoError) -> str | None:
     """Where a browser that came with a `return_to` is sent when its sign-in fails (the code in `sso_error`)."""
-    return _with_params(error.return_to, sso_error=error.code) if error.return_to else None
+    return with_params(error.return_to, sso_error=error.code) if error.return_to else None
 
 
 def _matches(secret: str, digest: str | None) -> bool:
@@ -234,7 +234,7 @@ async def _sign_in(
         raise SsoAccountDisabled()
     if flow.return_to is not None:
         code = await _step(session, flow=flow, step=EXCHANGE, user=user, lifetime=timedelta(seconds=EXCHANGE_SECONDS))
-        return ReturnTo(_with_params(flow.return_to, sso_code=code))
+        return ReturnTo(with_params(flow.return_to, sso_code=code))
     pair = await _session_for(session, user=user, tokens=tokens, provider=provider.name)
     return SignedIn(pair=pair, user=user, created=created)
 
@@ -276,7 +276,7 @@ async def _offer_link(
     identity = {"issuer": claims.issuer, "subject": claims.subject, "email": email}
     ticket = await _step(session, flow=flow, step=LINK, user=user, lifetime=lifetime, identity=identity)
     if flow.return_to is not None:
-        return ReturnTo(_with_params(flow.return_to, sso_link=ticket))
+        return ReturnTo(with_params(flow.return_to, sso_link=ticket))
     return LinkRequired(ticket=ticket, email=email, provider=flow.provider, expires_in=int(lifetime.total_seconds()))
 
 

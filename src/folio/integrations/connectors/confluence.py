@@ -318,11 +318,11 @@ class ConfluenceConnector:
         return answer if isinstance(answer, dict) else {}
 
     async def _download(self, path: str) -> bytes:
-        url, headers = f"{self.base_url}{path}", None
+        url, credentials = f"{self.base_url}{path}", True
         for _ in range(_MAX_REDIRECTS + 1):
             try:
                 response = await self.http.request(
-                    "GET", url, what="an attachment's file", headers=headers, accept=_REDIRECTS
+                    "GET", url, what="an attachment's file", credentials=credentials, accept=_REDIRECTS
                 )
             except SourceRefused as exc:
                 if exc.status in (404, 410):
@@ -331,8 +331,8 @@ class ConfluenceConnector:
             if response.status_code not in _REDIRECTS:
                 return response.content
             # The download redirects to a signed media URL, which carries its own token and refuses credentials:
-            # they stay with the site (SourceHttp always sends them; an empty value overrides).
-            url, headers = urljoin(url, response.headers.get("location", "")), {"Authorization": ""}
+            # they stay with the site.
+            url, credentials = urljoin(url, response.headers.get("location", "")), False
         raise SourceUnavailable("The source redirected an attachment's download too many times.")
 
     async def _space_key(self, space_id: object) -> str | None:

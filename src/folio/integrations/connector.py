@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +63,7 @@ class Published:
     url: str | None
 
 
+@runtime_checkable
 class Publisher(Protocol):
     async def publish(self, target_id: str, *, title: str, markdown: str, marker: str) -> Published:
         """Write `markdown` under the item `target_id` (a Notion page, a Confluence page) and say where.

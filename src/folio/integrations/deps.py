@@ -1,4 +1,5 @@
-"""Who may manage integrations (owners, admins and `admin` keys), and what the routes need from the settings."""
+"""Who may manage integrations (owners, admins and `admin` keys) and publish through them (editors), and what
+the routes need from the settings."""
 
 from __future__ import annotations
 
@@ -13,6 +14,8 @@ from folio.integrations.service import Limits
 from folio.integrations.sources import Sources
 
 Admin = Annotated[Principal, requires(Scope.ADMIN)]
+# Publishing a summary back is an editor's act, through the organization's integration.
+Editor = Annotated[Principal, requires(Scope.DOCUMENTS_WRITE)]
 
 
 def sources(settings: SettingsDep) -> Sources:

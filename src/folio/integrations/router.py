@@ -11,10 +11,11 @@ from folio.auth.deps import authenticated
 from folio.auth.sso.errors import ReturnUrlNotAllowed
 from folio.auth.sso.service import with_params
 from folio.deps import API_V1, PageDep, SessionDep, SettingsDep
+from folio.documents.errors import DocumentNotFound
 from folio.error_handlers import error_responses
 from folio.errors import Conflict, Forbidden, ValidationFailed
-from folio.integrations import connect, service
-from folio.integrations.deps import Admin, LimitsDep, SourcesDep
+from folio.integrations import connect, publish, service
+from folio.integrations.deps import Admin, Editor, LimitsDep, SourcesDep
 from folio.integrations.errors import (
     ConnectStateInvalid,
     CredentialsRejected,
@@ -26,6 +27,7 @@ from folio.integrations.errors import (
     SyncInProgress,
     TooManyIntegrations,
 )
+from folio.integrations.publish import CannotPublish
 from folio.integrations.schemas import (
     CheckResult,
     ConnectStart,
@@ -34,13 +36,16 @@ from folio.integrations.schemas import (
     IntegrationCreated,
     IntegrationRead,
     IntegrationUpdate,
+    PublicationRead,
+    PublishRequest,
     SyncRead,
     SyncStarted,
 )
-from folio.models import Integration, IntegrationKind
+from folio.models import Integration, IntegrationKind, SummaryPublication
 from folio.pagination import Page
 from folio.plans.errors import PlanLimitReached
 from folio.settings import Settings
+from folio.summaries.errors import SummaryNotFound
 
 router = APIRouter(prefix=f"{API_V1}/integrations", tags=["integrations"])
 _NO_STORE = {"Cache-Control": "no-store"}
@@ -332,3 +337,55 @@ def _callback_uri(request: Request, settings: Settings) -> str:
     path = f"{API_V1}/integrations/oauth/callback"
     base = settings.sso.public_url or str(request.base_url)
     return base.rstrip("/") + path
+
+
+@router.post(
+    "/{integration_id}/publish",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=SyncStarted,
+    responses=authenticated(
+        Forbidden, IntegrationNotFound, SummaryNotFound, CannotPublish, IntegrationNeedsReauth, DocumentNotFound
+    ),
+    summary="Publish a summary back to the source (editors and up)",
+    description=(
+        "Starts a `publish_summary` job that writes the summary under the target: a toggle block at the end of a "
+        "Notion page, a footer comment on a Confluence page, each tagged with the summary's id. Retried or asked "
+        "again, it writes nothing new: the publication recorded (`GET …/publications`), or the one the source "
+        "already carries, is the answer."
+    ),
+)
+async def publish_summary(
+    integration_id: UUID,
+    body: PublishRequest,
+    principal: Editor,
+    session: SessionDep,
+    sources: SourcesDep,
+    limits: LimitsDep,
+) -> SyncStarted:
+    job = await publish.start_publish(
+        session,
+        principal=principal,
+        sources=sources,
+        summary_id=body.summary_id,
+        integration_id=integration_id,
+        target_id=body.target_id,
+        max_attempts=limits.max_attempts,
+    )
+    return SyncStarted(job_id=job.id)
+
+
+@router.get(
+    "/{integration_id}/publications",
+    response_model=list[PublicationRead],
+    responses=authenticated(Forbidden, IntegrationNotFound),
+    summary="Summaries published through the integration (the first 100), with their links",
+)
+async def list_publications(
+    integration_id: UUID,
+    principal: Editor,
+    session: SessionDep,
+    summary_id: Annotated[UUID | None, Query(description="Only this summary's.")] = None,
+) -> list[SummaryPublication]:
+    return await publish.publications(
+        session, principal=principal, integration_id=integration_id, summary_id=summary_id
+    )

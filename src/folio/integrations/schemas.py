@@ -136,3 +136,24 @@ class ConnectStart(RequestModel):
 
 class ConnectUrl(ReadModel):
     authorization_url: str = Field(description="Send the person's browser here.")
+
+
+class PublishRequest(RequestModel):
+    summary_id: UUID
+    target_id: str | None = Field(
+        None,
+        min_length=1,
+        max_length=500,
+        description="Where at the source: a Notion page id, a Confluence page id (or `attachment:<id>`). None: the "
+        "item the summary's document was synced from.",
+    )
+
+
+class PublicationRead(ReadModel):
+    id: UUID
+    summary_id: UUID
+    integration_id: UUID
+    target_id: str
+    remote_id: str = Field(description="The block (Notion) or comment (Confluence) written.")
+    url: str | None = Field(description="Where a person opens it at the source.")
+    created_at: datetime

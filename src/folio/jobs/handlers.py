@@ -8,12 +8,14 @@ from folio.embeddings.factory import LazyProvider
 from folio.enrichment.tasks import EnrichDocuments, EnrichmentRunner, Limits, relabel_cases
 from folio.exports.tasks import WriteExport
 from folio.ingestion.tasks import Ingestion
+from folio.integrations.publish import PublishSummary
 from folio.integrations.sources import Sources
 from folio.integrations.tasks import SyncIntegration
 from folio.jobs.kinds import (
     ENRICH_DOCUMENTS,
     IMPORT_RECORDS,
     INGEST_DOCUMENT,
+    PUBLISH_SUMMARY,
     RELABEL_CASES,
     SEND_PULSE_DIGESTS,
     SUMMARIZE_DOCUMENT,
@@ -46,6 +48,7 @@ def build_handlers(
         WEBHOOK_DELIVER: DeliverWebhook(WebhookConfig.from_settings(settings)),
         WRITE_EXPORT: WriteExport(settings.exports, storage, embedder.get, settings.search),
         SYNC_INTEGRATION: SyncIntegration(Sources(settings), storage, settings),
+        PUBLISH_SUMMARY: PublishSummary(Sources(settings)),
         # Periodic (`folio.jobs.periodic`), but it needs the models and the meter.
         SEND_PULSE_DIGESTS: SendPulseDigests(llm, meter, settings),
     }

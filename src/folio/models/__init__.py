@@ -18,7 +18,14 @@ from folio.models.enrichment import Enrichment, EnrichmentSchema, EnrichmentStat
 from folio.models.event import Event
 from folio.models.export import Export, ExportFormat, ExportSource, ExportStatus
 from folio.models.identity import AuthFlow, UserIdentity
-from folio.models.integration import Integration, IntegrationKind, IntegrationStatus, IntegrationSync, SyncStatus
+from folio.models.integration import (
+    Integration,
+    IntegrationKind,
+    IntegrationStatus,
+    IntegrationSync,
+    SummaryPublication,
+    SyncStatus,
+)
 from folio.models.invitation import Invitation, InvitationStatus
 from folio.models.job import Job, JobStatus
 from folio.models.llm_settings import LLMProviderKind, OrgLLMSettings
@@ -127,6 +134,7 @@ __all__ = [
     "ShareLinkAccess",
     "ShareRecipient",
     "Summary",
+    "SummaryPublication",
     "SyncStatus",
     "SummaryFormat",
     "SummaryLength",

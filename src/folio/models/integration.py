@@ -94,3 +94,22 @@ class IntegrationSync(IdMixin, Base):
     error_message: Mapped[str | None] = mapped_column(String(2000))
     # The items that failed: [{"external_id", "title", "code", "message"}], the first ones only.
     errors: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, default=list, server_default=text("'[]'::jsonb"))
+
+
+class SummaryPublication(IdMixin, CreatedAtMixin, Base):
+    """A summary written back to an integration's source (a Notion page's block, a Confluence page's comment), with
+    the link a person opens there. One per summary, integration and target: publishing again finds it."""
+
+    __tablename__ = "summary_publications"
+    __table_args__ = (
+        UniqueConstraint("summary_id", "integration_id", "target_id"),
+        Index("ix_summary_publications_integration_id", "integration_id"),
+    )
+
+    org_id: Mapped[UUID] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
+    summary_id: Mapped[UUID] = mapped_column(ForeignKey("summaries.id", ondelete="CASCADE"))
+    integration_id: Mapped[UUID] = mapped_column(ForeignKey("integrations.id", ondelete="CASCADE"))
+    target_id: Mapped[str] = mapped_column(String(500))
+    remote_id: Mapped[str] = mapped_column(String(500))
+    url: Mapped[str | None] = mapped_column(String(2000))
+    published_by: Mapped[UUID | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))

@@ -167,7 +167,47 @@ def upgrade() -> None:
         ondelete="SET NULL",
     )
 
-
+    op.create_table(
+        "summary_publications",
+        sa.Column("org_id", sa.Uuid(), nullable=False),
+        sa.Column("summary_id", sa.Uuid(), nullable=False),
+        sa.Column("integration_id", sa.Uuid(), nullable=False),
+        sa.Column("target_id", sa.String(length=500), nullable=False),
+        sa.Column("remote_id", sa.String(length=500), nullable=False),
+        sa.Column("url", sa.String(length=2000), nullable=True),
+        sa.Column("published_by", sa.Uuid(), nullable=True),
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["integration_id"],
+            ["integrations.id"],
+            name=op.f("fk_summary_publications_integration_id_integrations"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["org_id"],
+            ["organizations.id"],
+            name=op.f("fk_summary_publications_org_id_organizations"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["published_by"], ["users.id"], name=op.f("fk_summary_publications_published_by_users"), ondelete="SET NULL"
+        ),
+        sa.ForeignKeyConstraint(
+            ["summary_id"],
+            ["summaries.id"],
+            name=op.f("fk_summary_publications_summary_id_summaries"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_summary_publications")),
+        sa.UniqueConstraint(
+            "summary_id",
+            "integration_id",
+            "target_id",
+            name=op.f("uq_summary_publications_summary_id_integration_id_target_id"),
+        ),
+    )
+    op.create_index("ix_summary_publications_integration_id", "summary_publications", ["integration_id"])
     for table in _NOTIFIED:
         _kinds(table, (*_KINDS, "integration"))
 
@@ -177,6 +217,8 @@ def downgrade() -> None:
     op.execute("DELETE FROM notification_preferences WHERE kind = 'integration'")
     for table in _NOTIFIED:
         _kinds(table, _KINDS)
+    op.drop_index("ix_summary_publications_integration_id", table_name="summary_publications")
+    op.drop_table("summary_publications")
     op.drop_constraint(op.f("fk_documents_integration_id_integrations"), "documents", type_="foreignkey")
     op.drop_index(
         "ux_documents_integration_id_external_id",

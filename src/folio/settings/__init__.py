@@ -14,7 +14,6 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from folio.guessing import guess_bits
 from folio.settings.accounts import PlanLimits, PlanSettings, SsoProvider, SsoSettings
-from folio.settings.integrations import IntegrationSettings, OAuthApp
 from folio.settings.groups import (
     DEVELOPMENT_JWT_SECRET,
     AlertSettings,
@@ -40,6 +39,7 @@ from folio.settings.groups import (
     UsageSettings,
     WebhookSettings,
 )
+from folio.settings.integrations import IntegrationSettings, OAuthApp
 
 # A valid Fernet key everyone can compute: stored credentials stay readable across development restarts, and
 # production refuses it like the development JWT secret.

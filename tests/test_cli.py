@@ -1,15 +1,22 @@
-"""`folio migrate`, `folio users create` and `folio keys create`, run as real processes on the test database."""
+"""The `folio` operator commands (migrate, users, keys, orgs, rotate-credentials), run as real processes on the test
+database."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from uuid import uuid4
 
 import httpx
 import pytest
+from cryptography.fernet import Fernet
+from fastapi import FastAPI
+from sqlalchemy import select
 
+from folio.llm.crypto import CredentialCipher
+from folio.models import Integration, WebhookEndpoint
 from tests.cli_process import folio_env, run_folio
-from tests.conftest import TEST_JWT_SECRET
+from tests.conftest import TEST_ENCRYPTION_KEY, TEST_JWT_SECRET
 from tests.factories import PASSWORD, register
 
 
@@ -128,3 +135,37 @@ async def test_orgs_set_plan_puts_an_organization_on_a_configured_plan(
     assert missing.code == 1
     assert "ORG_NOT_FOUND" in missing.stdout
     assert (await client.get("/api/v1/plan", headers=owner.headers)).json()["plan"] == "team"
+
+
+async def test_rotate_credentials_reencrypts_every_secret_under_the_first_key(
+    env: dict[str, str], tmp_path: Path, client: httpx.AsyncClient, app: FastAPI
+) -> None:
+    owner = await register(client)
+    connected = await client.post(
+        "/api/v1/integrations",
+        json={"kind": "notion", "name": "Notion", "credentials": {"token": "ntn_rotate_me"}, "sync_now": False},
+        headers=owner.headers,
+    )
+    hooked = await client.post("/api/v1/webhooks", json={"url": "https://hooks.example.com/x"}, headers=owner.headers)
+    assert (connected.status_code, hooked.status_code) == (201, 201)
+    new_key = Fernet.generate_key().decode()
+
+    done = await run_folio(
+        "rotate-credentials", env={**env, "FOLIO_ENCRYPTION_KEYS": f"{new_key},{TEST_ENCRYPTION_KEY}"}, cwd=tmp_path
+    )
+
+    assert done.code == 0, done.stdout + done.stderr
+    assert "Re-encrypted 2 credentials" in done.stdout
+    only_new = CredentialCipher([new_key])
+    async with app.state.sessionmaker() as session:
+        token = await session.scalar(select(Integration.credentials_encrypted))
+        secret = await session.scalar(select(WebhookEndpoint.secret_encrypted))
+    assert token is not None
+    assert secret is not None
+    assert json.loads(only_new.decrypt(token)) == {"token": "ntn_rotate_me"}
+    assert only_new.decrypt(secret) == hooked.json()["secret"]
+    lost = await run_folio(
+        "rotate-credentials", env={**env, "FOLIO_ENCRYPTION_KEYS": TEST_ENCRYPTION_KEY}, cwd=tmp_path
+    )
+    assert lost.code == 1
+    assert "could not be decrypted" in lost.stdout

@@ -244,6 +244,24 @@ def create_key(
     sys.stdout.write(secret + "\n")
 
 
+@app.command("rotate-credentials")
+def rotate_credentials() -> None:
+    """Re-encrypt every stored credential (model API keys, webhook secrets, integration tokens) under the first key
+    of FOLIO_ENCRYPTION_KEYS; then the other keys can be dropped."""
+    from folio.llm.crypto import CredentialCipher
+    from folio.rotation import rotate_credentials as rotate
+
+    cipher = CredentialCipher(_settings().encryption_key_list)
+    outcome = _in_transaction(lambda session: rotate(session, cipher))
+    console.print(f"Re-encrypted {outcome.rotated} credentials under the first key.")
+    if outcome.unreadable:
+        console.print(
+            f"[yellow]{len(outcome.unreadable)} could not be decrypted by any configured key and were left as they "
+            f"are:[/yellow] {', '.join(outcome.unreadable[:20])}"
+        )
+        raise typer.Exit(1)
+
+
 @orgs_app.command("set-plan")
 def set_plan(
     org_id: Annotated[UUID, typer.Argument(help="Organization id.")],

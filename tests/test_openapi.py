@@ -50,6 +50,7 @@ PUBLIC_OPERATIONS = {
     "auth-sso_callback",
     "auth-exchange_sso_code",
     "auth-link_sso_identity",
+    "integrations-connection_callback",
 }
 AUTH_CODES = {"AUTH_REQUIRED", "AUTH_INVALID", "AUTH_EXPIRED"}
 MAX_EXAMPLES = 15

@@ -119,6 +119,11 @@ TAGS = [
     {"name": "usage", "description": "Tokens and cost of every model call, and monthly token budgets."},
     {"name": "plans", "description": "The organization's plan: its limits and what it uses of each, for admins."},
     {"name": "webhooks", "description": "Events POSTed to your endpoints, signed by the Standard Webhooks scheme."},
+    {
+        "name": "integrations",
+        "description": "Notion, Confluence, Guru and web sites synced in as documents, connected with a token or "
+        "OAuth, and summaries published back to them.",
+    },
     {"name": "audit", "description": "The append-only log of security-relevant events, for owners and admins."},
     {
         "name": "exports",

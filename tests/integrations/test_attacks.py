@@ -323,11 +323,6 @@ async def test_a_confluence_site_on_an_internal_address_is_never_called(
     assert confluence_fake.calls == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Integrations check their source URLs only at sync time; webhooks and model endpoints refuse an "
-    "internal URL when it is configured (OutboundPolicy.url_refusal), which integrations should do too.",
-)
 @pytest.mark.parametrize(
     "body",
     [
@@ -469,12 +464,6 @@ async def test_credentials_never_come_back_in_any_answer_or_log(
         assert basic not in text
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Credentials are checked for length and shape but not for characters an HTTP header cannot carry; "
-    "such a token is stored, and every call with it fails before it is sent, reported as the source being "
-    "unavailable (and retried) rather than as the credentials being unusable.",
-)
 @pytest.mark.parametrize("token", ["ntn_secret\r\nX-Injected: yes", "ntn_secret\nmore"], ids=["crlf", "lf"])
 async def test_credentials_no_header_can_carry_are_refused(client: httpx.AsyncClient, token: str) -> None:
     owner = await register(client)

@@ -25,7 +25,8 @@ from folio.outbound import OutboundPolicy, OutboundRefused, OutboundURLForbidden
 MAX_REDIRECTS = 5
 # The whole fetch, however slowly the server sends (each read alone waits at most the outbound timeout).
 FETCH_SECONDS = 300.0
-USER_AGENT = "Folio/1 (+document import)"
+# robots.txt rules for FolioBot are the ones the web source obeys (RFC 9309: the product token names the crawler).
+USER_AGENT = "FolioBot/1.0 (+document import)"
 # The extension the upload path expects for each content type it can read.
 EXTENSIONS = {
     "text/html": "html",

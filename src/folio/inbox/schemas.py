@@ -78,6 +78,10 @@ class InboxPreferences(RequestModel):
         NotificationChannel.IN_APP,
         description="The organization's periodic pulse digest (members from supervisor up who see every unit).",
     )
+    integration: NotificationChannel = Field(
+        NotificationChannel.IN_APP,
+        description="An integration stopped syncing until it has new credentials (owners and admins).",
+    )
 
     @classmethod
     def of(cls, channels: Mapping[NotificationKind, NotificationChannel]) -> InboxPreferences:

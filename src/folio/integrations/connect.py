@@ -97,7 +97,9 @@ async def start(
                 "A new integration needs a name.", details={"errors": [{"field": "name", "message": "required"}]}
             )
         service.check_interval(limits.integrations, sync_interval_minutes)
-        data = {"name": name, "config": parse_config(kind, config), "interval": sync_interval_minutes}
+        checked = parse_config(kind, config)
+        sources.refuse_internal(kind, checked, oauth=True)
+        data = {"name": name, "config": checked, "interval": sync_interval_minutes}
     state, verifier = new_secret(), new_secret()
     await SsoRepository(session).add(
         AuthFlow(

@@ -8,17 +8,19 @@ A source's answer body is never put in an error, a log line or a response: it ma
 from __future__ import annotations
 
 import random
+import re
 import time
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from types import TracebackType
-from typing import Any, Protocol
+from typing import Annotated, Any, Protocol
 
 import anyio
 import httpx2
 from prometheus_client import Histogram
+from pydantic import AfterValidator, SecretStr
 
 from folio.integrations.errors import CredentialsRejected, ItemTooLarge, SourceRefused, SourceUnavailable
 from folio.outbound import OutboundPolicy, OutboundRefused, OutboundURLForbidden, ResponseRefused, guarded_client
@@ -33,6 +35,17 @@ REQUEST_SECONDS = Histogram(
 # The statuses that say "try again": rate limited, or the source is having a moment.
 _PASSING = frozenset({429, 500, 502, 503, 504})
 _BACKOFF_CAP_SECONDS = 30.0
+
+
+def _header_safe(secret: SecretStr) -> SecretStr:
+    if not _VISIBLE_ASCII.fullmatch(secret.get_secret_value()):
+        raise ValueError("must be visible ASCII characters only (as API tokens are)")
+    return secret
+
+
+_VISIBLE_ASCII = re.compile(r"[\x21-\x7e]+")
+# A token sent in a header: no space, control or non-ASCII character can reach one.
+HeaderSecret = Annotated[SecretStr, AfterValidator(_header_safe)]
 
 
 class Authorizer(Protocol):
@@ -123,13 +136,14 @@ class SourceHttp:
                 raise CredentialsRejected()
             if response is not None and response.status_code not in _PASSING:
                 raise SourceRefused(response.status_code, what)
-            wait = _retry_after(response) if response is not None else None
+            asked = _retry_after(response) if response is not None else None
+            if asked is not None and asked > self.retrying.max_wait_seconds:
+                raise SourceUnavailable(
+                    f"The source asked to wait {asked:.0f} s before {what}.", details={"retry_after_seconds": asked}
+                )
+            wait = asked
             if wait is None:
                 wait = min(2.0**attempt, _BACKOFF_CAP_SECONDS) * random.uniform(0.5, 1.0)  # noqa: S311 -- jitter
-            if wait > self.retrying.max_wait_seconds:
-                raise SourceUnavailable(
-                    f"The source asked to wait {wait:.0f} s before {what}.", details={"retry_after_seconds": wait}
-                )
             if attempt >= self.retrying.max_retries:
                 status = None if response is None else response.status_code
                 raise SourceUnavailable(

@@ -42,6 +42,7 @@ from folio.integrations.schemas import (
     SyncStarted,
 )
 from folio.models import Integration, IntegrationKind, SummaryPublication
+from folio.outbound import OutboundURLForbidden
 from folio.pagination import Page
 from folio.plans.errors import PlanLimitReached
 from folio.settings import Settings
@@ -113,7 +114,12 @@ def _fields(integration: Integration) -> dict[str, object]:
     status_code=status.HTTP_201_CREATED,
     response_model=IntegrationCreated,
     responses=authenticated(
-        Forbidden, InvalidIntegrationConfig, TooManyIntegrations, PlanLimitReached, IntegrationNameTaken
+        Forbidden,
+        InvalidIntegrationConfig,
+        OutboundURLForbidden,
+        TooManyIntegrations,
+        PlanLimitReached,
+        IntegrationNameTaken,
     ),
     summary="Connect a source (owners and admins)",
     description=(
@@ -171,7 +177,9 @@ async def get_integration(integration_id: UUID, principal: Admin, session: Sessi
 @router.patch(
     "/{integration_id}",
     response_model=IntegrationRead,
-    responses=authenticated(Forbidden, IntegrationNotFound, InvalidIntegrationConfig, IntegrationNameTaken),
+    responses=authenticated(
+        Forbidden, IntegrationNotFound, InvalidIntegrationConfig, OutboundURLForbidden, IntegrationNameTaken
+    ),
     summary="Change an integration's name, scope, credentials, interval, or enable or disable it",
     description="Only the fields given change; new credentials make a `needs_reauth` integration active again.",
 )

@@ -75,6 +75,7 @@ async def create_integration(
 ) -> tuple[Integration, Job | None]:
     """`oauth_credentials`: the tokens of the connection flow, in place of `credentials`."""
     checked = parse_config(kind, config)
+    sources.refuse_internal(kind, checked, oauth=oauth_credentials is not None)
     secret = oauth_credentials or _credentials(kind, credentials)
     check_interval(limits.integrations, sync_interval_minutes)
     # Under the organization's lock, the counts and the unique name checked stay true until the commit.
@@ -131,7 +132,9 @@ async def update_integration(
             raise IntegrationNameTaken(details={"name": changes["name"]})
         integration.name = changes["name"]
     if changes.get("config") is not None:
-        integration.config = parse_config(integration.kind, changes["config"])
+        checked = parse_config(integration.kind, changes["config"])
+        sources.refuse_internal(integration.kind, checked, oauth=integration.auth_method == "oauth")
+        integration.config = checked
     if changes.get("credentials") is not None:
         secret = _credentials(integration.kind, changes["credentials"])
         integration.credentials_encrypted = sources.encrypt(secret) if secret else None

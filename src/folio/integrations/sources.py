@@ -21,10 +21,15 @@ from folio.integrations.http import Authorizer, Retrying, SourceHttp, StaticAuth
 from folio.integrations.oauth import OAuthToken, TokenEndpoint
 from folio.llm.crypto import CredentialCipher
 from folio.models import Integration, IntegrationKind
-from folio.outbound import OutboundPolicy
+from folio.outbound import OutboundPolicy, OutboundURLForbidden
 from folio.settings import Settings
 
 Renewed = Callable[[dict[str, Any]], Awaitable[None]]
+# The configuration fields that name an address the server calls.
+_ADDRESSES = {
+    IntegrationKind.WEB: ("start_url", "sitemap_url"),
+    IntegrationKind.CONFLUENCE: ("site_url",),
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,10 +67,18 @@ def _parsed(model: type[BaseModel], raw: Mapping[str, Any], where: str) -> BaseM
         return model.model_validate(raw)
     except ValidationError as exc:
         errors = [
-            {"field": ".".join(str(part) for part in (where, *error["loc"])), "message": error["msg"]}
+            {"field": _field(model, where, error["loc"]), "message": error["msg"]}
             for error in exc.errors(include_url=False, include_input=False)
         ]
         raise InvalidIntegrationConfig(details={"errors": errors}) from exc
+
+
+def _field(model: type[BaseModel], where: str, loc: tuple[int | str, ...]) -> str:
+    """The path of a field in error; a key that is none of the model's is not repeated (credentials pasted in the
+    wrong place would come back in the answer)."""
+    if where == "credentials" and loc and loc[0] not in model.model_fields:
+        return f"{where}.<unknown key>"
+    return ".".join(str(part) for part in (where, *loc))
 
 
 class Sources:
@@ -78,6 +91,25 @@ class Sources:
         )
         self.cipher = CredentialCipher(settings.encryption_key_list)
         self.retrying = Retrying(self.settings.max_retries, self.settings.max_retry_after_seconds)
+
+    def refuse_internal(self, kind: IntegrationKind, config: Mapping[str, Any], *, oauth: bool = False) -> None:
+        """`OutboundURLForbidden` for a source address the outbound guard would refuse (loopback, private,
+        link-local, metadata…), when it is configured rather than at the first sync. An OAuth-connected Confluence
+        site is reached through Atlassian's gateway, not its own address."""
+        fields = _ADDRESSES.get(kind, ())
+        if oauth and kind is IntegrationKind.CONFLUENCE:
+            fields = ()
+        for name in fields:
+            url = config.get(name)
+            refusal = self.policy.url_refusal(url) if isinstance(url, str) else None
+            if refusal is not None:
+                raise OutboundURLForbidden(
+                    f"config.{name} is not allowed: {refusal}. A server whose operator set "
+                    "FOLIO_OUTBOUND__ALLOW_PRIVATE may reach sources on its own network.",
+                    details={
+                        "errors": [{"loc": ["body", "config", name], "message": refusal, "type": "outbound_forbidden"}]
+                    },
+                )
 
     def encrypt(self, credentials: Mapping[str, Any]) -> str:
         return self.cipher.encrypt(json.dumps(dict(credentials)))

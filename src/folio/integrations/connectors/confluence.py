@@ -24,12 +24,12 @@ from pathlib import PurePosixPath
 from typing import Annotated, Any
 from urllib.parse import urljoin, urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, StringConstraints, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 from folio.integrations.connector import Content, Item, Published
 from folio.integrations.connectors._confluence_storage import comment_storage, html_document
 from folio.integrations.errors import ItemGone, SourceRefused, SourceUnavailable
-from folio.integrations.http import SourceHttp
+from folio.integrations.http import HeaderSecret, SourceHttp
 
 _API = "/wiki/api/v2"
 _PAGE_SIZE = 250
@@ -101,7 +101,7 @@ class ConfluenceCredentials(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     email: Annotated[str, StringConstraints(strip_whitespace=True, max_length=254, pattern=r"^[^@\s:]+@[^@\s]+$")]
-    api_token: Annotated[SecretStr, Field(min_length=1, max_length=2000)]
+    api_token: Annotated[HeaderSecret, Field(min_length=1, max_length=2000)]
 
     def headers(self) -> dict[str, str]:
         pair = f"{self.email}:{self.api_token.get_secret_value()}".encode()

@@ -26,11 +26,11 @@ from typing import Annotated, Any
 from urllib.parse import quote, urljoin, urlsplit
 
 import httpx2
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, StringConstraints, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 from folio.integrations.connector import Content, Item
 from folio.integrations.errors import InvalidIntegrationConfig, ItemGone, SourceRefused, SourceUnavailable
-from folio.integrations.http import SourceHttp
+from folio.integrations.http import HeaderSecret, SourceHttp
 
 APP_CARD_URL = "https://app.getguru.com/card/"
 TRUSTED = "TRUSTED"
@@ -80,7 +80,7 @@ class GuruCredentials(BaseModel):
         description="The email of the Guru user the API token belongs to, or the collection's id for a collection "
         "token.",
     )
-    token: SecretStr = Field(
+    token: HeaderSecret = Field(
         min_length=1,
         max_length=500,
         description="A user token (Guru: Manage > Apps and Integrations > API Access) or a read-only collection token.",

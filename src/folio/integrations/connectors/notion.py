@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr, StringConstraints, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 from folio.integrations.connector import Content, Item, Published
 from folio.integrations.connectors.notion_markdown import (
@@ -51,7 +51,7 @@ from folio.integrations.connectors.notion_markdown import (
     summary_block,
 )
 from folio.integrations.errors import ItemGone, SourceRefused, SourceUnavailable
-from folio.integrations.http import SourceHttp
+from folio.integrations.http import HeaderSecret, SourceHttp
 
 NOTION_VERSION = "2022-06-28"
 PAGE_SIZE = 100
@@ -100,7 +100,7 @@ class NotionConfig(BaseModel):
 class NotionCredentials(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    token: SecretStr = Field(
+    token: HeaderSecret = Field(
         min_length=1,
         max_length=500,
         description="The internal integration secret (Notion: Settings → Connections → Develop or manage "

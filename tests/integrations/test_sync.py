@@ -9,6 +9,7 @@ import httpx
 import pytest
 from structlog.testing import capture_logs
 
+from folio.integrations.http import REQUEST_SECONDS
 from tests.factories import Account, error_of
 from tests.integrations.conftest import (
     INTEGRATIONS,
@@ -54,6 +55,16 @@ async def test_a_first_sync_makes_a_document_of_each_page_linked_to_it(
     assert "Grüße aus 東京 — שלום" in text
 
 
+def timed_calls() -> float:
+    """Calls to Notion that `folio_integration_request_seconds` counted, whatever their outcome."""
+    return sum(
+        sample.value
+        for metric in REQUEST_SECONDS.collect()
+        for sample in metric.samples
+        if sample.name.endswith("_count") and sample.labels["kind"] == "notion"
+    )
+
+
 async def test_a_resync_with_nothing_changed_only_lists(
     api: httpx.AsyncClient, notion: FakeNotion, owner: Account
 ) -> None:
@@ -61,6 +72,7 @@ async def test_a_resync_with_nothing_changed_only_lists(
     notion.seed(101)
     integration = await connect_notion(api, owner)
     notion.requests.clear()
+    timed = timed_calls()
 
     history = await sync(api, owner, integration["id"])
 
@@ -68,6 +80,7 @@ async def test_a_resync_with_nothing_changed_only_lists(
     assert body_calls(notion) == 0
     assert listing_calls(notion) == 2
     assert history["requests"] == 2
+    assert timed_calls() - timed == 2
 
 
 async def test_an_edited_page_is_fetched_and_indexed_again(

@@ -105,6 +105,12 @@ async def test_an_edited_page_is_fetched_and_indexed_again(
     assert "The new text of the page." in text
     found = await api.post("/api/v1/search", json={"query": "new text of the page"}, headers=owner.headers)
     assert found.json()["items"][0]["document_id"] == after[edited]["id"]
+    assert found.json()["items"][0]["source_url"] == after[edited]["source_url"]
+    answer = await api.post(
+        "/api/v1/answers", json={"question": "What is the new text of the page?"}, headers=owner.headers
+    )
+    citation = answer.json()["citations"][0]
+    assert (citation["document_id"], citation["source_url"]) == (after[edited]["id"], after[edited]["source_url"])
 
 
 async def test_a_page_deleted_at_the_source_is_deleted_here(

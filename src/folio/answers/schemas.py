@@ -35,6 +35,9 @@ class AnswerRequest(RequestModel):
         return question.strip()
 
 
+_SOURCE_URL = "The document's link at its source (a Notion page, a Confluence page, a web page); null for an upload."
+
+
 class SourceRead(BaseModel):
     """A retrieved passage as the answer numbers it."""
 
@@ -42,6 +45,7 @@ class SourceRead(BaseModel):
     chunk_id: UUID
     document_id: UUID
     document_title: str
+    source_url: str | None = Field(None, description=_SOURCE_URL)
     page_start: int
     page_end: int
     text: str
@@ -52,6 +56,7 @@ class Citation(BaseModel):
     chunk_id: UUID
     document_id: UUID
     document_title: str
+    source_url: str | None = Field(None, description=_SOURCE_URL)
     page: int = Field(description="The first page of the cited passage.")
     page_end: int
     quote: str = Field(description="The span of the source that supports the answer, verbatim.")

@@ -271,6 +271,7 @@ class SearchRepository:
                 snippet.label("snippet"),
                 Document.title,
                 Document.kind,
+                Document.source_url,
             )
             .join(Document, Document.id == Chunk.document_id)
             .where(Chunk.id.in_(chunk_ids))

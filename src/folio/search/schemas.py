@@ -116,10 +116,14 @@ class HitScores(BaseModel):
     vector_rank: int | None = None
 
 
+_SOURCE_URL = "The document's link at its source (a Notion page, a Confluence page, a web page); null for an upload."
+
+
 class SearchHit(BaseModel):
     chunk_id: UUID
     document_id: UUID
     document_title: str
+    source_url: str | None = Field(None, description=_SOURCE_URL)
     file_type: FileKind
     page_start: int
     page_end: int

@@ -170,6 +170,7 @@ def _hit(row: Row[Any], fused: float, keyword: tuple[int, float] | None, vector:
         chunk_id=row.id,
         document_id=row.document_id,
         document_title=row.title,
+        source_url=row.source_url,
         file_type=row.kind,
         page_start=row.page_start,
         page_end=row.page_end,

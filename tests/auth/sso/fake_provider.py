@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import secrets
 import time
 from dataclasses import dataclass, field
@@ -132,3 +133,26 @@ class FakeProvider:
         }
         claims = {name: value for name, value in claims.items() if value is not None}
         return jwt.encode({"alg": "RS256", "kid": KEY_ID}, claims, self.sign_with or self.key)
+
+
+def main() -> None:
+    """Serve the stand-in on its own, to try signing in by hand (it consents at once, as `--email`)."""
+    import argparse
+
+    import uvicorn
+
+    parser = argparse.ArgumentParser(description="A stand-in OpenID Connect provider, to try Folio's sign-in.")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8792)
+    parser.add_argument("--email", default="ada@example.com")
+    options = parser.parse_args()
+    fake = FakeProvider(base_url=f"http://{options.host}:{options.port}")
+    fake.reset()
+    fake.person |= {"email": options.email, "sub": options.email}
+    provider = {"name": "fake", "issuer": fake.base_url, "client_id": CLIENT_ID, "client_secret": CLIENT_SECRET}
+    print(f"OpenID Connect stand-in at {fake.base_url}; FOLIO_SSO__PROVIDERS='[{json.dumps(provider)}]'")  # noqa: T201
+    uvicorn.run(fake.app(), host=options.host, port=options.port, log_level="warning")
+
+
+if __name__ == "__main__":
+    main()

@@ -4,12 +4,19 @@ an item leaving the scope, rate limits waited out, and refused credentials."""
 from __future__ import annotations
 
 import logging
+from uuid import UUID
 
 import httpx
 import pytest
+from fastapi import FastAPI
 from structlog.testing import capture_logs
 
 from folio.integrations.http import REQUEST_SECONDS
+from folio.integrations.sources import Sources
+from folio.integrations.tasks import SyncIntegration
+from folio.jobs.kinds import SYNC_INTEGRATION
+from folio.jobs.runner import JobContext
+from folio.models import IntegrationSync, Job
 from tests.factories import Account, error_of
 from tests.integrations.conftest import (
     INTEGRATIONS,
@@ -212,3 +219,28 @@ async def test_refused_credentials_stop_the_integration_and_tell_its_admins(
     assert len(await documents_when_ready(api, owner, 2)) == 2
     for text in [*(answer.text for answer in answers), *(str(event) for event in logs), caplog.text]:
         assert TOKEN not in text
+
+
+async def test_a_sync_whose_workers_kept_dying_is_recorded_as_failed(
+    api: httpx.AsyncClient, synced_app: tuple[FastAPI, httpx.AsyncClient], owner: Account
+) -> None:
+    created = await api.post(
+        INTEGRATIONS,
+        json={"kind": "notion", "name": "Notion", "credentials": {"token": TOKEN}, "sync_now": False},
+        headers=owner.headers,
+    )
+    integration_id = UUID(created.json()["id"])
+    app = synced_app[0]
+    async with app.state.sessionmaker() as session, session.begin():
+        job = Job(org_id=owner.org_id, kind=SYNC_INTEGRATION, subject_id=integration_id, max_attempts=1)
+        session.add(job)
+        await session.flush()
+        session.add(IntegrationSync(org_id=owner.org_id, integration_id=integration_id, job_id=job.id))
+
+    handler = SyncIntegration(Sources(app.state.settings), app.state.storage, app.state.settings)
+    await handler.on_lost(JobContext(job, app.state.sessionmaker))
+
+    history = await last_sync(api, owner, str(integration_id))
+    integration = (await api.get(f"{INTEGRATIONS}/{integration_id}", headers=owner.headers)).json()
+    assert (history["status"], history["error_code"]) == ("failed", "WORKER_LOST")
+    assert integration["status"] == "failing"

@@ -8,6 +8,7 @@ after a worker died) finds the items done so far already current and fetches non
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -30,7 +31,7 @@ from folio.integrations.errors import CredentialsRejected, ItemGone, SourceUnava
 from folio.integrations.repository import Held, IntegrationRepository, SyncRepository
 from folio.integrations.service import Limits, schedule_due
 from folio.integrations.sources import Sources
-from folio.jobs.errors import Transient
+from folio.jobs.errors import Transient, WorkerLost
 from folio.jobs.runner import JobContext, settled
 from folio.llm.crypto import CredentialUnreadable
 from folio.models import Integration, IntegrationStatus, IntegrationSync, SyncStatus
@@ -104,6 +105,19 @@ class SyncIntegration:
             if not tally.truncated:
                 await self._delete_unlisted(context, begun, tally)
             await self._end(context, begun, tally)
+
+    async def on_lost(self, context: JobContext) -> None:
+        """The job's workers kept dying: its sync is over, failed, and the integration says so."""
+        async with context.sessionmaker() as session:
+            sync = await SyncRepository(session).of_job(context.job_id)
+            integration = (
+                None
+                if sync is None
+                else await IntegrationRepository(session).get(context.principal, sync.integration_id)
+            )
+        if sync is not None and integration is not None:
+            begun = _Begun(integration, {}, sync.id)
+            await self._end(context, begun, Tally(), error=(WorkerLost.code, WorkerLost.message), fenced=False)
 
     async def _begin(self, context: JobContext) -> _Begun | None:
         async with context.fenced() as session:
@@ -225,10 +239,17 @@ class SyncIntegration:
             context.raise_if_cancelled()
 
     async def _end(
-        self, context: JobContext, begun: _Begun, tally: Tally, *, error: tuple[str, str] | None = None
+        self,
+        context: JobContext,
+        begun: _Begun,
+        tally: Tally,
+        *,
+        error: tuple[str, str] | None = None,
+        fenced: bool = True,
     ) -> None:
+        """Record the sync's outcome; `fenced=False` only for a job whose lease is already gone (`on_lost`)."""
         now = datetime.now(UTC)
-        async with context.fenced() as session:
+        async with context.fenced() if fenced else _unfenced(context) as session:
             sync = await SyncRepository(session).get(context.principal, begun.sync_id, for_update=True)
             integration = await IntegrationRepository(session).get(
                 context.principal, begun.integration.id, for_update=True
@@ -260,6 +281,12 @@ class SyncIntegration:
             integration.status = IntegrationStatus.FAILING if error else IntegrationStatus.ACTIVE
             integration.status_message = error[1][:500] if error else None
             _emit(session, integration, EventType.INTEGRATION_SYNCED, sync, message=error[1] if error else None)
+
+
+@asynccontextmanager
+async def _unfenced(context: JobContext) -> AsyncIterator[AsyncSession]:
+    async with context.sessionmaker() as session, session.begin():
+        yield session
 
 
 async def _limited(items: AsyncIterator[Item], limit: int, tally: Tally) -> AsyncIterator[Item]:

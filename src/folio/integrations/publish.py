@@ -6,7 +6,6 @@ connector finds a summary it wrote on an earlier attempt (by the summary's id) b
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 from uuid import UUID
 
 from sqlalchemy import select
@@ -21,6 +20,7 @@ from folio.integrations.connector import Publisher
 from folio.integrations.errors import IntegrationNeedsReauth, SourceUnavailable
 from folio.integrations.repository import IntegrationRepository
 from folio.integrations.sources import Sources
+from folio.integrations.tasks import keep_renewed
 from folio.jobs import service as jobs
 from folio.jobs.errors import Transient
 from folio.jobs.kinds import PUBLISH_SUMMARY
@@ -139,13 +139,9 @@ class PublishSummary:
             return
         credentials = self.sources.credentials(integration)
 
-        async def renewed(tokens: dict[str, Any]) -> None:
-            async with context.fenced() as session:
-                row = await IntegrationRepository(session).get(context.principal, integration.id, for_update=True)
-                if row is not None:
-                    row.credentials_encrypted = self.sources.encrypt(tokens)
-
-        http, connector = self.sources.open(integration, credentials, renewed)
+        http, connector = self.sources.open(
+            integration, credentials, keep_renewed(context, self.sources, integration.id)
+        )
         if not isinstance(connector, Publisher):
             raise CannotPublish(details={"reason": "kind", "kind": integration.kind.value})
         async with http:

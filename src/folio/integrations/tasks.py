@@ -30,7 +30,7 @@ from folio.integrations.connector import Connector, Content, Item
 from folio.integrations.errors import CredentialsRejected, ItemGone, SourceUnavailable
 from folio.integrations.repository import Held, IntegrationRepository, SyncRepository
 from folio.integrations.service import Limits, schedule_due
-from folio.integrations.sources import Sources
+from folio.integrations.sources import Renewed, Sources
 from folio.jobs.errors import Transient, WorkerLost
 from folio.jobs.runner import JobContext, settled
 from folio.llm.crypto import CredentialUnreadable
@@ -133,17 +133,13 @@ class SyncIntegration:
         return _Begun(integration, held, sync.id)
 
     async def _pull(self, context: JobContext, begun: _Begun, tally: Tally) -> None:
-        async def renewed(credentials: dict[str, Any]) -> None:
-            async with context.fenced() as session:
-                row = await IntegrationRepository(session).get(context.principal, begun.integration.id, for_update=True)
-                if row is not None:
-                    row.credentials_encrypted = self.sources.encrypt(credentials)
-
         try:
             credentials = self.sources.credentials(begun.integration)
         except CredentialUnreadable as exc:
             raise CredentialsRejected("No encryption key of the server decrypts the stored credentials.") from exc
-        http, connector = self.sources.open(begun.integration, credentials, renewed)
+        http, connector = self.sources.open(
+            begun.integration, credentials, keep_renewed(context, self.sources, begun.integration.id)
+        )
         async with http:
             try:
                 await self._each(context, begun, connector, tally)
@@ -281,6 +277,18 @@ class SyncIntegration:
             integration.status = IntegrationStatus.FAILING if error else IntegrationStatus.ACTIVE
             integration.status_message = error[1][:500] if error else None
             _emit(session, integration, EventType.INTEGRATION_SYNCED, sync, message=error[1] if error else None)
+
+
+def keep_renewed(context: JobContext, sources: Sources, integration_id: UUID) -> Renewed:
+    """What stores the tokens an OAuth refresh replaced during a job, in a transaction fenced by its lease."""
+
+    async def renewed(credentials: dict[str, Any]) -> None:
+        async with context.fenced() as session:
+            row = await IntegrationRepository(session).get(context.principal, integration_id, for_update=True)
+            if row is not None:
+                row.credentials_encrypted = sources.encrypt(credentials)
+
+    return renewed
 
 
 @asynccontextmanager

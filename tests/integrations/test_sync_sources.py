@@ -258,15 +258,16 @@ async def test_guru_first_sync_makes_a_document_of_each_card(
 async def test_guru_resync_with_nothing_changed_only_lists(
     api: httpx.AsyncClient, guru: FakeGuru, owner: Account
 ) -> None:
-    # Two pages of the card manager's search (50 cards a page).
-    guru.seed(51)
+    # Two pages of the card manager's search (Guru's are 50 cards; the fake's, here, 2).
+    guru.page_size = 2
+    guru.seed(3)
     integration = await connect_guru(api, owner)
     guru.requests.clear()
 
     history = await sync(api, owner, integration["id"])
 
     assert counts(history) == (0, 0, 0, 0)
-    assert history["listed"] == 51
+    assert history["listed"] == 3
     assert [call.path for call in guru.requests] == ["/api/v1/search/cardmgr"] * 2
     assert history["requests"] == 2
 

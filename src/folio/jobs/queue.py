@@ -144,6 +144,10 @@ class JobQueue:
 
         async def run_job(job_id: str) -> None:
             id_ = UUID(job_id)
+            if self._stopping:
+                # The job stays queued; a reaper sends it again once its dispatch is older than a lease.
+                slots.forget(id_)
+                return
             # Embedded, `dispatch` admitted the id; from Redis, a delivery of a job already waiting here ends.
             if not embedded and not slots.admit(id_):
                 return
@@ -159,6 +163,7 @@ class JobQueue:
                     running.discard(task)
 
         self._running = running
+        self._stopping = False
         self._task = self.broker.register_task(run_job, task_name=TASK_NAME)
         self._background: list[asyncio.Task[None]] = []
 
@@ -185,10 +190,19 @@ class JobQueue:
 
     async def stop(self) -> None:
         """Stop consuming, then stop the jobs running here; each stays `running` until its lease expires and
-        the reaper of a live process runs it again, so stopping never loses a job."""
-        for task in [*self._background, *self._running]:
+        the reaper of a live process runs it again, so stopping never loses a job.
+
+        Once it returns, no job runs here and none starts, so the engine can be disposed of: a job running on
+        would keep (or open) connections that the disposed engine never closes. Deliveries the broker started
+        but that have not reached `run_job` yet are not in `_running`, and more come while the tasks end (a
+        session that committed closes, and dispatches after its commit, even when its task is cancelled: the
+        reaper's periodic jobs, a job's follow-ups); each finds the queue stopping and ends at once.
+        """
+        self._stopping = True
+        tasks = [*self._background, *self._running]
+        for task in tasks:
             task.cancel()
-        for task in [*self._background, *self._running]:
+        for task in tasks:
             with suppress(asyncio.CancelledError):
                 await task
         self._background.clear()

@@ -39,6 +39,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/events.py
 	$(BIN)/python bench/cases.py
 	$(BIN)/python bench/analytics.py
+	$(BIN)/python bench/sync.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

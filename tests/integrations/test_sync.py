@@ -49,6 +49,9 @@ async def test_a_first_sync_makes_a_document_of_each_page_linked_to_it(
     assert integration["sync_job"]["status"] == "succeeded"
     assert history["status"] == "succeeded"
     assert (history["listed"], history["created"], history["updated"], history["deleted"]) == (4, 4, 0, 0)
+    # The listing's page objects are the properties: each page's blocks are the only call per page.
+    assert [call.path for call in notion.calls() if call.path.startswith("/v1/pages/")] == []
+    assert history["requests"] == 1 + 4
     assert {document["status"] for document in documents} == {"ready"}
     first = next(document for document in documents if document["external_id"] == ids[0])
     assert first["source_type"] == "notion"

@@ -130,6 +130,10 @@ class NotionConnector:
         self.http = http
         self.api = f"{base_url.rstrip('/')}/v1"
         self.max_items = max_items
+        # The listed page objects of the items the sync will fetch (their version is not the one held): the fetch
+        # takes the properties from them instead of asking for each page again.
+        self._known: Mapping[str, str] = {}
+        self._listed: dict[str, dict[str, Any]] = {}
 
     async def check(self) -> str:
         me = await self._call("GET", "/users/me", what="the integration's bot user")
@@ -139,6 +143,7 @@ class NotionConnector:
         return f"Notion integration {me.get('name') or me.get('id', '')}"[:200]
 
     async def listing(self, known: Mapping[str, str]) -> AsyncIterator[Item]:
+        self._known, self._listed = known, {}
         seen: set[str] = set()
         async with aclosing(self._pages()) as pages:
             async for item in pages:
@@ -156,7 +161,7 @@ class NotionConnector:
             raise ItemGone(item.external_id) from exc
         budget = _Budget()
         try:
-            page = await self._call("GET", f"/pages/{page_id}", what="a page")
+            page = self._listed.pop(page_id, None) or await self._call("GET", f"/pages/{page_id}", what="a page")
             if page.get("archived") or page.get("in_trash"):
                 raise ItemGone(page_id)
             blocks = await self._blocks(page_id, depth=0, budget=budget)
@@ -206,7 +211,7 @@ class NotionConnector:
         if not self.config.page_ids and not self.config.database_ids:
             async with aclosing(self._search()) as pages:
                 async for page in pages:
-                    yield _item(page)
+                    yield self._item(page)
         if self.config.page_ids:
             async with aclosing(self._under_roots()) as items:
                 async for item in items:
@@ -221,7 +226,13 @@ class NotionConnector:
             async with aclosing(query) as pages:
                 async for page in pages:
                     if _live(page):
-                        yield _item(page)
+                        yield self._item(page)
+
+    def _item(self, page: dict[str, Any]) -> Item:
+        item = _item(page)
+        if self._known.get(item.external_id) != item.version:
+            self._listed[item.external_id] = page
+        return item
 
     async def _search(self) -> AsyncGenerator[dict[str, Any], None]:
         results = self._results(
@@ -246,7 +257,7 @@ class NotionConnector:
         pending: list[Item] = []
         async with aclosing(self._search()) as pages:
             async for page in pages:
-                item = _item(page)
+                item = self._item(page)
                 ancestry.parents[item.external_id] = _parent(page)
                 if ancestry.known(item.external_id):
                     yield item

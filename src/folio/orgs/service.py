@@ -17,6 +17,7 @@ from folio.audit.service import AuditAction, audit
 from folio.auth.keys_repository import ApiKeyRepository
 from folio.auth.members import member_principal
 from folio.auth.principal import Principal, Scope
+from folio.auth.sso.repository import SsoRepository
 from folio.errors import Forbidden
 from folio.events.outbox import actor_of, emit
 from folio.events.schemas import EventType, MemberData
@@ -194,7 +195,9 @@ async def accept_invitation(
     session: AsyncSession, *, principal: Principal, invitation_id: UUID, plans: PlanSettings
 ) -> tuple[Organization, Role]:
     """Join the invitation's organization; with `plans` enforced, refused when its members already fill the plan (it
-    was moved to a smaller one since the invitation)."""
+    was moved to a smaller one since the invitation). An organization that requires sign-in through a provider
+    ends the joining member's sessions, this one included: they may have begun with a password, and the member
+    signs in again through the provider (owners aside, as when it is turned on)."""
     repository = OrgRepository(session)
     user_id, invitation, now = await _own_invitation(repository, principal, invitation_id)
     if await repository.role_of(user_id=user_id, org_id=invitation.org_id) is not None:
@@ -207,7 +210,10 @@ async def accept_invitation(
     )
     await _audit_invitation(session, principal, invitation.org_id, AuditAction.INVITATION_ACCEPTED, invitation)
     await session.flush()
-    return await get_org_by_id(session, org_id=invitation.org_id), invitation.role
+    org = await get_org_by_id(session, org_id=invitation.org_id)
+    if org.require_sso and invitation.role is not Role.OWNER:
+        await SsoRepository(session).revoke_user_sessions(user_id, moment=now)
+    return org, invitation.role
 
 
 async def decline_invitation(session: AsyncSession, *, principal: Principal, invitation_id: UUID) -> None:

@@ -65,6 +65,26 @@ async def test_members_must_sign_in_through_the_provider_once_required(
     assert (await login(browser, member)).status_code == 200
 
 
+async def test_joining_an_organization_that_requires_a_provider_ends_password_sessions(
+    browser: httpx.AsyncClient, fake: FakeProvider
+) -> None:
+    owner = await register(browser)
+    await link_identity(browser, fake, owner)
+    assert (await require(browser, owner, True)).status_code == 200
+    joining = await register(browser)
+
+    await add_member(browser, owner, joining, "editor")
+
+    # The session they joined with began with a password: it is over, in their own organization too.
+    error_of(await browser.get("/api/v1/auth/me", headers=joining.in_org(owner.org_id)), 401, "AUTH_INVALID")
+    refreshed = await browser.post("/api/v1/auth/refresh", json={"refresh_token": joining.refresh_token})
+    error_of(refreshed, 401, "AUTH_INVALID")
+    error_of(await login(browser, joining), 403, "SSO_REQUIRED")
+    tokens = await link_identity(browser, fake, joining)
+    in_org = {"Authorization": f"Bearer {tokens['access_token']}", "X-Org-Id": str(owner.org_id)}
+    assert (await browser.get("/api/v1/auth/me", headers=in_org)).json()["role"] == "editor"
+
+
 async def test_requiring_a_provider_needs_an_admin_with_a_linked_identity(
     browser: httpx.AsyncClient, fake: FakeProvider
 ) -> None:

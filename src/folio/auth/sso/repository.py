@@ -61,6 +61,16 @@ class SsoRepository:
         )
         return bool(found)
 
+    async def revoke_user_sessions(self, user_id: UUID, *, moment: datetime) -> int:
+        """Revoke every login session of the user (they joined an organization that requires a provider)."""
+        result = await self.session.execute(
+            update(AuthSession)
+            .where(AuthSession.user_id == user_id, AuthSession.revoked_at.is_(None))
+            .values(revoked_at=moment, revoked_reason="sso_required")
+            .returning(AuthSession.id)
+        )
+        return len(result.all())
+
     async def revoke_member_sessions(self, org_id: UUID, *, except_session: UUID | None, moment: datetime) -> int:
         """Revoke the login sessions of the organization's members, owners aside: they signed in with a password,
         or may have. Returns how many were revoked."""

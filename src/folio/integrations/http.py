@@ -7,7 +7,6 @@ A source's answer body is never put in an error, a log line or a response: it ma
 
 from __future__ import annotations
 
-import random
 import re
 import time
 from collections.abc import Collection, Mapping
@@ -23,6 +22,7 @@ from prometheus_client import Histogram
 from pydantic import AfterValidator, SecretStr
 
 from folio.integrations.errors import CredentialsRejected, ItemTooLarge, SourceRefused, SourceUnavailable
+from folio.jitter import jitter
 from folio.outbound import OutboundPolicy, OutboundRefused, OutboundURLForbidden, ResponseRefused, guarded_client
 
 REQUEST_SECONDS = Histogram(
@@ -143,7 +143,7 @@ class SourceHttp:
                 )
             wait = asked
             if wait is None:
-                wait = min(2.0**attempt, _BACKOFF_CAP_SECONDS) * random.uniform(0.5, 1.0)  # noqa: S311 -- jitter
+                wait = min(2.0**attempt, _BACKOFF_CAP_SECONDS) * jitter(0.5, 1.0)
             if attempt >= self.retrying.max_retries:
                 status = None if response is None else response.status_code
                 raise SourceUnavailable(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import random
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager, suppress
@@ -18,6 +17,7 @@ from folio.auth.principal import Principal, Scope
 from folio.errors import FolioError
 from folio.events.schemas import EventType
 from folio.inbox.system import notify_job_failed
+from folio.jitter import jitter
 from folio.jobs.errors import JobCancelled, JobFailed, LeaseLost, Transient, UnknownJobKind
 from folio.jobs.events import emit_job, emit_status
 from folio.jobs.repository import JobRepository
@@ -226,7 +226,7 @@ class JobRunner:
             delay = retry_after.total_seconds()
         else:
             delay = min(self.settings.backoff_seconds * 2 ** (job.attempts - 1), self.settings.backoff_max_seconds)
-            delay *= random.uniform(0.8, 1.2)  # noqa: S311 — jitter, not security
+            delay *= jitter(0.8, 1.2)
         async with self.sessionmaker() as session, session.begin():
             queued = await JobRepository(session).retry_later(
                 job.id,

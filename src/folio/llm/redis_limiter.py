@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import random
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -22,6 +21,7 @@ import structlog
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from folio.jitter import jitter
 from folio.llm.limiter import LocalLimiter, busy
 
 log = structlog.get_logger(__name__)
@@ -130,7 +130,7 @@ class RedisLimiter:
             left = deadline - time.monotonic()
             if left <= 0:
                 return False
-            await asyncio.sleep(min(left, pause * random.uniform(0.5, 1.0)))  # noqa: S311 -- jitter, not secrecy
+            await asyncio.sleep(min(left, pause * jitter(0.5, 1.0)))
             pause = min(pause * 2, _LONGEST_POLL)
 
     async def _keep(self, key: str, holder: str) -> None:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import func, select
 
 from folio.auth.principal import Principal
 from folio.models import Document, Integration, IntegrationSync, SyncStatus
@@ -46,10 +46,6 @@ class IntegrationRepository(ScopedRepository[Integration]):
         )
         return {external_id: Held(document_id, version) for external_id, document_id, version in rows if external_id}
 
-    async def document_count(self, integration_id: UUID) -> int:
-        statement = select(func.count()).where(Document.integration_id == integration_id)
-        return int(await self.session.scalar(statement) or 0)
-
     async def due(self, now: datetime, limit: int) -> Sequence[Integration]:
         """Enabled integrations whose next sync is due, locked so that two schedulers take each once."""
         statement = (
@@ -84,15 +80,3 @@ class SyncRepository(ScopedRepository[IntegrationSync]):
         if len(rows) <= page.limit:
             return Paged(rows, None)
         return Paged(rows[: page.limit], encode_cursor(rows[page.limit - 1].id))
-
-    async def finish_abandoned(self, integration_id: UUID, now: datetime) -> None:
-        """Syncs of the integration left running by a job that will not come back (cancelled, or failed for good)."""
-        await self.session.execute(
-            update(IntegrationSync)
-            .where(
-                IntegrationSync.integration_id == integration_id,
-                IntegrationSync.status == SyncStatus.RUNNING,
-                or_(IntegrationSync.job_id.is_(None), IntegrationSync.finished_at.is_(None)),
-            )
-            .values(status=SyncStatus.FAILED, finished_at=now)
-        )

@@ -32,13 +32,13 @@ from __future__ import annotations
 import string
 from collections.abc import AsyncGenerator, AsyncIterator, Mapping
 from contextlib import aclosing
-from dataclasses import dataclass, field
-from datetime import datetime
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 from folio.integrations.connector import Content, Item, Published
+from folio.integrations.connectors._notion_pages import Ancestry, is_live, item_of, parent_of, published
 from folio.integrations.connectors.notion_markdown import (
     NESTING,
     Block,
@@ -195,7 +195,7 @@ class NotionConnector:
         async with aclosing(self._results("GET", f"/blocks/{page_id}/children", what="the page's blocks")) as blocks:
             async for block in blocks:
                 if carries(block, marker):
-                    return _published(str(block.get("id", "")), page_url)
+                    return published(str(block.get("id", "")), page_url)
         appended = await self._call(
             "PATCH",
             f"/blocks/{page_id}/children",
@@ -205,7 +205,7 @@ class NotionConnector:
         created = appended.get("results")
         if not isinstance(created, list) or not created or not isinstance(created[0], dict):
             raise SourceUnavailable("The source's answer to the summary's append names no block.")
-        return _published(str(created[0].get("id", "")), page_url)
+        return published(str(created[0].get("id", "")), page_url)
 
     async def _pages(self) -> AsyncGenerator[Item, None]:
         if not self.config.page_ids and not self.config.database_ids:
@@ -225,11 +225,11 @@ class NotionConnector:
             )
             async with aclosing(query) as pages:
                 async for page in pages:
-                    if _live(page):
+                    if is_live(page):
                         yield self._item(page)
 
     def _item(self, page: dict[str, Any]) -> Item:
-        item = _item(page)
+        item = item_of(page)
         if self._known.get(item.external_id) != item.version:
             self._listed[item.external_id] = page
         return item
@@ -246,19 +246,19 @@ class NotionConnector:
         )
         async with aclosing(results) as pages:
             async for page in pages:
-                if page.get("object") == "page" and _live(page):
+                if page.get("object") == "page" and is_live(page):
                     yield page
 
     async def _under_roots(self) -> AsyncGenerator[Item, None]:
         """The search's pages under `page_ids`: a page whose parent was already placed is decided at once, the
         others once the search has been read (a parent may come after its child)."""
         roots = set(self.config.page_ids)
-        ancestry = _Ancestry(roots)
+        ancestry = Ancestry(roots)
         pending: list[Item] = []
         async with aclosing(self._search()) as pages:
             async for page in pages:
                 item = self._item(page)
-                ancestry.parents[item.external_id] = _parent(page)
+                ancestry.parents[item.external_id] = parent_of(page)
                 if ancestry.known(item.external_id):
                     yield item
                 else:
@@ -267,7 +267,7 @@ class NotionConnector:
             if await self._reaches_root(item.external_id, ancestry):
                 yield item
 
-    async def _reaches_root(self, page_id: str, ancestry: _Ancestry) -> bool:
+    async def _reaches_root(self, page_id: str, ancestry: Ancestry) -> bool:
         chain: list[str] = []
         node = ("page_id", page_id)
         verdict = False
@@ -288,7 +288,7 @@ class NotionConnector:
         (ancestry.inside if verdict else ancestry.outside).update(chain)
         return verdict
 
-    async def _block_parent(self, block_id: str, ancestry: _Ancestry) -> tuple[str, str]:
+    async def _block_parent(self, block_id: str, ancestry: Ancestry) -> tuple[str, str]:
         if block_id not in ancestry.block_parents:
             try:
                 block = await self._call("GET", f"/blocks/{block_id}", what="a block holding a page")
@@ -296,7 +296,7 @@ class NotionConnector:
                 if exc.status not in (404, 410):
                     raise
                 block = {}
-            ancestry.block_parents[block_id] = _parent(block)
+            ancestry.block_parents[block_id] = parent_of(block)
         return ancestry.block_parents[block_id]
 
     async def _blocks(self, block_id: str, *, depth: int, budget: _Budget) -> list[Block]:
@@ -378,55 +378,3 @@ class NotionConnector:
         if not isinstance(answer, dict):
             raise SourceUnavailable(f"The source's answer to {what} is not a JSON object.")
         return answer
-
-
-@dataclass(slots=True)
-class _Ancestry:
-    """What one listing learnt of where pages sit: each page's parent, which pages are under a root or not."""
-
-    roots: set[str]
-    parents: dict[str, tuple[str, str]] = field(default_factory=dict)
-    block_parents: dict[str, tuple[str, str]] = field(default_factory=dict)
-    inside: set[str] = field(default_factory=set)
-    outside: set[str] = field(default_factory=set)
-
-    def known(self, page_id: str) -> bool:
-        """Whether the page is a root or the child of a page already found under one (and then it is too)."""
-        kind, parent = self.parents[page_id]
-        if page_id in self.roots or (kind == "page_id" and parent in self.inside):
-            self.inside.add(page_id)
-            return True
-        return False
-
-
-def _parent(data: Mapping[str, Any]) -> tuple[str, str]:
-    parent = data.get("parent")
-    if not isinstance(parent, dict):
-        return ("", "")
-    kind = str(parent.get("type", ""))
-    ident = parent.get(kind)
-    return (kind, ident) if isinstance(ident, str) else (kind, "")
-
-
-def _live(page: Mapping[str, Any]) -> bool:
-    return isinstance(page.get("id"), str) and not page.get("archived") and not page.get("in_trash")
-
-
-def _item(page: Mapping[str, Any]) -> Item:
-    edited = str(page.get("last_edited_time", ""))
-    try:
-        updated_at = datetime.fromisoformat(edited)
-    except ValueError:
-        updated_at = None
-    url = page.get("url")
-    return Item(
-        external_id=str(page["id"]),
-        title=(page_title(dict(page)) or "Untitled")[:500],
-        version=edited[:200],
-        url=url if isinstance(url, str) else None,
-        updated_at=updated_at,
-    )
-
-
-def _published(block_id: str, page_url: str | None) -> Published:
-    return Published(remote_id=block_id, url=f"{page_url}#{block_id.replace('-', '')}" if page_url else None)

@@ -8,8 +8,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from uuid import UUID
 
-from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from folio.auth.principal import Principal
@@ -18,7 +16,7 @@ from folio.errors import Conflict, ValidationFailed
 from folio.integrations import service
 from folio.integrations.connector import Publisher
 from folio.integrations.errors import IntegrationNeedsReauth, SourceUnavailable
-from folio.integrations.repository import IntegrationRepository
+from folio.integrations.repository import IntegrationRepository, PublicationRepository
 from folio.integrations.sources import Sources
 from folio.integrations.tasks import keep_renewed
 from folio.jobs import service as jobs
@@ -90,12 +88,7 @@ async def publications(
     session: AsyncSession, *, principal: Principal, integration_id: UUID, summary_id: UUID | None
 ) -> list[SummaryPublication]:
     await service.get_integration(session, principal=principal, integration_id=integration_id)
-    statement = select(SummaryPublication).where(
-        SummaryPublication.org_id == principal.org_id, SummaryPublication.integration_id == integration_id
-    )
-    if summary_id is not None:
-        statement = statement.where(SummaryPublication.summary_id == summary_id)
-    return list((await session.scalars(statement.order_by(SummaryPublication.id).limit(100))).all())
+    return list(await PublicationRepository(session).of_integration(principal, integration_id, summary_id, 100))
 
 
 class PublishSummary:
@@ -121,14 +114,8 @@ class PublishSummary:
             document = await documents.get_document(
                 session, principal=context.principal, document_id=summary.document_id
             )
-            done = await session.scalar(
-                select(SummaryPublication.id).where(
-                    SummaryPublication.summary_id == summary.id,
-                    SummaryPublication.integration_id == integration_id,
-                    SummaryPublication.target_id == target_id,
-                )
-            )
-        if done is not None:
+            done = await PublicationRepository(session).exists(summary.id, integration_id, target_id)
+        if done:
             return None
         return _Work(summary.id, f"Summary: {document.title}", summary.text or "", integration_id, target_id)
 
@@ -152,18 +139,14 @@ class PublishSummary:
             except ValueError as exc:  # a target the source's ids cannot be
                 raise CannotPublish(details={"reason": "target"}) from exc
         async with context.fenced() as session:
-            await session.execute(
-                insert(SummaryPublication)
-                .values(
-                    org_id=context.principal.org_id,
-                    summary_id=work.summary_id,
-                    integration_id=work.integration_id,
-                    target_id=work.target_id,
-                    remote_id=published.remote_id[:500],
-                    url=None if published.url is None else published.url[:2000],
-                    published_by=context.principal.user_id,
-                )
-                .on_conflict_do_nothing()
+            await PublicationRepository(session).record(
+                org_id=context.principal.org_id,
+                summary_id=work.summary_id,
+                integration_id=work.integration_id,
+                target_id=work.target_id,
+                remote_id=published.remote_id[:500],
+                url=None if published.url is None else published.url[:2000],
+                published_by=context.principal.user_id,
             )
         await context.progress(100, "published")
 

@@ -6,12 +6,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 from uuid import UUID
 
 from sqlalchemy import func, select
+from sqlalchemy.dialects.postgresql import insert
 
 from folio.auth.principal import Principal
-from folio.models import Document, Integration, IntegrationSync, SyncStatus
+from folio.models import Document, Integration, IntegrationSync, SummaryPublication, SyncStatus
 from folio.pagination import Paged, PageRequest, encode_cursor
 from folio.repository import ScopedRepository
 
@@ -80,3 +82,29 @@ class SyncRepository(ScopedRepository[IntegrationSync]):
         if len(rows) <= page.limit:
             return Paged(rows, None)
         return Paged(rows[: page.limit], encode_cursor(rows[page.limit - 1].id))
+
+
+class PublicationRepository(ScopedRepository[SummaryPublication]):
+    model = SummaryPublication
+
+    async def of_integration(
+        self, principal: Principal, integration_id: UUID, summary_id: UUID | None, limit: int
+    ) -> Sequence[SummaryPublication]:
+        statement = self.scoped(principal).where(SummaryPublication.integration_id == integration_id)
+        if summary_id is not None:
+            statement = statement.where(SummaryPublication.summary_id == summary_id)
+        return (await self.session.scalars(statement.order_by(SummaryPublication.id).limit(limit))).all()
+
+    async def exists(self, summary_id: UUID, integration_id: UUID, target_id: str) -> bool:
+        found = await self.session.scalar(
+            select(SummaryPublication.id).where(
+                SummaryPublication.summary_id == summary_id,
+                SummaryPublication.integration_id == integration_id,
+                SummaryPublication.target_id == target_id,
+            )
+        )
+        return found is not None
+
+    async def record(self, **values: Any) -> None:
+        """One publication; one already recorded for the same summary, integration and target stays."""
+        await self.session.execute(insert(SummaryPublication).values(**values).on_conflict_do_nothing())

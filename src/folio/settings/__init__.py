@@ -40,6 +40,7 @@ from folio.settings.groups import (
     WebhookSettings,
 )
 from folio.settings.integrations import IntegrationSettings, OAuthApp
+from folio.settings.storage import StorageSettings
 
 # A valid Fernet key everyone can compute: stored credentials stay readable across development restarts, and
 # production refuses it like the development JWT secret.
@@ -91,6 +92,7 @@ __all__ = [
     "Settings",
     "SsoProvider",
     "SsoSettings",
+    "StorageSettings",
     "UsageSettings",
     "WebhookSettings",
 ]
@@ -124,6 +126,7 @@ class Settings(BaseSettings):
     port: int = 8000
 
     db: DatabaseSettings = DatabaseSettings()
+    storage: StorageSettings = StorageSettings()
     auth: AuthSettings = AuthSettings()
     rate_limit: RateLimitSettings = RateLimitSettings()
     http: HttpSettings = HttpSettings()
@@ -199,7 +202,7 @@ class Settings(BaseSettings):
 
     @property
     def files_dir(self) -> Path:
-        """Where uploaded files are stored (the local storage backend)."""
+        """Where uploaded files are stored by the local storage backend."""
         return (self.data_dir / "files").resolve()
 
     @property

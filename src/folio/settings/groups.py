@@ -33,6 +33,18 @@ class AuthSettings(BaseModel):
         description="How long a refresh token may be presented again after its first use (two tabs refreshing at "
         "once) and still get new tokens in the same session; later reuse revokes the session. 0: never.",
     )
+    principal_cache_seconds: float = Field(
+        60,
+        ge=0,
+        le=3600,
+        description="How long a request's authenticated principal (session or API key, membership, role) is reused "
+        "without reading the database. Logout, key revocation and role or membership changes drop it at once in "
+        "every process (through the event bus); the lifetime bounds only what a lost invalidation could delay. "
+        "0: read the database on every request.",
+    )
+    principal_cache_entries: int = Field(
+        10_000, ge=1, description="Principals one API process keeps cached (least recently used go first)."
+    )
 
     @property
     def access_token_ttl(self) -> timedelta:
@@ -226,6 +238,12 @@ class JobSettings(BaseModel):
     backoff_seconds: float = Field(2, ge=0, description="First retry delay; doubles per attempt, with jitter.")
     backoff_max_seconds: float = Field(300, ge=0, description="Longest retry delay.")
     concurrency: int = Field(2, ge=1, description="Jobs one worker process runs at once.")
+    drain_seconds: float = Field(
+        20,
+        ge=0,
+        description="On SIGTERM, how long running jobs have to finish; those still running then are handed back to "
+        "the queue at once (another worker takes them), not after their lease.",
+    )
 
 
 class EventSettings(BaseModel):

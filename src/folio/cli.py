@@ -23,7 +23,7 @@ from folio.auth import keys_service
 from folio.auth import service as auth
 from folio.auth.principal import Scope
 from folio.db import create_engine, create_sessionmaker
-from folio.documents.storage import LocalStorage
+from folio.documents.storage import storage_for
 from folio.embedded_postgres import EmbeddedPostgres
 from folio.embeddings.factory import LazyProvider, identity
 from folio.embeddings.index import check_embedding_index
@@ -148,7 +148,7 @@ def worker() -> None:
             outlets: dict[str, Any] = {BUS: RedisBus(redis)}
             sessionmaker = create_sessionmaker(engine, outlets)
             meter = meter_for(settings, sessionmaker)
-            storage = LocalStorage(settings.files_dir)
+            storage = storage_for(settings)
             periodics, periodic_handlers = periodic_work(settings, storage)
             handlers = {**build_handlers(settings, storage, embedder, llm, meter), **periodic_handlers}
             queue = outlets[JOB_QUEUE] = JobQueue(sessionmaker, settings.jobs, handlers, redis_url, periodics)

@@ -33,7 +33,7 @@ from folio.auth.tokens import AccessTokens
 from folio.cases import router as cases_router
 from folio.db import create_engine, create_sessionmaker
 from folio.documents import router as documents_router
-from folio.documents.storage import LocalStorage
+from folio.documents.storage import storage_for
 from folio.embedded_postgres import EmbeddedPostgres
 from folio.embeddings.factory import LazyProvider, identity
 from folio.embeddings.index import check_embedding_index
@@ -195,7 +195,7 @@ def create_app(settings: Settings | None = None, *, job_handlers: Mapping[str, H
                 seconds=settings.analytics.cache_seconds, entries=settings.analytics.cache_entries
             )
             app.state.hub.observers.append(app.state.analytics_cache.changed)
-            app.state.storage = LocalStorage(settings.files_dir)
+            app.state.storage = storage_for(settings)
             app.state.llm = LLMRegistry(settings)
             stack.push_async_callback(app.state.llm.close)
             app.state.usage = meter_for(settings, app.state.sessionmaker)

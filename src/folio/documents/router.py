@@ -4,7 +4,7 @@ from datetime import datetime
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, Query, Request, Response, status
 from fastapi.responses import FileResponse
 
 from folio.auth.deps import authenticated, requires
@@ -13,6 +13,7 @@ from folio.deps import API_V1, PageDep, SessionDep, SettingsDep, StorageDep
 from folio.documents import service as documents
 from folio.documents import web
 from folio.documents.deps import DocumentUpload
+from folio.documents.downloads import DOWNLOAD_RESPONSES, stored_file
 from folio.documents.errors import (
     DocumentHasNoFile,
     DocumentNotFound,
@@ -251,19 +252,22 @@ async def get_content(document_id: UUID, principal: Reader, session: SessionDep)
     responses={
         **authenticated(Forbidden, DocumentNotFound, DocumentHasNoFile),
         200: {"description": "The original bytes."},
+        **DOWNLOAD_RESPONSES,
     },
     summary="Download the original file",
 )
-async def download_file(document_id: UUID, principal: Reader, session: SessionDep, storage: StorageDep) -> FileResponse:
+async def download_file(
+    document_id: UUID, principal: Reader, request: Request, session: SessionDep, storage: StorageDep
+) -> Response:
     document = await documents.get_document(session, principal=principal, document_id=document_id)
     if document.storage_key is None:
         raise DocumentHasNoFile()
-    return FileResponse(
-        storage.local_path(document.storage_key),
-        media_type=MEDIA_TYPES[document.kind],
-        # Starlette writes an RFC 6266 header with an ASCII fallback and a UTF-8 filename*.
+    return await stored_file(
+        request,
+        storage,
+        document.storage_key,
         filename=document.filename,
-        content_disposition_type="attachment",
+        media_type=MEDIA_TYPES[document.kind],
         headers={"X-Content-Type-Options": "nosniff"},
     )
 

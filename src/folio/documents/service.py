@@ -15,13 +15,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from folio.auth.principal import Principal
 from folio.documents.errors import DocumentNotFound, DocumentNotReady
 from folio.documents.events import emit_document
-from folio.documents.filetypes import detect
+from folio.documents.filenames import extension
+from folio.documents.filetypes import SNIFF_BYTES, detect
 from folio.documents.multipart import UploadedFile
 from folio.documents.repository import DocumentFilters, DocumentRepository
 from folio.documents.storage import Storage
 from folio.effects import after_commit
 from folio.events.outbox import actor_of
 from folio.events.schemas import EventType
+from folio.ingestion.extracted import FileKind
 from folio.jobs import service as jobs
 from folio.jobs.kinds import INGEST_DOCUMENT
 from folio.models import Chunk, Document, DocumentContent, DocumentStatus, Job
@@ -78,6 +80,8 @@ async def create_documents(
 
     With `plans` enforced, all the files are refused (402 `PLAN_LIMIT_REACHED`) when the new documents among them
     would take the organization past its plan's documents or storage bytes; a file it already has adds nothing."""
+    # Before the first statement: no connection is held while an object store sends the files' first bytes.
+    kinds = [await _file_kind(storage, uploaded) for uploaded in files]
     repository = DocumentRepository(session)
     # One read for the whole upload; a content sent twice in it becomes one document, the second its duplicate.
     existing = {} if allow_duplicate else await repository.by_hashes(principal, {f.stored.sha256 for f in files})
@@ -91,8 +95,7 @@ async def create_documents(
             size_bytes=sum(uploaded.stored.size for uploaded in adding),
         )
     created: list[Created] = []
-    for uploaded in files:
-        kind = await anyio.to_thread.run_sync(detect, storage.local_path(uploaded.stored.key), uploaded.filename)
+    for uploaded, kind in zip(files, kinds, strict=True):
         found = existing.get(uploaded.stored.sha256)
         if found is not None:
             await storage.delete(uploaded.stored.key)
@@ -126,6 +129,13 @@ async def create_documents(
         )
         created.append(Created(document, job.id, deduplicated=False))
     return created
+
+
+async def _file_kind(storage: Storage, uploaded: UploadedFile) -> FileKind:
+    # Only a DOCX is judged by more than its first bytes: its zip directory is at the end of the file.
+    head = None if extension(uploaded.filename) == "docx" else SNIFF_BYTES
+    async with storage.local_copy(uploaded.stored.key, head=head) as path:
+        return await anyio.to_thread.run_sync(detect, path, uploaded.filename)
 
 
 def _new_files(
@@ -176,7 +186,7 @@ async def replace_file(
     if not changed:
         await storage.delete(uploaded.stored.key)
         return Created(document, None, deduplicated=True)
-    document.kind = await anyio.to_thread.run_sync(detect, storage.local_path(uploaded.stored.key), uploaded.filename)
+    document.kind = await _file_kind(storage, uploaded)
     document.filename = uploaded.filename
     document.storage_key = uploaded.stored.key
     document.size_bytes = uploaded.stored.size

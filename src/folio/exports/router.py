@@ -21,6 +21,7 @@ from folio.deps import (
     client_address,
     rate_limit,
 )
+from folio.documents.downloads import DOWNLOAD_RESPONSES, stored_file
 from folio.documents.storage import Storage
 from folio.enrichment.errors import EnrichmentSchemaNotFound
 from folio.error_handlers import error_responses
@@ -301,15 +302,15 @@ async def delete_export(
 @router.get(
     "/{export_id}/file",
     response_class=FileResponse,
-    responses={**_FILE, **authenticated(ExportNotFound, ExportNotReady, ExportExpired)},
+    responses={**_FILE, **DOWNLOAD_RESPONSES, **authenticated(ExportNotFound, ExportNotReady, ExportExpired)},
     summary="Download an export's file",
     description="With your credentials; 409 `EXPORT_NOT_READY` while the job runs, 410 `EXPORT_EXPIRED` once it "
     "expired. Recorded in the audit log (`export.downloaded`).",
 )
 async def download_export(
-    export_id: UUID, principal: CurrentPrincipal, session: SessionDep, storage: StorageDep
-) -> FileResponse:
-    return _file(await service.file_of(session, principal=principal, export_id=export_id), storage)
+    export_id: UUID, principal: CurrentPrincipal, request: Request, session: SessionDep, storage: StorageDep
+) -> Response:
+    return await _file(request, await service.file_of(session, principal=principal, export_id=export_id), storage)
 
 
 @router.get(
@@ -317,6 +318,7 @@ async def download_export(
     response_class=FileResponse,
     responses={
         **_FILE,
+        **DOWNLOAD_RESPONSES,
         **error_responses(ExportNotFound, ExportNotReady, ExportExpired, RateLimitExceeded, ValidationFailed),
     },
     summary="Download an export's file by its link (no authentication)",
@@ -332,18 +334,19 @@ async def download_export_by_link(
     settings: SettingsDep,
     storage: StorageDep,
     token: Annotated[str, Query(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")],
-) -> FileResponse:
+) -> Response:
     await rate_limit(request, Policy.ANONYMOUS, client_address(request))
     key = service.link_key(settings.auth.jwt_secret.get_secret_value())
-    return _file(await service.open_link(session, key=key, export_id=export_id, token=token), storage)
+    return await _file(request, await service.open_link(session, key=key, export_id=export_id, token=token), storage)
 
 
-def _file(download: service.Download, storage: Storage) -> FileResponse:
-    return FileResponse(
-        storage.local_path(download.key),
-        media_type=MEDIA_TYPES[download.format],
+async def _file(request: Request, download: service.Download, storage: Storage) -> Response:
+    return await stored_file(
+        request,
+        storage,
+        download.key,
         filename=download.filename,
-        content_disposition_type="attachment",
+        media_type=MEDIA_TYPES[download.format],
         headers={**_PRIVATE, "Content-Security-Policy": "sandbox"},
     )
 

@@ -103,8 +103,9 @@ class Ingestion:
             async with context.sessionmaker() as session:
                 content = await DocumentRepository(session).content(context.principal, document.id)
             return ExtractedText.single_page(content.text if content else "")
-        path = self.storage.local_path(document.storage_key)
-        return await anyio.to_thread.run_sync(extract_isolated, path, document.kind, self.settings)
+        # An object store's file is copied here first: the extractors read files, in a process of their own.
+        async with self.storage.local_copy(document.storage_key) as path:
+            return await anyio.to_thread.run_sync(extract_isolated, path, document.kind, self.settings)
 
     async def _start(self, context: JobContext) -> Document | None:
         async with context.fenced() as session:

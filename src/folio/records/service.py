@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from uuid import UUID
 
 import anyio
@@ -14,7 +15,7 @@ from folio.documents.storage import Storage
 from folio.enrichment import service as enrichment
 from folio.jobs import service as jobs
 from folio.jobs.kinds import IMPORT_RECORDS
-from folio.models import RecordBatch, RecordBatchError
+from folio.models import BatchFormat, RecordBatch, RecordBatchError
 from folio.pagination import Paged, PageRequest
 from folio.records.errors import BatchNotFound
 from folio.records.repository import BatchRepository
@@ -43,18 +44,12 @@ async def create_batch(
     max_attempts: int,
 ) -> RecordBatch:
     """Check the file's header against the mapping now (422 at once, not a failed job), then start the import."""
-    schema_id = None
-    if options.enrich:
-        schema = await enrichment.schema_or_default(session, principal=principal, schema_id=options.schema_id)
-        schema_id = schema.id
-    path = storage.local_path(uploaded.stored.key)
-    format = await anyio.to_thread.run_sync(detect_format, path, uploaded.filename)
-
     # Stored files have no extension: a .tsv name says tab here, or the delimiter would be guessed.
     tab = uploaded.filename.lower().endswith(".tsv")
     delimiter = options.delimiter or ("\t" if tab else None)
 
-    def open_reader() -> tuple[str, str | None]:
+    def open_reader(path: Path) -> tuple[BatchFormat, str, str | None]:
+        format = detect_format(path, uploaded.filename)
         # Opening reads the file's first MiB and its header row, both bounded; the rows are the job's to read.
         with RowReader(
             path,
@@ -65,9 +60,15 @@ async def create_batch(
             max_row_chars=limits.max_row_chars,
             max_row_lines=limits.max_row_lines,
         ) as reader:
-            return reader.encoding, reader.delimiter
+            return format, reader.encoding, reader.delimiter
 
-    encoding, delimiter = await anyio.to_thread.run_sync(open_reader)
+    # Before the first statement: no connection is held while an object store sends the file.
+    async with storage.local_copy(uploaded.stored.key) as path:
+        format, encoding, delimiter = await anyio.to_thread.run_sync(open_reader, path)
+    schema_id = None
+    if options.enrich:
+        schema = await enrichment.schema_or_default(session, principal=principal, schema_id=options.schema_id)
+        schema_id = schema.id
     batch = RecordBatch(
         org_id=principal.org_id,
         created_by=principal.user_id,

@@ -115,28 +115,30 @@ class RecordImport:
         if batch.storage_key is None:
             raise RuntimeError(f"batch {batch.id} has no file to import")
         mapping = RecordMapping.parse(json.dumps(batch.mapping))
-        reader = await anyio.to_thread.run_sync(
-            lambda: RowReader(
-                self.storage.local_path(batch.storage_key or ""),
-                batch.format,
-                mapping,
-                delimiter=batch.delimiter,
-                max_text_chars=self.settings.max_text_chars,
-                max_row_chars=self.settings.max_row_chars,
-                max_row_lines=self.settings.max_row_lines,
-                skip=batch.rows_read,
+        # An object store's file is copied here for the import, which reads it as a file.
+        async with self.storage.local_copy(batch.storage_key) as path:
+            reader = await anyio.to_thread.run_sync(
+                lambda: RowReader(
+                    path,
+                    batch.format,
+                    mapping,
+                    delimiter=batch.delimiter,
+                    max_text_chars=self.settings.max_text_chars,
+                    max_row_chars=self.settings.max_row_chars,
+                    max_row_lines=self.settings.max_row_lines,
+                    skip=batch.rows_read,
+                )
             )
-        )
-        schema_id = await self._schema(context, batch)
-        try:
-            blocks = reader.blocks(self.settings.import_rows)
-            no_more: list[RecordRow | RowError] = []
-            while block := await anyio.to_thread.run_sync(next, blocks, no_more):
-                rows_read = await self._write(context, batch, block, schema_id)
-                percent = _IMPORT_SHARE * reader.bytes_read() / max(reader.size_bytes, 1)
-                await context.progress(percent, f"read {rows_read} rows", stage="importing")
-        finally:
-            reader.close()
+            schema_id = await self._schema(context, batch)
+            try:
+                blocks = reader.blocks(self.settings.import_rows)
+                no_more: list[RecordRow | RowError] = []
+                while block := await anyio.to_thread.run_sync(next, blocks, no_more):
+                    rows_read = await self._write(context, batch, block, schema_id)
+                    percent = _IMPORT_SHARE * reader.bytes_read() / max(reader.size_bytes, 1)
+                    await context.progress(percent, f"read {rows_read} rows", stage="importing")
+            finally:
+                reader.close()
         async with context.fenced() as session:
             live = await BatchRepository(session).get(context.principal, batch.id, for_update=True)
             if live is not None:

@@ -10,6 +10,7 @@ from fastapi.responses import FileResponse
 
 from folio.auth import passwords
 from folio.deps import API_V1, SessionDep, StorageDep, client_address, rate_limit
+from folio.documents.downloads import DOWNLOAD_RESPONSES, stored_file
 from folio.documents.router import MEDIA_TYPES
 from folio.error_handlers import error_responses
 from folio.errors import RateLimitExceeded, ValidationFailed
@@ -76,7 +77,11 @@ async def open_share_link(
 @router.get(
     "/{token}/file",
     response_class=FileResponse,
-    responses={**_ERRORS, 200: {"description": "The document's original bytes, as an attachment."}},
+    responses={
+        **_ERRORS,
+        200: {"description": "The document's original bytes, as an attachment."},
+        **DOWNLOAD_RESPONSES,
+    },
     summary="Download a shared document's original file (no authentication)",
     description=f"Only for a link to a document. {_ANSWERS}",
 )
@@ -86,13 +91,14 @@ async def download_share_link_file(
     session: SessionDep,
     storage: StorageDep,
     x_share_password: Password = None,
-) -> FileResponse:
+) -> Response:
     file = await service.open_file(session, await _visit(request, token, x_share_password, download=True))
-    return FileResponse(
-        storage.local_path(file.storage_key),
-        media_type=MEDIA_TYPES[file.kind],
+    return await stored_file(
+        request,
+        storage,
+        file.storage_key,
         filename=file.filename,
-        content_disposition_type="attachment",
+        media_type=MEDIA_TYPES[file.kind],
         # Never rendered as a page of this origin, even an HTML file.
         headers={**_PRIVATE, "X-Content-Type-Options": "nosniff", "Content-Security-Policy": "sandbox"},
     )

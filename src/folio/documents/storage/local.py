@@ -1,84 +1,70 @@
-"""Where uploaded files live. Files are written as they stream in, hashed on the way, and size-capped."""
+"""Files under one directory of this machine (`<data_dir>/files`): the default, for one host."""
 
 from __future__ import annotations
 
 import hashlib
-import secrets
 import time
-from collections.abc import AsyncIterable
-from dataclasses import dataclass
-from datetime import timedelta
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Protocol
 
 import anyio
 
 from folio.documents.errors import FileTooLarge
-
-
-@dataclass(frozen=True, slots=True)
-class StoredFile:
-    key: str
-    size: int
-    sha256: str
-
-
-class StorageWriter(Protocol):
-    async def write(self, chunk: bytes) -> None: ...
-
-    async def commit(self) -> StoredFile: ...
-
-    async def abort(self) -> None: ...
-
-
-class Storage(Protocol):
-    async def writer(self, *, max_bytes: int) -> StorageWriter: ...
-
-    def local_path(self, key: str) -> Path: ...
-
-    async def delete(self, key: str) -> None: ...
-
-    async def stale(self, older_than: timedelta) -> list[str]:
-        """Keys of stored files last written more than `older_than` ago. Partial uploads that old were abandoned
-        (their request died) and have no key: they are deleted on the way."""
-        ...
-
-
-async def save(storage: Storage, chunks: AsyncIterable[bytes], *, max_bytes: int) -> StoredFile:
-    """Stream `chunks` into a new file; FileTooLarge (and nothing kept) as soon as they pass `max_bytes`."""
-    writer = await storage.writer(max_bytes=max_bytes)
-    try:
-        async for chunk in chunks:
-            await writer.write(chunk)
-    except BaseException:
-        await writer.abort()
-        raise
-    return await writer.commit()
+from folio.documents.storage.base import CHUNK_BYTES, ObjectInfo, StoredFile, new_key
 
 
 class LocalStorage:
-    """Files under one directory, at keys the server generates (`ab/cd/<random>`), never client names."""
+    """Files at keys the server generates (`ab/cd/<random>`), never client names."""
 
     def __init__(self, root: Path) -> None:
         self.root = root.resolve()
         (self.root / "tmp").mkdir(parents=True, exist_ok=True)
 
     async def writer(self, *, max_bytes: int) -> LocalWriter:
-        key = _new_key()
+        key = new_key()
         partial = self.root / "tmp" / key.replace("/", "-")
         return LocalWriter(key, partial, self.local_path(key), await anyio.open_file(partial, "wb"), max_bytes)
 
     def local_path(self, key: str) -> Path:
+        """Where the file is: for this backend's own users (the HTTP edge serves it with sendfile and Range)."""
         path = (self.root / key).resolve()
         if not path.is_relative_to(self.root) or path.parent == self.root / "tmp":
             raise ValueError(f"not a storage key: {key!r}")
         return path
 
+    async def info(self, key: str) -> ObjectInfo:
+        stat = await anyio.Path(self.local_path(key)).stat()
+        return ObjectInfo(size=stat.st_size, modified=datetime.fromtimestamp(stat.st_mtime, UTC))
+
+    async def read(self, key: str, *, start: int = 0, end: int | None = None) -> AsyncIterator[bytes]:
+        async with await anyio.open_file(self.local_path(key), "rb") as file:
+            await file.seek(start)
+            left = None if end is None else end - start
+            while left is None or left > 0:
+                chunk = await file.read(CHUNK_BYTES if left is None else min(CHUNK_BYTES, left))
+                if not chunk:
+                    return
+                if left is not None:
+                    left -= len(chunk)
+                yield chunk
+
+    @asynccontextmanager
+    async def local_copy(self, key: str, *, head: int | None = None) -> AsyncIterator[Path]:
+        path = self.local_path(key)
+        if not await anyio.Path(path).is_file():
+            raise FileNotFoundError(key)
+        yield path
+
+    async def download_url(self, key: str) -> None:
+        return None
+
     async def delete(self, key: str) -> None:
-        """Idempotent: deleting a missing file is not an error."""
         await anyio.Path(self.local_path(key)).unlink(missing_ok=True)
 
     async def stale(self, older_than: timedelta) -> list[str]:
+        """Also deletes the partial files of uploads that old: their request died before `commit` or `abort`."""
         return await anyio.to_thread.run_sync(self._stale, time.time() - older_than.total_seconds())
 
     def _stale(self, before: float) -> list[str]:
@@ -86,7 +72,6 @@ class LocalStorage:
         for path in self.root.glob("*/*/*"):
             if path.is_file() and path.stat().st_mtime < before:
                 stale.append(path.relative_to(self.root).as_posix())
-        # A partial upload is abandoned once old enough: its request died before `commit` or `abort`.
         for path in (self.root / "tmp").iterdir():
             if path.stat().st_mtime < before:
                 path.unlink(missing_ok=True)
@@ -118,8 +103,3 @@ class LocalWriter:
     async def abort(self) -> None:
         await self.file.aclose()
         await anyio.Path(self.partial).unlink(missing_ok=True)
-
-
-def _new_key() -> str:
-    token = secrets.token_hex(16)
-    return f"{token[:2]}/{token[2:4]}/{token}"

@@ -1,11 +1,12 @@
-"""Live events scaled out, as real processes: two `folio serve` (A and B) and one `folio worker`, all on one
-PostgreSQL and one Redis.
+"""Live events and jobs scaled out, as real processes: two `folio serve` (A and B) and two `folio worker`, all on
+one PostgreSQL and one Redis.
 
 The Redis is a `redis-server` of this module's own (a child process on a free port, no persistence), not the one
-the other tests share: the fourth test restarts it, and its job stream (`folio:jobs`) must meet no other test's
+the other tests share: the later tests restart it, and its job stream (`folio:jobs`) must meet no other test's
 worker. The PostgreSQL is an embedded server of the module's own too. The test process itself plays a third
 kind of process that commits events: one that publishes them on the Redis bus (`loud`), and one that dies
-between its commit and its publish (`silent`, a sessionmaker without the bus).
+between its commit and its publish (`silent`, a sessionmaker without the bus). The last test adds a second
+worker and kills it in the middle of its jobs.
 
 Every wait is a deadline (`WAIT_SECONDS`): a broken relay or bus fails a test, it never hangs it.
 """
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import shutil
+import signal
 import tempfile
 from collections.abc import AsyncIterator, Iterator
 from contextlib import AsyncExitStack, asynccontextmanager, contextmanager
@@ -25,7 +27,7 @@ from uuid import UUID, uuid4
 import httpx
 import pytest
 from redis.asyncio import Redis
-from sqlalchemy import func, select
+from sqlalchemy import distinct, func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from folio.db import create_engine, create_sessionmaker
@@ -35,13 +37,15 @@ from folio.events.hub import PAGE
 from folio.events.outbox import BUS, emit
 from folio.events.schemas import EventType, JobData
 from folio.migrate import upgrade_to_head
-from folio.models import Event, JobStatus
+from folio.models import Chunk, Document, Event, Job, JobStatus
 from tests.conftest import TEST_ENCRYPTION_KEY, TEST_JWT_SECRET, make_settings
 from tests.documents.test_router import upload
 from tests.events.emitting import commit_records
 from tests.events.wsclient import WAIT_SECONDS, LiveSocket, live_socket
 from tests.factories import register, wait_until_finished
-from tests.processes import Process, RedisServer, folio_process, free_port, until_answering, until_logged
+from tests.processes import Process, RedisServer, folio_process, free_port, log_text, until_answering, until_logged
+from tests.records.conftest import csv_bytes
+from tests.records.conftest import upload as upload_batch
 
 REDIS_SERVER = shutil.which("redis-server")
 
@@ -76,6 +80,10 @@ class Topology:
     loud: async_sessionmaker[AsyncSession]
     # Commits without publishing: a process killed between its commit and its publish.
     silent: async_sessionmaker[AsyncSession]
+    worker: Process
+    # What a process of the topology is started with: for the worker the last test adds.
+    root: Path
+    settings: dict[str, str]
 
 
 @contextmanager
@@ -143,6 +151,9 @@ async def topology() -> AsyncIterator[Topology]:
             redis=redis,
             loud=create_sessionmaker(engine, {BUS: RedisBus(bus_client)}),
             silent=create_sessionmaker(engine),
+            worker=worker,
+            root=root,
+            settings=settings,
         )
 
 
@@ -392,6 +403,96 @@ async def test_a_job_dispatched_while_redis_was_down_runs_once_it_is_back(topolo
             # The workers' reaper dispatches it again; a worker runs it.
             events = await socket.events_until("job.succeeded", item["job_id"])
     assert subjects(events, item["document"]["id"]) == ["document.ready"]
+
+
+# 5. A worker killed mid-work, and Redis restarted meanwhile
+
+
+async def test_the_jobs_of_a_worker_killed_mid_work_end_once_after_a_redis_restart(topology: Topology) -> None:
+    log = topology.root / "doomed.log"
+    # It logs each job it starts.
+    settings = topology.settings | {"FOLIO_LOG__LEVEL": "INFO"}
+    async with (
+        clients(topology) as (via_a, via_b),
+        folio_process("worker", data_dir=topology.root / "data", settings=settings, log=log) as doomed,
+    ):
+        grace = await register(via_a)
+        await until_logged("Worker running", doomed, log)
+        # The first worker holds still, so the burst goes to the one that is killed.
+        topology.worker.send_signal(signal.SIGSTOP)
+        try:
+            uploads = [
+                upload(via, grace, name=f"burst-{number}.md", content=markdown(f"Burst {number}"))
+                for number, via in enumerate((via_a, via_b, via_a))
+            ]
+            items = await asyncio.gather(*uploads)
+            rows = csv_bytes("id,text", "b1,The parcel arrived two weeks late", "b2,The refund never came")
+            accepted = await upload_batch(
+                via_b, grace.headers, rows, {"text": "text", "external_id": "id"}, enrich="false"
+            )
+            assert accepted.status_code == 202, accepted.text
+            jobs = [item["job_id"] for item in items] + [accepted.json()["job_id"]]
+            await until_started(log, jobs)
+            doomed.kill()
+            await doomed.wait()
+            # Empty again: the stream and its pending entries are gone, only the jobs table remembers.
+            await topology.redis.stop()
+            await topology.redis.start()
+        finally:
+            topology.worker.send_signal(signal.SIGCONT)
+        # The first worker's reaper takes the jobs back once their lease expired and sends again what Redis lost.
+        await until_settled(topology, grace.org_id)
+
+    async with topology.silent() as session:
+        job_statuses = (await session.scalars(select(Job.status).where(Job.org_id == grace.org_id))).all()
+        chunks = (
+            await session.execute(
+                select(Document.status, Document.chunk_count, func.count(Chunk.id), func.count(distinct(Chunk.ordinal)))
+                .outerjoin(Chunk, (Chunk.document_id == Document.id) & (Chunk.version == Document.version))
+                .where(Document.org_id == grace.org_id)
+                .group_by(Document.id)
+            )
+        ).all()
+    assert len(job_statuses) >= len(jobs)
+    assert set(job_statuses) <= FINAL_JOBS, job_statuses
+    # The three uploads and the batch's two cases.
+    assert len(chunks) == 5
+    for status, chunk_count, count, ordinals in chunks:
+        assert status in {"ready", "failed"}
+        if status == "ready":
+            assert count == ordinals == chunk_count, (count, ordinals, chunk_count)
+
+
+FINAL_JOBS = {JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED}
+
+
+async def until_started(log: Path, job_ids: list[str]) -> None:
+    """Until the worker logging to `log` has started one of the jobs."""
+    async with asyncio.timeout(WAIT_SECONDS):
+        while True:
+            if any(job_id in log_text(log) for job_id in job_ids):
+                return
+            await asyncio.sleep(0.05)
+
+
+async def until_settled(topology: Topology, org_id: UUID) -> None:
+    """Until no job of the organization is queued or running and none of its documents is waiting for one."""
+    unsettled = (
+        select(func.count())
+        .select_from(Job)
+        .where(Job.org_id == org_id, Job.status.in_([JobStatus.QUEUED, JobStatus.RUNNING]))
+    )
+    waiting = (
+        select(func.count())
+        .select_from(Document)
+        .where(Document.org_id == org_id, Document.status.in_(["pending", "processing"]))
+    )
+    async with asyncio.timeout(WAIT_SECONDS):
+        while True:
+            async with topology.silent() as session:
+                if not await session.scalar(unsettled) and not await session.scalar(waiting):
+                    return
+            await asyncio.sleep(0.1)
 
 
 async def publish_live_only(topology: Topology, org_id: UUID) -> UUID:

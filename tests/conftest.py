@@ -103,10 +103,12 @@ def make_settings(database_url: str, **overrides: Any) -> Settings:
 
 
 @pytest.fixture(scope="session")
-def database_url() -> Iterator[str]:
+async def database_url() -> AsyncIterator[str]:
     external = os.environ.get("FOLIO_TEST_DATABASE_URL")
     if external:
-        yield external
+        # Tests empty every table after themselves: each pytest-xdist worker needs a database of its own there.
+        async with new_database(external) as url:
+            yield url
         return
     root = Path(tempfile.mkdtemp(prefix="folio-test-"))
     server = EmbeddedPostgres(root / "pg")

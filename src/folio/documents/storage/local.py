@@ -12,7 +12,7 @@ from pathlib import Path
 import anyio
 
 from folio.documents.errors import FileTooLarge
-from folio.documents.storage.base import CHUNK_BYTES, ObjectInfo, StoredFile, new_key
+from folio.documents.storage.base import CHUNK_BYTES, KEY, ObjectInfo, StoredFile, new_key
 
 
 class LocalStorage:
@@ -64,14 +64,16 @@ class LocalStorage:
         await anyio.Path(self.local_path(key)).unlink(missing_ok=True)
 
     async def stale(self, older_than: timedelta) -> list[str]:
-        """Also deletes the partial files of uploads that old: their request died before `commit` or `abort`."""
+        """Only keys this storage makes. Also deletes the partial files of uploads that old: their request died
+        before `commit` or `abort`."""
         return await anyio.to_thread.run_sync(self._stale, time.time() - older_than.total_seconds())
 
     def _stale(self, before: float) -> list[str]:
         stale = []
         for path in self.root.glob("*/*/*"):
-            if path.is_file() and path.stat().st_mtime < before:
-                stale.append(path.relative_to(self.root).as_posix())
+            key = path.relative_to(self.root).as_posix()
+            if KEY.fullmatch(key) and path.is_file() and path.stat().st_mtime < before:
+                stale.append(key)
         for path in (self.root / "tmp").iterdir():
             if path.stat().st_mtime < before:
                 path.unlink(missing_ok=True)

@@ -22,8 +22,13 @@ from folio.settings.storage import StorageSettings
 
 if TYPE_CHECKING:
     from obstore import AsyncWritableFile, GetOptions, ObjectMeta
-    from obstore.store import S3Config
+    from obstore.store import ClientConfig, S3Config
 
+# obstore's defaults for every request but reads: connected within 5 s, done within 30 s (a part, a HEAD, a DELETE).
+REQUESTS: ClientConfig = {}
+# A read goes at its reader's pace (a client downloading through the API, for as long as it takes): no limit on the
+# whole request, but a store that sends nothing for a minute has failed.
+READS: ClientConfig = {"timeout": timedelta(days=1), "read_timeout": timedelta(minutes=1)}
 # Parts uploaded at once by one writer. The writer holds up to this many parts in flight and the one it fills, so an
 # upload's memory is about (1 + this) × part size, whatever the file's size.
 PARTS_IN_FLIGHT = 2
@@ -31,21 +36,8 @@ PARTS_IN_FLIGHT = 2
 
 class S3Storage:
     def __init__(self, settings: StorageSettings) -> None:
-        if not settings.bucket:
-            raise ValueError("S3 storage needs a bucket")
-        config: S3Config = {"region": settings.region}
-        if settings.endpoint_url:
-            config["endpoint"] = settings.endpoint_url
-        if settings.access_key_id and settings.secret_access_key:
-            config["access_key_id"] = settings.access_key_id.get_secret_value()
-            config["secret_access_key"] = settings.secret_access_key.get_secret_value()
-        self.store = S3Store(
-            settings.bucket,
-            prefix=settings.prefix.strip("/") or None,
-            config=config,
-            # A local MinIO or moto answers over plain HTTP; AWS and anything over HTTPS does not need this.
-            client_options={"allow_http": (settings.endpoint_url or "").startswith("http://")},
-        )
+        self.store = _store(settings, REQUESTS)
+        self.reads = _store(settings, READS)
         self.part_bytes = settings.part_mb * 1024 * 1024
         self.presign = timedelta(seconds=settings.presign_seconds) if settings.presigned_downloads else None
 
@@ -66,7 +58,7 @@ class S3Storage:
             options["range"] = (start, end)
         elif start:
             options["range"] = {"offset": start}
-        result = await obstore.get_async(self.store, _checked(key), options=options)
+        result = await obstore.get_async(self.reads, _checked(key), options=options)
         async for chunk in result.stream(min_chunk_size=CHUNK_BYTES):
             yield chunk
 
@@ -139,6 +131,24 @@ class S3Writer:
 
 class UploadAborted(Exception):
     pass
+
+
+def _store(settings: StorageSettings, client: ClientConfig) -> S3Store:
+    if not settings.bucket:
+        raise ValueError("S3 storage needs a bucket")
+    config: S3Config = {"region": settings.region}
+    if settings.endpoint_url:
+        config["endpoint"] = settings.endpoint_url
+    if settings.access_key_id and settings.secret_access_key:
+        config["access_key_id"] = settings.access_key_id.get_secret_value()
+        config["secret_access_key"] = settings.secret_access_key.get_secret_value()
+    return S3Store(
+        settings.bucket,
+        prefix=settings.prefix.strip("/") or None,
+        config=config,
+        # A local MinIO or moto answers over plain HTTP; AWS and anything over HTTPS does not need this.
+        client_options={**client, "allow_http": (settings.endpoint_url or "").startswith("http://")},
+    )
 
 
 def _stale(meta: ObjectMeta, before: datetime) -> bool:

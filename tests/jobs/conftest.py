@@ -22,7 +22,13 @@ from folio.models import Role
 from tests.conftest import make_settings
 from tests.factories import Account
 
-FAST_JOBS = {"lease_seconds": 1.5, "reaper_seconds": 0.1, "backoff_seconds": 0.05, "backoff_max_seconds": 0.2}
+FAST_JOBS = {
+    "lease_seconds": 1.5,
+    "reaper_seconds": 0.1,
+    "backoff_seconds": 0.05,
+    "backoff_max_seconds": 0.2,
+    "drain_seconds": 0.2,
+}
 runs: Counter[UUID] = Counter()
 started: defaultdict[UUID, asyncio.Event] = defaultdict(asyncio.Event)
 

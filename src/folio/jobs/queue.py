@@ -6,23 +6,26 @@ import asyncio
 from collections.abc import AsyncGenerator, AsyncIterator, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager, suppress
 from datetime import timedelta
-from typing import Any
+from typing import Any, cast
 from uuid import UUID
 
 import structlog
 from redis.asyncio import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import ResponseError
+from redis.exceptions import RedisError, ResponseError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from taskiq import AckableMessage, AsyncBroker, InMemoryBroker
 from taskiq.api import run_receiver_task
 from taskiq_redis import RedisStreamBroker
 
+from folio.db_retry import retrying
 from folio.inbox.system import notify_job_failed
 from folio.jobs.events import emit_status
 from folio.jobs.repository import JobRepository
 from folio.jobs.runner import Handler, JobRunner
 from folio.jobs.schedule import Periodic, Scheduler
+from folio.models import Job, JobStatus
+from folio.observability import metrics
 from folio.settings import JobSettings
 
 log = structlog.get_logger(__name__)
@@ -32,6 +35,8 @@ TASK_NAME = "folio.run_job"
 # Job ids one process keeps waiting for a slot. A dispatch beyond it is dropped: the job stays queued in the
 # table, and the reaper sends it again once its dispatch is older than a lease.
 MAX_WAITING = 1000
+# Seconds the jobs being handed back have to write their row before they are cancelled outright.
+HAND_BACK_SECONDS = 5.0
 
 
 class Slots:
@@ -55,6 +60,12 @@ class Slots:
 
     def forget(self, job_id: UUID) -> None:
         self.waiting.discard(job_id)
+
+    def close(self) -> None:
+        """Let every waiting delivery through at once: the queue is stopping, and each finds it so and ends without
+        running its job. The bound no longer matters, since nothing starts any more."""
+        for _ in range(len(self.waiting)):
+            self._slots.release()
 
     @asynccontextmanager
     async def slot(self, job_id: UUID) -> AsyncIterator[None]:
@@ -95,6 +106,30 @@ class JobStream(RedisStreamBroker):
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 5)
 
+    async def requeue_unacknowledged(self) -> int:
+        """Put what this consumer read but never acknowledged back at the end of the stream, where any worker reads
+        it at once (left pending, another worker would claim it only after `idle_timeout`); returns how many."""
+        async with Redis(connection_pool=self.connection_pool) as redis:
+            pending = await redis.xpending_range(
+                self.queue_name,
+                self.consumer_group_name,
+                min="-",
+                max="+",
+                count=self.unacknowledged_batch_size,
+                consumername=self.consumer_name,
+            )
+            for entry in pending:
+                message_id = entry["message_id"]
+                async with redis.pipeline(transaction=True) as pipe:
+                    for _, fields in await redis.xrange(self.queue_name, min=message_id, max=message_id) or []:
+                        if fields:  # a message trimmed from the stream has none left to send
+                            pipe.xadd(
+                                self.queue_name, cast(Any, fields), maxlen=self.maxlen, approximate=self.approximate
+                            )
+                    pipe.xack(self.queue_name, self.consumer_group_name, message_id)
+                    await pipe.execute()
+        return len(pending)
+
     async def _recreate_group(self) -> None:
         async with Redis(connection_pool=self.connection_pool) as redis:
             try:
@@ -130,6 +165,9 @@ class JobQueue:
                 consumer_group_name="folio-workers",
                 # A message whose worker died is handed to another after this long without an ack.
                 idle_timeout=int(settings.lease_seconds * 1000),
+                # One message a read: the receiver reads when it has room for a job, and a message read ahead would
+                # wait in this process while other workers idle (and be stranded here if it stops).
+                xread_count=1,
             )
             if redis_url
             # `kick` starts a task per message at once (its `max_async_tasks` reaches a receiver it never runs),
@@ -145,18 +183,20 @@ class JobQueue:
         async def run_job(job_id: str) -> None:
             id_ = UUID(job_id)
             if self._stopping:
-                # The job stays queued; a reaper sends it again once its dispatch is older than a lease.
-                slots.forget(id_)
+                self._decline(id_)
                 return
             # Embedded, `dispatch` admitted the id; from Redis, a delivery of a job already waiting here ends.
             if not embedded and not slots.admit(id_):
                 return
-            # Known so that `stop` can end it before the engine it uses is closed.
+            # Known so that `stop` can wait for it, and end it before the engine it uses is closed.
             task = asyncio.current_task()
             if task is not None:
                 running.add(task)
             try:
                 async with slots.slot(id_):
+                    if self._stopping:  # let through by `stop`
+                        self._decline(id_)
+                        return
                     await runner.run(id_)
             finally:
                 if task is not None:
@@ -164,8 +204,12 @@ class JobQueue:
 
         self._running = running
         self._stopping = False
+        # Jobs delivered here that did not start because the queue was stopping: still queued, sent again by a
+        # live process's reaper once `stop` marks them as not on their way.
+        self._declined: set[UUID] = set()
         self._task = self.broker.register_task(run_job, task_name=TASK_NAME)
         self._background: list[asyncio.Task[None]] = []
+        self._consuming = False
 
     @property
     def embedded(self) -> bool:
@@ -179,6 +223,7 @@ class JobQueue:
             # Only consumers declare the Redis consumer group; a dispatching API starts (and stays live) while
             # Redis is down, and its jobs are dispatched again by the workers' reaper once it is back.
             await AsyncBroker.startup(self.broker)
+        self._consuming = consume
         if consume:
             if not self.embedded:
                 self._background.append(
@@ -189,24 +234,54 @@ class JobQueue:
             self._background.append(asyncio.create_task(self._reap_forever()))
 
     async def stop(self) -> None:
-        """Stop consuming, then stop the jobs running here; each stays `running` until its lease expires and
-        the reaper of a live process runs it again, so stopping never loses a job.
+        """Stop taking jobs; give the running ones `drain_seconds` to finish, then hand the others back at once.
 
-        Once it returns, no job runs here and none starts, so the engine can be disposed of: a job running on
-        would keep (or open) connections that the disposed engine never closes. Deliveries the broker started
-        but that have not reached `run_job` yet are not in `_running`, and more come while the tasks end (a
-        session that committed closes, and dispatches after its commit, even when its task is cancelled: the
-        reaper's periodic jobs, a job's follow-ups); each finds the queue stopping and ends at once.
+        A job handed back is queued again, its attempt not counted, and the next reaper pass of a live process
+        dispatches it; so are the jobs delivered here that had not started (those waiting for a slot, and those
+        that arrive while the queue stops: a session that committed dispatches after its commit even when its task
+        is cancelled, such as the reaper's periodic jobs and a job's follow-ups). Every delivery ends normally, so
+        its Redis message is acknowledged; what this consumer read but never ran goes back to the stream. A job
+        that ignores its hand-back is cancelled after HAND_BACK_SECONDS and stays `running` until its lease expires.
+
+        Once it returns, no job runs here and none starts, so the engine can be disposed of: a job running on would
+        keep (or open) connections that the disposed engine never closes. A delivery that comes later still finds
+        the queue stopping and ends at once.
         """
         self._stopping = True
-        tasks = [*self._background, *self._running]
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with suppress(asyncio.CancelledError):
-                await task
+        await _cancel(self._background)  # no more deliveries from the stream, no more reaper passes
         self._background.clear()
+        self.slots.close()
+        await _settle(self._running, self.settings.drain_seconds)
+        if self._running and (handed_back := self.runner.hand_back()):
+            log.info("jobs_handed_back", count=handed_back, drain_seconds=self.settings.drain_seconds)
+        await _settle(self._running, HAND_BACK_SECONDS)
+        await _cancel(self._running)
+        await self._undispatch_declined()
+        if self._consuming and isinstance(self.broker, JobStream):
+            try:
+                if requeued := await self.broker.requeue_unacknowledged():
+                    log.info("job_stream_requeued", count=requeued)
+            except (RedisError, OSError):  # Redis is away: another worker claims them after `idle_timeout`
+                log.warning("job_stream_requeue_failed", exc_info=True)
         await self.broker.shutdown()
+
+    def _decline(self, job_id: UUID) -> None:
+        self.slots.forget(job_id)
+        self._declined.add(job_id)
+
+    async def _undispatch_declined(self) -> None:
+        declined, self._declined = self._declined, set()
+        if not declined:
+            return
+
+        async def write() -> None:
+            async with self.sessionmaker() as session, session.begin():
+                await JobRepository(session).undispatch(declined)
+
+        try:
+            await retrying(write, operation="jobs_undispatch")
+        except Exception:  # the database is away: the reaper sends them once their dispatch is older than a lease
+            log.warning("jobs_undispatch_failed", count=len(declined), exc_info=True)
 
     async def dispatch(self, job_ids: Iterable[UUID]) -> None:
         """Send job ids to the broker. Call only after the transaction that created the jobs committed."""
@@ -222,9 +297,20 @@ class JobQueue:
                 log.warning("job_dispatch_failed", job_id=str(job_id), exc_info=True)
 
     async def reap(self) -> None:
-        """Re-queue jobs whose worker died, dispatch queued jobs that are due but not on their way, and enqueue
-        the periodic jobs that are due."""
-        await self.scheduler.tick()
+        """Re-queue jobs whose worker died, dispatch queued jobs that are due but not on their way, enqueue the
+        periodic jobs that are due, and refresh the queue's gauges. Each transaction is run again after a passing
+        database error: every statement in them is conditional on the rows' state, so a second run is harmless."""
+        await retrying(self.scheduler.tick, operation="schedule_tick")
+        lost, requeued, due = await retrying(self._requeue, operation="reaper")
+        for job in [*lost, *requeued]:
+            metrics.JOB_ATTEMPTS.labels(job.kind, "lease_expired").inc()
+        for job in lost:
+            await self.runner.lost(job)
+        if due:
+            log.info("jobs_dispatched_by_reaper", count=len(due))
+        await self.dispatch(due)
+
+    async def _requeue(self) -> tuple[list[Job], list[Job], list[UUID]]:
         async with self.sessionmaker() as session, session.begin():
             repository = JobRepository(session)
             lost, requeued = await repository.requeue_expired_leases()
@@ -233,16 +319,44 @@ class JobQueue:
             for job in lost:
                 await notify_job_failed(session, job)
             due = await repository.take_due(not_dispatched_since=timedelta(seconds=self.settings.lease_seconds))
-        for job in lost:
-            await self.runner.lost(job)
-        if due:
-            log.info("jobs_dispatched_by_reaper", count=len(due))
-        await self.dispatch(due)
+            census = await repository.census()
+        self._gauge(census)
+        return lost, requeued, due
+
+    def _gauge(self, census: list[tuple[str, JobStatus, int, float | None]]) -> None:
+        """Set the queue's gauges of every kind this process knows or the table holds (0 for the absent ones)."""
+        queued = dict.fromkeys([*self.runner.handlers, *(kind for kind, *_ in census)], 0)
+        running, waited = dict.fromkeys(queued, 0), dict.fromkeys(queued, 0.0)
+        for kind, status, count, wait in census:
+            if status is JobStatus.QUEUED:
+                queued[kind], waited[kind] = count, max(wait or 0.0, 0.0)
+            else:
+                running[kind] = count
+        for kind in queued:
+            metrics.JOBS_QUEUED.labels(kind).set(queued[kind])
+            metrics.JOBS_RUNNING.labels(kind).set(running[kind])
+            metrics.JOBS_OLDEST_QUEUED_SECONDS.labels(kind).set(waited[kind])
 
     async def _reap_forever(self) -> None:
         while True:
             try:
                 await self.reap()
-            except Exception:  # a database hiccup must not stop the reaper for good
+            except Exception:  # a database outage must not stop the reaper for good
                 log.warning("reaper_failed", exc_info=True)
             await asyncio.sleep(self.settings.reaper_seconds)
+
+
+async def _settle(tasks: set[asyncio.Task[Any]], seconds: float) -> None:
+    """Wait up to `seconds` for the tasks of the set (and those that join it meanwhile) to end."""
+    deadline = asyncio.get_running_loop().time() + seconds
+    while tasks and (left := deadline - asyncio.get_running_loop().time()) > 0:
+        await asyncio.wait(set(tasks), timeout=left)
+
+
+async def _cancel(tasks: Iterable[asyncio.Task[Any]]) -> None:
+    cancelled = list(tasks)
+    for task in cancelled:
+        task.cancel()
+    for task in cancelled:
+        with suppress(asyncio.CancelledError):
+            await task

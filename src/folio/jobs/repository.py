@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID, uuid4
 
-from sqlalchemy import ColumnElement, Select, func, select, update
+from sqlalchemy import ColumnElement, Select, case, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from folio.auth.principal import Principal
@@ -197,6 +197,43 @@ class JobRepository:
         )
         job: Job | None = (await self.session.scalars(statement)).one_or_none()
         return job
+
+    async def hand_back(self, job_id: UUID, lease_id: UUID) -> Job | None:
+        """Put a job this process stops running back in the queue, due now and not on its way (the reaper of a live
+        process dispatches it at its next pass), its attempt not counted; None: the lease is no longer ours."""
+        statement = (
+            update(Job)
+            .where(*self._held(job_id, lease_id))
+            .values(
+                status=JobStatus.QUEUED,
+                attempts=Job.attempts - 1,
+                run_after=func.now(),
+                dispatched_at=None,
+                lease_expires_at=None,
+                lease_id=None,
+            )
+            .returning(Job)
+        )
+        job: Job | None = (await self.session.scalars(statement)).one_or_none()
+        return job
+
+    async def undispatch(self, job_ids: Collection[UUID]) -> None:
+        """Mark queued jobs as not on their way, so that the next reaper pass of a live process dispatches them."""
+        await self.session.execute(
+            update(Job).where(Job.id.in_(job_ids), Job.status == JobStatus.QUEUED).values(dispatched_at=None)
+        )
+
+    async def census(self) -> list[tuple[str, JobStatus, int, float | None]]:
+        """Per kind and status (queued, running): how many jobs, and (queued) how many seconds the oldest due one
+        has waited since it became due (None when none is due)."""
+        waited = func.extract("epoch", func.now() - func.min(case((Job.run_after <= func.now(), Job.run_after))))
+        statement = (
+            select(Job.kind, Job.status, func.count(), waited)
+            .where(Job.status.in_((JobStatus.QUEUED, JobStatus.RUNNING)))
+            .group_by(Job.kind, Job.status)
+        )
+        rows = await self.session.execute(statement)
+        return [(kind, status, count, None if wait is None else float(wait)) for kind, status, count, wait in rows]
 
     async def requeue_expired_leases(self) -> tuple[list[Job], list[Job]]:
         """Jobs whose worker died go back to the queue (second list), or fail when they have used every attempt

@@ -7,6 +7,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager, suppress
 from datetime import timedelta
+from functools import partial
 from typing import Any, Protocol, runtime_checkable
 from uuid import UUID
 
@@ -14,6 +15,7 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from folio.auth.principal import Principal, Scope
+from folio.db_retry import retrying
 from folio.errors import FolioError
 from folio.events.schemas import EventType
 from folio.inbox.system import notify_job_failed
@@ -22,6 +24,7 @@ from folio.jobs.errors import JobCancelled, JobFailed, LeaseLost, Transient, Unk
 from folio.jobs.events import emit_job, emit_status
 from folio.jobs.repository import JobRepository
 from folio.models import Job, JobStatus
+from folio.observability import metrics
 from folio.settings import JobSettings
 
 log = structlog.get_logger(__name__)
@@ -164,32 +167,66 @@ class JobRunner:
         self.settings = settings
         self.handlers = handlers
         self.lease = timedelta(seconds=settings.lease_seconds)
+        # The attempts running here, by job, with the task that runs each: what `hand_back` stops.
+        self._active: dict[UUID, asyncio.Task[Any]] = {}
+        self._handing_back = False
 
     async def run(self, job_id: UUID) -> None:
         """Run the job if it can be claimed; a duplicate or stale delivery finds nothing to claim and returns."""
-        async with self.sessionmaker() as session, session.begin():
-            job = await JobRepository(session).claim(job_id, self.lease)
-            if job is not None:
-                emit_job(session, job, EventType.JOB_STARTED)
+        # Retried on a dropped connection: a claim that committed unseen leaves the job running under a lease
+        # nobody renews, and the reaper takes it back once the lease expires; it never runs twice at once.
+        job = await retrying(partial(self._claim, job_id), operation="job_claim")
         if job is None:
             return
         context = JobContext(job, self.sessionmaker)
         log.info("job_started", job_id=str(job.id), kind=job.kind, attempt=job.attempts)
+        started = time.monotonic()
+        task = asyncio.current_task()
+        if task is not None:
+            self._active[job.id] = task
         heartbeat = asyncio.create_task(self._heartbeat(context))
         try:
-            await self._execute(job, context)
+            if self._handing_back:  # claimed while the process began to stop
+                outcome = await self._hand_back(context)
+            else:
+                outcome = await self._execute(job, context)
+        except asyncio.CancelledError:
+            if not self._handing_back or task is None:
+                raise
+            task.uncancel()
+            outcome = await self._hand_back(context)
         finally:
+            self._active.pop(job.id, None)
             heartbeat.cancel()
             with suppress(asyncio.CancelledError):
                 await heartbeat
+        metrics.JOB_ATTEMPTS.labels(job.kind, outcome).inc()
+        metrics.JOB_DURATION.labels(job.kind, outcome).observe(time.monotonic() - started)
+
+    def hand_back(self) -> int:
+        """Stop every job running here at once; each goes back to the queue, its attempt not counted, for another
+        process to run. The jobs claimed from now on are handed back as soon as they are claimed. Returns how many
+        were running."""
+        self._handing_back = True
+        for task in self._active.values():
+            task.cancel()
+        return len(self._active)
 
     async def lost(self, job: Job) -> None:
         """Tell the kind's handler (when it has an `on_lost` hook) that its job failed with WORKER_LOST."""
         handler = self.handlers.get(job.kind)
         if isinstance(handler, LostHook):
-            await handler.on_lost(JobContext(job, self.sessionmaker))
+            await retrying(partial(handler.on_lost, JobContext(job, self.sessionmaker)), operation="job_lost")
 
-    async def _execute(self, job: Job, context: JobContext) -> None:
+    async def _claim(self, job_id: UUID) -> Job | None:
+        async with self.sessionmaker() as session, session.begin():
+            job = await JobRepository(session).claim(job_id, self.lease)
+            if job is not None:
+                emit_job(session, job, EventType.JOB_STARTED)
+        return job
+
+    async def _execute(self, job: Job, context: JobContext) -> str:
+        """Run the handler and record the outcome; returns the attempt's outcome (`folio_job_attempts_total`)."""
         handler = self.handlers.get(job.kind)
         try:
             if handler is None:
@@ -197,61 +234,93 @@ class JobRunner:
             await handler(context)
         except LeaseLost:  # another attempt owns the job now and records its outcome
             log.warning("job_lease_lost", job_id=str(job.id), attempt=job.attempts)
+            return "lease_lost"
         except JobCancelled:
             await self._finish(context, JobStatus.CANCELLED)
+            return "cancelled"
         except Transient as transient:
             log.warning("job_attempt_failed", job_id=str(job.id), attempt=job.attempts, code=transient.cause.code)
-            await self._failed_attempt(job, context, transient.cause, transient.retry_after)
+            return await self._failed_attempt(job, context, transient.cause, transient.retry_after)
         except FolioError as error:  # a reasoned refusal: trying again would fail the same way
             log.info("job_failed", job_id=str(job.id), code=error.code)
+            metrics.JOB_FAILURES.labels(job.kind, error.code).inc()
             await self._finish(context, JobStatus.FAILED, error.code, error.detail_message)
+            return "failed"
         except Exception as error:  # anything unexpected may be transient: retry with backoff
             log.warning("job_attempt_failed", job_id=str(job.id), attempt=job.attempts, exc_info=True)
-            await self._failed_attempt(job, context, error)
-        else:
-            await self._finish(context, JobStatus.SUCCEEDED)
-            log.info("job_succeeded", job_id=str(job.id))
+            return await self._failed_attempt(job, context, error)
+        await self._finish(context, JobStatus.SUCCEEDED)
+        log.info("job_succeeded", job_id=str(job.id))
+        return "succeeded"
 
     async def _failed_attempt(
         self, job: Job, context: JobContext, error: Exception, retry_after: timedelta | None = None
-    ) -> None:
+    ) -> str:
         if isinstance(error, FolioError):
             code, message = error.code, error.detail_message[:2000]
         else:
             code, message = JobFailed.code, f"{type(error).__name__}: {error}"[:2000]
+        metrics.JOB_FAILURES.labels(job.kind, code).inc()
         if job.attempts >= job.max_attempts:
             await self._finish(context, JobStatus.FAILED, code, message)
-            return
+            return "failed"
         if retry_after is not None:
             delay = retry_after.total_seconds()
         else:
             delay = min(self.settings.backoff_seconds * 2 ** (job.attempts - 1), self.settings.backoff_max_seconds)
             delay *= jitter(0.8, 1.2)
-        async with self.sessionmaker() as session, session.begin():
-            queued = await JobRepository(session).retry_later(
-                job.id,
-                context.lease_token(),
-                timedelta(seconds=delay),
-                error_code=code,
-                error_message=message,
-            )
-            if queued is not None:
-                emit_job(session, queued, EventType.JOB_QUEUED)
+
+        async def write() -> None:
+            async with self.sessionmaker() as session, session.begin():
+                queued = await JobRepository(session).retry_later(
+                    job.id,
+                    context.lease_token(),
+                    timedelta(seconds=delay),
+                    error_code=code,
+                    error_message=message,
+                )
+                if queued is not None:
+                    emit_job(session, queued, EventType.JOB_QUEUED)
+
+        await retrying(write, operation="job_retry_later")
+        return "retrying"
 
     async def _finish(
         self, context: JobContext, status: JobStatus, error_code: str | None = None, error_message: str | None = None
     ) -> None:
-        async with self.sessionmaker() as session, session.begin():
-            job = await JobRepository(session).finish(
-                context.job_id, context.lease_token(), status, error_code=error_code, error_message=error_message
-            )
-            if job is not None:
-                emit_status(session, job)
-                await notify_job_failed(session, job)
+        async def write() -> None:
+            async with self.sessionmaker() as session, session.begin():
+                job = await JobRepository(session).finish(
+                    context.job_id, context.lease_token(), status, error_code=error_code, error_message=error_message
+                )
+                if job is not None:
+                    emit_status(session, job)
+                    await notify_job_failed(session, job)
+
+        # The write is fenced by the lease: run again after a first run that committed unseen, it changes nothing.
+        await retrying(write, operation="job_finish")
+
+    async def _hand_back(self, context: JobContext) -> str:
+        async def write() -> None:
+            async with self.sessionmaker() as session, session.begin():
+                job = await JobRepository(session).hand_back(context.job_id, context.lease_token())
+                if job is not None:
+                    emit_job(session, job, EventType.JOB_QUEUED)
+
+        await retrying(write, operation="job_hand_back")
+        log.info("job_handed_back", job_id=str(context.job_id), kind=context.kind)
+        return "handed_back"
 
     async def _heartbeat(self, context: JobContext) -> None:
         while True:
             await asyncio.sleep(self.settings.lease_seconds / 3)
-            async with self.sessionmaker() as session, session.begin():
-                requested = await JobRepository(session).extend_lease(context.job_id, context.lease_token(), self.lease)
+            try:
+                requested = await retrying(partial(self._extend_lease, context), operation="job_heartbeat")
+            except Exception:  # the next beat tries again, well within the lease
+                log.warning("job_heartbeat_failed", job_id=str(context.job_id), exc_info=True)
+                continue
             context.heard(requested)
+
+    async def _extend_lease(self, context: JobContext) -> bool | None:
+        async with self.sessionmaker() as session, session.begin():
+            return await JobRepository(session).extend_lease(context.job_id, context.lease_token(), self.lease)

@@ -52,6 +52,62 @@ RATE_LIMIT_STORAGE_ERRORS = Counter(
     "Rate-limit checks skipped because the storage (Redis) failed; requests were served.",
 )
 
+# Jobs. The queue's gauges describe the whole jobs table: every process that runs the reaper writes the same
+# figures, so dashboards take their max, never their sum.
+JOBS_QUEUED = Gauge(
+    "folio_jobs_queued",
+    "Jobs waiting in the queue (retries waiting for their backoff included), by kind; refreshed by the reaper.",
+    ["kind"],
+    multiprocess_mode="livemostrecent",
+)
+JOBS_OLDEST_QUEUED_SECONDS = Gauge(
+    "folio_jobs_oldest_queued_seconds",
+    "How long the oldest due job of a kind has waited to start (0 when none waits); refreshed by the reaper.",
+    ["kind"],
+    multiprocess_mode="livemostrecent",
+)
+JOBS_RUNNING = Gauge(
+    "folio_jobs_running",
+    "Jobs running in any process, by kind; refreshed by the reaper.",
+    ["kind"],
+    multiprocess_mode="livemostrecent",
+)
+JOB_ATTEMPTS = Counter(
+    "folio_job_attempts_total",
+    "Job attempts by kind and outcome: succeeded, failed (for good), retrying (failed, tried again later), "
+    "cancelled, handed_back (the process stopped; another takes the job, the attempt not counted), lease_lost, "
+    "lease_expired (its worker died; counted by the reaper).",
+    ["kind", "outcome"],
+)
+JOB_DURATION = Histogram(
+    "folio_job_duration_seconds",
+    "Duration of job attempts from claim to outcome, by kind and outcome.",
+    ["kind", "outcome"],
+    buckets=(0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0),
+)
+JOB_FAILURES = Counter(
+    "folio_job_failures_total",
+    "Failed job attempts (retried or not) by kind and error code: ingestion failures are kind=ingest_document.",
+    ["kind", "code"],
+)
+
+# Ingestion, embeddings, search.
+INGESTED_PAGES = Counter("folio_ingestion_pages_total", "Pages extracted from uploaded files, by format.", ["format"])
+INGESTED_CHUNKS = Counter("folio_ingestion_chunks_total", "Chunks cut from extracted text (documents and records).")
+EMBEDDING_DURATION = Histogram(
+    "folio_embedding_duration_seconds",
+    "Duration of embedding calls (one call embeds a batch of texts), by provider (local, openai).",
+    ["provider"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0),
+)
+EMBEDDED_TEXTS = Counter("folio_embedding_texts_total", "Texts embedded, by provider (local, openai).", ["provider"])
+SEARCH_DURATION = Histogram(
+    "folio_search_duration_seconds",
+    "Duration of searches (the question's embedding included), by mode (keyword, vector, hybrid).",
+    ["mode"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0),
+)
+
 
 def instrument_pool(engine: AsyncEngine) -> None:
     pool = engine.sync_engine.pool

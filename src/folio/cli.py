@@ -14,6 +14,7 @@ from uuid import UUID
 
 import typer
 import uvicorn
+from prometheus_client import start_http_server
 from pydantic import ValidationError
 from redis.asyncio import Redis
 from rich.console import Console
@@ -38,6 +39,7 @@ from folio.jobs.service import JOB_QUEUE
 from folio.llm.registry import LLMRegistry
 from folio.migrate import MIGRATIONS_DIR, alembic_config, upgrade_to_head
 from folio.observability.logging import configure_logging
+from folio.observability.startup import log_startup
 from folio.orgs import service as orgs
 from folio.plans import service as plans
 from folio.settings import Settings
@@ -120,7 +122,9 @@ def serve(
         workers=workers,
         reload=reload,
         log_config=None,
-        # Live event streams never end by themselves: stop waiting for them after this long.
+        # On SIGTERM, requests still running get this long to finish (live event streams end at once, telling their
+        # clients to reconnect: `folio.events.hub.streams_end_first`); then the jobs running in this process get
+        # FOLIO_JOBS__DRAIN_SECONDS.
         timeout_graceful_shutdown=10,
         # What a WebSocket client can make the server buffer before the 4 KiB message check (uvicorn: 16 MiB).
         ws_max_size=64 * 1024,
@@ -130,14 +134,25 @@ def serve(
 
 
 @app.command()
-def worker() -> None:
-    """Run jobs from the Redis queue (scale-out). Without FOLIO_REDIS_URL the API runs jobs itself."""
+def worker(
+    metrics_port: Annotated[
+        int | None, typer.Option(help="Serve this worker's Prometheus metrics over HTTP on this port (any path).")
+    ] = None,
+    metrics_host: Annotated[str, typer.Option(help="Address the metrics port binds (0.0.0.0: every interface).")] = (
+        "127.0.0.1"
+    ),
+) -> None:
+    """Run jobs from the Redis queue (scale-out). Without FOLIO_REDIS_URL the API runs jobs itself.
+
+    SIGTERM (or Ctrl-C) stops it: no new job starts, running jobs get FOLIO_JOBS__DRAIN_SECONDS to finish, and the
+    others go back to the queue at once for another worker."""
     settings = _settings()
     redis_url = settings.redis_url
     if redis_url is None:
         console.print("[red]folio worker needs FOLIO_REDIS_URL.[/red] Without Redis the API process runs jobs itself.")
         raise typer.Exit(2)
     configure_logging(settings.log)
+    log_startup(settings, "worker")
 
     async def run() -> None:
         async with _engine(settings) as engine:
@@ -158,11 +173,14 @@ def worker() -> None:
                 loop.add_signal_handler(signum, stopping.set)
             await queue.start(consume=True)
             console.print(f"Worker running {settings.jobs.concurrency} jobs at a time; Ctrl-C stops it.")
+            exporter = None if metrics_port is None else start_http_server(metrics_port, addr=metrics_host)[0]
             try:
                 async with running_fan_out(sessionmaker, settings.webhooks):
                     await stopping.wait()
             finally:
                 await queue.stop()
+                if exporter is not None:
+                    exporter.shutdown()
                 await embedder.close()
                 await llm.close()
                 await redis.aclose()

@@ -62,6 +62,7 @@ from folio.observability import health
 from folio.observability.logging import configure_logging
 from folio.observability.metrics import instrument_pool
 from folio.observability.middleware import Load, RequestMiddleware
+from folio.observability.startup import log_startup
 from folio.orgs import router as orgs_router
 from folio.plans import router as plans_router
 from folio.ratelimit import RateLimiter
@@ -222,6 +223,7 @@ def create_app(settings: Settings | None = None, *, job_handlers: Mapping[str, H
             await job_queue.start(consume=job_queue.embedded)
             stack.push_async_callback(job_queue.stop)
             app.state.job_queue = outlets[JOB_QUEUE] = job_queue
+            log_startup(settings, "api")
             if job_queue.embedded and job_handlers is None:
                 # Embedded, this process also turns events into webhook deliveries; scale-out, workers do.
                 await stack.enter_async_context(running_fan_out(app.state.sessionmaker, settings.webhooks))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 
@@ -15,6 +16,7 @@ from tokenizers import Encoding, Tokenizer
 
 from folio.embeddings.provider import Embeddings
 from folio.embeddings.tokenizer import load_tokenizer
+from folio.observability import metrics
 from folio.settings import EmbeddingSettings
 
 # sentence-transformers runs this model with max_seq_length 256 ([CLS] and [SEP] included); longer input is cut.
@@ -51,8 +53,12 @@ class LocalMiniLM:
         self._output_name: str = self._session.get_outputs()[0].name
 
     async def embed(self, texts: Sequence[str]) -> Embeddings:
+        started = time.perf_counter()
         # Inference takes milliseconds to seconds of CPU: keep it off the event loop.
-        return await asyncio.wrap_future(self._thread.submit(self.embed_sync, texts))
+        vectors = await asyncio.wrap_future(self._thread.submit(self.embed_sync, texts))
+        metrics.EMBEDDING_DURATION.labels("local").observe(time.perf_counter() - started)
+        metrics.EMBEDDED_TEXTS.labels("local").inc(len(texts))
+        return vectors
 
     async def close(self) -> None:
         """Stop the inference thread once it has finished what it is running."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 
 import numpy as np
@@ -10,6 +11,7 @@ import openai
 from folio.embeddings.provider import Embeddings
 from folio.errors import FolioError
 from folio.models.chunk import EMBEDDING_DIMENSION
+from folio.observability import metrics
 from folio.settings import EmbeddingSettings
 
 
@@ -43,12 +45,15 @@ class OpenAICompatibleEmbeddings:
         )
 
     async def embed(self, texts: Sequence[str]) -> Embeddings:
+        started = time.perf_counter()
         result = np.empty((len(texts), self.dimension), dtype=np.float32)
         for first in range(0, len(texts), self._batch_size):
             batch = list(texts[first : first + self._batch_size])
             result[first : first + len(batch)] = await self._embed_batch(batch)
         norms = np.linalg.norm(result, axis=1, keepdims=True)
         unit: Embeddings = result / np.maximum(norms, np.float32(1e-12))
+        metrics.EMBEDDING_DURATION.labels("openai").observe(time.perf_counter() - started)
+        metrics.EMBEDDED_TEXTS.labels("openai").inc(len(texts))
         return unit
 
     async def _embed_batch(self, batch: list[str]) -> Embeddings:

@@ -14,6 +14,7 @@ from semantic_text_splitter import MarkdownSplitter
 from tokenizers import Tokenizer
 
 from folio.ingestion.extracted import ExtractedText
+from folio.observability import metrics
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +58,7 @@ def chunk_text(
         end = start + len(text)
         page_start, page_end = extracted.page_range(start, end)
         chunks.append(Chunk(index, text, start, end, page_start, page_end, token_count))
+    metrics.INGESTED_CHUNKS.inc(len(chunks))
     return chunks
 
 

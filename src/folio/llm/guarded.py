@@ -8,17 +8,19 @@ from contextlib import asynccontextmanager
 
 from folio.llm.breaker import CircuitBreaker
 from folio.llm.errors import LLMRateLimited, LLMTimeout, LLMUnavailable
-from folio.llm.metrics import LLM_CALL_DURATION, LLM_CALLS
+from folio.llm.metrics import LLM_CALL_DURATION, LLM_CALLS, LLM_PROVIDER_CALLS
 from folio.llm.provider import LLMProvider
 from folio.llm.wrapped import Operation, WrappedLLM
 
 
 class GuardedLLM(WrappedLLM):
-    """`LLMProvider` that asks `breaker` before each call to `provider` and tells it how the call ended."""
+    """`LLMProvider` that asks `breaker` before each call to `provider` and tells it how the call ended; `label`
+    names the provider in the metrics (a tenant's endpoint never names itself there: anyone can make up hosts)."""
 
-    def __init__(self, provider: LLMProvider, breaker: CircuitBreaker) -> None:
+    def __init__(self, provider: LLMProvider, breaker: CircuitBreaker, *, label: str = "organization") -> None:
         super().__init__(provider)
         self.breaker = breaker
+        self.label = label
 
     @asynccontextmanager
     async def held(self, operation: Operation) -> AsyncIterator[None]:
@@ -28,12 +30,12 @@ class GuardedLLM(WrappedLLM):
                 started = time.perf_counter()
                 yield
         except BaseException as exc:
-            _record(operation, started, exc)
+            _record(operation, self.label, started, exc)
             raise
-        _record(operation, started, None)
+        _record(operation, self.label, started, None)
 
 
-def _record(operation: str, started: float | None, error: BaseException | None) -> None:
+def _record(operation: str, label: str, started: float | None, error: BaseException | None) -> None:
     if started is None:
         # The breaker refused the call before it went out.
         outcome = "circuit_open" if isinstance(error, LLMUnavailable) else "abandoned"
@@ -41,6 +43,7 @@ def _record(operation: str, started: float | None, error: BaseException | None) 
         LLM_CALL_DURATION.labels(operation).observe(time.perf_counter() - started)
         outcome = _outcome(error)
     LLM_CALLS.labels(operation, outcome).inc()
+    LLM_PROVIDER_CALLS.labels(label, outcome).inc()
 
 
 def _outcome(error: BaseException | None) -> str:

@@ -16,6 +16,12 @@ LLM_CALL_DURATION = Histogram(
     ["operation"],
     buckets=(0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 20.0, 40.0, 80.0, 160.0),
 )
+LLM_PROVIDER_CALLS = Counter(
+    "folio_llm_provider_calls_total",
+    "Language-model calls by provider (the host of the server's own endpoint, FOLIO_LLM__BASE_URL; `organization` "
+    "for the endpoints organizations set themselves) and outcome (as folio_llm_calls_total).",
+    ["provider", "outcome"],
+)
 LLM_BREAKER_TRANSITIONS = Counter(
     "folio_llm_breaker_transitions_total",
     "Circuit-breaker state changes, by the state entered (open, half_open, closed).",

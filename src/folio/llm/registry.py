@@ -62,7 +62,8 @@ class LLMRegistry:
             failures=self.settings.breaker_failures,
             reset_seconds=self.settings.breaker_reset_seconds,
         )
-        return GuardedLLM(OpenAICompatibleLLM(endpoint, self.settings, self.outbound), breaker)
+        label = endpoint.host if endpoint.trusted else "organization"
+        return GuardedLLM(OpenAICompatibleLLM(endpoint, self.settings, self.outbound), breaker, label=label)
 
     def _limiter(self, settings: Settings) -> SlotLimiter:
         llm = settings.llm

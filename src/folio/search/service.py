@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from folio.auth.principal import Principal
 from folio.db import release, spare_connections
 from folio.embeddings.provider import EmbeddingProvider
+from folio.observability import metrics
 from folio.pagination import InvalidCursor
 from folio.search.repository import Ranked, SearchRepository, any_of
 from folio.search.schemas import (
@@ -131,6 +132,7 @@ async def search(
     end = offset + len(page)
     next_cursor = _cursor(request, end) if end < len(ranked) and end < MAX_DEPTH else None
     took_ms = (time.perf_counter() - started) * 1000
+    metrics.SEARCH_DURATION.labels(request.mode.value).observe(took_ms / 1000)
     await repository.log(
         org_id=principal.org_id,
         user_id=principal.member_id,

@@ -19,6 +19,7 @@ from folio.ingestion.extract.html import extract_html
 from folio.ingestion.extract.pdf import extract_pdf
 from folio.ingestion.extract.text import extract_markdown, extract_text
 from folio.ingestion.extracted import ExtractedText, FileKind
+from folio.observability import metrics
 from folio.settings import IngestionSettings
 
 __all__ = ["extract", "extract_isolated"]
@@ -66,6 +67,7 @@ def extract_isolated(path: Path, kind: FileKind, limits: IngestionSettings) -> E
             child.close()
     if isinstance(outcome, _Failure):
         outcome.raise_again()
+    metrics.INGESTED_PAGES.labels(kind.value).inc(len(outcome.pages))
     return outcome
 
 

@@ -14,9 +14,13 @@ that falls behind is dropped (`SubscriberTooSlow`) without slowing anyone else.
 from __future__ import annotations
 
 import asyncio
+import signal
+import threading
 from collections import defaultdict
-from collections.abc import AsyncIterator, Callable, Sequence
-from contextlib import asynccontextmanager, suppress
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from contextlib import asynccontextmanager, contextmanager, suppress
+from types import FrameType
+from typing import Any, TypeGuard
 from uuid import UUID
 
 import structlog
@@ -42,6 +46,13 @@ EVENTS_SENT = Counter("folio_events_sent", "Events handed to live streams.")
 STREAMS_DROPPED = Counter("folio_live_streams_dropped", "Live streams closed because they fell too far behind.")
 
 Wants = Callable[[LiveEvent], bool]
+# Longest wait for the live streams to close once the process is told to stop, before the server goes on stopping.
+RESTART_SECONDS = 5.0
+
+
+class ServerRestarting(Exception):
+    """The process is stopping: its live streams end, and their clients reconnect (to another process) with the
+    last event id they received."""
 
 
 class Subscription:
@@ -56,6 +67,10 @@ class Subscription:
         self._replayed: list[LiveEvent] = []
         self._queue: asyncio.Queue[LiveEvent | None] = asyncio.Queue()
         self.too_slow = False
+
+    def wake(self) -> None:
+        """Make a reader waiting for the next event look at the hub again (it is restarting)."""
+        self._queue.put_nowait(None)
 
     def offer(self, events: Sequence[LiveEvent]) -> None:
         """Queue the events it wants of one commit (or one page of the outbox), all or none: the bound is checked
@@ -78,8 +93,10 @@ class Subscription:
     async def next(self, heartbeat: float | None = None) -> LiveEvent | None:
         """The next event, or None after `heartbeat` seconds without one (time to send a heartbeat).
 
-        Raises SubscriberTooSlow once the client fell too far behind."""
+        Raises SubscriberTooSlow once the client fell too far behind, ServerRestarting once the process stops."""
         while True:
+            if self.hub.restarting.is_set():
+                raise ServerRestarting()
             if self._replaying and not self._replayed:
                 self._replayed = await self.hub.read(self.org_id, after=self.last_id)
                 self._replaying = len(self._replayed) == PAGE
@@ -97,6 +114,8 @@ class Subscription:
             except TimeoutError:
                 return None
             if live is None:
+                if self.hub.restarting.is_set():
+                    raise ServerRestarting()
                 raise SubscriberTooSlow()
             if live.id is not None:
                 if live.id <= self.last_id:
@@ -117,6 +136,10 @@ class Hub:
         self._tasks: list[asyncio.Task[None]] = []
         # Told of every event this process delivers, of every organization (the analytics cache).
         self.observers: list[Callable[[Sequence[LiveEvent]], None]] = []
+        # Set once the process stops: every stream ends, and new ones end as soon as they start.
+        self.restarting = asyncio.Event()
+        self._idle = asyncio.Event()  # no stream is open
+        self._idle.set()
 
     async def start(self) -> None:
         self._tasks = [asyncio.create_task(self._consume()), asyncio.create_task(self._relay_forever())]
@@ -128,6 +151,17 @@ class Hub:
             with suppress(asyncio.CancelledError):
                 await task
         self._tasks.clear()
+
+    async def restart_streams(self, seconds: float) -> None:
+        """End every live stream, each with a hint to reconnect elsewhere, and wait up to `seconds` for them to
+        close (WebSocket and SSE endpoints end theirs on `restarting`)."""
+        self.restarting.set()
+        for streams in self._subscriptions.values():
+            for subscription in streams:
+                subscription.wake()
+        with suppress(TimeoutError):
+            async with asyncio.timeout(seconds):
+                await self._idle.wait()
 
     def receive(self, events: Sequence[LiveEvent]) -> None:
         """Events from the bus (any process's, in any order); called on this process's event loop."""
@@ -151,11 +185,14 @@ class Hub:
         subscription = Subscription(self, org_id, wants, since)
         streams.add(subscription)
         self._open += 1
+        self._idle.clear()
         LIVE_STREAMS.inc()
         try:
             yield subscription
         finally:
             self._open -= 1
+            if not self._open:
+                self._idle.set()
             LIVE_STREAMS.dec()
             self.forget(subscription)
 
@@ -246,14 +283,74 @@ class Hub:
 async def running_hub(
     sessionmaker: async_sessionmaker[AsyncSession], settings: EventSettings, bus: Bus
 ) -> AsyncIterator[Hub]:
-    """This API process's hub, fed by `bus`, for the block's duration."""
+    """This API process's hub, fed by `bus`, for the block's duration; under uvicorn, an exit signal first ends
+    the live streams (`streams_end_first`)."""
     hub = Hub(sessionmaker, settings)
     await hub.start()
     try:
         await bus.listen(hub.receive, hub.resync)
         try:
-            yield hub
+            with streams_end_first(hub):
+                yield hub
         finally:
             await bus.close()
     finally:
         await hub.stop()
+
+
+@contextmanager
+def streams_end_first(hub: Hub) -> Iterator[None]:
+    """Under uvicorn, an exit signal (SIGTERM, SIGINT) first ends the live streams, telling their clients to
+    reconnect, and then reaches the server.
+
+    uvicorn waits for open connections before it shuts the application down, up to `timeout_graceful_shutdown`,
+    and a live stream never ends by itself: it closes open WebSockets with 1012 but without a reason, and leaves
+    server-sent event streams running until that timeout. Its signal handler (a method of its `Server`, installed
+    before the application starts, in each worker process) is wrapped here: on a first signal it runs once the
+    streams ended, at most RESTART_SECONDS later; a second signal reaches it at once. Elsewhere (another server,
+    a thread, a test) nothing changes.
+    """
+    handlers = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM)}
+    servers: dict[int, Callable[[int, FrameType | None], Any]] = {
+        signum: handler for signum, handler in handlers.items() if _stops_a_server(handler)
+    }
+    if not servers or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    loop = asyncio.get_running_loop()
+    ending: set[asyncio.Task[None]] = set()
+    signalled = False
+
+    async def end_streams_then_stop(signum: int) -> None:
+        try:
+            await hub.restart_streams(RESTART_SECONDS)
+        finally:
+            servers[signum](signum, None)
+
+    def start(signum: int) -> None:
+        task = loop.create_task(end_streams_then_stop(signum))
+        ending.add(task)
+        task.add_done_callback(ending.discard)
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        nonlocal signalled
+        if signalled:
+            servers[signum](signum, frame)
+            return
+        signalled = True
+        # A signal handler interrupts the event loop's own code: it only schedules, the loop does the rest.
+        loop.call_soon_threadsafe(start, signum)
+
+    for signum in servers:
+        signal.signal(signum, on_signal)
+    try:
+        yield
+    finally:
+        for signum, handler in servers.items():
+            if signal.getsignal(signum) is on_signal:
+                signal.signal(signum, handler)
+
+
+def _stops_a_server(handler: object) -> TypeGuard[Callable[[int, FrameType | None], Any]]:
+    """Whether a signal handler is a server's exit method (uvicorn's `Server.handle_exit`: it sets `should_exit`)."""
+    return callable(handler) and hasattr(getattr(handler, "__self__", None), "should_exit")

@@ -10,9 +10,11 @@ from fastapi.sse import EventSourceResponse, ServerSentEvent
 from folio.deps import API_V1, HubDep
 from folio.errors import Forbidden
 from folio.events.errors import EventsForbidden, EventSubjectNotFound, TooManyStreams
+from folio.events.hub import ServerRestarting
 from folio.events.sse_deps import AccessDep, JobStreamDep, OrgSubscription, is_final
 from folio.events.sse_docs import JOB_STREAM, ORG_STREAM, stream_responses
-from folio.events.sse_stream import relay
+from folio.events.sse_stream import RETRY_MILLISECONDS, relay
+from folio.jitter import jitter
 from folio.jobs.errors import JobNotFound
 
 router = APIRouter(prefix=API_V1, tags=["events"])
@@ -22,8 +24,10 @@ _RESUMING = (
     "`Last-Event-ID` (EventSource does) or `since` gets every event after that id first, none twice, then the live "
     "ones. The stream starts with a `retry:` line and sends a comment (`: heartbeat`) whenever it was silent for "
     "`FOLIO_EVENTS__HEARTBEAT_SECONDS`. It ends when the client falls too far behind (`: closed: "
-    "SUBSCRIBER_TOO_SLOW`: reconnect with `Last-Event-ID`) or its credential changes (a revoked key, a removed "
-    "member, an expired token, a new role: it is checked again every minute). Authenticate with `Authorization: "
+    "SUBSCRIBER_TOO_SLOW`: reconnect with `Last-Event-ID`), when its credential changes (a revoked key, a removed "
+    "member, an expired token, a new role: it is checked again every minute), or when the server restarts (a last "
+    "`restarting` event with a `retry:` line: reconnect with `Last-Event-ID`, to another process). Authenticate "
+    "with `Authorization: "
     "Bearer` or `X-API-Key` (browsers: a fetch-based EventSource, since the built-in one sends no headers). Each "
     "organization has at most `FOLIO_EVENTS__MAX_CONNECTIONS_PER_ORG` live streams (WebSockets included)."
 )
@@ -43,7 +47,7 @@ _RESUMING = (
 async def stream_events(
     subscription: OrgSubscription, access: AccessDep, hub: HubDep
 ) -> AsyncIterator[ServerSentEvent]:
-    async for item in relay(subscription, heartbeat=hub.settings.heartbeat_seconds, access=access):
+    async for item in until_restart(relay(subscription, heartbeat=hub.settings.heartbeat_seconds, access=access)):
         yield item
 
 
@@ -58,7 +62,8 @@ async def stream_events(
         "`Last-Event-ID` needed). Then the job's events as they happen (`job.progress` included) until its final "
         "event (`job.succeeded`, `job.failed` or `job.cancelled`), after which the stream ends; a job already "
         "finished answers its outcome and ends. The stream starts with a `retry:` line and sends a comment "
-        "(`: heartbeat`) whenever it was silent for `FOLIO_EVENTS__HEARTBEAT_SECONDS`."
+        "(`: heartbeat`) whenever it was silent for `FOLIO_EVENTS__HEARTBEAT_SECONDS`; when the server restarts, "
+        "it ends with a `restarting` event and a `retry:` line: reconnect."
     ),
 )
 async def follow_job(stream: JobStreamDep, access: AccessDep, hub: HubDep) -> AsyncIterator[ServerSentEvent]:
@@ -69,5 +74,19 @@ async def follow_job(stream: JobStreamDep, access: AccessDep, hub: HubDep) -> As
         first=[stream.state],
         last=is_final,
     )
-    async for item in events:
+    async for item in until_restart(events):
         yield item
+
+
+async def until_restart(items: AsyncIterator[ServerSentEvent]) -> AsyncIterator[ServerSentEvent]:
+    """The stream's items; when the server restarts, a last `restarting` event that tells the client to reconnect
+    (to another process) within a few seconds, spread so that the clients of a process do not all come at once."""
+    try:
+        async for item in items:
+            yield item
+    except ServerRestarting:
+        yield ServerSentEvent(
+            event="restarting",
+            data={"code": "SERVER_BUSY", "message": "The server is restarting: reconnect with Last-Event-ID."},
+            retry=round(RETRY_MILLISECONDS * jitter(0.5, 2.5)),
+        )

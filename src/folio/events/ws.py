@@ -37,6 +37,8 @@ the reason:
   bad `since`, `org_id` or `X-Org-Id` in the handshake.
 - `1009`: a message over 4 KiB.
 - `1011`: an unexpected server error.
+- `1012`: the server is restarting (`SERVER_BUSY`, `details.reason` `restarting`); reconnect, to another process,
+  with `since` set to the last event id you received.
 - `1013`: the database is unavailable; reconnect later.
 - `4401`: no credential, or an invalid, revoked or expired one (`AUTH_REQUIRED`, `AUTH_INVALID`, `AUTH_EXPIRED`),
   also when the access token expires while connected.
@@ -54,22 +56,27 @@ HTTP `GET` of this path answers 426 `UPGRADE_REQUIRED`.
 
 from __future__ import annotations
 
+import asyncio
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Query, WebSocket
+from fastapi import APIRouter, Query, WebSocket, WebSocketDisconnect
 
 from folio.auth.deps import CurrentPrincipal, authenticated
 from folio.deps import API_V1
 from folio.error_handlers import render
-from folio.errors import ValidationFailed
+from folio.errors import ServerBusy, ValidationFailed
 from folio.events.errors import UpgradeRequired
-from folio.events.ws_protocol import SUBPROTOCOL
-from folio.events.ws_session import Services, serve
+from folio.events.hub import ServerRestarting
+from folio.events.ws_protocol import SUBPROTOCOL, ErrorMessage
+from folio.events.ws_session import CLOSE_SECONDS, Services, serve
+from folio.observability.context import request_id_var
 
 router = APIRouter(tags=["events"])
 
 PATH = f"{API_V1}/ws"
+# The standard close code for "Service Restart": the client may reconnect at once.
+SERVICE_RESTART = 1012
 
 
 @router.websocket(PATH)
@@ -91,7 +98,36 @@ async def live_events(websocket: WebSocket) -> None:
         tokens=state.access_tokens,
         limiter=state.rate_limiter,
     )
-    await serve(websocket, services)
+    await serve_until_restart(websocket, services)
+
+
+async def serve_until_restart(websocket: WebSocket, services: Services) -> None:
+    """Serve the connection until it closes, or until the process stops: then close it with 1012, whatever it was
+    doing (authenticating, waiting for a subscription, streaming)."""
+    restarting = services.hub.restarting
+    serving = asyncio.ensure_future(serve(websocket, services))
+    stopping = asyncio.ensure_future(restarting.wait())
+    try:
+        await asyncio.wait({serving, stopping}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        stopping.cancel()
+        serving.cancel()  # nothing when it has ended
+    try:
+        await serving
+    except (asyncio.CancelledError, ServerRestarting):
+        if not restarting.is_set():
+            raise
+        await _close_for_restart(websocket)
+
+
+async def _close_for_restart(websocket: WebSocket) -> None:
+    error = ServerBusy("The server is restarting: reconnect with `since`.", details={"reason": "restarting"})
+    try:
+        async with asyncio.timeout(CLOSE_SECONDS):
+            await websocket.send_text(ErrorMessage.of(error, request_id_var.get()).model_dump_json())
+            await websocket.close(SERVICE_RESTART, error.code)
+    except (TimeoutError, WebSocketDisconnect, RuntimeError):  # the peer is gone, or the socket closed meanwhile
+        return
 
 
 @router.get(

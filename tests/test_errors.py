@@ -220,8 +220,21 @@ async def exploding_client(database_url: str) -> AsyncIterator[httpx.AsyncClient
     async def lose_a_deadlock(session: SessionDep) -> None:
         await session.execute(text("DO $$ BEGIN RAISE EXCEPTION 'deadlock detected' USING ERRCODE = '40P01'; END $$"))
 
+    async def lose_the_connection(session: SessionDep) -> None:
+        # As an operator's pg_terminate_backend, a server restart or a failover does to a request's connection.
+        await session.execute(text("SELECT pg_terminate_backend(pg_backend_pid())"))
+
+    async def meet_a_starting_server(session: SessionDep) -> None:
+        await session.execute(text("DO $$ BEGIN RAISE EXCEPTION 'starting up' USING ERRCODE = '57P03'; END $$"))
+
+    async def divide_by_zero(session: SessionDep) -> None:
+        await session.execute(text("SELECT 1 / 0"))
+
     application.add_api_route("/explode", explode, methods=["GET"])
     application.add_api_route("/deadlock", lose_a_deadlock, methods=["GET"])
+    application.add_api_route("/terminated", lose_the_connection, methods=["GET"])
+    application.add_api_route("/starting", meet_a_starting_server, methods=["GET"])
+    application.add_api_route("/divide", divide_by_zero, methods=["GET"])
     async with (
         application.router.lifespan_context(application),
         httpx.AsyncClient(transport=httpx.ASGITransport(app=application), base_url="http://testserver") as http,
@@ -248,6 +261,26 @@ async def test_a_transaction_lost_to_a_deadlock_is_server_busy_with_retry_after(
     assert error["details"] == {"reason": "conflict"}
     assert response.headers["Retry-After"] == "1"
     assert "deadlock" not in response.text
+
+
+@pytest.mark.parametrize("path", ["/terminated", "/starting"])
+async def test_a_database_that_is_away_for_now_is_server_busy_with_retry_after(
+    exploding_client: httpx.AsyncClient, path: str
+) -> None:
+    response = await exploding_client.get(path)
+    error = error_of(response, 503, "SERVER_BUSY")
+    assert error["details"] == {"reason": "database"}
+    assert response.headers["Retry-After"] == "2"
+    # The pool replaced the broken connection: the next request is served.
+    assert (await exploding_client.get("/health/ready")).status_code == 200
+
+
+async def test_a_database_error_that_would_happen_again_is_internal_error(
+    exploding_client: httpx.AsyncClient,
+) -> None:
+    response = await exploding_client.get("/divide")
+    error_of(response, 500, "INTERNAL_ERROR")
+    assert "division" not in response.text
 
 
 # Body size limit

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+from contextlib import suppress
 from typing import Any, cast
 
-from fastapi import FastAPI, Request
+import structlog
+from fastapi import FastAPI, Request, WebSocket, WebSocketDisconnect
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException
+from starlette.requests import HTTPConnection
+from starlette.types import ExceptionHandler
 
+from folio.db_retry import is_conflict, is_transient
 from folio.errors import (
     ErrorEnvelope,
     FolioError,
@@ -20,6 +26,11 @@ from folio.errors import (
     ValidationFailed,
 )
 from folio.observability.context import request_id_var
+
+log = structlog.get_logger(__name__)
+
+# WebSocket close code: the server cannot serve the connection now; the client may come back later.
+_TRY_AGAIN_LATER = 1013
 
 
 def render(error: FolioError) -> JSONResponse:
@@ -64,9 +75,31 @@ async def _pool_timeout(_: Request, exc: Exception) -> JSONResponse:
     return render(ServerBusy(details={"reason": "database"}, headers={"Retry-After": "2"}))
 
 
+async def _database_error(connection: HTTPConnection, exc: Exception) -> JSONResponse | None:
+    """A passing database error answers 503 with Retry-After: a broken connection (a restart, a failover, a
+    terminated backend), a server that refuses connections for now, or a transaction given up for a concurrent one
+    (`folio.db_retry`). The same request later is likely to succeed. Any other error goes on to the 500 handler."""
+    if not is_transient(exc):
+        raise exc
+    conflict = is_conflict(exc)
+    log.warning("database_unavailable" if not conflict else "database_conflict", error=str(exc.__cause__ or exc))
+    if isinstance(connection, WebSocket):
+        with suppress(RuntimeError, WebSocketDisconnect):  # not accepted yet, or closed meanwhile
+            await connection.close(_TRY_AGAIN_LATER, ServerBusy.code)
+        return None
+    if conflict:
+        return render(ServerBusy(details={"reason": "conflict"}, headers={"Retry-After": "1"}))
+    return render(ServerBusy(details={"reason": "database"}, headers={"Retry-After": "2"}))
+
+
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(FolioError, _folio_error)
     app.add_exception_handler(PoolTimeout, _pool_timeout)
+    # For requests and WebSockets alike: Starlette's type names one or the other.
+    database_error = cast(ExceptionHandler, _database_error)
+    app.add_exception_handler(DBAPIError, database_error)
+    # A connection that could not be opened at all surfaces as the socket's own error.
+    app.add_exception_handler(ConnectionError, database_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(HTTPException, _http_error)
 

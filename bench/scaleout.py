@@ -127,14 +127,17 @@ async def measure(arguments: argparse.Namespace, root: Path) -> Result:
             process.start()
             pipes.append(ours)
             processes.append(process)
-        # Time for the client processes to import what they need.
-        timeline = Timeline(start=time.time() + 5)
         share = -(-arguments.clients // arguments.processes)
         for number, pipe in enumerate(pipes):
             first = number * share
             count = max(0, min(share, arguments.clients - first))
             pacing = (arguments.seconds, arguments.think, arguments.stream_every, arguments.seed)
-            pipe.send(("go", Plan(tuple(run.api_urls), first, count, timeline.start, *pacing)))
+            pipe.send(("go", Plan(tuple(run.api_urls), first, count, *pacing)))
+        registered = await asyncio.gather(*(asyncio.to_thread(pipe.recv) for pipe in pipes))
+        print(f"{sum(accounts for _, accounts in registered)} clients registered; the load starts")
+        timeline = Timeline(start=time.time() + 1)
+        for pipe in pipes:
+            pipe.send(("start", timeline.start))
         fault_task = asyncio.create_task(faults(run, timeline, arguments.seconds)) if arguments.faults else None
         outcome = Outcome()
         for _, part in await asyncio.gather(*(asyncio.to_thread(pipe.recv) for pipe in pipes)):
@@ -228,7 +231,8 @@ def table(arguments: argparse.Namespace, result: Result, rows: list[tuple[str, s
     return (
         f"{SECTION}\n\n{datetime.now(UTC):%Y-%m-%d}, {machine()}. `{command}`: 2 × `folio serve`, 2 × `folio worker`, "
         f"a Redis of the run's own, one PostgreSQL (the embedded server, shared over its Unix socket); files: "
-        f"{result.storage}{objects}. {arguments.clients} clients in {arguments.processes} processes of their own, "
+        f"{result.storage}{objects}. {arguments.clients} clients (registered before the load) in {arguments.processes} "
+        f"processes of their own, "
         f"{arguments.think:g} s between operations on average, spread over both APIs (a request with no answer or "
         f"a 5xx goes to the other one); one in {arguments.stream_every} follows its organization's events over SSE "
         "(`GET /events`: time to the response's headers). "

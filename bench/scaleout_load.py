@@ -1,15 +1,16 @@
 """The scale-out benchmark's clients, in processes of their own so that the load generator is not what limits.
 
-Each client is one person with an organization of their own: registers, then until the end of the load mixes
-searches, reads, uploads (Markdown, text, a few PDFs), answers (plain and streamed), record batches and logins,
-with a pause between operations. Half of them (by default) also follow their organization's events on an SSE
-stream from the start (`Last-Event-ID: 0`: every stored event of the organization). A client talks to one API
+Each client is one person with an organization of their own: registers before the load (a few at a time: password
+hashing would otherwise be all the load measures), then until its end mixes searches, reads, uploads (Markdown,
+text, a few PDFs), answers (plain and streamed), record batches, logins and a few more registrations, with a pause
+between operations. Half of them (by default) also follow their organization's events on an SSE stream from their
+registration on (`Last-Event-ID: 0`: every stored event of the organization). A client talks to one API
 process and, as a load balancer would, sends a request that got no answer (connection refused or reset) or a 5xx
 to the other one; a stream that ends reconnects to the other one with the last id it received.
 
-The parent drives each process through a pipe: ("go", plan) → ("loaded", Outcome) after the load → the parent
-waits for every job to end → ("drain", {org id: last stored event id}) → each stream reads up to that id →
-("streams", [StreamReport]).
+The parent drives each process through a pipe: ("go", plan) → ("registered", accounts) → ("start", wall time)
+→ ("loaded", Outcome) after the load → the parent waits for every job to end → ("drain", {org id: last stored
+event id}) → each stream reads up to that id → ("streams", [StreamReport]).
 """
 
 from __future__ import annotations
@@ -33,6 +34,9 @@ ATTEMPTS = 8
 # Retried on the other API process: a load balancer's view of a process that is gone, full or without its database.
 RETRIED = frozenset({502, 503, 504})
 DRAIN_SECONDS = 60
+SETUP_SECONDS = 600
+# Registrations at once per client process before the load.
+REGISTERING = 8
 
 # (label, status or 0 when no answer came, milliseconds, wall time sent, error code, API index)
 Request = tuple[str, int, float, float, str, int]
@@ -43,7 +47,6 @@ class Plan:
     urls: tuple[str, ...]
     first: int
     clients: int
-    start: float
     seconds: float
     think: float
     stream_every: int
@@ -126,17 +129,19 @@ class Client:
     def note(self, label: str, status: int, started: float, sent: float, code: str, api: int) -> None:
         self.outcome.requests.append((label, status, (time.perf_counter() - started) * 1000, sent, code, api))
 
-    async def run(self, streams: httpx.AsyncClient) -> None:
-        end = self.plan.start + self.plan.seconds
-        # Everyone arrives within the first few seconds, not at once.
-        await asyncio.sleep(
-            max(0.0, self.plan.start - time.time()) + self.rng.uniform(0, min(5, self.plan.seconds / 4))
-        )
-        if not await self.register(end):
-            return
-        if self.index % self.plan.stream_every == 0:
+    async def setup(self, streams: httpx.AsyncClient, registering: asyncio.Semaphore) -> None:
+        async with registering:
+            registered = await self.register(time.time() + SETUP_SECONDS)
+        if registered and self.index % self.plan.stream_every == 0:
             self.stream = Follower(self, streams)
             self.outcome.followed.append(self.org_id)
+
+    async def run(self, start: float) -> None:
+        if not self.org_id:
+            return
+        end = start + self.plan.seconds
+        # Not all in the same instant.
+        await asyncio.sleep(max(0.0, start - time.time()) + self.rng.uniform(0, self.plan.think))
         operations = list(OPERATIONS)
         weights = [OPERATIONS[operation] for operation in operations]
         while time.time() < end:
@@ -372,7 +377,11 @@ async def _clients(control: Connection) -> None:
         httpx.AsyncClient(timeout=httpx.Timeout(10, read=30), limits=limits) as streams,
     ):
         clients = [Client(plan, index, http, outcome) for index in range(plan.first, plan.first + plan.clients)]
-        await asyncio.gather(*(client.run(streams) for client in clients))
+        registering = asyncio.Semaphore(REGISTERING)
+        await asyncio.gather(*(client.setup(streams, registering) for client in clients))
+        control.send(("registered", outcome.accounts))
+        _, start = await asyncio.to_thread(control.recv)  # ("start", wall time)
+        await asyncio.gather(*(client.run(start) for client in clients))
         control.send(("loaded", outcome))
         _, targets = await asyncio.to_thread(control.recv)  # ("drain", targets)
         followers = [client.stream for client in clients if client.stream is not None]

@@ -470,7 +470,8 @@ async def until_started(log: Path, job_ids: list[str]) -> None:
     """Until the worker logging to `log` has started one of the jobs."""
     async with asyncio.timeout(WAIT_SECONDS):
         while True:
-            if any(job_id in log_text(log) for job_id in job_ids):
+            started = [line for line in log_text(log).splitlines() if "job_started" in line]
+            if any(job_id in line for line in started for job_id in job_ids):
                 return
             await asyncio.sleep(0.05)
 

@@ -7,10 +7,11 @@ from enum import StrEnum
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import DateTime, Enum, MetaData, Table, func
+from sqlalchemy import DateTime, Enum, MetaData, Table, event, func
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
-from sqlalchemy.pool import QueuePool
+from sqlalchemy.pool import ConnectionPoolEntry, QueuePool
 from uuid6 import uuid7
 
 from folio.effects import OUTLETS, FolioSession
@@ -71,14 +72,24 @@ def to_async_url(url: str) -> str:
 
 
 def create_engine(url: str, settings: Settings) -> AsyncEngine:
-    return create_async_engine(
+    engine = create_async_engine(
         to_async_url(url),
         pool_size=settings.db.pool_size,
         max_overflow=settings.db.max_overflow,
-        pool_pre_ping=True,
         pool_timeout=settings.db.pool_timeout_seconds,
         echo=settings.db.echo,
     )
+    event.listen(engine.sync_engine, "checkout", _refuse_closed)
+    return engine
+
+
+def _refuse_closed(_: object, record: ConnectionPoolEntry, __: object) -> None:
+    """A pooled connection the server closed (a restart, a terminated backend) is replaced as it is lent, before
+    any statement: the pool tries again with a new one. The event loop has seen its socket close, so no round trip
+    is needed to know, where `pool_pre_ping` paid one on every checkout."""
+    connection = record.driver_connection
+    if connection is not None and connection.is_closed():
+        raise DisconnectionError("the server closed this connection")
 
 
 def create_sessionmaker(engine: AsyncEngine, outlets: dict[str, Any] | None = None) -> async_sessionmaker[AsyncSession]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Annotated, Any
 
 from fastapi import Depends, Query, Request
@@ -10,6 +10,7 @@ from fastapi.requests import HTTPConnection
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from folio.documents.storage import Storage
+from folio.effects import _QUEUED as QUEUED_EFFECTS
 from folio.embeddings.factory import LazyProvider
 from folio.errors import FolioError
 from folio.events.hub import Hub
@@ -24,10 +25,14 @@ from folio.usage.service import Meter
 # Routers carry the full prefix themselves, so a route's path is its whole template (for logs and metrics).
 
 
-def _app_state(name: str) -> Callable[[HTTPConnection], Any]:
-    """What the lifespan (`folio.main`) put on `app.state` under `name`, for HTTP and WebSocket routes alike."""
+def _app_state(name: str) -> Callable[[HTTPConnection], Awaitable[Any]]:
+    """What the lifespan (`folio.main`) put on `app.state` under `name`, for HTTP and WebSocket routes alike.
 
-    def read(connection: HTTPConnection) -> Any:
+    A coroutine function, though it never waits: FastAPI runs a plain function in a worker thread, and the hop
+    there and back cost more than the rest of a cached request's dependencies.
+    """
+
+    async def read(connection: HTTPConnection) -> Any:
         return getattr(connection.app.state, name)
 
     return read
@@ -42,12 +47,14 @@ MeterDep = Annotated[Meter, Depends(_app_state("usage"))]
 HubDep = Annotated[Hub, Depends(_app_state("hub"))]
 
 
-async def get_session(sessionmaker: SessionmakerDep) -> AsyncIterator[AsyncSession]:
+async def get_session(connection: HTTPConnection) -> AsyncIterator[AsyncSession]:
     """The request's unit of work: committed when the endpoint returns, rolled back when it raises.
 
     Its after-commit effects (`folio.effects`: job dispatch, events, file deletion) run with the commit, before
-    the response is sent.
+    the response is sent. It takes a connection with its first statement: a request that reads nothing (its
+    principal from the cache, an early refusal) opens no transaction, and has none to commit.
     """
+    sessionmaker: async_sessionmaker[AsyncSession] = connection.app.state.sessionmaker
     async with sessionmaker() as session:
         try:
             yield session
@@ -56,14 +63,22 @@ async def get_session(sessionmaker: SessionmakerDep) -> AsyncIterator[AsyncSessi
                 await session.commit()
             raise
         else:
-            await session.commit()
+            if _has_work(session):
+                await session.commit()
+
+
+def _has_work(session: AsyncSession) -> bool:
+    """Whether committing would do anything: a transaction, objects not flushed yet, or after-commit effects."""
+    return bool(
+        session.in_transaction() or session.new or session.dirty or session.deleted or session.info.get(QUEUED_EFFECTS)
+    )
 
 
 # scope="function" commits before the response is sent, so a client never sees data that was not stored.
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
 
 
-def page_request(
+async def page_request(  # a coroutine function for the reason of `_app_state`
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Items per page.")] = DEFAULT_LIMIT,
     cursor: Annotated[str | None, Query(max_length=64, description="`next_cursor` of the previous page.")] = None,
 ) -> PageRequest:

@@ -28,6 +28,7 @@ from folio.api_docs import install_docs
 from folio.audit import router as audit_router
 from folio.auth import keys_router
 from folio.auth import router as auth_router
+from folio.auth.principal_cache import PRINCIPAL_CACHE, PrincipalCache
 from folio.auth.sso import router as sso_router
 from folio.auth.tokens import AccessTokens
 from folio.cases import router as cases_router
@@ -187,6 +188,8 @@ def create_app(settings: Settings | None = None, *, job_handlers: Mapping[str, H
             app.state.access_tokens = AccessTokens(settings.auth)
             app.state.rate_limiter = RateLimiter(settings.rate_limit, settings.redis_url)
             stack.push_async_callback(app.state.rate_limiter.close)
+            app.state.principal_cache = outlets[PRINCIPAL_CACHE] = PrincipalCache(settings.auth, settings.redis_url)
+            stack.push_async_callback(app.state.principal_cache.close)
             app.state.redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
             if app.state.redis is not None:
                 stack.push_async_callback(app.state.redis.aclose)

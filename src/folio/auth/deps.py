@@ -3,6 +3,8 @@ into a principal for the live-event WebSocket, which reads it elsewhere (browser
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Awaitable
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -14,12 +16,15 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from folio.auth import keys_service
 from folio.auth import service as auth
 from folio.auth.errors import AuthExpired, AuthInvalid, AuthRequired, OrgAccessDenied
+from folio.auth.identity import Identity
 from folio.auth.principal import Principal, Scope
+from folio.auth.principal_cache import PrincipalCache
 from folio.auth.tokens import AccessTokens, is_api_key
 from folio.deps import API_V1
 from folio.error_handlers import error_responses
 from folio.errors import FolioError, Forbidden, RateLimitExceeded, ValidationFailed
-from folio.observability.middleware import STATE_PRINCIPAL, STATE_RESPONSE_HEADERS
+from folio.observability.access import STATE_PRINCIPAL
+from folio.observability.middleware import STATE_RESPONSE_HEADERS
 from folio.ratelimit import Policy, RateLimiter
 
 _bearer = OAuth2PasswordBearer(
@@ -40,7 +45,7 @@ def authenticated(*errors: type[FolioError]) -> dict[int | str, dict[str, Any]]:
     )
 
 
-def access_tokens(request: Request) -> AccessTokens:
+async def access_tokens(request: Request) -> AccessTokens:  # no worker thread: see `folio.deps._app_state`
     tokens: AccessTokens = request.app.state.access_tokens
     return tokens
 
@@ -48,11 +53,11 @@ def access_tokens(request: Request) -> AccessTokens:
 TokensDep = Annotated[AccessTokens, Depends(access_tokens)]
 
 
-async def principal_for(
+async def identity_for(
     sessionmaker: async_sessionmaker[AsyncSession], tokens: AccessTokens, *, credential: str, org_id: UUID | None
-) -> Principal:
-    """The principal a credential (an access token or an API key) acts as in `org_id` (None: the token's or the
-    key's organization), checked in a short transaction of its own.
+) -> Identity:
+    """The identity a credential (an access token or an API key) acts as in `org_id` (None: the token's or the
+    key's organization), read from the database in a short transaction of its own.
 
     Its own transaction: the route's session takes a connection only when it needs one, so a route that works
     before it reads (an upload streaming, a question being embedded) holds none meanwhile, and a live stream holds
@@ -60,12 +65,21 @@ async def principal_for(
     """
     async with sessionmaker() as session, session.begin():
         if is_api_key(credential):
-            return await keys_service.principal_from_api_key(session, secret=credential, org_id=org_id)
-        return await auth.principal_from_access_token(session, token=credential, org_id=org_id, tokens=tokens)
+            return await keys_service.identity_from_api_key(session, secret=credential, org_id=org_id)
+        return await auth.identity_from_access_token(session, token=credential, org_id=org_id, tokens=tokens)
 
 
-async def authenticate(connection: HTTPConnection, *, credential: str | None, org_id: UUID | None) -> Principal:
-    """The principal of a request or a WebSocket, counted against the rate limits.
+async def principal_for(
+    sessionmaker: async_sessionmaker[AsyncSession], tokens: AccessTokens, *, credential: str, org_id: UUID | None
+) -> Principal:
+    """The principal of a credential, from the database (not the cache): live streams check theirs again."""
+    identity = await identity_for(sessionmaker, tokens, credential=credential, org_id=org_id)
+    return identity.principal
+
+
+async def identify(connection: HTTPConnection, *, credential: str | None, org_id: UUID | None) -> Identity:
+    """The identity of a request or a WebSocket (from the principal cache when it holds), counted against the rate
+    limits.
 
     Missing and failed credentials count against the client's address, which bounds guessing of keys and tokens;
     a valid one counts against its API key or user.
@@ -73,33 +87,54 @@ async def authenticate(connection: HTTPConnection, *, credential: str | None, or
     if not credential:
         await _count(connection, Policy.ANONYMOUS, _address(connection))
         raise AuthRequired()
+    state = connection.app.state
+    cache: PrincipalCache = state.principal_cache
+
+    def load() -> Awaitable[Identity]:
+        return identity_for(state.sessionmaker, state.access_tokens, credential=credential, org_id=org_id)
+
     try:
-        principal = await principal_for(
-            connection.app.state.sessionmaker, connection.app.state.access_tokens, credential=credential, org_id=org_id
-        )
+        identity = await cache.identity(_cache_key(credential, org_id), load)
     except (AuthInvalid, AuthExpired):
         await _count(connection, Policy.ANONYMOUS, _address(connection))
         raise
+    principal = identity.principal
     connection.scope.setdefault("state", {})[STATE_PRINCIPAL] = principal
     if principal.api_key_id is not None:
         await _count(connection, Policy.API_KEY, str(principal.api_key_id))
     else:
         await _count(connection, Policy.USER, str(principal.user_id))
-    return principal
+    return identity
+
+
+async def authenticate(connection: HTTPConnection, *, credential: str | None, org_id: UUID | None) -> Principal:
+    """`identify`, for what needs only the principal."""
+    identity = await identify(connection, credential=credential, org_id=org_id)
+    return identity.principal
+
+
+_OrgHeader = Annotated[UUID | None, Header(description="The organization to act in, for users who belong to several.")]
+
+
+async def current_identity(
+    request: Request,
+    bearer: Annotated[str | None, Depends(_bearer)],
+    api_key: Annotated[str | None, Depends(_api_key)],
+    x_org_id: _OrgHeader = None,
+) -> Identity:
+    return await identify(request, credential=api_key or bearer, org_id=x_org_id)
 
 
 async def current_principal(
     request: Request,
     bearer: Annotated[str | None, Depends(_bearer)],
     api_key: Annotated[str | None, Depends(_api_key)],
-    x_org_id: Annotated[
-        UUID | None,
-        Header(description="The organization to act in, for users who belong to several."),
-    ] = None,
+    x_org_id: _OrgHeader = None,
 ) -> Principal:
     return await authenticate(request, credential=api_key or bearer, org_id=x_org_id)
 
 
+CurrentIdentity = Annotated[Identity, Depends(current_identity)]
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
 
 
@@ -113,6 +148,11 @@ def requires(*scopes: Scope) -> Any:
         return principal
 
     return Depends(principal_with_scopes)
+
+
+def _cache_key(credential: str, org_id: UUID | None) -> bytes:
+    """A digest, so that the cache holds no secret."""
+    return hashlib.sha256(f"{org_id}:{credential}".encode()).digest()
 
 
 def _address(connection: HTTPConnection) -> str:

@@ -8,17 +8,30 @@ from uuid import UUID
 
 from sqlalchemy import Select, bindparam, select, update
 
+from folio.auth.identity import OrgCard, UserCard
 from folio.auth.principal import Principal, Scope
-from folio.models import ApiKey, Membership, Role, User
+from folio.auth.principal_cache import invalidate, key_tag
+from folio.models import ApiKey, Membership, Organization, Role, User
 from folio.repository import ScopedRepository, restriction, units_of
 
 # Writing last_used_at on every request would turn each read into a write; a minute is precise enough.
 _LAST_USED_PRECISION = timedelta(minutes=1)
 
 
-# Built once: every request with a key runs it, and rebuilding the statement costs more than executing it.
+# Built once: a request with a key that is not cached runs it, and rebuilding the statement costs more than
+# executing it.
 _BY_SECRET_HASH = (
-    select(ApiKey, Membership.role, User.is_active, units_of(Membership.org_id, Membership.user_id))
+    select(
+        ApiKey,
+        Membership.role,
+        User.is_active,
+        units_of(Membership.org_id, Membership.user_id),
+        User.email,
+        User.name,
+        User.created_at,
+        Organization.name,
+    )
+    .join(Organization, Organization.id == ApiKey.org_id)
     .outerjoin(Membership, (Membership.org_id == ApiKey.org_id) & (Membership.user_id == ApiKey.created_by))
     .outerjoin(User, User.id == ApiKey.created_by)
     .where(ApiKey.secret_hash == bindparam("secret_hash"))
@@ -30,6 +43,8 @@ class KeyOwner(NamedTuple):
     creator_role: Role | None
     creator_active: bool
     creator_units: frozenset[UUID] | None
+    creator: UserCard | None
+    org: OrgCard
 
 
 class ApiKeyRepository(ScopedRepository[ApiKey]):
@@ -48,15 +63,29 @@ class ApiKeyRepository(ScopedRepository[ApiKey]):
         row = (await self.session.execute(_BY_SECRET_HASH, {"secret_hash": secret_hash})).first()
         if row is None:
             return None
-        return KeyOwner(key=row[0], creator_role=row[1], creator_active=bool(row[2]), creator_units=restriction(row[3]))
+        key: ApiKey = row[0]
+        creator = None
+        if key.created_by is not None and row[4] is not None:
+            creator = UserCard(id=key.created_by, email=row[4], name=row[5], created_at=row[6])
+        return KeyOwner(
+            key=key,
+            creator_role=row[1],
+            creator_active=bool(row[2]),
+            creator_units=restriction(row[3]),
+            creator=creator,
+            org=OrgCard(id=key.org_id, name=row[7]),
+        )
 
     async def revoke_created_by(self, *, org_id: UUID, user_id: UUID, at: datetime) -> int:
         result = await self.session.execute(
             update(ApiKey)
             .where(ApiKey.org_id == org_id, ApiKey.created_by == user_id, ApiKey.revoked_at.is_(None))
             .values(revoked_at=at)
+            .returning(ApiKey.id)
         )
-        return int(result.rowcount)  # type: ignore[attr-defined]  # CursorResult of an UPDATE
+        revoked = list(result.scalars())
+        invalidate(self.session, *map(key_tag, revoked))
+        return len(revoked)
 
     async def touch(self, key: ApiKey) -> None:
         now = datetime.now(UTC)

@@ -17,8 +17,10 @@ from folio.auth.errors import (
     OrgAccessDenied,
     ScopeNotAllowed,
 )
+from folio.auth.identity import Identity, KeyCard
 from folio.auth.keys_repository import ApiKeyRepository
 from folio.auth.principal import ROLE_SCOPES, Principal, Scope
+from folio.auth.principal_cache import invalidate, key_tag
 from folio.auth.tokens import API_KEY_DISPLAY_LENGTH, new_api_key_secret, secret_digest
 from folio.errors import Forbidden
 from folio.events.outbox import actor_of, emit
@@ -73,12 +75,13 @@ async def revoke_key(session: AsyncSession, *, principal: Principal, key_id: UUI
     if key is None:
         raise ApiKeyNotFound()
     key.revoked_at = datetime.now(UTC)
+    invalidate(session, key_tag(key.id))
     _emit_key(session, key, EventType.API_KEY_REVOKED, actor_of(principal))
     await _audit_key(session, key, AuditAction.API_KEY_REVOKED, principal)
     await session.flush()
 
 
-async def principal_from_api_key(session: AsyncSession, *, secret: str, org_id: UUID | None) -> Principal:
+async def identity_from_api_key(session: AsyncSession, *, secret: str, org_id: UUID | None) -> Identity:
     repository = ApiKeyRepository(session)
     found = await repository.by_secret_hash(secret_digest(secret))
     if found is None or found.key.revoked_at is not None:
@@ -96,13 +99,20 @@ async def principal_from_api_key(session: AsyncSession, *, secret: str, org_id: 
         scopes &= ROLE_SCOPES[found.creator_role]
     await repository.touch(key)
     # The creator's role and business units bound what the key does, as its scopes do.
-    return Principal(
+    principal = Principal(
         org_id=key.org_id,
         scopes=scopes,
         user_id=key.created_by,
         api_key_id=key.id,
         role=found.creator_role,
         units=found.creator_units,
+    )
+    return Identity(
+        principal=principal,
+        org=found.org,
+        user=found.creator,
+        api_key=KeyCard(id=key.id, name=key.name, prefix=key.prefix),
+        expires_at=None if key.expires_at is None else key.expires_at.timestamp(),
     )
 
 

@@ -9,7 +9,9 @@ from uuid import UUID
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from folio.models import AuthSession, Membership, RefreshToken, Role, User
+from folio.auth.identity import OrgCard, UserCard
+from folio.auth.principal_cache import invalidate, session_tag
+from folio.models import AuthSession, Membership, Organization, RefreshToken, Role, User
 from folio.repository import restriction, units_of
 
 
@@ -18,18 +20,26 @@ class AccessContext(NamedTuple):
     session_revoked: bool
     role: Role | None
     units: frozenset[UUID] | None
+    user: UserCard
+    org: OrgCard | None  # None when the user is no member of it
 
 
-# Built once: every authenticated request runs it, and rebuilding the statement costs more than executing it.
+# Built once: a request whose principal is not cached runs it, and rebuilding the statement costs more than
+# executing it.
 _ACCESS_CONTEXT = (
     select(
         User.is_active,
         AuthSession.revoked_at.is_not(None),
         Membership.role,
         units_of(Membership.org_id, Membership.user_id),
+        User.email,
+        User.name,
+        User.created_at,
+        Organization.name,
     )
     .join(AuthSession, (AuthSession.user_id == User.id) & (AuthSession.id == bindparam("session_id")))
     .outerjoin(Membership, (Membership.user_id == User.id) & (Membership.org_id == bindparam("org_id")))
+    .outerjoin(Organization, Organization.id == Membership.org_id)
     .where(User.id == bindparam("user_id"))
 )
 
@@ -56,12 +66,19 @@ class AuthRepository:
         return org_id
 
     async def access_context(self, *, user_id: UUID, session_id: UUID, org_id: UUID) -> AccessContext | None:
-        """Everything an access token needs checked, in one round trip."""
+        """Everything an access token needs checked, and what /auth/me shows, in one round trip."""
         params = {"user_id": user_id, "session_id": session_id, "org_id": org_id}
         row = (await self.session.execute(_ACCESS_CONTEXT, params)).first()
         if row is None:
             return None
-        return AccessContext(user_active=row[0], session_revoked=row[1], role=row[2], units=restriction(row[3]))
+        return AccessContext(
+            user_active=row[0],
+            session_revoked=row[1],
+            role=row[2],
+            units=restriction(row[3]),
+            user=UserCard(id=user_id, email=row[4], name=row[5], created_at=row[6]),
+            org=None if row[7] is None else OrgCard(id=org_id, name=row[7]),
+        )
 
     async def refresh_token_for_update(self, token_hash: str) -> tuple[RefreshToken, AuthSession] | None:
         statement = (
@@ -79,3 +96,4 @@ class AuthRepository:
             .where(AuthSession.id == session_id, AuthSession.revoked_at.is_(None))
             .values(revoked_at=datetime.now(UTC), revoked_reason=reason)
         )
+        invalidate(self.session, session_tag(session_id))

@@ -7,7 +7,7 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 
 from folio.auth import service as auth
-from folio.auth.deps import CurrentPrincipal, TokensDep, authenticated
+from folio.auth.deps import CurrentIdentity, CurrentPrincipal, TokensDep, authenticated
 from folio.auth.errors import AuthExpired, AuthInvalid, EmailTaken, InvalidCredentials, SsoRequired, WeakPassword
 from folio.auth.schemas import (
     ApiKeySummary,
@@ -128,16 +128,16 @@ async def logout(principal: CurrentPrincipal, session: SessionDep) -> None:
 @router.get(
     "/me", response_model=MeResponse, responses=authenticated(), summary="Who is calling, in which organization"
 )
-async def me(principal: CurrentPrincipal, session: SessionDep) -> MeResponse:
-    user, org, key = await auth.describe(session, principal=principal)
+async def me(identity: CurrentIdentity) -> MeResponse:
+    principal = identity.principal
     return MeResponse(
         principal=principal.kind,
-        user=UserRead.model_validate(user) if user else None,
-        org=OrgSummary.model_validate(org),
+        user=UserRead.model_validate(identity.user) if identity.user else None,
+        org=OrgSummary.model_validate(identity.org),
         role=principal.role,
         scopes=sorted(principal.scopes),
         units=None if principal.units is None else sorted(principal.units),
-        api_key=ApiKeySummary.model_validate(key) if key else None,
+        api_key=ApiKeySummary.model_validate(identity.api_key) if identity.api_key else None,
     )
 
 

@@ -14,13 +14,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from folio.audit.service import AuditAction, audit_user_event
 from folio.auth import passwords
 from folio.auth.errors import AuthExpired, AuthInvalid, EmailTaken, InvalidCredentials, OrgAccessDenied, SsoRequired
+from folio.auth.identity import Identity
 from folio.auth.principal import Principal
 from folio.auth.repository import AuthRepository
 from folio.auth.sso.repository import SsoRepository
 from folio.auth.tokens import AccessTokens, new_refresh_token, secret_digest
 from folio.db import release
 from folio.errors import Forbidden
-from folio.models import ApiKey, AuthSession, Organization, RefreshToken, User
+from folio.models import AuthSession, Organization, RefreshToken, User
 from folio.orgs import service as orgs
 
 log = structlog.get_logger(__name__)
@@ -159,9 +160,9 @@ async def logout(session: AsyncSession, *, principal: Principal) -> None:
         await audit_user_event(session, user_id=principal.user_id, action=AuditAction.LOGOUT, by_user=True)
 
 
-async def principal_from_access_token(
+async def identity_from_access_token(
     session: AsyncSession, *, token: str, org_id: UUID | None, tokens: AccessTokens
-) -> Principal:
+) -> Identity:
     claims = tokens.decode(token)
     org_id = org_id or claims.org_id
     if org_id is None:
@@ -171,11 +172,12 @@ async def principal_from_access_token(
     )
     if context is None or not context.user_active or context.session_revoked:
         raise AuthInvalid("This token has been revoked.")
-    if context.role is None:
+    if context.role is None or context.org is None:
         raise OrgAccessDenied()
-    return Principal.for_member(
+    principal = Principal.for_member(
         org_id=org_id, user_id=claims.user_id, role=context.role, session_id=claims.session_id, units=context.units
     )
+    return Identity(principal=principal, org=context.org, user=context.user, api_key=None, expires_at=claims.expires_at)
 
 
 async def _issue(repository: AuthRepository, *, auth_session: AuthSession, tokens: AccessTokens) -> TokenPair:
@@ -190,11 +192,3 @@ async def _issue(repository: AuthRepository, *, auth_session: AuthSession, token
     org_id = await repository.default_org_id(auth_session.user_id)
     access_token = tokens.issue(user_id=auth_session.user_id, session_id=auth_session.id, org_id=org_id)
     return TokenPair(access_token=access_token, refresh_token=refresh_token, expires_in=tokens.lifetime_seconds)
-
-
-async def describe(session: AsyncSession, *, principal: Principal) -> tuple[User | None, Organization, ApiKey | None]:
-    """The user, organization and API key behind a principal, for /auth/me."""
-    user = await session.get(User, principal.user_id) if principal.user_id else None
-    org = await orgs.get_org(session, principal=principal)
-    key = await session.get(ApiKey, principal.api_key_id) if principal.api_key_id else None
-    return user, org, key

@@ -30,6 +30,7 @@ class AccessClaims:
     session_id: UUID
     org_id: UUID | None
     jti: str
+    expires_at: float  # Unix seconds
 
 
 class AccessTokens:
@@ -79,6 +80,7 @@ class AccessTokens:
                 session_id=UUID(claims["sid"]),
                 org_id=UUID(claims["org"]) if "org" in claims else None,
                 jti=str(claims["jti"]),
+                expires_at=float(claims["exp"]),
             )
         except (TypeError, ValueError) as exc:
             raise AuthInvalid() from exc

@@ -2,14 +2,26 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import sys
+from typing import Any
 
+import orjson
 import structlog
 
 from folio.settings import LogSettings
 
 _handler: logging.Handler | None = None
+
+
+def _dumps(event: Any, **options: Any) -> str:
+    """orjson (a third of the standard library's time per access line), or `json` for what orjson refuses (an
+    integer wider than 64 bits)."""
+    try:
+        return orjson.dumps(event, default=options.get("default"), option=orjson.OPT_NON_STR_KEYS).decode()
+    except TypeError:
+        return json.dumps(event, **options)
 
 
 def configure_logging(settings: LogSettings) -> None:
@@ -22,10 +34,19 @@ def configure_logging(settings: LogSettings) -> None:
         structlog.processors.TimeStamper(fmt="iso", utc=True),
     ]
     renderer: structlog.types.Processor = (
-        structlog.processors.JSONRenderer() if settings.json_output else structlog.dev.ConsoleRenderer()
+        structlog.processors.JSONRenderer(serializer=_dumps)
+        if settings.json_output
+        else structlog.dev.ConsoleRenderer()
     )
+    # Where calls came from, threads and processes are in no line Folio writes: the standard library need not find
+    # them out for each record (the logging HOWTO's "Optimization").
+    logging._srcfile = None
+    logging.logThreads = False
+    logging.logProcesses = False
+    logging.logMultiprocessing = False
     structlog.configure(
-        processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
+        # A line below the level in force is dropped first, before any processor runs (debug lines are many).
+        processors=[structlog.stdlib.filter_by_level, *shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
         logger_factory=structlog.stdlib.LoggerFactory(),
         wrapper_class=structlog.stdlib.BoundLogger,
         cache_logger_on_first_use=True,

@@ -109,6 +109,29 @@ SEARCH_DURATION = Histogram(
 )
 
 
+PRINCIPAL_CACHE_LOOKUPS = Counter(
+    "folio_principal_cache_lookups_total",
+    "Authenticated requests by where their principal came from: hit (the cache), miss (the database, then cached), "
+    "uncached (the database: the cache is off, Redis is unreachable, or a change raced the read).",
+    ["result"],
+)
+
+_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+_request_series: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
+
+
+def count_request(method: str, route: str, status: int, seconds: float) -> None:
+    """One request in REQUESTS and LATENCY. The labelled series are kept per method, route and status: looking
+    them up through `labels()` (validation, a lock) cost more than counting. A method the API does not use is
+    counted as "other", so a client cannot make up label values."""
+    key = (method if method in _METHODS else "other", route, status)
+    series = _request_series.get(key)
+    if series is None:
+        series = _request_series[key] = (REQUESTS.labels(key[0], route, str(status)), LATENCY.labels(key[0], route))
+    series[0].inc()
+    series[1].observe(seconds)
+
+
 def instrument_pool(engine: AsyncEngine) -> None:
     pool = engine.sync_engine.pool
     event.listen(pool, "connect", lambda *_: DB_POOL_OPEN.inc())

@@ -18,12 +18,13 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from folio.errors import FolioError, InternalError, NulCharacter, PayloadTooLarge, ServerBusy
 from folio.observability import metrics
+from folio.observability.access import STATE_PRINCIPAL, Outcome, record, route_template
 from folio.observability.context import RequestClient, accept_request_id, request_client_var, request_id_var
 
 log = structlog.get_logger("folio.access")
 
-# Request state keys written by dependencies and read here once the response is known.
-STATE_PRINCIPAL = "principal"
+# Request state keys written by dependencies and read here once the response is known (and STATE_PRINCIPAL,
+# by `folio.observability.access`).
 STATE_RESPONSE_HEADERS = "response_headers"
 # The body's byte limit. Every route gets the JSON limit whatever the content type; an upload endpoint lifts it
 # (None: its multipart reader caps each part) only once the request is authenticated.
@@ -72,49 +73,43 @@ class RequestMiddleware:
             await self.app(scope, receive, send)
             return
 
-        headers = Headers(scope=scope)
-        request_id = accept_request_id(headers.get("x-request-id"))
+        incoming = _RequestHeaders.of(scope)
+        request_id = accept_request_id(incoming.request_id)
         token = request_id_var.set(request_id)
         client = scope.get("client")
-        client_token = request_client_var.set(RequestClient(client[0] if client else None, headers.get("user-agent")))
+        client_token = request_client_var.set(RequestClient(client[0] if client else None, incoming.user_agent))
         structlog.contextvars.bind_contextvars(request_id=request_id)
         state: dict[str, Any] = scope.setdefault("state", {})
         state[STATE_BODY_LIMIT] = self.max_body_bytes
-        status = 500
-        response_started = False
-        counted = True
+        response = Outcome()
         secure = scope.get("scheme") == "https"
 
         async def send_with_headers(message: Message) -> None:
-            nonlocal status, response_started, counted
-            if message["type"] == "http.response.start":
-                response_started = True
-                status = message["status"]
-                response_headers = MutableHeaders(scope=message)
-                if counted and response_headers.get("content-type", "").startswith("text/event-stream"):
+            kind = message["type"]
+            if kind == "http.response.body":
+                response.bytes += len(message.get("body", b""))
+            elif kind == "http.response.start":
+                response.started = True
+                response.status = message["status"]
+                headers = message["headers"] = list(message.get("headers", ()))
+                event_stream = _add_headers(headers, request_id, state.get(STATE_RESPONSE_HEADERS), secure=secure)
+                if response.counted and event_stream:
                     # A stream may stay open for hours: it is bounded by the live-stream limits, not as a
                     # request in flight, or a few hundred open streams would shed every other request.
-                    counted = False
+                    response.counted = False
                     self.load.in_flight -= 1
                     metrics.IN_FLIGHT.dec()
-                response_headers["X-Request-ID"] = request_id
-                for name, value in state.get(STATE_RESPONSE_HEADERS, {}).items():
-                    response_headers[name] = value
-                for name, value in SECURITY_HEADERS.items():
-                    response_headers.setdefault(name, value)
-                if secure:
-                    response_headers.setdefault("Strict-Transport-Security", _HSTS)
             await send(message)
 
         started = time.perf_counter()
         metrics.IN_FLIGHT.inc()
         self.load.in_flight += 1
         try:
-            error = self._refusal(scope, headers)
+            error = self._refusal(scope, incoming.content_length, incoming.content_type)
             if error is not None:
                 await _send_error(error, request_id, send_with_headers)
             else:
-                await self.app(scope, self._checked(receive, state, headers), send_with_headers)
+                await self.app(scope, self._checked(receive, state, incoming), send_with_headers)
         except Exception as exc:
             error = _transient(exc)
             if error is None:
@@ -122,13 +117,13 @@ class RequestMiddleware:
                 error = InternalError()
             else:
                 log.warning("database_conflict", path=scope["path"], error=str(exc.__cause__ or exc))
-            if not response_started:
+            if not response.started:
                 await _send_error(error, request_id, send_with_headers)
         finally:
-            if counted:
+            if response.counted:
                 self.load.in_flight -= 1
                 metrics.IN_FLIGHT.dec()
-            self._record(scope, state, status, time.perf_counter() - started)
+            record(scope, state, response, incoming.user_agent, time.perf_counter() - started)
             structlog.contextvars.unbind_contextvars("request_id")
             request_client_var.reset(client_token)
             request_id_var.reset(token)
@@ -178,7 +173,7 @@ class RequestMiddleware:
 
         started = time.perf_counter()
         try:
-            error = self._refusal(scope, headers)
+            error = self._refusal(scope, headers.get("content-length"), headers.get("content-type", ""))
             if error is not None:
                 await receive()  # websocket.connect
                 await _deny(error, request_id, scope, send_with_headers)
@@ -199,29 +194,28 @@ class RequestMiddleware:
             structlog.contextvars.unbind_contextvars("request_id")
             request_id_var.reset(token)
 
-    def _refusal(self, scope: Scope, headers: Headers) -> FolioError | None:
+    def _refusal(self, scope: Scope, length: str | None, content_type: str) -> FolioError | None:
         """What is refused before the application sees the request."""
         if self.load.in_flight > self.load.max_in_flight and scope["path"] not in _NEVER_SHED:
             metrics.SHED.inc()
             return ServerBusy(details={"reason": "requests"}, headers={"Retry-After": "1"})
         if "\x00" in scope["path"] or _FORM_NUL.search(scope.get("query_string", b"")):
             return NulCharacter(details={"in": "url"})
-        length = headers.get("content-length")
         if length is not None and length.isdigit() and int(length) > self.max_body_bytes:
             # Only an authenticated upload may send more; anything else is refused before its body is read.
-            if not headers.get("content-type", "").startswith("multipart/form-data"):
+            if not content_type.startswith("multipart/form-data"):
                 return PayloadTooLarge(details=self._limit_details())
         return None
 
     def _limit_details(self) -> dict[str, int]:
         return {"max_bytes": self.max_body_bytes}
 
-    def _checked(self, receive: Receive, state: dict[str, Any], headers: Headers) -> Receive:
+    def _checked(self, receive: Receive, state: dict[str, Any], incoming: _RequestHeaders) -> Receive:
         """The body within the limit in force when each part arrives; text bodies are searched for NULs."""
         received = 0
-        declared = headers.get("content-length")
+        declared = incoming.content_length
         declared_bytes = int(declared) if declared is not None and declared.isdigit() else 0
-        content_type = headers.get("content-type", "").split(";")[0].strip().lower()
+        content_type = incoming.content_type.split(";")[0].strip().lower()
         json_body = content_type.endswith(("/json", "+json"))
         text_body = json_body or content_type == "application/x-www-form-urlencoded"
         kept = bytearray()
@@ -248,27 +242,8 @@ class RequestMiddleware:
         return checked_receive
 
     @staticmethod
-    def _record(scope: Scope, state: dict[str, Any], status: int, duration: float) -> None:
-        route = scope.get("route")
-        template = getattr(route, "path", None) or "<unmatched>"
-        method = scope["method"]
-        metrics.REQUESTS.labels(method, template, str(status)).inc()
-        metrics.LATENCY.labels(method, template).observe(duration)
-        principal = state.get(STATE_PRINCIPAL)
-        log.info(
-            "request",
-            method=method,
-            route=template,
-            status=status,
-            duration_ms=round(duration * 1000, 2),
-            org_id=str(principal.org_id) if principal else None,
-            principal=principal.kind if principal else None,
-        )
-
-    @staticmethod
     def _record_websocket(scope: Scope, state: dict[str, Any], connection: _Connection, duration: float) -> None:
-        route = scope.get("route")
-        template = getattr(route, "path", None) or "<unmatched>"
+        template = route_template(scope)
         outcome = connection.outcome or "1006"
         metrics.WEBSOCKETS_CLOSED.labels(template, outcome).inc()
         principal = state.get(STATE_PRINCIPAL)
@@ -282,6 +257,57 @@ class RequestMiddleware:
             org_id=str(principal.org_id) if principal else None,
             principal=principal.kind if principal else None,
         )
+
+
+@dataclass(slots=True)
+class _RequestHeaders:
+    """The few request headers the middleware reads, found in one pass (ASGI servers send names in lower case)."""
+
+    request_id: str | None = None
+    user_agent: str | None = None
+    content_length: str | None = None
+    content_type: str = ""
+
+    @classmethod
+    def of(cls, scope: Scope) -> _RequestHeaders:
+        found = cls()
+        for name, value in scope["headers"]:
+            if name == b"x-request-id" and found.request_id is None:
+                found.request_id = value.decode("latin-1")
+            elif name == b"user-agent" and found.user_agent is None:
+                found.user_agent = value.decode("latin-1")
+            elif name == b"content-length" and found.content_length is None:
+                found.content_length = value.decode("latin-1")
+            elif name == b"content-type" and not found.content_type:
+                found.content_type = value.decode("latin-1")
+        return found
+
+
+_SECURITY_PAIRS = [(name.lower().encode(), value.encode()) for name, value in SECURITY_HEADERS.items()]
+_HSTS_PAIR = (b"strict-transport-security", _HSTS.encode())
+
+
+def _add_headers(
+    headers: list[tuple[bytes, bytes]], request_id: str, extra: dict[str, str] | None, *, secure: bool
+) -> bool:
+    """Set X-Request-ID and the request's own headers (the rate limit's), add the security headers the response
+    lacks; in one pass over the response's headers. Returns whether the response is an event stream."""
+    replaced = {b"x-request-id": request_id.encode()}
+    if extra:
+        replaced |= {name.lower().encode(): value.encode() for name, value in extra.items()}
+    present: set[bytes] = set()
+    event_stream = False
+    for name, value in headers:
+        present.add(name)
+        if name == b"content-type":
+            event_stream = value.startswith(b"text/event-stream")
+    if not present.isdisjoint(replaced):
+        headers[:] = [(name, value) for name, value in headers if name not in replaced]
+    headers.extend(replaced.items())
+    headers.extend(pair for pair in _SECURITY_PAIRS if pair[0] not in present)
+    if secure and _HSTS_PAIR[0] not in present:
+        headers.append(_HSTS_PAIR)
+    return event_stream
 
 
 @dataclass

@@ -14,6 +14,7 @@ from sqlalchemy import Select, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from folio.auth.principal import Principal
+from folio.auth.principal_cache import invalidate, member_tag
 from folio.models import Invitation, InvitationStatus, Membership, Organization, Role, UnitMembership, User
 from folio.pagination import Paged, PageRequest, paged, paged_rows
 
@@ -45,6 +46,7 @@ class OrgRepository:
         await self.session.execute(
             delete(UnitMembership).where(UnitMembership.org_id == org_id, UnitMembership.user_id == user_id)
         )
+        invalidate(self.session, member_tag(org_id, user_id))
 
     async def role_of(self, *, user_id: UUID, org_id: UUID) -> Role | None:
         role: Role | None = await self.session.scalar(
@@ -84,6 +86,7 @@ class OrgRepository:
         await self.session.execute(
             delete(Membership).where(Membership.org_id == principal.org_id, Membership.user_id == user_id)
         )
+        invalidate(self.session, member_tag(principal.org_id, user_id))
 
     async def has_member_with_email(self, principal: Principal, email: str) -> bool:
         found = await self.session.scalar(

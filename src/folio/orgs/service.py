@@ -17,6 +17,7 @@ from folio.audit.service import AuditAction, audit
 from folio.auth.keys_repository import ApiKeyRepository
 from folio.auth.members import member_principal
 from folio.auth.principal import Principal, Scope
+from folio.auth.principal_cache import invalidate, member_tag, org_tag
 from folio.auth.sso.repository import SsoRepository
 from folio.errors import Forbidden
 from folio.events.outbox import actor_of, emit
@@ -109,6 +110,7 @@ async def rename_org(session: AsyncSession, *, principal: Principal, name: str) 
     _require_admin(principal)
     org = await get_org(session, principal=principal)
     previous, org.name = org.name, name
+    invalidate(session, org_tag(org.id))  # /auth/me shows the name
     await audit(
         session,
         org_id=org.id,
@@ -256,6 +258,7 @@ async def change_role(
     if membership.role is Role.OWNER and role is not Role.OWNER and owners == [user_id]:
         raise LastOwner()
     previous, membership.role = membership.role, role
+    invalidate(session, member_tag(principal.org_id, user_id))
     if role.rank >= Role.ADMIN.rank:
         # Admins and owners see every unit: a limit kept from a lesser role would not hold.
         await OrgRepository(session).clear_units(org_id=principal.org_id, user_id=user_id)

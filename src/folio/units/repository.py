@@ -11,6 +11,7 @@ from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import aliased
 
 from folio.auth.principal import Principal
+from folio.auth.principal_cache import invalidate, member_tag
 from folio.models import BusinessUnit, Membership, Record, UnitMembership, User
 from folio.pagination import Paged, PageRequest, paged_rows
 from folio.repository import ScopedRepository
@@ -98,6 +99,7 @@ class UnitRepository(ScopedRepository[BusinessUnit]):
     async def set_member_units(
         self, principal: Principal, user_id: UUID, *, add: Collection[UUID], remove: Collection[UUID]
     ) -> None:
+        invalidate(self.session, member_tag(principal.org_id, user_id))
         if remove:
             await self.session.execute(
                 delete(UnitMembership).where(

@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from folio.audit.service import AuditAction, audit
 from folio.auth.principal import Principal, Scope
+from folio.auth.principal_cache import invalidate, org_tag
 from folio.errors import Forbidden
 from folio.models import BusinessUnit, Membership, Role, User
 from folio.orgs.errors import MemberNotFound
@@ -141,6 +142,8 @@ async def delete_unit(session: AsyncSession, unit: BusinessUnit, *, principal: P
     details = {"name": unit.name, "cases": await repository.cases_of(unit)}
     await _audit_unit(session, principal, unit, AuditAction.UNIT_DELETED, details)
     await repository.delete(unit)
+    # Its members lose it from their units.
+    invalidate(session, org_tag(unit.org_id))
 
 
 async def page_unit_members(

@@ -8,6 +8,7 @@ from uuid import UUID
 from sqlalchemy import delete, exists, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from folio.auth.principal_cache import invalidate, session_tag
 from folio.models import AuthFlow, AuthSession, Membership, Organization, Role, User, UserIdentity
 
 # Flows are kept this long after they expire, so that a late callback is told it expired rather than unknown.
@@ -69,7 +70,7 @@ class SsoRepository:
             .values(revoked_at=moment, revoked_reason="sso_required")
             .returning(AuthSession.id)
         )
-        return len(result.all())
+        return self._revoked(list(result.scalars()))
 
     async def revoke_member_sessions(self, org_id: UUID, *, except_session: UUID | None, moment: datetime) -> int:
         """Revoke the login sessions of the organization's members, owners aside: they signed in with a password,
@@ -82,4 +83,8 @@ class SsoRepository:
             .values(revoked_at=moment, revoked_reason="sso_required")
             .returning(AuthSession.id)
         )
-        return len(result.all())
+        return self._revoked(list(result.scalars()))
+
+    def _revoked(self, session_ids: list[UUID]) -> int:
+        invalidate(self.session, *map(session_tag, session_ids))
+        return len(session_ids)

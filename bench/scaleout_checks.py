@@ -132,9 +132,10 @@ class Window:
 
 
 def server_errors(requests: Sequence[Request], outage: Window | None, start: float) -> tuple[list[str], Counter[str]]:
-    """5xx answers that break the rules (described with endpoint, time into the load, code and API), and the
-    allowed ones counted by why they are allowed."""
-    violations, allowed = [], Counter[str]()
+    """5xx answers that break the rules, grouped by status, code, endpoint, API process and whether the database was
+    down (with when, in seconds into the load); and the allowed ones, counted by why they are allowed."""
+    groups: dict[tuple[int, str, str, int, bool], list[float]] = defaultdict(list)
+    allowed = Counter[str]()
     for label, status, ms, sent, code, api in requests:
         if status < 500:
             continue
@@ -147,8 +148,12 @@ def server_errors(requests: Sequence[Request], outage: Window | None, start: flo
         elif status == 503 and during_outage:
             allowed[f"503 {code or '(no code)'} in the database outage"] += 1
         else:
-            where = " (database outage)" if during_outage else ""
-            violations.append(f"{status} {code or '(no code)'} {label} at {sent - start:.1f} s on api{api + 1}{where}")
+            groups[status, code or "(no code)", label, api, during_outage].append(sent - start)
+    violations = [
+        f"{status} {code} × {len(times)}: `{label}` on api{api + 1}, sent {min(times):.1f}–{max(times):.1f} s"
+        + (" (the database was down)" if during_outage else "")
+        for (status, code, label, api, during_outage), times in sorted(groups.items(), key=lambda item: -len(item[1]))
+    ]
     return violations, allowed
 
 

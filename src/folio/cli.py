@@ -171,9 +171,9 @@ def worker(
             loop = asyncio.get_running_loop()
             for signum in (signal.SIGTERM, signal.SIGINT):
                 loop.add_signal_handler(signum, stopping.set)
+            exporter = None if metrics_port is None else start_http_server(metrics_port, addr=metrics_host)[0]
             await queue.start(consume=True)
             console.print(f"Worker running {settings.jobs.concurrency} jobs at a time; Ctrl-C stops it.")
-            exporter = None if metrics_port is None else start_http_server(metrics_port, addr=metrics_host)[0]
             try:
                 async with running_fan_out(sessionmaker, settings.webhooks):
                     await stopping.wait()

@@ -246,7 +246,7 @@ def table(arguments: argparse.Namespace, result: Result, rows: list[tuple[str, s
         f"{GOAL_MS} ms for search and reads: {goal}.\n\n"
         "| endpoint | requests | per s | p50 ms | p95 ms | p99 ms | max ms |\n|---|---|---|---|---|---|---|\n"
         f"{endpoint_rows}\n\nNot a success, per attempt (retried ones included): {errors}.\n\n"
-        f"| check | found |\n|---|---|\n{check_rows}\n\nJobs: {jobs}.\n\nViolations: {listed}\n"
+        f"| check | found |\n|---|---|\n{check_rows}\n\nJobs: {jobs}.\n\nViolations:\n\n{listed}\n"
     )
 
 

@@ -23,6 +23,14 @@ _EXTENSIONS: dict[str, FileKind] = {
     "txt": FileKind.TEXT,
     "text": FileKind.TEXT,
 }
+# What a file of each kind is served as, and stored with (a presigned download answers with the stored type).
+MEDIA_TYPES: dict[FileKind, str] = {
+    FileKind.PDF: "application/pdf",
+    FileKind.DOCX: "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    FileKind.HTML: "text/html",
+    FileKind.MARKDOWN: "text/markdown",
+    FileKind.TEXT: "text/plain",
+}
 _HTML_MARKERS = (b"<!doctype html", b"<html", b"<head", b"<body", b"<meta", b"<title")
 # Magic numbers of formats that must never pass as text, whatever their extension says.
 _BINARY_MAGIC = (b"\x7fELF", b"MZ", b"\xca\xfe\xba\xbe", b"\xcf\xfa\xed\xfe", b"PK\x03\x04", b"%PDF-", b"\x1f\x8b")
@@ -45,6 +53,13 @@ def detect(path: Path, name: str) -> FileKind:
     raise UnsupportedFileType(
         f"The content of '{name}' is not {claimed.value}.", details={"extension": extension(name)}
     )
+
+
+def media_type_of(name: str) -> str | None:
+    """The media type of the kind a file named `name` claims by its extension (None: not a kind Folio reads). Once
+    `detect` agrees, it is the type the file is served as."""
+    claimed = _EXTENSIONS.get(extension(name))
+    return None if claimed is None else MEDIA_TYPES[claimed]
 
 
 def _content_matches(kind: FileKind, head: bytes, path: Path) -> bool:

@@ -11,6 +11,7 @@ from python_multipart.multipart import MultipartParser, parse_options_header
 
 from folio.documents.errors import FormTooLarge
 from folio.documents.filenames import display_name
+from folio.documents.filetypes import media_type_of
 from folio.documents.storage import Storage, StorageWriter, StoredFile
 from folio.errors import NulCharacter, ValidationFailed
 
@@ -143,7 +144,9 @@ class _Reader:
         if len(self.form.files) >= self.limits.max_files:
             raise ValidationFailed(f"At most {self.limits.max_files} files per upload.")
         self.filename = display_name(raw_filename.decode("utf-8", "replace"))
-        self.writer = await self.storage.writer(max_bytes=self.limits.max_file_bytes)
+        self.writer = await self.storage.writer(
+            max_bytes=self.limits.max_file_bytes, filename=self.filename, media_type=media_type_of(self.filename)
+        )
 
     async def _part_data(self, data: bytes) -> None:
         if self.writer is not None:

@@ -19,6 +19,7 @@ import httpx2
 
 from folio.documents.errors import FileTooLarge, UnsupportedFileType, UrlFetchFailed
 from folio.documents.filenames import display_name
+from folio.documents.filetypes import media_type_of
 from folio.documents.storage import Storage, StoredFile
 from folio.outbound import OutboundPolicy, OutboundRefused, OutboundURLForbidden, ResponseRefused, guarded_client
 
@@ -75,7 +76,7 @@ async def _fetch(url: str, *, policy: OutboundPolicy, storage: Storage, max_byte
                             f"The server answered {response.status_code}.", details={"status": response.status_code}
                         )
                     filename = _filename(url, response.headers.get("content-type", ""))
-                    stored = await _store(response, storage, max_bytes)
+                    stored = await _store(response, storage, max_bytes, filename)
                     return Fetched(stored, filename, url, last_modified(response.headers.get("last-modified")))
                 finally:
                     await response.aclose()
@@ -107,8 +108,8 @@ def _redirected(policy: OutboundPolicy, url: str, location: str) -> str:
     return target
 
 
-async def _store(response: httpx2.Response, storage: Storage, max_bytes: int) -> StoredFile:
-    writer = await storage.writer(max_bytes=max_bytes)
+async def _store(response: httpx2.Response, storage: Storage, max_bytes: int, filename: str) -> StoredFile:
+    writer = await storage.writer(max_bytes=max_bytes, filename=filename, media_type=media_type_of(filename))
     try:
         async for chunk in response.aiter_bytes():
             await writer.write(chunk)

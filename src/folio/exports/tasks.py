@@ -19,6 +19,7 @@ from folio.errors import Forbidden
 from folio.events.outbox import emit
 from folio.events.schemas import EventType, ExportData
 from folio.exports import service
+from folio.exports.formats import MEDIA_TYPES
 from folio.exports.pipeline import Tally, encoded
 from folio.exports.readers import Reader
 from folio.exports.repository import ExportRepository
@@ -96,7 +97,11 @@ class WriteExport:
             )
 
         tally = Tally()
-        writer = await self.storage.writer(max_bytes=self.settings.max_file_mb * 1024 * 1024)
+        writer = await self.storage.writer(
+            max_bytes=self.settings.max_file_mb * 1024 * 1024,
+            filename=export.filename,
+            media_type=MEDIA_TYPES[export.format],
+        )
         try:
             async for piece in encoded(
                 reader,

@@ -1,5 +1,6 @@
 """What only the S3 backend does: multipart uploads (aborted with the writer, in bounded memory), prefixes within a
-bucket, presigned URLs, and being the one `FOLIO_STORAGE__BACKEND=s3` picks."""
+bucket, presigned URLs (whose objects answer with the name and type they were written with), and being the one
+`FOLIO_STORAGE__BACKEND=s3` picks."""
 
 from __future__ import annotations
 
@@ -12,11 +13,17 @@ from typing import Any
 
 import httpx
 import pytest
+from starlette.applications import Starlette
 
+from folio.documents import web
 from folio.documents.storage import LocalStorage, S3Storage, save, storage_for
 from folio.documents.storage import s3 as s3_module
+from folio.outbound import OutboundPolicy
+from folio.settings import OutboundSettings
 from folio.settings.storage import StorageSettings
 from tests.conftest import make_settings
+from tests.documents.test_import_url import site_routes
+from tests.live_server import serve_in_thread
 from tests.s3 import S3
 
 MiB = 1024 * 1024
@@ -96,6 +103,20 @@ async def test_a_presigned_url_fetches_the_object_until_it_expires(s3: S3, bucke
     assert "X-Amz-Expires=120" in url
     async with httpx.AsyncClient() as client:
         assert (await client.get(url)).content == b"straight from the store"
+
+
+async def test_an_imported_page_is_stored_with_its_name_and_type(s3: S3, bucket: str) -> None:
+    storage = s3_storage(s3, bucket, presigned_downloads=True)
+    policy = OutboundPolicy.from_settings(OutboundSettings(allow_private=True, allow_hosts=["127.0.0.1"]))
+    with serve_in_thread(Starlette(routes=site_routes()), lifespan="off") as site:
+        fetched = await web.fetch(f"{site}/handbook/leave.html", policy=policy, storage=storage, max_bytes=MiB)
+
+    url = await storage.download_url(fetched.stored.key)
+    assert url is not None
+    async with httpx.AsyncClient() as client:
+        direct = await client.get(url)
+    assert direct.headers["content-disposition"] == 'attachment; filename="leave.html"'
+    assert direct.headers["content-type"] == "text/html"
 
 
 def test_the_backend_setting_picks_the_storage(s3: S3, tmp_path: Path) -> None:

@@ -3,7 +3,7 @@ store, behind one protocol. Files are written as they stream in, hashed on the w
 
 from __future__ import annotations
 
-from folio.documents.storage.base import ObjectInfo, Storage, StorageWriter, StoredFile, save
+from folio.documents.storage.base import ObjectInfo, Storage, StorageWriter, StoredFile, attachment, save
 from folio.documents.storage.local import LocalStorage, LocalWriter
 from folio.documents.storage.s3 import S3Storage
 from folio.settings import Settings
@@ -16,6 +16,7 @@ __all__ = [
     "Storage",
     "StorageWriter",
     "StoredFile",
+    "attachment",
     "save",
     "storage_for",
 ]

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Protocol
+from urllib.parse import quote
 
 # Keys are generated here (`ab/cd/<32 hex digits>`), never taken from a client.
 KEY = re.compile(r"[0-9a-f]{2}/[0-9a-f]{2}/[0-9a-f]{32}")
@@ -43,7 +44,12 @@ class StorageWriter(Protocol):
 
 
 class Storage(Protocol):
-    async def writer(self, *, max_bytes: int) -> StorageWriter: ...
+    async def writer(
+        self, *, max_bytes: int, filename: str | None = None, media_type: str | None = None
+    ) -> StorageWriter:
+        """A new file's writer. `filename` and `media_type` are what a download of the file is named and typed: a
+        backend whose clients fetch files from it directly (presigned URLs) keeps them with the file."""
+        ...
 
     async def info(self, key: str) -> ObjectInfo:
         """FileNotFoundError when there is no such file."""
@@ -72,9 +78,16 @@ class Storage(Protocol):
         ...
 
 
-async def save(storage: Storage, chunks: AsyncIterable[bytes], *, max_bytes: int) -> StoredFile:
+async def save(
+    storage: Storage,
+    chunks: AsyncIterable[bytes],
+    *,
+    max_bytes: int,
+    filename: str | None = None,
+    media_type: str | None = None,
+) -> StoredFile:
     """Stream `chunks` into a new file; FileTooLarge (and nothing kept) as soon as they pass `max_bytes`."""
-    writer = await storage.writer(max_bytes=max_bytes)
+    writer = await storage.writer(max_bytes=max_bytes, filename=filename, media_type=media_type)
     try:
         async for chunk in chunks:
             await writer.write(chunk)
@@ -87,3 +100,10 @@ async def save(storage: Storage, chunks: AsyncIterable[bytes], *, max_bytes: int
 def new_key() -> str:
     token = secrets.token_hex(16)
     return f"{token[:2]}/{token[2:4]}/{token}"
+
+
+def attachment(filename: str) -> str:
+    """The `Content-Disposition` of a download named `filename` (RFC 6266; `filename*` beyond plain ASCII), written as
+    Starlette's FileResponse writes it, so that every way a file goes out names it the same."""
+    quoted = quote(filename)
+    return f"attachment; filename*=utf-8''{quoted}" if quoted != filename else f'attachment; filename="{filename}"'

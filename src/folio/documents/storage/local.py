@@ -22,7 +22,10 @@ class LocalStorage:
         self.root = root.resolve()
         (self.root / "tmp").mkdir(parents=True, exist_ok=True)
 
-    async def writer(self, *, max_bytes: int) -> LocalWriter:
+    async def writer(
+        self, *, max_bytes: int, filename: str | None = None, media_type: str | None = None
+    ) -> LocalWriter:
+        """`filename` and `media_type` are not kept: the API serves these files itself, and names them then."""
         key = new_key()
         partial = self.root / "tmp" / key.replace("/", "-")
         return LocalWriter(key, partial, self.local_path(key), await anyio.open_file(partial, "wb"), max_bytes)

@@ -17,11 +17,11 @@ import obstore
 from obstore.store import S3Store
 
 from folio.documents.errors import FileTooLarge
-from folio.documents.storage.base import CHUNK_BYTES, KEY, ObjectInfo, StoredFile, new_key
+from folio.documents.storage.base import CHUNK_BYTES, KEY, ObjectInfo, StoredFile, attachment, new_key
 from folio.settings.storage import StorageSettings
 
 if TYPE_CHECKING:
-    from obstore import AsyncWritableFile, GetOptions, ObjectMeta
+    from obstore import AsyncWritableFile, Attributes, GetOptions, ObjectMeta
     from obstore.store import ClientConfig, S3Config
 
 # obstore's defaults for every request but reads: connected within 5 s, done within 30 s (a part, a HEAD, a DELETE).
@@ -41,9 +41,18 @@ class S3Storage:
         self.part_bytes = settings.part_mb * 1024 * 1024
         self.presign = timedelta(seconds=settings.presign_seconds) if settings.presigned_downloads else None
 
-    async def writer(self, *, max_bytes: int) -> S3Writer:
+    async def writer(self, *, max_bytes: int, filename: str | None = None, media_type: str | None = None) -> S3Writer:
+        """`filename` and `media_type` go with the object (its Content-Disposition and Content-Type): a presigned GET
+        answers with the object's own headers, since a presigned URL cannot carry response overrides here."""
+        attributes: Attributes = {}
+        if filename is not None:
+            attributes["Content-Disposition"] = attachment(filename)
+        if media_type is not None:
+            attributes["Content-Type"] = media_type
         key = new_key()
-        file = obstore.open_writer_async(self.store, key, buffer_size=self.part_bytes, max_concurrency=PARTS_IN_FLIGHT)
+        file = obstore.open_writer_async(
+            self.store, key, attributes=attributes, buffer_size=self.part_bytes, max_concurrency=PARTS_IN_FLIGHT
+        )
         return S3Writer(key, file, max_bytes)
 
     async def info(self, key: str) -> ObjectInfo:

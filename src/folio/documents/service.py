@@ -73,15 +73,18 @@ async def create_documents(
     max_attempts: int,
     plans: PlanSettings,
     source: Source | None = None,
+    kinds: Sequence[FileKind] | None = None,
 ) -> list[Created]:
     """A document and an ingestion job per file; a file whose content the organization already has answers
     with the existing document (its stored copy is dropped) unless `allow_duplicate`. Without a `source`, the files
-    were uploaded.
+    were uploaded. `kinds` are the files' kinds when the caller found them (`detect_kind`) before its transaction
+    began; without them, they are found here, before the first statement.
 
     With `plans` enforced, all the files are refused (402 `PLAN_LIMIT_REACHED`) when the new documents among them
     would take the organization past its plan's documents or storage bytes; a file it already has adds nothing."""
-    # Before the first statement: no connection is held while an object store sends the files' first bytes.
-    kinds = [await _file_kind(storage, uploaded) for uploaded in files]
+    if kinds is None:
+        # Before the first statement: no connection is held while an object store sends the files' first bytes.
+        kinds = [await detect_kind(storage, uploaded) for uploaded in files]
     repository = DocumentRepository(session)
     # One read for the whole upload; a content sent twice in it becomes one document, the second its duplicate.
     existing = {} if allow_duplicate else await repository.by_hashes(principal, {f.stored.sha256 for f in files})
@@ -131,7 +134,9 @@ async def create_documents(
     return created
 
 
-async def _file_kind(storage: Storage, uploaded: UploadedFile) -> FileKind:
+async def detect_kind(storage: Storage, uploaded: UploadedFile) -> FileKind:
+    """The stored file's kind (UnsupportedFileType when its content and its name disagree). It reads the file from
+    storage: call it with no transaction open."""
     # Only a DOCX is judged by more than its first bytes: its zip directory is at the end of the file.
     head = None if extension(uploaded.filename) == "docx" else SNIFF_BYTES
     async with storage.local_copy(uploaded.stored.key, head=head) as path:
@@ -155,6 +160,7 @@ async def replace_file(
     document_id: UUID,
     storage: Storage,
     uploaded: UploadedFile,
+    kind: FileKind,
     title: str,
     metadata: dict[str, Any],
     source: Source,
@@ -163,6 +169,7 @@ async def replace_file(
     """A synced document's item changed at its source: the new file replaces the old and is indexed as a new
     version (searches keep the old one until it is ready). When the file's content is the one held, only the title,
     metadata and version marker change, and the new copy goes (`deduplicated`). None: the document is gone.
+    `kind` is the new file's (`detect_kind`, before the transaction).
 
     The old file is left to the sweep of orphaned files: an ingestion of it may still be reading it."""
     repository = DocumentRepository(session)
@@ -186,7 +193,7 @@ async def replace_file(
     if not changed:
         await storage.delete(uploaded.stored.key)
         return Created(document, None, deduplicated=True)
-    document.kind = await _file_kind(storage, uploaded)
+    document.kind = kind
     document.filename = uploaded.filename
     document.storage_key = uploaded.stored.key
     document.size_bytes = uploaded.stored.size

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from folio.documents import service as documents
 from folio.documents.filenames import display_name
+from folio.documents.filetypes import media_type_of
 from folio.documents.multipart import UploadedFile
 from folio.documents.service import DocumentFields, Source
 from folio.documents.storage import Storage, StoredFile, save
@@ -170,8 +171,9 @@ class SyncIntegration:
     async def _store(
         self, context: JobContext, begun: _Begun, item: Item, content: Content, held: Held | None, tally: Tally
     ) -> None:
-        stored = await self._save(content)
-        uploaded = UploadedFile(display_name(content.filename), stored)
+        filename = display_name(content.filename)
+        stored = await self._save(content, filename)
+        uploaded = UploadedFile(filename, stored)
         source = Source(
             type=begun.integration.kind.value,
             url=item.url,
@@ -182,6 +184,9 @@ class SyncIntegration:
         )
         title = item.title[:500] or uploaded.filename
         try:
+            # Before the transaction: finding the kind reads the file back from storage (an object store's, over
+            # the network).
+            kind = await documents.detect_kind(self.storage, uploaded)
             async with context.fenced() as session:
                 replaced = None
                 if held is not None:
@@ -191,6 +196,7 @@ class SyncIntegration:
                         document_id=held.document_id,
                         storage=self.storage,
                         uploaded=uploaded,
+                        kind=kind,
                         title=title,
                         metadata=content.metadata,
                         source=source,
@@ -207,6 +213,7 @@ class SyncIntegration:
                         max_attempts=self.settings.jobs.max_attempts,
                         plans=self.settings.plans,
                         source=source,
+                        kinds=[kind],
                     )
         except BaseException:
             await self.storage.delete(stored.key)
@@ -216,11 +223,17 @@ class SyncIntegration:
         else:
             tally.updated += 1
 
-    async def _save(self, content: Content) -> StoredFile:
+    async def _save(self, content: Content, filename: str) -> StoredFile:
         async def chunks() -> AsyncIterator[bytes]:
             yield content.body
 
-        return await save(self.storage, chunks(), max_bytes=self.settings.integrations.max_item_bytes)
+        return await save(
+            self.storage,
+            chunks(),
+            max_bytes=self.settings.integrations.max_item_bytes,
+            filename=filename,
+            media_type=media_type_of(filename),
+        )
 
     async def _delete_unlisted(self, context: JobContext, begun: _Begun, tally: Tally) -> None:
         """The documents of items the source no longer lists (deleted there, or out of the scope now)."""

@@ -2,7 +2,8 @@
 
 A file on this machine's disk goes out as a FileResponse (sendfile, Range, ETag). An object store's file is either
 streamed through the API (one range at most; several are answered with the whole file, which RFC 9110 allows) or,
-with `FOLIO_STORAGE__PRESIGNED_DOWNLOADS`, answered with a 307 to a short-lived presigned URL of the object."""
+with `FOLIO_STORAGE__PRESIGNED_DOWNLOADS`, answered with a 307 to a short-lived presigned URL of the object, which
+answers with the name and type its writer stored with it."""
 
 from __future__ import annotations
 
@@ -10,28 +11,41 @@ import re
 from collections.abc import Mapping
 from email.utils import format_datetime
 from typing import Any
-from urllib.parse import quote
 
+import anyio
+import structlog
 from fastapi import Request, Response, status
 from fastapi.responses import FileResponse, RedirectResponse, StreamingResponse
 
-from folio.documents.storage import LocalStorage, Storage
+from folio.documents.errors import StoredFileMissing
+from folio.documents.storage import LocalStorage, ObjectInfo, Storage, attachment
+
+log = structlog.get_logger(__name__)
 
 _SINGLE_RANGE = re.compile(r"bytes=(\d*)-(\d*)")
-# For the routes' `responses=`: what a download may answer besides its 200.
+# For the routes' `responses=`: what a download may answer besides its 200 and its errors. StoredFileMissing belongs
+# in the route's error list: a 404 entry here would replace the route's own 404 entry, or be replaced by it.
 DOWNLOAD_RESPONSES: dict[int | str, dict[str, Any]] = {
     206: {"description": "The byte range a `Range` header asked for."},
-    307: {"description": "With presigned downloads on (S3 storage): to a short-lived URL of the object itself."},
+    307: {
+        "description": "With presigned downloads on (S3 storage): to a short-lived URL of the object itself, which "
+        "answers with the file's name (`Content-Disposition`) and type."
+    },
 }
 
 
 async def stored_file(
     request: Request, storage: Storage, key: str, *, filename: str, media_type: str, headers: Mapping[str, str]
 ) -> Response:
-    """The file at `key` as an attachment named `filename`, with `headers` on whatever answers."""
+    """The file at `key` as an attachment named `filename`, with `headers` on whatever answers; StoredFileMissing
+    when the file is gone from storage (a presigned URL is not checked: the store answers it)."""
     if isinstance(storage, LocalStorage):
+        path = storage.local_path(key)
+        # FileResponse finds out only once it is answering, too late for anything but a 500.
+        if not await anyio.Path(path).is_file():
+            raise _missing(key)
         return FileResponse(
-            storage.local_path(key),
+            path,
             media_type=media_type,
             filename=filename,
             content_disposition_type="attachment",
@@ -43,11 +57,11 @@ async def stored_file(
         return RedirectResponse(
             url, status.HTTP_307_TEMPORARY_REDIRECT, headers={**headers, "Cache-Control": "no-store"}
         )
-    info = await storage.info(key)
+    info = await _info(storage, key)
     modified = format_datetime(info.modified, usegmt=True)
     whole = {
         **headers,
-        "Content-Disposition": _attachment(filename),
+        "Content-Disposition": attachment(filename),
         "Accept-Ranges": "bytes",
         "Last-Modified": modified,
     }
@@ -101,7 +115,14 @@ def _byte_range(header: str, size: int) -> tuple[int, int] | None:
     return start, end
 
 
-def _attachment(filename: str) -> str:
-    # As Starlette's FileResponse writes it, so both backends answer the same header.
-    quoted = quote(filename)
-    return f"attachment; filename*=utf-8''{quoted}" if quoted != filename else f'attachment; filename="{filename}"'
+async def _info(storage: Storage, key: str) -> ObjectInfo:
+    try:
+        return await storage.info(key)
+    except FileNotFoundError:
+        raise _missing(key) from None
+
+
+def _missing(key: str) -> StoredFileMissing:
+    # A file removed from storage behind Folio's back: the operator's to look into, with the key to look for.
+    log.warning("stored_file_missing", key=key)
+    return StoredFileMissing()

@@ -55,3 +55,11 @@ class UrlFetchFailed(FolioError):
     status_code = 422
     code = "URL_FETCH_FAILED"
     message = "The URL could not be fetched."
+
+
+class StoredFileMissing(FolioError):
+    """The file is no longer in storage: it was removed there, not through Folio. Its document (or export) remains."""
+
+    status_code = 404
+    code = "FILE_MISSING"
+    message = "The file is no longer in storage."

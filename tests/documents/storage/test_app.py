@@ -1,10 +1,12 @@
 """The app with its files in S3 (a moto server): uploads land in the bucket, ingestion and record imports read them
-from there, and documents and exports are downloaded from there, streamed or through a presigned URL."""
+from there, and documents and exports are downloaded from there, streamed or through a presigned URL (named and
+typed alike), or answered with FILE_MISSING when the object has gone."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 from uuid import uuid4
 
@@ -16,7 +18,7 @@ from folio.documents.storage import S3Storage
 from folio.settings.storage import StorageSettings
 from tests.apps import serve
 from tests.documents.test_router import DOCS, MARKDOWN, storage_key, upload, wait_ready
-from tests.factories import Account, register
+from tests.factories import Account, error_of, register
 from tests.ingestion.fixtures import Heading, docx_bytes
 from tests.records.conftest import all_records, csv_bytes, import_batch
 from tests.s3 import S3
@@ -39,6 +41,25 @@ async def on_s3(separate_database_url: str, s3: S3) -> AsyncIterator[OnS3]:
 @pytest.fixture(autouse=True)
 async def _empty_tables() -> None:
     """The module's app has a database of its own; each test registers organizations of its own."""
+
+
+@asynccontextmanager
+async def presigning(on_s3: OnS3) -> AsyncIterator[None]:
+    """The app answers downloads with redirects to presigned URLs while the context lasts."""
+    streaming = on_s3.app.state.storage
+    on_s3.app.state.storage = S3Storage(
+        StorageSettings.model_validate(on_s3.s3.settings(on_s3.bucket, presigned_downloads=True))
+    )
+    try:
+        yield
+    finally:
+        on_s3.app.state.storage = streaming
+
+
+async def from_the_store(redirected: httpx.Response) -> httpx.Response:
+    assert redirected.status_code == 307, redirected.text
+    async with httpx.AsyncClient() as store:
+        return await store.get(redirected.headers["location"])
 
 
 async def ready(on_s3: OnS3, account: Account, name: str, content: bytes) -> dict[str, Any]:
@@ -66,17 +87,12 @@ async def test_a_document_goes_to_the_bucket_is_ingested_from_it_and_downloaded(
     ranged = await client.get(file, headers={**account.headers, "Range": "bytes=2-7"})
     assert (ranged.status_code, ranged.content) == (206, content[2:8])
 
-    streaming = on_s3.app.state.storage
-    on_s3.app.state.storage = S3Storage(
-        StorageSettings.model_validate(on_s3.s3.settings(on_s3.bucket, presigned_downloads=True))
-    )
-    try:
-        redirected = await client.get(file, headers=account.headers)
-    finally:
-        on_s3.app.state.storage = streaming
-    assert redirected.status_code == 307
-    async with httpx.AsyncClient() as store:
-        assert (await store.get(redirected.headers["location"])).content == content
+    async with presigning(on_s3):
+        direct = await from_the_store(await client.get(file, headers=account.headers))
+    assert direct.content == content
+    assert direct.headers["content-disposition"] == streamed.headers["content-disposition"]
+    # The type the file was stored with; the API's answer adds the charset Starlette puts on every text type.
+    assert direct.headers["content-type"] == "text/markdown"
 
     assert (await client.delete(f"{DOCS}/{document['id']}", headers=account.headers)).status_code == 204
     assert key not in await on_s3.s3.keys(on_s3.bucket)
@@ -123,6 +139,23 @@ async def test_an_export_is_written_to_the_bucket_and_downloaded_from_it(on_s3: 
     assert by_api.headers["cache-control"] == "no-store"
     by_link = await client.get(str(export["download_url"]).removeprefix("http://testserver"))
     assert (by_link.status_code, by_link.content) == (200, by_api.content)
+    async with presigning(on_s3):
+        direct = await from_the_store(await client.get(f"/api/v1/exports/{export['id']}/file", headers=account.headers))
+    assert direct.content == by_api.content
+    assert direct.headers["content-disposition"] == by_api.headers["content-disposition"]
+    assert direct.headers["content-type"] == by_api.headers["content-type"] == "text/csv; charset=utf-8"
+
+
+async def test_a_document_whose_object_has_gone_answers_file_missing(on_s3: OnS3) -> None:
+    account = await register(on_s3.client)
+    document = await ready(on_s3, account, "gone.md", MARKDOWN + f"\n\n{uuid4()}".encode())
+    await on_s3.app.state.storage.delete(await storage_key(on_s3.app, str(document["id"])))
+
+    response = await on_s3.client.get(f"{DOCS}/{document['id']}/file", headers=account.headers)
+
+    error_of(response, 404, "FILE_MISSING")
+    kept = await on_s3.client.get(f"{DOCS}/{document['id']}", headers=account.headers)
+    assert kept.status_code == 200
 
 
 async def _finished_export(client: httpx.AsyncClient, account: Account, export_id: str) -> dict[str, Any]:

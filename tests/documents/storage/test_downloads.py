@@ -1,8 +1,10 @@
 """A stored file as an HTTP answer: the same headers and ranges from either backend (a FileResponse from disk, a
-stream from the object store), and a redirect to a presigned URL when those are on."""
+stream from the object store), a redirect to a presigned URL when those are on, whose object answers with the same
+name and type, and a clear 404 when the file has gone from storage."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 
 import httpx
@@ -11,6 +13,9 @@ from fastapi import FastAPI, Request, Response
 
 from folio.documents.downloads import stored_file
 from folio.documents.storage import S3Storage, Storage, save
+from folio.error_handlers import install_error_handlers
+from folio.observability.logging import configure_logging
+from folio.settings import LogSettings
 from folio.settings.storage import StorageSettings
 from tests.s3 import S3
 
@@ -20,6 +25,7 @@ PRIVATE = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}
 
 def serving(storage: Storage) -> httpx.AsyncClient:
     app = FastAPI()
+    install_error_handlers(app)
 
     @app.get("/file")
     async def download(request: Request, key: str, name: str = "report.pdf") -> Response:
@@ -28,11 +34,11 @@ def serving(storage: Storage) -> httpx.AsyncClient:
     return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver")
 
 
-async def stored(storage: Storage) -> str:
-    async def body() -> AsyncIterator[bytes]:
-        yield BODY
+async def stored(storage: Storage, body: bytes = BODY, **attributes: str) -> str:
+    async def chunks() -> AsyncIterator[bytes]:
+        yield body
 
-    return (await save(storage, body(), max_bytes=len(BODY))).key
+    return (await save(storage, chunks(), max_bytes=len(body), **attributes)).key
 
 
 @pytest.fixture
@@ -117,3 +123,37 @@ async def test_presigned_downloads_redirect_to_the_store(s3: S3, bucket: str) ->
     assert response.headers["x-content-type-options"] == "nosniff"
     async with httpx.AsyncClient() as client:
         assert (await client.get(response.headers["location"])).content == BODY
+
+
+@pytest.mark.parametrize("size", [len(BODY), 6 * 1024 * 1024], ids=["one PUT", "multipart upload"])
+async def test_a_presigned_download_is_named_and_typed_as_a_streamed_one(s3: S3, bucket: str, size: int) -> None:
+    name = "Überblick 2026.pdf"
+    streaming = S3Storage(StorageSettings.model_validate(s3.settings(bucket)))
+    presigning = S3Storage(StorageSettings.model_validate(s3.settings(bucket, presigned_downloads=True)))
+    key = await stored(streaming, BODY * (size // len(BODY)), filename=name, media_type="application/pdf")
+
+    redirected = await fetch(presigning, key, name=name)
+    async with httpx.AsyncClient() as client:
+        direct = await client.get(redirected.headers["location"])
+    streamed = await fetch(streaming, key, name=name)
+
+    assert direct.status_code == 200
+    assert direct.headers["content-disposition"] == "attachment; filename*=utf-8''%C3%9Cberblick%202026.pdf"
+    assert direct.headers["content-disposition"] == streamed.headers["content-disposition"]
+    assert direct.headers["content-type"] == streamed.headers["content-type"] == "application/pdf"
+
+
+async def test_a_file_gone_from_storage_answers_404_file_missing(
+    storage: Storage, key: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    # As the apps of the tests log: through the standard library (where caplog sees the lines), warnings and up.
+    configure_logging(LogSettings(level="WARNING"))
+    caplog.set_level(logging.WARNING, logger="folio.documents.downloads")
+    await storage.delete(key)  # behind the API's back: whatever names the file still does
+
+    response = await fetch(storage, key)
+
+    assert response.status_code == 404
+    assert response.json()["error"]["code"] == "FILE_MISSING"
+    logged = [record.msg for record in caplog.records if isinstance(record.msg, dict)]
+    assert [(line["event"], line["level"], line["key"]) for line in logged] == [("stored_file_missing", "warning", key)]

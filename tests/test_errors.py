@@ -5,9 +5,12 @@ from __future__ import annotations
 import re
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from functools import partial
+from pathlib import Path
 from typing import Any
 from uuid import uuid4
 
+import asyncpg  # type: ignore[import-untyped]
 import httpx
 import jwt
 import pytest
@@ -211,7 +214,7 @@ async def test_domain_errors_use_the_envelope(client: httpx.AsyncClient) -> None
 
 
 @pytest.fixture
-async def exploding_client(database_url: str) -> AsyncIterator[httpx.AsyncClient]:
+async def exploding_client(database_url: str, tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
     application = create_app(make_settings(database_url))
 
     async def explode() -> None:
@@ -230,11 +233,20 @@ async def exploding_client(database_url: str) -> AsyncIterator[httpx.AsyncClient
     async def divide_by_zero(session: SessionDep) -> None:
         await session.execute(text("SELECT 1 / 0"))
 
+    async def find_no_server(root: Path) -> None:
+        # A server that is down (or restarting) has no Unix socket to connect to.
+        await asyncpg.connect(host=str(root / "no-server"), user="folio", timeout=5)
+
+    async def find_no_file(root: Path) -> None:
+        (root / "no-file").read_bytes()
+
     application.add_api_route("/explode", explode, methods=["GET"])
     application.add_api_route("/deadlock", lose_a_deadlock, methods=["GET"])
     application.add_api_route("/terminated", lose_the_connection, methods=["GET"])
     application.add_api_route("/starting", meet_a_starting_server, methods=["GET"])
     application.add_api_route("/divide", divide_by_zero, methods=["GET"])
+    application.add_api_route("/no-server", partial(find_no_server, tmp_path), methods=["GET"])
+    application.add_api_route("/no-file", partial(find_no_file, tmp_path), methods=["GET"])
     async with (
         application.router.lifespan_context(application),
         httpx.AsyncClient(transport=httpx.ASGITransport(app=application), base_url="http://testserver") as http,
@@ -263,7 +275,7 @@ async def test_a_transaction_lost_to_a_deadlock_is_server_busy_with_retry_after(
     assert "deadlock" not in response.text
 
 
-@pytest.mark.parametrize("path", ["/terminated", "/starting"])
+@pytest.mark.parametrize("path", ["/terminated", "/starting", "/no-server"])
 async def test_a_database_that_is_away_for_now_is_server_busy_with_retry_after(
     exploding_client: httpx.AsyncClient, path: str
 ) -> None:
@@ -275,12 +287,14 @@ async def test_a_database_that_is_away_for_now_is_server_busy_with_retry_after(
     assert (await exploding_client.get("/health/ready")).status_code == 200
 
 
-async def test_a_database_error_that_would_happen_again_is_internal_error(
-    exploding_client: httpx.AsyncClient,
+@pytest.mark.parametrize("path", ["/divide", "/no-file"])
+async def test_a_database_error_that_would_happen_again_or_another_os_error_is_internal_error(
+    exploding_client: httpx.AsyncClient, path: str
 ) -> None:
-    response = await exploding_client.get("/divide")
+    response = await exploding_client.get(path)
     error_of(response, 500, "INTERNAL_ERROR")
     assert "division" not in response.text
+    assert "no-file" not in response.text
 
 
 # Body size limit

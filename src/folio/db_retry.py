@@ -55,8 +55,19 @@ def is_unavailable(error: BaseException) -> bool:
     code = sqlstate(error)
     if code is not None:
         return code in UNAVAILABLE_SQLSTATES or code.startswith("08")
-    # A connection that could not be opened at all surfaces as the socket's own error (refused, reset, no route).
-    return isinstance(error, ConnectionError)
+    # A connection that could not be opened at all surfaces as the socket's own error: refused, reset, no route, or
+    # no Unix socket while the server restarts (FileNotFoundError, which other I/O raises too: hence the check).
+    return isinstance(error, OSError) and _raised_by_the_driver(error)
+
+
+def _raised_by_the_driver(error: BaseException) -> bool:
+    """Whether the error was raised while asyncpg connected or talked to the server, not by other I/O."""
+    frame = error.__traceback__
+    while frame is not None:
+        if str(frame.tb_frame.f_globals.get("__name__", "")).startswith("asyncpg"):
+            return True
+        frame = frame.tb_next
+    return False
 
 
 def is_transient(error: BaseException) -> bool:

@@ -98,8 +98,8 @@ def install_error_handlers(app: FastAPI) -> None:
     # For requests and WebSockets alike: Starlette's type names one or the other.
     database_error = cast(ExceptionHandler, _database_error)
     app.add_exception_handler(DBAPIError, database_error)
-    # A connection that could not be opened at all surfaces as the socket's own error.
-    app.add_exception_handler(ConnectionError, database_error)
+    # A connection that could not be opened at all surfaces as the socket's own error (`is_unavailable` tells).
+    app.add_exception_handler(OSError, database_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(HTTPException, _http_error)
 

@@ -5,9 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from folio.documents import router
 from folio.documents.errors import UnsupportedFileType
-from folio.documents.filetypes import MEDIA_TYPES, detect, media_type_of
+from folio.documents.filetypes import detect, media_type_of
 from folio.ingestion.extracted import FileKind
 
 MINIMAL_PDF = b"%PDF-1.4\n1 0 obj<</Type/Catalog>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n"
@@ -93,7 +92,3 @@ def test_unsupported_extensions_are_refused(tmp_path: Path, name: str) -> None:
 )
 def test_a_file_is_stored_with_the_type_its_extension_claims(name: str, media_type: str | None) -> None:
     assert media_type_of(name) == media_type
-
-
-def test_files_are_stored_with_the_types_they_are_downloaded_with() -> None:
-    assert MEDIA_TYPES == router.MEDIA_TYPES

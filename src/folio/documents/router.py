@@ -20,9 +20,11 @@ from folio.documents.errors import (
     DocumentNotReady,
     FileTooLarge,
     FormTooLarge,
+    StoredFileMissing,
     UnsupportedFileType,
     UrlFetchFailed,
 )
+from folio.documents.filetypes import MEDIA_TYPES
 from folio.documents.multipart import UploadedFile
 from folio.documents.repository import DocumentFilters
 from folio.documents.schemas import (
@@ -250,7 +252,7 @@ async def get_content(document_id: UUID, principal: Reader, session: SessionDep)
     "/{document_id}/file",
     response_class=FileResponse,
     responses={
-        **authenticated(Forbidden, DocumentNotFound, DocumentHasNoFile),
+        **authenticated(Forbidden, DocumentNotFound, DocumentHasNoFile, StoredFileMissing),
         200: {"description": "The original bytes."},
         **DOWNLOAD_RESPONSES,
     },
@@ -294,12 +296,3 @@ async def reindex_document(document_id: UUID, principal: Writer, session: Sessio
     return await documents.reindex(
         session, principal=principal, document_id=document_id, max_attempts=settings.jobs.max_attempts
     )
-
-
-MEDIA_TYPES = {
-    FileKind.PDF: "application/pdf",
-    FileKind.DOCX: "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-    FileKind.HTML: "text/html",
-    FileKind.MARKDOWN: "text/markdown",
-    FileKind.TEXT: "text/plain",
-}

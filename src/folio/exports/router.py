@@ -22,6 +22,7 @@ from folio.deps import (
     rate_limit,
 )
 from folio.documents.downloads import DOWNLOAD_RESPONSES, stored_file
+from folio.documents.errors import StoredFileMissing
 from folio.documents.storage import Storage
 from folio.enrichment.errors import EnrichmentSchemaNotFound
 from folio.error_handlers import error_responses
@@ -302,7 +303,11 @@ async def delete_export(
 @router.get(
     "/{export_id}/file",
     response_class=FileResponse,
-    responses={**_FILE, **DOWNLOAD_RESPONSES, **authenticated(ExportNotFound, ExportNotReady, ExportExpired)},
+    responses={
+        **_FILE,
+        **DOWNLOAD_RESPONSES,
+        **authenticated(ExportNotFound, ExportNotReady, ExportExpired, StoredFileMissing),
+    },
     summary="Download an export's file",
     description="With your credentials; 409 `EXPORT_NOT_READY` while the job runs, 410 `EXPORT_EXPIRED` once it "
     "expired. Recorded in the audit log (`export.downloaded`).",
@@ -319,7 +324,9 @@ async def download_export(
     responses={
         **_FILE,
         **DOWNLOAD_RESPONSES,
-        **error_responses(ExportNotFound, ExportNotReady, ExportExpired, RateLimitExceeded, ValidationFailed),
+        **error_responses(
+            ExportNotFound, ExportNotReady, ExportExpired, RateLimitExceeded, ValidationFailed, StoredFileMissing
+        ),
     },
     summary="Download an export's file by its link (no authentication)",
     description="The `download_url` of a ready export: the token signs the export and its expiry, and is compared "

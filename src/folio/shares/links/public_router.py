@@ -11,7 +11,8 @@ from fastapi.responses import FileResponse
 from folio.auth import passwords
 from folio.deps import API_V1, SessionDep, StorageDep, client_address, rate_limit
 from folio.documents.downloads import DOWNLOAD_RESPONSES, stored_file
-from folio.documents.router import MEDIA_TYPES
+from folio.documents.errors import StoredFileMissing
+from folio.documents.filetypes import MEDIA_TYPES
 from folio.error_handlers import error_responses
 from folio.errors import RateLimitExceeded, ValidationFailed
 from folio.ratelimit import Policy
@@ -79,6 +80,7 @@ async def open_share_link(
     response_class=FileResponse,
     responses={
         **_ERRORS,
+        **error_responses(StoredFileMissing),
         200: {"description": "The document's original bytes, as an attachment."},
         **DOWNLOAD_RESPONSES,
     },

@@ -56,6 +56,7 @@ bench: $(DEV)
 	$(BIN)/python bench/cases.py
 	$(BIN)/python bench/analytics.py
 	$(BIN)/python bench/sync.py
+	$(BIN)/python bench/scaleout.py
 
 lock: $(UV)
 	$(UV) lock --upgrade

@@ -16,7 +16,8 @@ from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 import structlog
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from folio.jitter import jitter
 
@@ -72,6 +73,12 @@ def _raised_by_the_driver(error: BaseException) -> bool:
 
 def is_transient(error: BaseException) -> bool:
     return is_conflict(error) or is_unavailable(error)
+
+
+def is_away(error: BaseException) -> bool:
+    """The database cannot serve this process for now: unreachable, refusing, or every pooled connection lent out.
+    A live stream meeting it ends with a hint to reconnect later (to another process, perhaps)."""
+    return isinstance(error, PoolTimeout | OperationalError | InterfaceError) or is_unavailable(error)
 
 
 async def retrying(

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
+import structlog
 from fastapi import APIRouter
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 
+from folio.db_retry import is_away
 from folio.deps import API_V1, HubDep
 from folio.errors import Forbidden
 from folio.events.errors import EventsForbidden, EventSubjectNotFound, TooManyStreams
@@ -17,6 +19,7 @@ from folio.events.sse_stream import RETRY_MILLISECONDS, relay
 from folio.jitter import jitter
 from folio.jobs.errors import JobNotFound
 
+log = structlog.get_logger(__name__)
 router = APIRouter(prefix=API_V1, tags=["events"])
 
 _RESUMING = (
@@ -26,7 +29,8 @@ _RESUMING = (
     "`FOLIO_EVENTS__HEARTBEAT_SECONDS`. It ends when the client falls too far behind (`: closed: "
     "SUBSCRIBER_TOO_SLOW`: reconnect with `Last-Event-ID`), when its credential changes (a revoked key, a removed "
     "member, an expired token, a new role: it is checked again every minute), or when the server restarts (a last "
-    "`restarting` event with a `retry:` line: reconnect with `Last-Event-ID`, to another process). Authenticate "
+    "`restarting` event with a `retry:` line: reconnect with `Last-Event-ID`, to another process), or when the "
+    "database is away for now (an `unavailable` event, the same way). Authenticate "
     "with `Authorization: "
     "Bearer` or `X-API-Key` (browsers: a fetch-based EventSource, since the built-in one sends no headers). Each "
     "organization has at most `FOLIO_EVENTS__MAX_CONNECTIONS_PER_ORG` live streams (WebSockets included)."
@@ -79,14 +83,25 @@ async def follow_job(stream: JobStreamDep, access: AccessDep, hub: HubDep) -> As
 
 
 async def until_restart(items: AsyncIterator[ServerSentEvent]) -> AsyncIterator[ServerSentEvent]:
-    """The stream's items; when the server restarts, a last `restarting` event that tells the client to reconnect
-    (to another process) within a few seconds, spread so that the clients of a process do not all come at once."""
+    """The stream's items; when the server restarts, a last `restarting` event, and when the database is away, a
+    last `unavailable` one: either tells the client to reconnect (to another process, perhaps)."""
     try:
         async for item in items:
             yield item
     except ServerRestarting:
-        yield ServerSentEvent(
-            event="restarting",
-            data={"code": "SERVER_BUSY", "message": "The server is restarting: reconnect with Last-Event-ID."},
-            retry=round(RETRY_MILLISECONDS * jitter(0.5, 2.5)),
-        )
+        yield _reconnect("restarting", "The server is restarting: reconnect with Last-Event-ID.")
+    except Exception as error:
+        if not is_away(error):
+            raise
+        log.warning("event_stream_database_unavailable", exc_info=True)
+        yield _reconnect("unavailable", "The database is unavailable for now: reconnect with Last-Event-ID.")
+
+
+def _reconnect(event: str, message: str) -> ServerSentEvent:
+    """A last event telling the client to reconnect within a few seconds, spread so that the clients of a process
+    do not all come back at once."""
+    return ServerSentEvent(
+        event=event,
+        data={"code": "SERVER_BUSY", "message": message},
+        retry=round(RETRY_MILLISECONDS * jitter(0.5, 2.5)),
+    )

@@ -16,13 +16,12 @@ from datetime import UTC, datetime
 
 import structlog
 from fastapi import WebSocket, WebSocketDisconnect
-from sqlalchemy.exc import InterfaceError, OperationalError
-from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from folio.auth.deps import authenticate, principal_for
 from folio.auth.errors import AuthExpired, AuthInvalid, AuthRequired, OrgAccessDenied
 from folio.auth.tokens import AccessTokens
+from folio.db_retry import is_away
 from folio.errors import FolioError, RateLimitExceeded, ServerBusy, ValidationFailed
 from folio.events import topics
 from folio.events.errors import EventsForbidden, SubscriberTooSlow, TooManyStreams, UnknownTopic
@@ -52,8 +51,6 @@ log = structlog.get_logger(__name__)
 RECHECK_SECONDS = 60.0
 # Time a peer has to take the error message and the close frame before the connection is dropped without them.
 CLOSE_SECONDS = 5.0
-# The database is away or saturated: the client should come back later.
-_UNAVAILABLE = (PoolTimeout, OperationalError, InterfaceError)
 
 _CLOSE_CODES: list[tuple[type[FolioError], CloseCode]] = [
     (AuthRequired, CloseCode.UNAUTHENTICATED),
@@ -91,11 +88,13 @@ async def serve(websocket: WebSocket, services: Services) -> None:
     except FolioError as error:
         code = next((code for kind, code in _CLOSE_CODES if isinstance(error, kind)), CloseCode.INTERNAL_ERROR)
         await _close(websocket, Close(code, error))
-    except _UNAVAILABLE:
-        log.warning("live_socket_database_unavailable", exc_info=True)
-        await _close(websocket, Close(CloseCode.TRY_AGAIN_LATER, ServerBusy(details={"reason": "database"})))
     except WebSocketDisconnect:
         return
+    except Exception as error:
+        if not is_away(error):
+            raise
+        log.warning("live_socket_database_unavailable", exc_info=True)
+        await _close(websocket, Close(CloseCode.TRY_AGAIN_LATER, ServerBusy(details={"reason": "database"})))
 
 
 class _Slot:

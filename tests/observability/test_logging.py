@@ -9,6 +9,7 @@ from typing import Any
 import httpx
 import pytest
 import structlog
+from fastapi import FastAPI
 
 from tests.factories import create_api_key, register
 
@@ -73,6 +74,10 @@ async def test_access_line_for_a_user(client: httpx.AsyncClient, access_log: pyt
     assert line["request_id"] == response.headers["X-Request-ID"]
     assert line["org_id"] == str(account.org_id)
     assert line["principal"] == "user"
+    assert line["principal_id"] == str(account.user_id)
+    assert line["client"] == "127.0.0.1"
+    assert line["user_agent"] == response.request.headers["user-agent"]
+    assert line["bytes"] == len(response.content)
     assert line["level"] == "info"
     assert line["logger"] == "folio.access"
     assert "timestamp" in line
@@ -88,6 +93,7 @@ async def test_access_line_for_an_api_key(client: httpx.AsyncClient, access_log:
     assert fields["route"] == "/api/v1/auth/me"
     assert fields["status"] == 200
     assert fields["principal"] == "api_key"
+    assert fields["principal_id"] == key["id"]
     assert fields["org_id"] == str(account.org_id)
 
 
@@ -102,6 +108,7 @@ async def test_access_line_without_a_principal(client: httpx.AsyncClient, access
     assert fields["route"] == "/api/v1/auth/me"
     assert fields["status"] == 401
     assert fields["principal"] is None
+    assert fields["principal_id"] is None
     assert fields["org_id"] is None
     unmatched = await client.get("/no/such/page")
     assert event(the_access_record(access_log, unmatched))["route"] == "<unmatched>"
@@ -116,3 +123,31 @@ async def test_each_request_logs_exactly_once(client: httpx.AsyncClient, access_
         fields = event(the_access_record(access_log, response))
         assert fields["route"] == "/api/v1/orgs"
         assert fields["principal"] == "user"
+
+
+async def test_the_client_is_the_one_that_connected(app: FastAPI, access_log: pytest.LogCaptureFixture) -> None:
+    transport = httpx.ASGITransport(app=app, client=("203.0.113.9", 50000))
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as elsewhere:
+        response = await elsewhere.get("/api/v1/auth/me", headers={"User-Agent": "folio-cli/1.0"})
+
+    fields = event(the_access_record(access_log, response))
+    assert fields["client"] == "203.0.113.9"
+    assert fields["user_agent"] == "folio-cli/1.0"
+    assert fields["bytes"] == len(response.content) > 0
+
+
+@pytest.mark.parametrize("path", ["/health/live", "/health/ready", "/metrics"])
+async def test_probes_and_scrapes_log_at_debug(
+    client: httpx.AsyncClient, caplog: pytest.LogCaptureFixture, path: str
+) -> None:
+    caplog.set_level(logging.INFO, logger="folio.access")
+    quiet = await client.get(path)
+    assert quiet.status_code == 200
+    assert request_events(caplog, quiet.headers["X-Request-ID"]) == []
+
+    caplog.set_level(logging.DEBUG, logger="folio.access")
+    response = await client.get(path)
+
+    record = the_access_record(caplog, response)
+    assert record.levelno == logging.DEBUG
+    assert event(record)["route"] == path

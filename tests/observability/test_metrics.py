@@ -96,3 +96,24 @@ async def test_db_pool_gauges_follow_checkouts(app: FastAPI, client: httpx.Async
     assert value(busy, in_use) - value(idle, in_use) == 1
     assert value(released, in_use) == value(idle, in_use)
     assert value(busy, "folio_db_pool_connections_open") >= 1
+
+
+async def test_the_api_documents_are_counted_under_their_own_paths(client: httpx.AsyncClient) -> None:
+    _, before = await scrape(client)
+    for path in ("/docs", "/openapi.json", "/docs/oauth2-redirect"):
+        assert (await client.get(path)).status_code == 200
+    _, after = await scrape(client)
+    for path in ("/docs", "/openapi.json", "/docs/oauth2-redirect"):
+        labels = {"method": "GET", "route": path, "status": "200"}
+        name = "folio_http_requests_total"
+        assert value(after, name, **labels) - value(before, name, **labels) == 1, path
+
+
+async def test_a_method_the_api_does_not_use_is_counted_as_other(client: httpx.AsyncClient) -> None:
+    _, before = await scrape(client)
+    assert (await client.request("BREW", "/health/live")).status_code == 405
+    text, after = await scrape(client)
+    labels = {"method": "other", "route": "/health/live", "status": "405"}
+    name = "folio_http_requests_total"
+    assert value(after, name, **labels) - value(before, name, **labels) == 1
+    assert "BREW" not in text

@@ -10,7 +10,6 @@ from sqlalchemy import Select, bindparam, select, update
 
 from folio.auth.identity import OrgCard, UserCard
 from folio.auth.principal import Principal, Scope
-from folio.auth.principal_cache import invalidate, key_tag
 from folio.models import ApiKey, Membership, Organization, Role, User
 from folio.repository import ScopedRepository, restriction, units_of
 
@@ -81,11 +80,8 @@ class ApiKeyRepository(ScopedRepository[ApiKey]):
             update(ApiKey)
             .where(ApiKey.org_id == org_id, ApiKey.created_by == user_id, ApiKey.revoked_at.is_(None))
             .values(revoked_at=at)
-            .returning(ApiKey.id)
         )
-        revoked = list(result.scalars())
-        invalidate(self.session, *map(key_tag, revoked))
-        return len(revoked)
+        return int(result.rowcount)  # type: ignore[attr-defined]  # CursorResult of an UPDATE
 
     async def touch(self, key: ApiKey) -> None:
         now = datetime.now(UTC)

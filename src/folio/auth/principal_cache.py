@@ -7,8 +7,9 @@ the organization, the organization. A change that alters a principal (logout, a 
 role, a removed member, changed units, a deleted unit, a renamed organization) names the tags it touches with
 `invalidate(session, *tags)`; once its transaction commits, and before its response is sent:
 
-- in this process, every entry filled before then stops being served (a per-tag sequence number, so a fill that
-  read the database before the commit and finishes after it is not stored either);
+- in this process, no entry whose fill began before then is served again (a sequence number per invalidation,
+  compared with the one an entry's fill began at: so neither is one whose fill read the database before the commit
+  and was stored after it);
 - with Redis (scale-out), each tag has a version there: a random token made when a fill first needs it. An entry
   records its tags' versions, and every hit reads them again (one MGET, the only I/O of a hit); the change deletes
   them. A fill reads the versions after its database read, so a change committed after that read either deletes
@@ -126,7 +127,7 @@ def _settled(session: Session) -> None:
 class _Entry:
     identity: Identity
     tags: tuple[str, ...]
-    versions: list[bytes] | None  # the tags' versions in Redis; None without Redis
+    versions: list[bytes | None] | None  # the tags' versions in Redis; None without Redis
     began: int  # the invalidation sequence number when its fill began
     until: float  # monotonic: when the entry's lifetime ends
 
@@ -214,16 +215,13 @@ class PrincipalCache:
                 return await load()
         identity = await load()
         tags = tags_of(identity.principal)
-        versions: list[bytes] | None = None
+        versions: list[bytes | None] | None = None
         if generation is not None:
             found = await self._redis_call(lambda redis: _versions(redis, tags, self.seconds))
             if found is None or found[-1] != generation:
                 _UNCACHED.inc()
                 return identity
             versions = found[:-1]
-        if self._invalidated_since(tags, began):
-            _UNCACHED.inc()
-            return identity
         _MISS.inc()
         self._entries[key] = _Entry(identity, tags, versions, began, until=started + self.seconds)
         self._entries.move_to_end(key)
@@ -283,9 +281,9 @@ async def _generation(redis: Redis) -> bytes | None:
     return generation if isinstance(generation, bytes) else None
 
 
-async def _versions(redis: Redis, tags: Sequence[str], seconds: float) -> list[bytes] | None:
-    """The tags' versions, each made if missing, and the generation last: one MULTI. Versions outlive the entries
-    that record them; one that expires only costs those entries a database read."""
+async def _versions(redis: Redis, tags: Sequence[str], seconds: float) -> list[bytes | None]:
+    """The tags' versions, each made if missing (so none is), and the generation last: one MULTI. Versions outlive
+    the entries that record them; one that expires only costs those entries a database read."""
     lifetime_ms = int((2 * seconds + 60) * 1000)
     async with redis.pipeline(transaction=True) as pipe:
         for tag in tags:
@@ -293,6 +291,4 @@ async def _versions(redis: Redis, tags: Sequence[str], seconds: float) -> list[b
             pipe.pexpire(tag, lifetime_ms)
         pipe.mget([*tags, GENERATION])
         *_, found = await pipe.execute()
-    if any(not isinstance(value, bytes) for value in found[:-1]):
-        return None
     return list(found)

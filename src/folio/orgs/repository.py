@@ -46,7 +46,6 @@ class OrgRepository:
         await self.session.execute(
             delete(UnitMembership).where(UnitMembership.org_id == org_id, UnitMembership.user_id == user_id)
         )
-        invalidate(self.session, member_tag(org_id, user_id))
 
     async def role_of(self, *, user_id: UUID, org_id: UUID) -> Role | None:
         role: Role | None = await self.session.scalar(

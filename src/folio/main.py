@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 from collections.abc import AsyncIterator, Mapping
 from contextlib import AsyncExitStack, asynccontextmanager
@@ -232,6 +233,10 @@ def create_app(settings: Settings | None = None, *, job_handlers: Mapping[str, H
                 await stack.enter_async_context(running_fan_out(app.state.sessionmaker, settings.webhooks))
             if "PROMETHEUS_MULTIPROC_DIR" in os.environ:
                 stack.callback(multiprocess.mark_process_dead, os.getpid())
+            # What start-up made lives as long as the app: out of the collector's sight, a full collection no longer
+            # walks it (~250 ms each on this heap, the p99 of requests under load).
+            gc.freeze()
+            stack.callback(gc.unfreeze)
             yield
 
     app = FastAPI(

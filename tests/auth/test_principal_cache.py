@@ -163,6 +163,24 @@ async def test_the_least_recently_used_entry_goes_first() -> None:
     assert len(principals) == 2
 
 
+async def test_an_entry_dropped_while_a_hit_is_checked_is_still_served_once(
+    shared: tuple[PrincipalCache, PrincipalCache],
+) -> None:
+    # Found by bench/scaleout.py: a 500 (KeyError) when another request dropped the entry during the Redis check.
+    principals, database = shared[0], Database(member_identity())
+    await principals.identity(KEY, database.load)
+    checked = principals._holds
+
+    async def holds_while_another_request_drops_it(entry: Any) -> bool:
+        principals.clear()
+        return await checked(entry)
+
+    principals._holds = holds_while_another_request_drops_it  # type: ignore[method-assign]
+
+    assert await principals.identity(KEY, database.load) is database.identity
+    assert (database.reads, len(principals)) == (1, 0)
+
+
 @pytest.mark.parametrize("kind", ["session", "user", "member", "org"])
 async def test_invalidating_a_members_tag_drops_their_entry(kind: str) -> None:
     ids = Ids()

@@ -167,7 +167,9 @@ class PrincipalCache:
         entry = self._entries.get(key)
         if entry is not None:
             if await self._holds(entry):
-                self._entries.move_to_end(key)
+                # While `_holds` asked Redis, another request may have dropped or replaced the entry.
+                if self._entries.get(key) is entry:
+                    self._entries.move_to_end(key)
                 _HIT.inc()
                 return entry.identity
             if self._entries.get(key) is entry:

@@ -17,10 +17,18 @@ from typing import Any
 
 import httpx
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from limits import parse
+from limits.aio import strategies as limits_strategies
+from limits.aio.storage import MemoryStorage
+from limits.aio.storage import memory as limits_memory
+from limits.aio.strategies import SlidingWindowCounterRateLimiter
 from prometheus_client import REGISTRY
 from redis.asyncio import Redis
 
 from folio.main import create_app
+from folio.ratelimit import MemoryWindows, Policy
 from tests.conftest import AppFactory
 from tests.conftest import make_settings as make_settings
 from tests.factories import Account, create_api_key, register
@@ -431,3 +439,54 @@ async def test_a_redis_that_never_answers_fails_open_within_the_limiters_own_tim
     assert all("X-RateLimit-Limit" not in response.headers for response in responses)
     assert accepted[0] >= 1
     assert storage_errors() >= before + 3
+
+
+# The in-process counter against the library's own
+
+
+class FrozenTime:
+    """`time.time()` for the library's modules, moved by the test."""
+
+    def __init__(self, now: float) -> None:
+        self.now = now
+
+    def time(self) -> float:
+        return self.now
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    limit=st.sampled_from(["3/second", "5/10 seconds", "4/minute"]),
+    steps=st.lists(st.tuples(st.floats(0, 25), st.sampled_from(["alice", "bob"])), min_size=1, max_size=40),
+)
+async def test_memory_windows_count_as_the_librarys_sliding_window_counter(
+    limit: str, steps: list[tuple[float, str]]
+) -> None:
+    """Same hits at the same moments: the same answers, remaining counts and reset times as `limits` with its own
+    memory storage."""
+    item = parse(limit)
+    clock = FrozenTime(1_800_000_000.25)
+    library = SlidingWindowCounterRateLimiter(MemoryStorage())
+    ours = MemoryWindows()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(limits_memory, "time", clock)
+        patch.setattr(limits_strategies, "time", clock)
+        for advance, identity in steps:
+            clock.now += advance
+            allowed, window = ours.hit(item, Policy.USER, identity, clock.now)
+            assert allowed == await library.hit(item, Policy.USER.value, identity)
+            stats = await library.get_window_stats(item, Policy.USER.value, identity)
+            assert window.remaining == stats.remaining
+            assert window.reset_at == pytest.approx(stats.reset_time)
+
+
+def test_memory_windows_forget_counters_two_windows_old() -> None:
+    item = parse("5/second")
+    ours = MemoryWindows()
+    for number in range(2000):
+        ours.hit(item, Policy.USER, f"user-{number}", 1_800_000_000.0)
+
+    for _ in range(2000):
+        ours.hit(item, Policy.USER, "late", 1_800_000_010.0)
+
+    assert len(ours._counters) == 1

@@ -38,9 +38,8 @@ def configure_logging(settings: LogSettings) -> None:
         if settings.json_output
         else structlog.dev.ConsoleRenderer()
     )
-    # Where calls came from, threads and processes are in no line Folio writes: the standard library need not find
-    # them out for each record (the logging HOWTO's "Optimization").
-    logging._srcfile = None
+    # Threads and processes are in no line Folio writes: the standard library need not find them out for each
+    # record (the logging HOWTO's "Optimization"). Where calls came from stays: pytest's log reports show it.
     logging.logThreads = False
     logging.logProcesses = False
     logging.logMultiprocessing = False

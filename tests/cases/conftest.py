@@ -12,6 +12,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
+from folio.auth.principal_cache import invalidate, member_tag
 from folio.models import BusinessUnit, UnitMembership
 from tests.conftest import empty_tables
 from tests.factories import Account, add_member, register
@@ -35,6 +36,7 @@ async def make_unit(app: FastAPI, org_id: UUID, name: str, *members: Account) ->
         await session.flush()
         for member in members:
             session.add(UnitMembership(org_id=org_id, user_id=member.user_id, unit_id=unit.id))
+            invalidate(session, member_tag(org_id, member.user_id))
     unit_id: UUID = unit.id
     return unit_id
 

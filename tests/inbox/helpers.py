@@ -10,6 +10,7 @@ import httpx
 from fastapi import FastAPI
 from sqlalchemy import func, select
 
+from folio.auth.principal_cache import invalidate, member_tag
 from folio.inbox.service import NotificationKind, notify
 from folio.models import BusinessUnit, Notification, UnitMembership
 from tests.factories import Account
@@ -46,4 +47,5 @@ async def limit_to_new_unit(app: FastAPI, account: Account, org_id: UUID) -> UUI
         session.add(unit)
         await session.flush()
         session.add(UnitMembership(org_id=org_id, user_id=account.user_id, unit_id=unit.id))
+        invalidate(session, member_tag(org_id, account.user_id))
     return unit.id

@@ -9,6 +9,7 @@ import httpx
 import pytest
 from sqlalchemy import delete, update
 
+from folio.auth.principal_cache import invalidate, member_tag, org_tag
 from folio.models import BusinessUnit, Record, UnitMembership
 from folio.shares import service
 from tests.factories import Account, create_api_key, error_of
@@ -48,6 +49,7 @@ async def limit_to_new_unit(world: World, *members: Account) -> UUID:
         await session.flush()
         for member in members:
             session.add(UnitMembership(org_id=world.owner.org_id, user_id=member.user_id, unit_id=unit.id))
+            invalidate(session, member_tag(world.owner.org_id, member.user_id))
     unit_id: UUID = unit.id
     return unit_id
 
@@ -59,6 +61,7 @@ async def unrestricted(world: World) -> Any:
     async with world.app.state.sessionmaker() as session, session.begin():
         await session.execute(update(Record).values(unit_id=None))
         await session.execute(delete(BusinessUnit))
+        invalidate(session, org_tag(world.owner.org_id))
 
 
 # --- sharing ----------------------------------------------------------------------------------------------------

@@ -37,10 +37,11 @@ class AuthSettings(BaseModel):
         60,
         ge=0,
         le=3600,
-        description="How long a request's authenticated principal (session or API key, membership, role) is reused "
-        "without reading the database. Logout, key revocation and role or membership changes drop it at once in "
-        "every process (through the event bus); the lifetime bounds only what a lost invalidation could delay. "
-        "0: read the database on every request.",
+        description="How long a request's authenticated principal (session or API key, user, membership, role, "
+        "units, organization) is reused without reading the database. Logout, key revocation, role, membership and "
+        "unit changes hold from the next request in every process: at once in this one, elsewhere through "
+        "per-principal versions in Redis that every cached request checks. While Redis cannot be reached, requests "
+        "read the database and a change's response waits up to this long. 0: read the database on every request.",
     )
     principal_cache_entries: int = Field(
         10_000, ge=1, description="Principals one API process keeps cached (least recently used go first)."

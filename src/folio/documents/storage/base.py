@@ -3,15 +3,19 @@ as a stream of bytes or as a local file, listed once stale, and deleted. No call
 
 from __future__ import annotations
 
+import hashlib
 import re
 import secrets
+from abc import ABC, abstractmethod
 from collections.abc import AsyncIterable, AsyncIterator
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Generic, Protocol, TypeVar
 from urllib.parse import quote
+
+from folio.documents.errors import FileTooLarge
 
 # Keys are generated here (`ab/cd/<32 hex digits>`), never taken from a client.
 KEY = re.compile(r"[0-9a-f]{2}/[0-9a-f]{2}/[0-9a-f]{32}")
@@ -41,6 +45,40 @@ class StorageWriter(Protocol):
     async def abort(self) -> None:
         """Drop what was written; idempotent."""
         ...
+
+
+class _Sink(Protocol):
+    async def write(self, data: bytes, /) -> Any: ...
+
+
+SinkT = TypeVar("SinkT", bound=_Sink)
+
+
+class CappedWriter(ABC, Generic[SinkT]):
+    """A writer that counts and hashes the bytes it hands to `file`, and aborts (FileTooLarge) once they pass
+    `max_bytes`; each backend says how to commit and abort."""
+
+    def __init__(self, key: str, file: SinkT, max_bytes: int) -> None:
+        self.key, self.file, self.max_bytes = key, file, max_bytes
+        self.digest = hashlib.sha256()
+        self.size = 0
+
+    async def write(self, chunk: bytes) -> None:
+        self.size += len(chunk)
+        if self.size > self.max_bytes:
+            await self.abort()
+            raise FileTooLarge(details={"max_bytes": self.max_bytes})
+        self.digest.update(chunk)
+        await self.file.write(chunk)
+
+    def stored(self) -> StoredFile:
+        return StoredFile(key=self.key, size=self.size, sha256=self.digest.hexdigest())
+
+    @abstractmethod
+    async def commit(self) -> StoredFile: ...
+
+    @abstractmethod
+    async def abort(self) -> None: ...
 
 
 class Storage(Protocol):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -11,8 +10,7 @@ from pathlib import Path
 
 import anyio
 
-from folio.documents.errors import FileTooLarge
-from folio.documents.storage.base import CHUNK_BYTES, KEY, ObjectInfo, StoredFile, new_key
+from folio.documents.storage.base import CHUNK_BYTES, KEY, CappedWriter, ObjectInfo, StoredFile, new_key
 
 
 class LocalStorage:
@@ -83,27 +81,18 @@ class LocalStorage:
         return stale
 
 
-class LocalWriter:
+class LocalWriter(CappedWriter[anyio.AsyncFile[bytes]]):
     """Writes to a temporary file, hashing and counting; `commit` moves it under its key in one rename."""
 
     def __init__(self, key: str, partial: Path, final: Path, file: anyio.AsyncFile[bytes], max_bytes: int) -> None:
-        self.key, self.partial, self.final, self.file, self.max_bytes = key, partial, final, file, max_bytes
-        self.digest = hashlib.sha256()
-        self.size = 0
-
-    async def write(self, chunk: bytes) -> None:
-        self.size += len(chunk)
-        if self.size > self.max_bytes:
-            await self.abort()
-            raise FileTooLarge(details={"max_bytes": self.max_bytes})
-        self.digest.update(chunk)
-        await self.file.write(chunk)
+        super().__init__(key, file, max_bytes)
+        self.partial, self.final = partial, final
 
     async def commit(self) -> StoredFile:
         await self.file.aclose()
         await anyio.Path(self.final.parent).mkdir(parents=True, exist_ok=True)
         await anyio.Path(self.partial).rename(self.final)
-        return StoredFile(key=self.key, size=self.size, sha256=self.digest.hexdigest())
+        return self.stored()
 
     async def abort(self) -> None:
         await self.file.aclose()

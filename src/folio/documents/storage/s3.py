@@ -4,7 +4,6 @@ Uploads stream as S3 multipart uploads of `part_mb` parts; a file smaller than o
 
 from __future__ import annotations
 
-import hashlib
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -16,8 +15,15 @@ import anyio
 import obstore
 from obstore.store import S3Store
 
-from folio.documents.errors import FileTooLarge
-from folio.documents.storage.base import CHUNK_BYTES, KEY, ObjectInfo, StoredFile, attachment, new_key
+from folio.documents.storage.base import (
+    CHUNK_BYTES,
+    KEY,
+    CappedWriter,
+    ObjectInfo,
+    StoredFile,
+    attachment,
+    new_key,
+)
 from folio.settings.storage import StorageSettings
 
 if TYPE_CHECKING:
@@ -107,28 +113,18 @@ class S3Storage:
         return stale
 
 
-class S3Writer:
+class S3Writer(CappedWriter["AsyncWritableFile"]):
     """Hashes and counts on the way. obstore buffers one part, then starts a multipart upload and sends each part
     as it fills; `commit` completes the upload (or PUTs a file smaller than a part), `abort` aborts it."""
 
     def __init__(self, key: str, file: AsyncWritableFile, max_bytes: int) -> None:
-        self.key, self.file, self.max_bytes = key, file, max_bytes
-        self.digest = hashlib.sha256()
-        self.size = 0
+        super().__init__(key, file, max_bytes)
         self.closed = False
-
-    async def write(self, chunk: bytes) -> None:
-        self.size += len(chunk)
-        if self.size > self.max_bytes:
-            await self.abort()
-            raise FileTooLarge(details={"max_bytes": self.max_bytes})
-        self.digest.update(chunk)
-        await self.file.write(chunk)
 
     async def commit(self) -> StoredFile:
         self.closed = True
         await self.file.close()
-        return StoredFile(key=self.key, size=self.size, sha256=self.digest.hexdigest())
+        return self.stored()
 
     async def abort(self) -> None:
         if self.closed:

@@ -10,7 +10,7 @@ from fastapi.requests import HTTPConnection
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from folio.documents.storage import Storage
-from folio.effects import _QUEUED as QUEUED_EFFECTS
+from folio.effects import has_queued_effects
 from folio.embeddings.factory import LazyProvider
 from folio.errors import FolioError
 from folio.events.hub import Hub
@@ -70,7 +70,7 @@ async def get_session(connection: HTTPConnection) -> AsyncIterator[AsyncSession]
 def _has_work(session: AsyncSession) -> bool:
     """Whether committing would do anything: a transaction, objects not flushed yet, or after-commit effects."""
     return bool(
-        session.in_transaction() or session.new or session.dirty or session.deleted or session.info.get(QUEUED_EFFECTS)
+        session.in_transaction() or session.new or session.dirty or session.deleted or has_queued_effects(session)
     )
 
 

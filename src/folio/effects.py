@@ -34,6 +34,11 @@ def after_commit(session: AsyncSession | Session, effect: Effect) -> None:
     session.info.setdefault(_QUEUED, []).append(effect)
 
 
+def has_queued_effects(session: AsyncSession | Session) -> bool:
+    """Whether effects wait for the session's transaction to commit."""
+    return bool(session.info.get(_QUEUED))
+
+
 class SyncSession(Session):
     """The synchronous session inside every FolioSession; listen on it for transaction events."""
 

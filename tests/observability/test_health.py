@@ -103,4 +103,4 @@ async def test_ready_checks_a_reachable_redis(app_factory: AppFactory) -> None:
     body = response.json()
     assert body["status"] == "ok"
     assert body["checks"]["redis"] == {"status": "ok", "detail": None}
-    assert set(body["checks"]) == {"database", "migrations", "redis", "capacity"}
+    assert set(body["checks"]) == {"database", "migrations", "redis", "storage", "capacity"}

@@ -1,5 +1,5 @@
-"""Liveness and readiness. Readiness checks what a request needs: the database, its schema, Redis, and room for
-one more request (free database connections, requests in flight below the limit)."""
+"""Liveness and readiness. Readiness checks what a request needs: the database, its schema, Redis, file storage,
+and room for one more request (free database connections, requests in flight below the limit)."""
 
 from __future__ import annotations
 
@@ -54,6 +54,7 @@ async def ready(request: Request) -> Any:
     }
     if state.redis is not None:
         checks["redis"] = await _check(_redis(state.redis))
+    checks["storage"] = await _check(state.storage.check())
     checks["capacity"] = await _check(_capacity(state.engine, state.settings.db, state.load))
     healthy = all(check.status == "ok" for check in checks.values())
     health = Health(status="ok" if healthy else "failing", checks=checks)

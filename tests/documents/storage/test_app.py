@@ -62,6 +62,20 @@ async def from_the_store(redirected: httpx.Response) -> httpx.Response:
         return await store.get(redirected.headers["location"])
 
 
+async def test_readiness_lists_the_bucket(on_s3: OnS3) -> None:
+    response = await on_s3.client.get("/health/ready")
+    assert response.status_code == 200, response.text
+    assert response.json()["checks"]["storage"] == {"status": "ok", "detail": None}
+
+
+async def test_readiness_fails_while_the_bucket_is_unreachable(separate_database_url: str, s3: S3) -> None:
+    gone = {**s3.settings("folio-gone"), "endpoint_url": "http://127.0.0.1:1"}
+    async with serve(separate_database_url, storage=gone) as (_, client):
+        response = await client.get("/health/ready")
+    assert response.status_code == 503, response.text
+    assert response.json()["checks"]["storage"]["status"] == "failing"
+
+
 async def ready(on_s3: OnS3, account: Account, name: str, content: bytes) -> dict[str, Any]:
     item = await upload(on_s3.client, account, name=name, content=content)
     document = await wait_ready(on_s3.client, account, str(item["document"]["id"]))

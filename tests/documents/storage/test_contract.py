@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 from collections.abc import AsyncIterator
 from datetime import timedelta
+from pathlib import Path
+from uuid import uuid4
 
 import anyio
 import pytest
@@ -13,7 +16,9 @@ import pytest
 from folio.documents.errors import FileTooLarge
 from folio.documents.storage import LocalStorage, S3Storage, Storage, save
 from folio.documents.storage.base import new_key
+from folio.settings.storage import StorageSettings
 from tests.documents.storage.conftest import Raw
+from tests.s3 import S3
 
 MiB = 1024 * 1024
 
@@ -66,6 +71,23 @@ async def test_abort_drops_what_was_written_and_may_be_repeated(storage: Storage
     await writer.abort()
     await writer.abort()
     assert await raw.held() == []
+
+
+async def test_a_working_storage_passes_its_readiness_check(storage: Storage) -> None:
+    await storage.check()
+
+
+async def test_a_local_storage_whose_directory_is_gone_fails_its_check(tmp_path: Path) -> None:
+    storage = LocalStorage(tmp_path / "files")
+    shutil.rmtree(tmp_path / "files")
+    with pytest.raises(FileNotFoundError):
+        await storage.check()
+
+
+async def test_an_s3_storage_without_its_bucket_fails_its_check(s3: S3) -> None:
+    storage = S3Storage(StorageSettings.model_validate(s3.settings(f"missing-{uuid4().hex[:12]}")))
+    with pytest.raises(Exception, match="(?i)bucket"):
+        await storage.check()
 
 
 async def test_delete_is_idempotent(storage: Storage, raw: Raw) -> None:

@@ -115,6 +115,10 @@ class Storage(Protocol):
         """Keys of stored files last written more than `older_than` ago."""
         ...
 
+    async def check(self) -> None:
+        """Raises when files can be neither written nor listed now (readiness)."""
+        ...
+
 
 async def save(
     storage: Storage,

@@ -64,6 +64,10 @@ class LocalStorage:
     async def delete(self, key: str) -> None:
         await anyio.Path(self.local_path(key)).unlink(missing_ok=True)
 
+    async def check(self) -> None:
+        if not await anyio.Path(self.root / "tmp").is_dir():
+            raise FileNotFoundError(f"the storage directory {self.root} is gone")
+
     async def stale(self, older_than: timedelta) -> list[str]:
         """Only keys this storage makes. Also deletes the partial files of uploads that old: their request died
         before `commit` or `abort`."""

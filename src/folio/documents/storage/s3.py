@@ -103,6 +103,11 @@ class S3Storage:
         # S3 answers a deletion of a missing object with success.
         await obstore.delete_async(self.store, _checked(key))
 
+    async def check(self) -> None:
+        """One listing of at most one key: a missing bucket, refused credentials or an unreachable store raise."""
+        async for _ in obstore.list(self.store, chunk_size=1):
+            break
+
     async def stale(self, older_than: timedelta) -> list[str]:
         """Only keys this storage makes: a shared bucket's other objects are never candidates for deletion. Abandoned
         multipart uploads are left to the bucket's lifecycle rule (AbortIncompleteMultipartUpload)."""

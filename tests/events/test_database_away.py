@@ -46,12 +46,13 @@ def test_only_a_database_that_cannot_serve_now_counts_as_away() -> None:
     assert not is_away(FileNotFoundError("not raised by the driver"))
 
 
+async def away(self: Subscription, heartbeat: float | None = None) -> None:
+    raise pool_exhausted()
+
+
 async def test_a_websocket_closes_with_1013_when_the_database_is_away(
     separate_database_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    async def away(self: Subscription, heartbeat: float | None = None) -> None:
-        raise pool_exhausted()
-
     async with serve(separate_database_url) as server, server.client() as client:
         account = await register(client)
         monkeypatch.setattr(Subscription, "next", away)
@@ -64,9 +65,6 @@ async def test_a_websocket_closes_with_1013_when_the_database_is_away(
 async def test_an_sse_stream_of_the_app_ends_with_unavailable(
     separate_database_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    async def away(self: Subscription, heartbeat: float | None = None) -> None:
-        raise pool_exhausted()
-
     async with serve(separate_database_url) as server, server.client() as client:
         account = await register(client)
         monkeypatch.setattr(Subscription, "next", away)

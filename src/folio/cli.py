@@ -9,6 +9,7 @@ import sys
 import tempfile
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Annotated, Any, TypeVar
 from uuid import UUID
 
@@ -141,6 +142,13 @@ def worker(
     metrics_host: Annotated[str, typer.Option(help="Address the metrics port binds (0.0.0.0: every interface).")] = (
         "127.0.0.1"
     ),
+    heartbeat_file: Annotated[
+        Path | None,
+        typer.Option(
+            help="Touch this file after every reaper pass (each FOLIO_JOBS__REAPER_SECONDS) and remove it on stop: "
+            "`folio check-heartbeat` tells from its age whether the worker still turns."
+        ),
+    ] = None,
 ) -> None:
     """Run jobs from the Redis queue (scale-out). Without FOLIO_REDIS_URL the API runs jobs itself.
 
@@ -166,7 +174,9 @@ def worker(
             storage = storage_for(settings)
             periodics, periodic_handlers = periodic_work(settings, storage)
             handlers = {**build_handlers(settings, storage, embedder, llm, meter), **periodic_handlers}
-            queue = outlets[JOB_QUEUE] = JobQueue(sessionmaker, settings.jobs, handlers, redis_url, periodics)
+            queue = outlets[JOB_QUEUE] = JobQueue(
+                sessionmaker, settings.jobs, handlers, redis_url, periodics, heartbeat=heartbeat_file
+            )
             stopping = asyncio.Event()
             loop = asyncio.get_running_loop()
             for signum in (signal.SIGTERM, signal.SIGINT):
@@ -186,6 +196,27 @@ def worker(
                 await redis.aclose()
 
     asyncio.run(run())
+
+
+@app.command("check-heartbeat")
+def check_heartbeat(
+    path: Annotated[Path, typer.Argument(help="The file of `folio worker --heartbeat-file`.")],
+    max_age: Annotated[
+        float, typer.Option(min=0, help="Seconds since the last touch beyond which the worker counts as hung.")
+    ] = 30,
+) -> None:
+    """Exit 0 if the worker touched its heartbeat file within --max-age seconds, else 1 (a container health check)."""
+    # Only what this needs, inside: a health check runs every few seconds, with a timeout.
+    import time
+
+    try:
+        age = time.time() - path.stat().st_mtime
+    except OSError as exc:
+        sys.stderr.write(f"no heartbeat: {path} cannot be read ({exc.strerror})\n")
+        raise typer.Exit(1) from exc
+    if age > max_age:
+        sys.stderr.write(f"stale heartbeat: {path} was last touched {age:.0f} s ago (over {max_age:g} s)\n")
+        raise typer.Exit(1)
 
 
 @app.command()

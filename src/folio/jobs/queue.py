@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import AsyncGenerator, AsyncIterator, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager, suppress
 from datetime import timedelta
+from pathlib import Path
 from typing import Any, cast
 from uuid import UUID
 
@@ -153,8 +154,12 @@ class JobQueue:
         handlers: Mapping[str, Handler],
         redis_url: str | None,
         periodics: Sequence[Periodic] = (),
+        *,
+        heartbeat: Path | None = None,
     ) -> None:
         self.sessionmaker = sessionmaker
+        # Touched after every reaper pass of a consuming queue, removed on stop: `folio check-heartbeat` reads it.
+        self.heartbeat = heartbeat
         self.settings = settings
         self.scheduler = Scheduler(sessionmaker, periodics)
         self.runner = JobRunner(sessionmaker, settings, handlers)
@@ -225,6 +230,8 @@ class JobQueue:
             await AsyncBroker.startup(self.broker)
         self._consuming = consume
         if consume:
+            if self.heartbeat is not None:
+                self.heartbeat.touch()  # a path it cannot write fails the start, not every health check after it
             if not self.embedded:
                 self._background.append(
                     asyncio.create_task(
@@ -250,6 +257,8 @@ class JobQueue:
         self._stopping = True
         await _cancel(self._background)  # no more deliveries from the stream, no more reaper passes
         self._background.clear()
+        if self.heartbeat is not None:
+            self.heartbeat.unlink(missing_ok=True)
         self.slots.close()
         await _settle(self._running, self.settings.drain_seconds)
         if self._running and (handed_back := self.runner.hand_back()):
@@ -343,7 +352,17 @@ class JobQueue:
                 await self.reap()
             except Exception:  # a database outage must not stop the reaper for good
                 log.warning("reaper_failed", exc_info=True)
+            # After the pass, failed or not: the loop going on is what it proves, and a pass that hangs lets it age.
+            self._beat()
             await asyncio.sleep(self.settings.reaper_seconds)
+
+    def _beat(self) -> None:
+        if self.heartbeat is None:
+            return
+        try:
+            self.heartbeat.touch()
+        except OSError:  # the file ages, and the health check reports it; the reaper goes on
+            log.warning("heartbeat_failed", path=str(self.heartbeat), exc_info=True)
 
 
 async def _settle(tasks: set[asyncio.Task[Any]], seconds: float) -> None:

@@ -146,7 +146,7 @@ def worker(
         Path | None,
         typer.Option(
             help="Touch this file after every reaper pass (each FOLIO_JOBS__REAPER_SECONDS) and remove it on stop: "
-            "`folio check-heartbeat` tells from its age whether the worker still turns."
+            "`python -m folio.heartbeat` tells from its age whether the worker still turns."
         ),
     ] = None,
 ) -> None:
@@ -196,27 +196,6 @@ def worker(
                 await redis.aclose()
 
     asyncio.run(run())
-
-
-@app.command("check-heartbeat")
-def check_heartbeat(
-    path: Annotated[Path, typer.Argument(help="The file of `folio worker --heartbeat-file`.")],
-    max_age: Annotated[
-        float, typer.Option(min=0, help="Seconds since the last touch beyond which the worker counts as hung.")
-    ] = 30,
-) -> None:
-    """Exit 0 if the worker touched its heartbeat file within --max-age seconds, else 1 (a container health check)."""
-    # Only what this needs, inside: a health check runs every few seconds, with a timeout.
-    import time
-
-    try:
-        age = time.time() - path.stat().st_mtime
-    except OSError as exc:
-        sys.stderr.write(f"no heartbeat: {path} cannot be read ({exc.strerror})\n")
-        raise typer.Exit(1) from exc
-    if age > max_age:
-        sys.stderr.write(f"stale heartbeat: {path} was last touched {age:.0f} s ago (over {max_age:g} s)\n")
-        raise typer.Exit(1)
 
 
 @app.command()

@@ -1,9 +1,11 @@
-"""The worker's liveness file: its reaper touches it after every pass, `folio check-heartbeat` judges its age, and
+"""The worker's liveness file: its reaper touches it after every pass, `python -m folio.heartbeat` judges its age, and
 a clean stop removes it. The compose file's use of both is checked in tests/test_containers.py."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import io
 import os
 import time
 from collections.abc import AsyncIterator
@@ -13,6 +15,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 from typer.testing import CliRunner
 
+from folio import heartbeat
 from folio.cli import app as cli
 from folio.db import create_engine, create_sessionmaker
 from folio.jobs.queue import JobQueue
@@ -26,8 +29,10 @@ LONG_AGO = time.time() - 3600
 
 
 def check(path: Path, *options: str) -> tuple[int, str]:
-    result = CliRunner().invoke(cli, ["check-heartbeat", str(path), *options])
-    return result.exit_code, result.stderr
+    errors = io.StringIO()
+    with contextlib.redirect_stderr(errors):
+        code = heartbeat.main([str(path), *options])
+    return code, errors.getvalue()
 
 
 def test_a_fresh_heartbeat_passes(tmp_path: Path) -> None:

@@ -158,7 +158,7 @@ class JobQueue:
         heartbeat: Path | None = None,
     ) -> None:
         self.sessionmaker = sessionmaker
-        # Touched after every reaper pass of a consuming queue, removed on stop: `folio check-heartbeat` reads it.
+        # Touched after every reaper pass of a consuming queue, removed on stop: `python -m folio.heartbeat` reads it.
         self.heartbeat = heartbeat
         self.settings = settings
         self.scheduler = Scheduler(sessionmaker, periodics)

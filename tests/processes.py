@@ -6,17 +6,25 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import AsyncIterator, Iterator, Mapping
-from contextlib import asynccontextmanager, contextmanager, suppress
+from contextlib import AsyncExitStack, asynccontextmanager, contextmanager, suppress
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
+
+from folio.db import create_engine
+from folio.embedded_postgres import EmbeddedPostgres
+from folio.migrate import upgrade_to_head
+from tests.conftest import TEST_ENCRYPTION_KEY, TEST_JWT_SECRET, make_settings
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -203,6 +211,49 @@ class RedisServer:
     async def stop(self) -> None:
         if self._process is not None:
             await terminate(self._process)
+
+
+@dataclass(frozen=True, slots=True)
+class Backing:
+    """What a topology of Folio processes shares: a scratch directory, a Redis and a migrated PostgreSQL."""
+
+    root: Path
+    redis: RedisServer
+    database_url: str
+
+    def settings(self, **more: str) -> dict[str, str]:
+        """The environment every process of the topology starts with (`more` added)."""
+        return {
+            "FOLIO_DATABASE_URL": self.database_url,
+            "FOLIO_REDIS_URL": self.redis.url,
+            "FOLIO_AUTH__JWT_SECRET": TEST_JWT_SECRET,
+            "FOLIO_ENCRYPTION_KEYS": TEST_ENCRYPTION_KEY,
+            "FOLIO_DB__MIGRATE_ON_START": "false",
+            **more,
+        }
+
+
+@asynccontextmanager
+async def backing(prefix: str) -> AsyncIterator[Backing]:
+    """A Redis of its own and an embedded PostgreSQL migrated to head, in a new scratch directory; all stopped and
+    removed on the way out, also after a failed start."""
+    redis_server = shutil.which("redis-server")
+    assert redis_server is not None, "redis-server is not installed"
+    async with AsyncExitStack() as stack:
+        # Short, because the embedded server's Unix socket lives in it.
+        root = Path(tempfile.mkdtemp(prefix=prefix))
+        stack.callback(shutil.rmtree, root, ignore_errors=True)
+        redis = RedisServer(redis_server, root / "redis.log")
+        stack.push_async_callback(redis.stop)
+        await redis.start()
+        database = await asyncio.to_thread(EmbeddedPostgres, root / "pg")
+        stack.push_async_callback(asyncio.to_thread, database.release)
+        engine = create_engine(database.url, make_settings(database.url))
+        try:
+            await upgrade_to_head(engine)
+        finally:
+            await engine.dispose()
+        yield Backing(root, redis, database.url)
 
 
 # Processes' memory, from /proc (psutil is not a dependency).

@@ -11,11 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import shutil
-import tempfile
-from collections.abc import AsyncIterator, Iterator
-from contextlib import AsyncExitStack, contextmanager
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -24,12 +22,8 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from prometheus_client.parser import text_string_to_metric_families
 
-from folio.db import create_engine
-from folio.embedded_postgres import EmbeddedPostgres
-from folio.migrate import upgrade_to_head
-from tests.conftest import TEST_ENCRYPTION_KEY, TEST_JWT_SECRET, make_settings
 from tests.factories import Account, register
-from tests.processes import RedisServer, folio_process, free_port, until_answering
+from tests.processes import RedisServer, backing, folio_process, free_port, until_answering
 
 REDIS_SERVER = shutil.which("redis-server")
 LIFETIME = 3
@@ -58,44 +52,21 @@ class World:
         return self.a if name == "a" else self.b
 
 
-@contextmanager
-def scratch_directory() -> Iterator[Path]:
-    # Short, because the embedded server's Unix socket lives in it.
-    path = Path(tempfile.mkdtemp(prefix="folio-cache-"))
-    try:
-        yield path
-    finally:
-        shutil.rmtree(path, ignore_errors=True)
-
-
 @pytest.fixture(scope="module")
 async def world() -> AsyncIterator[World]:
     """Redis, PostgreSQL (migrated), APIs A and B; an owner with two business units."""
-    assert REDIS_SERVER is not None
     async with AsyncExitStack() as stack:
-        root = stack.enter_context(scratch_directory())
-        redis = RedisServer(REDIS_SERVER, root / "redis.log")
-        stack.push_async_callback(redis.stop)
-        await redis.start()
-        database = await asyncio.to_thread(EmbeddedPostgres, root / "pg")
-        stack.push_async_callback(asyncio.to_thread, database.release)
-        engine = create_engine(database.url, make_settings(database.url))
-        await upgrade_to_head(engine)
-        await engine.dispose()
-        environment = {
-            "FOLIO_DATABASE_URL": database.url,
-            "FOLIO_REDIS_URL": redis.url,
-            "FOLIO_AUTH__JWT_SECRET": TEST_JWT_SECRET,
-            "FOLIO_ENCRYPTION_KEYS": TEST_ENCRYPTION_KEY,
-            "FOLIO_DB__MIGRATE_ON_START": "false",
-            "FOLIO_AUTH__PRINCIPAL_CACHE_SECONDS": str(LIFETIME),
-            "FOLIO_RATE_LIMIT__AUTH": "100000/minute",
-            "FOLIO_RATE_LIMIT__USER": "100000/minute",
-            "FOLIO_RATE_LIMIT__API_KEY": "100000/minute",
+        services = await stack.enter_async_context(backing("folio-cache-"))
+        root, redis = services.root, services.redis
+        environment = services.settings(
+            FOLIO_AUTH__PRINCIPAL_CACHE_SECONDS=str(LIFETIME),
+            FOLIO_RATE_LIMIT__AUTH="100000/minute",
+            FOLIO_RATE_LIMIT__USER="100000/minute",
+            FOLIO_RATE_LIMIT__API_KEY="100000/minute",
             # Revoked credentials count as anonymous requests: the checks send many.
-            "FOLIO_RATE_LIMIT__ANONYMOUS": "100000/minute",
-            "FOLIO_LOG__LEVEL": "WARNING",
-        }
+            FOLIO_RATE_LIMIT__ANONYMOUS="100000/minute",
+            FOLIO_LOG__LEVEL="WARNING",
+        )
         urls = []
         for name in ("a", "b"):
             port, log = free_port(), root / f"{name}.log"

@@ -16,9 +16,8 @@ from __future__ import annotations
 import asyncio
 import shutil
 import signal
-import tempfile
-from collections.abc import AsyncIterator, Iterator
-from contextlib import AsyncExitStack, asynccontextmanager, contextmanager
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,19 +30,26 @@ from sqlalchemy import distinct, func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from folio.db import create_engine, create_sessionmaker
-from folio.embedded_postgres import EmbeddedPostgres
 from folio.events.bus import CHANNEL, RedisBus
 from folio.events.hub import PAGE
 from folio.events.outbox import BUS, emit
 from folio.events.schemas import EventType, JobData
-from folio.migrate import upgrade_to_head
 from folio.models import Chunk, Document, Event, Job, JobStatus
-from tests.conftest import TEST_ENCRYPTION_KEY, TEST_JWT_SECRET, make_settings
+from tests.conftest import make_settings
 from tests.documents.test_router import upload
 from tests.events.emitting import commit_records
 from tests.events.wsclient import WAIT_SECONDS, LiveSocket, live_socket
 from tests.factories import register, wait_until_finished
-from tests.processes import Process, RedisServer, folio_process, free_port, log_text, until_answering, until_logged
+from tests.processes import (
+    Process,
+    RedisServer,
+    backing,
+    folio_process,
+    free_port,
+    log_text,
+    until_answering,
+    until_logged,
+)
 from tests.records.conftest import csv_bytes
 from tests.records.conftest import upload as upload_batch
 
@@ -86,45 +92,24 @@ class Topology:
     settings: dict[str, str]
 
 
-@contextmanager
-def scratch_directory() -> Iterator[Path]:
-    # Short, because the embedded server's Unix socket lives in it.
-    path = Path(tempfile.mkdtemp(prefix="folio-scale-"))
-    try:
-        yield path
-    finally:
-        shutil.rmtree(path, ignore_errors=True)
-
-
 @pytest.fixture(scope="module")
 async def topology() -> AsyncIterator[Topology]:
     """Redis, PostgreSQL (migrated), then API A, API B and a worker started together; ready once all three are and
     both APIs listen to the bus. Whatever started is stopped in reverse order, also after a failed start."""
-    assert REDIS_SERVER is not None
     async with AsyncExitStack() as stack:
-        root = stack.enter_context(scratch_directory())
-        redis = RedisServer(REDIS_SERVER, root / "redis.log")
-        stack.push_async_callback(redis.stop)
-        await redis.start()
-        database = await asyncio.to_thread(EmbeddedPostgres, root / "pg")
-        stack.push_async_callback(asyncio.to_thread, database.release)
-        engine = create_engine(database.url, make_settings(database.url))
+        services = await stack.enter_async_context(backing("folio-scale-"))
+        root, redis = services.root, services.redis
+        engine = create_engine(services.database_url, make_settings(services.database_url))
         stack.push_async_callback(engine.dispose)
-        await upgrade_to_head(engine)
 
-        settings = {
-            "FOLIO_DATABASE_URL": database.url,
-            "FOLIO_REDIS_URL": redis.url,
-            "FOLIO_AUTH__JWT_SECRET": TEST_JWT_SECRET,
-            "FOLIO_ENCRYPTION_KEYS": TEST_ENCRYPTION_KEY,
-            "FOLIO_DB__MIGRATE_ON_START": "false",
-            "FOLIO_EVENTS__RELAY_SECONDS": "0.5",
+        settings = services.settings(
+            FOLIO_EVENTS__RELAY_SECONDS="0.5",
             # A job whose dispatch failed (Redis was down) is sent again once its dispatch is older than a lease.
-            "FOLIO_JOBS__LEASE_SECONDS": "5",
-            "FOLIO_JOBS__REAPER_SECONDS": "0.5",
-            "FOLIO_RATE_LIMIT__AUTH": "1000/minute",
-            "FOLIO_LOG__LEVEL": "WARNING",
-        }
+            FOLIO_JOBS__LEASE_SECONDS="5",
+            FOLIO_JOBS__REAPER_SECONDS="0.5",
+            FOLIO_RATE_LIMIT__AUTH="1000/minute",
+            FOLIO_LOG__LEVEL="WARNING",
+        )
         port_a, port_b = free_port(), free_port()
         api_a, api_b = Api(f"http://127.0.0.1:{port_a}"), Api(f"http://127.0.0.1:{port_b}")
         logs = {name: root / f"{name}.log" for name in ("a", "b", "worker")}

@@ -732,18 +732,6 @@ def write_plans(path: Path, profiles: dict[str, analytics_sql.Profile | None]) -
                 file.write(f"{statement.sql}\n-- {statement.ms:,.1f} ms\n{statement.plan}\n\n")
 
 
-def require_wrk() -> None:
-    """wrk, installed from Debian's package when missing (the package lists refreshed if the first try fails)."""
-    if shutil.which("wrk") is None:
-        say("wrk is missing: installing Debian's package")
-        sudo = [] if os.geteuid() == 0 else ["sudo"]
-        install = [*sudo, "apt-get", "install", "-y", "-q", "wrk"]
-        if subprocess.run(install, check=False, capture_output=True).returncode != 0:
-            subprocess.run([*sudo, "apt-get", "update", "-q"], check=False, capture_output=True)
-            subprocess.run(install, check=False, capture_output=True)
-    wrk.require()
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--small", action="store_true", help="50,000 cases and searches, fewer requests")
@@ -768,7 +756,7 @@ def main() -> None:
     args.pin = not args.no_pin and (os.cpu_count() or 1) >= 2
     data_dir = args.data_dir or ROOT / "data" / ("bench-analytics-small" if small else "bench-analytics")
     plans = args.plans or data_dir / "plans.txt"
-    require_wrk()
+    wrk.install()
     loads = (load_note(), "")
     git = shutil.which("git")
     commit = "?"

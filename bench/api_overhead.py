@@ -41,18 +41,6 @@ class Row:
     cpu_ms: float  # the server process's CPU time per request
 
 
-def require_wrk() -> None:
-    """wrk, installed from Debian's package when missing (the package lists refreshed if the first try fails)."""
-    if shutil.which("wrk") is None:
-        print("wrk is missing: installing Debian's package", file=sys.stderr)
-        sudo = [] if os.geteuid() == 0 else ["sudo"]
-        install = [*sudo, "apt-get", "install", "-y", "-q", "wrk"]
-        if subprocess.run(install, check=False, capture_output=True).returncode != 0:
-            subprocess.run([*sudo, "apt-get", "update", "-q"], check=False, capture_output=True)
-            subprocess.run(install, check=False, capture_output=True)
-    wrk.require()
-
-
 @contextmanager
 def hello_server() -> Iterator[tuple[int, str]]:
     port = free_port()
@@ -111,7 +99,7 @@ def main() -> None:
     parser.add_argument("--warmup", type=float, default=3)
     parser.add_argument("--no-record", action="store_true", help="print only; leave RESULTS.md alone")
     args = parser.parse_args()
-    require_wrk()
+    wrk.install()
     os.sched_setaffinity(0, {CLIENT_CPU})  # wrk inherits it
     rows: dict[str, Row] = {}
     with hello_server() as (pid, base):

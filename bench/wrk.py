@@ -4,8 +4,10 @@ figures read through a Lua script. Run from a process pinned to a core, wrk inhe
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
+import sys
 import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -49,6 +51,18 @@ def require() -> str:
     if found is None:
         raise SystemExit("wrk is not installed: `apt-get install wrk` (Debian's package)")
     return found
+
+
+def install() -> str:
+    """wrk, installed from Debian's package when missing (the package lists refreshed if the first try fails)."""
+    if shutil.which("wrk") is None:
+        print("wrk is missing: installing Debian's package", file=sys.stderr)
+        sudo = [] if os.geteuid() == 0 else ["sudo"]
+        command = [*sudo, "apt-get", "install", "-y", "-q", "wrk"]
+        if subprocess.run(command, check=False, capture_output=True).returncode != 0:
+            subprocess.run([*sudo, "apt-get", "update", "-q"], check=False, capture_output=True)
+            subprocess.run(command, check=False, capture_output=True)
+    return require()
 
 
 def measure(

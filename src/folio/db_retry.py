@@ -19,6 +19,7 @@ import structlog
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
+from folio.errors import ServerBusy
 from folio.jitter import jitter
 
 log = structlog.get_logger(__name__)
@@ -73,6 +74,17 @@ def _raised_by_the_driver(error: BaseException) -> bool:
 
 def is_transient(error: BaseException) -> bool:
     return is_conflict(error) or is_unavailable(error)
+
+
+def busy_answer(error: BaseException) -> ServerBusy | None:
+    """What a request meeting a passing database error answers, else None: 503 with Retry-After, one second for a
+    transaction given up for a concurrent one, two for a database that is away. The same request later is likely
+    to succeed."""
+    if is_conflict(error):
+        return ServerBusy(details={"reason": "conflict"}, headers={"Retry-After": "1"})
+    if is_unavailable(error):
+        return ServerBusy(details={"reason": "database"}, headers={"Retry-After": "2"})
+    return None
 
 
 def is_away(error: BaseException) -> bool:

@@ -15,7 +15,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import HTTPConnection
 from starlette.types import ExceptionHandler
 
-from folio.db_retry import is_conflict, is_transient
+from folio.db_retry import busy_answer
 from folio.errors import (
     ErrorEnvelope,
     FolioError,
@@ -79,17 +79,15 @@ async def _database_error(connection: HTTPConnection, exc: Exception) -> JSONRes
     """A passing database error answers 503 with Retry-After: a broken connection (a restart, a failover, a
     terminated backend), a server that refuses connections for now, or a transaction given up for a concurrent one
     (`folio.db_retry`). The same request later is likely to succeed. Any other error goes on to the 500 handler."""
-    if not is_transient(exc):
+    busy = busy_answer(exc)
+    if busy is None:
         raise exc
-    conflict = is_conflict(exc)
-    log.warning("database_unavailable" if not conflict else "database_conflict", error=str(exc.__cause__ or exc))
+    log.warning(f"database_{busy.details['reason']}", error=str(exc.__cause__ or exc))
     if isinstance(connection, WebSocket):
         with suppress(RuntimeError, WebSocketDisconnect):  # not accepted yet, or closed meanwhile
             await connection.close(_TRY_AGAIN_LATER, ServerBusy.code)
         return None
-    if conflict:
-        return render(ServerBusy(details={"reason": "conflict"}, headers={"Retry-After": "1"}))
-    return render(ServerBusy(details={"reason": "database"}, headers={"Retry-After": "2"}))
+    return render(busy)
 
 
 def install_error_handlers(app: FastAPI) -> None:

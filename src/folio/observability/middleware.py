@@ -12,10 +12,10 @@ from typing import Any
 
 import orjson
 import structlog
-from sqlalchemy.exc import DBAPIError
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from folio.db_retry import busy_answer
 from folio.errors import FolioError, InternalError, NulCharacter, PayloadTooLarge, ServerBusy
 from folio.observability import metrics
 from folio.observability.access import STATE_PRINCIPAL, Outcome, record, route_template
@@ -111,12 +111,12 @@ class RequestMiddleware:
             else:
                 await self.app(scope, self._checked(receive, state, incoming), send_with_headers)
         except Exception as exc:
-            error = _transient(exc)
+            error = busy_answer(exc)
             if error is None:
                 log.exception("unhandled_exception", path=scope["path"])
                 error = InternalError()
             else:
-                log.warning("database_conflict", path=scope["path"], error=str(exc.__cause__ or exc))
+                log.warning(f"database_{error.details['reason']}", path=scope["path"], error=str(exc.__cause__ or exc))
             if not response.started:
                 await _send_error(error, request_id, send_with_headers)
         finally:
@@ -319,18 +319,6 @@ class _Connection:
     outcome: str | None = None
     received: int = 0
     sent: int = 0
-
-
-# Deadlock and serialization failure: the database gave up this transaction for another's; the same request
-# again succeeds.
-_TRANSIENT_SQLSTATES = frozenset({"40P01", "40001"})
-
-
-def _transient(exc: Exception) -> FolioError | None:
-    """A `SERVER_BUSY` answer (retry after a second) for a transaction the database gave up on, else None."""
-    if isinstance(exc, DBAPIError) and getattr(exc.orig, "sqlstate", None) in _TRANSIENT_SQLSTATES:
-        return ServerBusy(details={"reason": "conflict"}, headers={"Retry-After": "1"})
-    return None
 
 
 def _client_close_label(code: int) -> str:

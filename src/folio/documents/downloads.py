@@ -22,7 +22,8 @@ from folio.documents.storage import LocalStorage, ObjectInfo, Storage, attachmen
 
 log = structlog.get_logger(__name__)
 
-_SINGLE_RANGE = re.compile(r"bytes=(\d*)-(\d*)")
+# At most 18 digits: a longer number is no offset of any file (and past 4,300 digits int() refuses it).
+_SINGLE_RANGE = re.compile(r"bytes=(\d{0,18})-(\d{0,18})")
 # For the routes' `responses=`: what a download may answer besides its 200 and its errors. StoredFileMissing belongs
 # in the route's error list: a 404 entry here would replace the route's own 404 entry, or be replaced by it.
 DOWNLOAD_RESPONSES: dict[int | str, dict[str, Any]] = {

@@ -9,6 +9,7 @@ from fastapi.responses import FileResponse
 
 from folio.auth.deps import authenticated, requires
 from folio.auth.principal import Principal, Scope
+from folio.db import release
 from folio.deps import API_V1, PageDep, SessionDep, SettingsDep, StorageDep
 from folio.documents import service as documents
 from folio.documents import web
@@ -264,6 +265,7 @@ async def download_file(
     document = await documents.get_document(session, principal=principal, document_id=document_id)
     if document.storage_key is None:
         raise DocumentHasNoFile()
+    await release(session)  # the object store answers with no connection held
     return await stored_file(
         request,
         storage,

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from folio.auth.deps import CurrentPrincipal, authenticated, requires
 from folio.auth.principal import Principal, Scope
 from folio.cases.errors import ViewFiltersInvalid, ViewNotFound
+from folio.db import release
 from folio.deps import (
     API_V1,
     EmbedderDep,
@@ -315,7 +316,9 @@ async def delete_export(
 async def download_export(
     export_id: UUID, principal: CurrentPrincipal, request: Request, session: SessionDep, storage: StorageDep
 ) -> Response:
-    return await _file(request, await service.file_of(session, principal=principal, export_id=export_id), storage)
+    return await _file(
+        request, await service.file_of(session, principal=principal, export_id=export_id), session, storage
+    )
 
 
 @router.get(
@@ -344,10 +347,12 @@ async def download_export_by_link(
 ) -> Response:
     await rate_limit(request, Policy.ANONYMOUS, client_address(request))
     key = service.link_key(settings.auth.jwt_secret.get_secret_value())
-    return await _file(request, await service.open_link(session, key=key, export_id=export_id, token=token), storage)
+    download = await service.open_link(session, key=key, export_id=export_id, token=token)
+    return await _file(request, download, session, storage)
 
 
-async def _file(request: Request, download: service.Download, storage: Storage) -> Response:
+async def _file(request: Request, download: service.Download, session: AsyncSession, storage: Storage) -> Response:
+    await release(session)  # the download is recorded; the object store answers with no connection held
     return await stored_file(
         request,
         storage,

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Header, Path, Request, Response
 from fastapi.responses import FileResponse
 
 from folio.auth import passwords
+from folio.db import release
 from folio.deps import API_V1, SessionDep, StorageDep, client_address, rate_limit
 from folio.documents.downloads import DOWNLOAD_RESPONSES, stored_file
 from folio.documents.errors import StoredFileMissing
@@ -95,6 +96,7 @@ async def download_share_link_file(
     x_share_password: Password = None,
 ) -> Response:
     file = await service.open_file(session, await _visit(request, token, x_share_password, download=True))
+    await release(session)  # the object store answers with no connection held
     return await stored_file(
         request,
         storage,

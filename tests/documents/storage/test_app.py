@@ -172,6 +172,25 @@ async def test_a_document_whose_object_has_gone_answers_file_missing(on_s3: OnS3
     assert kept.status_code == 200
 
 
+async def test_a_download_holds_no_connection_while_the_object_store_answers(
+    on_s3: OnS3, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    account = await register(on_s3.client)
+    document = await ready(on_s3, account, "held.md", MARKDOWN + f"\n\n{uuid4()}".encode())
+    storage, pool = on_s3.app.state.storage, on_s3.app.state.engine.sync_engine.pool
+    info, lent = storage.info, []
+
+    async def counted(key: str) -> Any:
+        lent.append(pool.checkedout())
+        return await info(key)
+
+    monkeypatch.setattr(storage, "info", counted)
+    response = await on_s3.client.get(f"{DOCS}/{document['id']}/file", headers=account.headers)
+
+    assert response.status_code == 200
+    assert lent == [0]
+
+
 async def _finished_export(client: httpx.AsyncClient, account: Account, export_id: str) -> dict[str, Any]:
     async with asyncio.timeout(30):
         while True:

@@ -231,7 +231,8 @@ class JobQueue:
         self._consuming = consume
         if consume:
             if self.heartbeat is not None:
-                self.heartbeat.touch()  # a path it cannot write fails the start, not every health check after it
+                # A path it cannot write fails the start, not every health check after it.
+                await asyncio.to_thread(self.heartbeat.touch)
             if not self.embedded:
                 self._background.append(
                     asyncio.create_task(
@@ -258,7 +259,7 @@ class JobQueue:
         await _cancel(self._background)  # no more deliveries from the stream, no more reaper passes
         self._background.clear()
         if self.heartbeat is not None:
-            self.heartbeat.unlink(missing_ok=True)
+            await asyncio.to_thread(self.heartbeat.unlink, missing_ok=True)
         self.slots.close()
         await _settle(self._running, self.settings.drain_seconds)
         if self._running and (handed_back := self.runner.hand_back()):
@@ -318,6 +319,7 @@ class JobQueue:
         if due:
             log.info("jobs_dispatched_by_reaper", count=len(due))
         await self.dispatch(due)
+        self._gauge(await retrying(self._census, operation="job_census"))
 
     async def _requeue(self) -> tuple[list[Job], list[Job], list[UUID]]:
         async with self.sessionmaker() as session, session.begin():
@@ -328,9 +330,12 @@ class JobQueue:
             for job in lost:
                 await notify_job_failed(session, job)
             due = await repository.take_due(not_dispatched_since=timedelta(seconds=self.settings.lease_seconds))
-            census = await repository.census()
-        self._gauge(census)
         return lost, requeued, due
+
+    async def _census(self) -> list[tuple[str, JobStatus, int, float | None]]:
+        """Read apart from the requeue's writes, so their row locks are not held while the whole table is counted."""
+        async with self.sessionmaker() as session:
+            return await JobRepository(session).census()
 
     def _gauge(self, census: list[tuple[str, JobStatus, int, float | None]]) -> None:
         """Set the queue's gauges of every kind this process knows or the table holds (0 for the absent ones)."""
@@ -353,7 +358,8 @@ class JobQueue:
             except Exception:  # a database outage must not stop the reaper for good
                 log.warning("reaper_failed", exc_info=True)
             # After the pass, failed or not: the loop going on is what it proves, and a pass that hangs lets it age.
-            self._beat()
+            # In a thread: a file system that hangs must not stop the loop with it.
+            await asyncio.to_thread(self._beat)
             await asyncio.sleep(self.settings.reaper_seconds)
 
     def _beat(self) -> None:

@@ -125,16 +125,15 @@ async def current_identity(
     return await identify(request, credential=api_key or bearer, org_id=x_org_id)
 
 
-async def current_principal(
-    request: Request,
-    bearer: Annotated[str | None, Depends(_bearer)],
-    api_key: Annotated[str | None, Depends(_api_key)],
-    x_org_id: _OrgHeader = None,
-) -> Principal:
-    return await authenticate(request, credential=api_key or bearer, org_id=x_org_id)
-
-
 CurrentIdentity = Annotated[Identity, Depends(current_identity)]
+
+
+async def current_principal(identity: CurrentIdentity) -> Principal:
+    """The request's principal, from the same (per-request cached) identity: a route that asks for both checks the
+    credential and counts the rate limit once."""
+    return identity.principal
+
+
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
 
 

@@ -3,17 +3,18 @@ elsewhere): analytics answers are then known exactly."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
 from fastapi import FastAPI
 from sqlalchemy import func, insert, select
 
 from folio.db import new_id
-from folio.models import Document, Record
+from folio.models import Document, Event, Record
 
 
 @dataclass(frozen=True)
@@ -77,3 +78,22 @@ async def insert_cases(app: FastAPI, org_id: UUID, cases: Sequence[Case]) -> lis
             ],
         )
     return ids
+
+
+async def settled(app: FastAPI, org_id: UUID) -> None:
+    """Wait until this process's hub has delivered every stored event of the organization (the events of its
+    registration reach the analytics cache a moment after the response): a cached answer is then stale only if a
+    test changes something."""
+    async with app.state.sessionmaker() as session:
+        last = await session.scalar(select(func.coalesce(func.max(Event.id), 0)).where(Event.org_id == org_id))
+    for _ in range(1000):
+        if app.state.hub.cursor >= (last or 0):
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"the hub has not delivered event {last} in 10 s")
+
+
+def this_minute() -> dict[str, str]:
+    """A period's end fixed for the test's duration: the default end, the next whole minute, moves on while a
+    test runs across it, and an answer for another period is not a cache hit."""
+    return {"to": (datetime.now(UTC).replace(second=0, microsecond=0) + timedelta(minutes=1)).isoformat()}

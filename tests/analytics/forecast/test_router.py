@@ -14,6 +14,7 @@ from fastapi import FastAPI
 from sqlalchemy import text
 
 from folio.analytics.forecast import ets
+from tests.analytics.conftest import settled
 from tests.apps import QUIET, idle, serve
 from tests.cases.conftest import make_unit
 from tests.factories import create_api_key, error_of, org_with, register
@@ -84,6 +85,7 @@ async def test_forecasts_each_group_and_flags_the_one_too_new(app: FastAPI, clie
     billing = weekly(120, seed=1, level=40)
     await generate(app, owner.org_id, billing, category="billing")
     await generate(app, owner.org_id, [4, 6, 5], category="shipping")
+    await settled(app, owner.org_id)
 
     response = await forecast(client, owner.headers, group_by="category", horizon=14, history=120)
     assert response.status_code == 200, response.text

@@ -23,7 +23,7 @@ from folio.jobs.runner import JobContext
 from folio.main import create_app
 from folio.models import Event, Job, JobStatus, Notification, UsageEvent, WebhookDelivery
 from folio.webhooks.fanout import fan_out
-from tests.analytics.conftest import Case, insert_cases
+from tests.analytics.conftest import Case, insert_cases, settled, this_minute
 from tests.cases.conftest import make_unit
 from tests.conftest import make_settings
 from tests.factories import org_with, register
@@ -90,8 +90,10 @@ async def test_the_model_writes_the_digest_from_the_figures_alone(
     await insert_cases(model_app, owner.org_id, cases(now - 14 * DAY, now - 8 * DAY, 30, category="steady"))
     await insert_cases(model_app, owner.org_id, cases(now - 6 * DAY, now, 6, category=INJECTION, text=SECRET))
 
-    response = await model_client.get(PULSE, headers=owner.headers)
-    again = await model_client.get(PULSE, headers=owner.headers)
+    await settled(model_app, owner.org_id)
+    period = this_minute()
+    response = await model_client.get(PULSE, params=period, headers=owner.headers)
+    again = await model_client.get(PULSE, params=period, headers=owner.headers)
 
     assert response.status_code == 200, response.text
     assert response.json()["digest"] == {"text": WRITTEN, "generated_by": "fake-chat", "fallback_reason": None}

@@ -10,7 +10,7 @@ from uuid import UUID
 import httpx
 from fastapi import FastAPI
 
-from tests.analytics.conftest import Case, insert_cases
+from tests.analytics.conftest import Case, insert_cases, settled, this_minute
 from tests.cases.conftest import make_unit
 from tests.factories import error_of, org_with, register
 
@@ -158,8 +158,10 @@ async def test_another_organization_sees_nothing_of_them(app: FastAPI, client: h
 
 async def test_answers_are_cached(app: FastAPI, client: httpx.AsyncClient) -> None:
     owner = await register(client)
-    first = await client.get(PULSE, headers=owner.headers)
-    again = await client.get(PULSE, headers={**owner.headers, "If-None-Match": first.headers["ETag"]})
+    await settled(app, owner.org_id)
+    period = this_minute()
+    first = await client.get(PULSE, params=period, headers=owner.headers)
+    again = await client.get(PULSE, params=period, headers={**owner.headers, "If-None-Match": first.headers["ETag"]})
     assert (first.headers["X-Cache"], again.status_code, again.headers["X-Cache"]) == ("miss", 304, "hit")
 
 

@@ -16,6 +16,7 @@ from sqlalchemy import text
 
 from folio.analytics.searches.schemas import SLOW_MIN_SEARCHES
 from folio.search.repository import normalized_query
+from tests.analytics.conftest import settled, this_minute
 from tests.factories import create_api_key, error_of, org_with, register
 
 SEARCHES = "/api/v1/analytics/searches"
@@ -296,16 +297,20 @@ async def test_searches_are_logged_normalised(app: FastAPI, client: httpx.AsyncC
     for query in ("Refund policy?", "refund   POLICY", "ＲＥＦＵＮＤ policy!", "policy refund"):
         found = await client.post("/api/v1/search", json={"query": query, "mode": "keyword"}, headers=owner.headers)
         assert found.status_code == 200, found.text
-    body = await analytics(client, owner.headers)
+    await settled(app, owner.org_id)
+    period = this_minute()
+    body = await analytics(client, owner.headers, **period)
     assert {row["query"]: row["searches"] for row in body["top_queries"]} == {"refund policy": 3, "policy refund": 1}
     assert {row["query"]: row["zero_result_share"] for row in body["zero_result_queries"]} == {
         "refund policy": 1.0,
         "policy refund": 1.0,
     }
     assert body["by_mode"][0]["mode"] == "keyword"
-    again = await client.get(SEARCHES, headers=owner.headers)
+    again = await client.get(SEARCHES, params=period, headers=owner.headers)
     assert again.headers["X-Cache"] == "hit"
-    unchanged = await client.get(SEARCHES, headers={**owner.headers, "If-None-Match": again.headers["ETag"]})
+    unchanged = await client.get(
+        SEARCHES, params=period, headers={**owner.headers, "If-None-Match": again.headers["ETag"]}
+    )
     assert unchanged.status_code == 304
 
 

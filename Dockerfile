@@ -50,6 +50,8 @@ FROM uv AS test
 RUN apt-get update \
     && apt-get install --yes --no-install-recommends redis-server=5:7.0.* \
     && rm -rf /var/lib/apt/lists/*
+# The Python SDK is a dev dependency (its tests run against this server).
+COPY clients/python/ clients/python/
 RUN --mount=type=cache,target=/root/.cache/uv \
     --mount=type=bind,source=pyproject.toml,target=pyproject.toml \
     --mount=type=bind,source=uv.lock,target=uv.lock \

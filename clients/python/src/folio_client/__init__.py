@@ -1,0 +1,1 @@
+"""The Folio API client."""

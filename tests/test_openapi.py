@@ -51,6 +51,7 @@ PUBLIC_OPERATIONS = {
     "auth-exchange_sso_code",
     "auth-link_sso_identity",
     "integrations-connection_callback",
+    "ops-list_error_codes",
 }
 AUTH_CODES = {"AUTH_REQUIRED", "AUTH_INVALID", "AUTH_EXPIRED"}
 MAX_EXAMPLES = 15

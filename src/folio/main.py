@@ -26,6 +26,7 @@ from folio.analytics.trending import router as trending_router
 from folio.answers import chats_router, openai_router
 from folio.answers import router as answers_router
 from folio.api_docs import install_docs
+from folio.api_docs import router as errors_router
 from folio.audit import router as audit_router
 from folio.auth import keys_router
 from folio.auth import router as auth_router
@@ -41,7 +42,6 @@ from folio.embeddings.factory import LazyProvider, identity
 from folio.embeddings.index import check_embedding_index
 from folio.enrichment import router as enrichment_router
 from folio.error_handlers import install_error_handlers
-from folio.errors import ERROR_CODES
 from folio.events import sse as events_sse
 from folio.events import ws as events_ws
 from folio.events.bus import bus_for
@@ -150,13 +150,10 @@ def operation_id(route: APIRoute) -> str:
 
 
 def _description() -> str:
-    rows = "\n".join(
-        f"| `{code}` | {error.status_code} | {error.describe()} |" for code, error in sorted(ERROR_CODES.items())
-    )
     return (
         f"{folio_doc}\n\nEvery error answers with "
-        '`{"error": {"code", "message", "details", "request_id"}}`. The codes are stable:\n\n'
-        f"| code | status | meaning |\n|---|---|---|\n{rows}\n"
+        '`{"error": {"code", "message", "details", "request_id"}}`. Its code is stable: `GET /api/v1/errors` '
+        "lists every code with its HTTP status and meaning."
     )
 
 
@@ -304,6 +301,7 @@ def create_app(settings: Settings | None = None, *, job_handlers: Mapping[str, H
         shares_router,
         share_links_router,
         share_links_public_router,
+        errors_router,
         health,
     )
     for module in routers:

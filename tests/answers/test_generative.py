@@ -260,6 +260,6 @@ async def test_the_openai_client_streams_a_generated_answer(setup: Setup, databa
             )
             chunks = [chunk async for chunk in stream]
 
-    assert [model.id for model in models.data] == ["fake-chat"]
+    assert [model.id for model in models.data] == ["fake-chat", "all-MiniLM-L6-v2-int8"]
     assert "".join(chunk.choices[0].delta.content or "" for chunk in chunks if chunk.choices) == "Ninety days [1]."
     assert all(chunk.model == "fake-chat" for chunk in chunks)

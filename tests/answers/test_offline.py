@@ -261,7 +261,7 @@ async def folio_openai(client: httpx.AsyncClient, corpus: Corpus, live_url: str)
 async def test_the_openai_client_lists_the_answering_model(folio_openai: openai.AsyncOpenAI) -> None:
     models = await folio_openai.models.list()
 
-    assert [model.id for model in models.data] == ["folio-extractive"]
+    assert [model.id for model in models.data] == ["folio-extractive", "all-MiniLM-L6-v2-int8"]
 
 
 async def test_the_openai_client_gets_a_cited_answer(folio_openai: openai.AsyncOpenAI, corpus: Corpus) -> None:
@@ -304,5 +304,6 @@ async def test_the_openai_client_sees_errors_as_openai_errors(live_url: str, fol
     async with openai.AsyncOpenAI(base_url=f"{live_url}/v1", api_key="fk_wrong", max_retries=0) as stranger:
         with pytest.raises(openai.AuthenticationError):
             await stranger.models.list()
-    with pytest.raises(openai.UnprocessableEntityError):
+    with pytest.raises(openai.BadRequestError) as raised:
         await folio_openai.chat.completions.create(model="folio", messages=[{"role": "assistant", "content": "hi"}])
+    assert (raised.value.param, raised.value.type) == ("messages", "invalid_request_error")

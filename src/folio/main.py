@@ -30,6 +30,7 @@ from folio.api_docs import router as errors_router
 from folio.audit import router as audit_router
 from folio.auth import keys_router
 from folio.auth import router as auth_router
+from folio.auth.deps import document_credentials
 from folio.auth.principal_cache import PRINCIPAL_CACHE, PrincipalCache
 from folio.auth.sso import router as sso_router
 from folio.auth.tokens import AccessTokens
@@ -247,6 +248,7 @@ def create_app(settings: Settings | None = None, *, job_handlers: Mapping[str, H
         redoc_url=None,
     )
     install_docs(app)
+    document_credentials(app)
     app.add_middleware(
         CORSMiddleware,
         allow_origins=settings.http.cors_origins or (["*"] if settings.is_development else []),

@@ -8,8 +8,11 @@ from collections.abc import Awaitable
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import Depends, Header, Request
+from fastapi import Depends, FastAPI, Request
+from fastapi.dependencies.models import Dependant
+from fastapi.exceptions import RequestValidationError
 from fastapi.requests import HTTPConnection
+from fastapi.routing import APIRoute, iter_route_contexts
 from fastapi.security import APIKeyHeader, OAuth2PasswordBearer
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -33,6 +36,7 @@ _bearer = OAuth2PasswordBearer(
     description="An access token from /auth/login (or an API key, for OpenAI-compatible clients).",
 )
 _api_key = APIKeyHeader(name="X-API-Key", auto_error=False, description="An API key from /api-keys.")
+_SCHEMES = (_bearer, _api_key)
 
 
 def authenticated(*errors: type[FolioError]) -> dict[int | str, dict[str, Any]]:
@@ -113,16 +117,42 @@ async def authenticate(connection: HTTPConnection, *, credential: str | None, or
     return identity.principal
 
 
-_OrgHeader = Annotated[UUID | None, Header(description="The organization to act in, for users who belong to several.")]
+ORG_HEADER = "x-org-id"
+_ORG_PARAMETER: dict[str, Any] = {
+    "name": ORG_HEADER,
+    "in": "header",
+    "required": False,
+    "description": "The organization to act in, for users who belong to several.",
+    "schema": {"type": "string", "format": "uuid"},
+}
 
 
-async def current_identity(
-    request: Request,
-    bearer: Annotated[str | None, Depends(_bearer)],
-    api_key: Annotated[str | None, Depends(_api_key)],
-    x_org_id: _OrgHeader = None,
-) -> Identity:
-    return await identify(request, credential=api_key or bearer, org_id=x_org_id)
+async def current_identity(request: Request) -> Identity:
+    """The request's identity, from `X-API-Key`, `Authorization: Bearer` and `X-Org-Id`.
+
+    It reads the headers itself rather than through FastAPI's security and header dependencies: each dependency
+    costs its own resolution on every authenticated request, three of them about a fifth of a cached request's
+    CPU. `document_credentials` puts the schemes and the header into the OpenAPI operations instead.
+    """
+    headers = request.headers
+    credential = headers.get("x-api-key") or _bearer_token(headers.get("authorization"))
+    return await identify(request, credential=credential, org_id=_org_id(headers.get("x-org-id")))
+
+
+def _bearer_token(authorization: str | None) -> str | None:
+    """What OAuth2PasswordBearer reads: the credentials of a `Bearer` authorization (the scheme in any case)."""
+    scheme, _, token = (authorization or "").partition(" ")
+    return token if scheme.lower() == "bearer" else None
+
+
+def _org_id(value: str | None) -> UUID | None:
+    if value is None:
+        return None
+    try:
+        return UUID(value)
+    except ValueError:
+        error = {"type": "uuid_parsing", "loc": ("header", ORG_HEADER), "msg": "Input should be a valid UUID"}
+        raise RequestValidationError([error]) from None
 
 
 CurrentIdentity = Annotated[Identity, Depends(current_identity)]
@@ -164,3 +194,32 @@ async def _count(connection: HTTPConnection, policy: Policy, identity: str) -> N
     window = await limiter.hit(policy, identity)
     if window is not None:
         connection.scope.setdefault("state", {})[STATE_RESPONSE_HEADERS] = window.headers()
+
+
+def document_credentials(app: FastAPI) -> None:
+    """Make `app.openapi()` declare, on every operation that authenticates (`current_identity` among its
+    dependencies), both credential schemes and the optional `X-Org-Id` header, as FastAPI's own security and header
+    dependencies would have."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        schema = generate()
+        schemes = schema.setdefault("components", {}).setdefault("securitySchemes", {})
+        for scheme in _SCHEMES:
+            schemes[scheme.scheme_name] = scheme.model.model_dump(mode="json", by_alias=True, exclude_none=True)
+        for context in iter_route_contexts(app.routes):
+            route = context.original_route
+            if isinstance(route, APIRoute) and route.include_in_schema and _authenticates(route.dependant):
+                for method in route.methods or ():
+                    operation = schema["paths"][context.path_format][method.lower()]
+                    operation["security"] = [{scheme.scheme_name: []} for scheme in _SCHEMES]
+                    parameters = operation.setdefault("parameters", [])
+                    if _ORG_PARAMETER not in parameters:
+                        parameters.append(_ORG_PARAMETER)
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]  # FastAPI's documented way to extend the schema
+
+
+def _authenticates(dependant: Dependant) -> bool:
+    return dependant.call is current_identity or any(_authenticates(sub) for sub in dependant.dependencies)

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request, status
+from fastapi import APIRouter, Depends, Request, Response, status
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 
@@ -128,9 +128,12 @@ async def logout(principal: CurrentPrincipal, session: SessionDep) -> None:
 @router.get(
     "/me", response_model=MeResponse, responses=authenticated(), summary="Who is calling, in which organization"
 )
-async def me(identity: CurrentIdentity) -> MeResponse:
+async def me(identity: CurrentIdentity) -> Response:
+    # Answered as JSON directly: the model is built (and so validated) here, and FastAPI's second validation and
+    # serialization of a returned model cost a sixth of this, the cheapest authenticated request (front ends call it
+    # on every page load).
     principal = identity.principal
-    return MeResponse(
+    body = MeResponse(
         principal=principal.kind,
         user=UserRead.model_validate(identity.user) if identity.user else None,
         org=OrgSummary.model_validate(identity.org),
@@ -139,6 +142,7 @@ async def me(identity: CurrentIdentity) -> MeResponse:
         units=None if principal.units is None else sorted(principal.units),
         api_key=ApiKeySummary.model_validate(identity.api_key) if identity.api_key else None,
     )
+    return Response(body.model_dump_json(), media_type="application/json")
 
 
 def _token_fields(pair: auth.TokenPair) -> dict[str, Any]:

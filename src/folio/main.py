@@ -141,7 +141,7 @@ TAGS = [
         "and summaries.",
     },
     {"name": "inbox", "description": "Your notifications, pushed live, and where each kind of them goes."},
-    {"name": "ops", "description": "Health checks and Prometheus metrics."},
+    {"name": "ops", "description": "Health checks, Prometheus metrics and the list of error codes."},
 ]
 
 

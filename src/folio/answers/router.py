@@ -34,8 +34,10 @@ _SSE_DESCRIPTION = (
         "Retrieves passages by hybrid search (with the same filters as `/search`), then answers from them only: "
         "with the organization's language model when one is configured, else with the offline extractive engine "
         "(model `folio-extractive`: the answer is the sources' most relevant sentences, quoted). Every claim cites "
-        "its source as `[n]`; `citations` maps each marker to the document, page, chunk and quoted span. When no "
-        "passage is relevant the answer says so and no model is called. " + _SSE_DESCRIPTION
+        "its source as `[n]`; `citations` gives, for each passage quoted, its marker, document and chunk, the page "
+        "it is on (and the last page when it runs onto another) and its offsets in the document's content "
+        "(`GET /api/v1/documents/{id}/content`), so that a client can highlight it. When no passage is relevant "
+        "the answer says so and no model is called. " + _SSE_DESCRIPTION
     ),
 )
 async def answer(

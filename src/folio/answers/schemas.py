@@ -3,8 +3,9 @@ from __future__ import annotations
 from datetime import datetime
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
+from folio.answers.placement import Placement
 from folio.schemas import RequestModel
 from folio.search.schemas import SearchFilters
 
@@ -49,17 +50,83 @@ class SourceRead(BaseModel):
     page_start: int
     page_end: int
     text: str
+    _placement: Placement | None = PrivateAttr(None)
+
+    @property
+    def placement(self) -> Placement | None:
+        """Where the passage lies in its document's content (not sent: its citations carry what it tells)."""
+        return self._placement
+
+    def placed(self, placement: Placement | None) -> SourceRead:
+        self._placement = placement
+        return self
+
+
+_OFFSETS = (
+    "counted in Unicode code points (as Python and PostgreSQL count characters) in `text` of "
+    "`GET /api/v1/documents/{document_id}/content` at `version` = `document_version`. JavaScript strings count "
+    "UTF-16 code units, which differ after any character beyond U+FFFF (an emoji, say): convert, e.g. through "
+    "`Array.from(text)`. Null when the passage's place is unknown (its chunk was replaced by a reindex meanwhile)."
+)
 
 
 class Citation(BaseModel):
-    marker: int
+    """A passage that supports the answer: one per quoted passage, in the order the answer first cites them (a
+    source quoted twice is cited twice)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "marker": 1,
+                    "chunk_id": "0194f1c2-7d7e-7c4e-9b1a-3f5d2a6c8e01",
+                    "document_id": "0194f1c2-7a10-7b2d-8c3e-4d5f6a7b8c9d",
+                    "document_title": "Lease agreement.pdf",
+                    "source_url": None,
+                    "page": 3,
+                    "page_end": None,
+                    "quote": "The deposit is returned within thirty days\nof the end of the lease.",
+                    "start_char": 2417,
+                    "end_char": 2484,
+                    "document_version": 1,
+                }
+            ]
+        }
+    )
+
+    marker: int = Field(description="The `[n]` of the answer that cites it: the source's marker.")
     chunk_id: UUID
     document_id: UUID
     document_title: str
     source_url: str | None = Field(None, description=_SOURCE_URL)
-    page: int = Field(description="The first page of the cited passage.")
-    page_end: int
-    quote: str = Field(description="The span of the source that supports the answer, verbatim.")
+    page: int | None = Field(
+        None,
+        description="The page the quote begins on. Null for a document without pages (every format but PDF), and "
+        "when the page is unknown.",
+    )
+    page_end: int | None = Field(
+        None,
+        description="The page the quote ends on when it runs onto a later page (so `page` … `page_end`, inclusive); "
+        "null when it lies on one page.",
+    )
+    quote: str = Field(
+        description="The passage that supports the answer, verbatim (line breaks included): "
+        "`text[start_char:end_char]` of the document's content."
+    )
+    start_char: int | None = Field(None, description="Where the quote begins, " + _OFFSETS)
+    end_char: int | None = Field(None, description="Where the quote ends (exclusive), " + _OFFSETS)
+    document_version: int | None = Field(
+        None,
+        description="The version of the document's content the offsets count in. After a reindex "
+        "(`version` of the document grew), the offsets may point elsewhere: find `quote` in the new text instead.",
+    )
+
+    @model_validator(mode="after")
+    def _one_page_is_no_range(self) -> Citation:
+        # Citations stored before quotes had pages of their own carry their chunk's range, often one page.
+        if self.page_end is not None and self.page_end == self.page:
+            self.page_end = None
+        return self
 
 
 class UsageRead(BaseModel):

@@ -3,19 +3,20 @@ or, without one, with the offline extractive engine. One event sequence serves J
 
 from __future__ import annotations
 
-import re
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from folio.answers.citations import citation, cite
 from folio.answers.prompt import build_messages
+from folio.answers.repository import PlacementRepository
 from folio.answers.schemas import AnswerResponse, Citation, SourceRead, UsageRead
 from folio.auth.principal import Principal
 from folio.db import release
 from folio.embeddings.provider import EmbeddingProvider
-from folio.llm.extractive import NO_ANSWER, ExtractiveEngine, Source, content_terms, split_sentences, term_overlap
+from folio.llm.extractive import NO_ANSWER, ExtractiveEngine, Source
 from folio.llm.provider import LLMProvider, Usage
 from folio.search import service as search_service
 from folio.search.schemas import SearchFilters, SearchMode, SearchRequest
@@ -24,7 +25,6 @@ from folio.settings import LLMSettings, SearchSettings
 # A passage only the vector side found, and only this loosely, is about something else: MiniLM gives unrelated
 # texts cosine similarities of about 0 to 0.15.
 MIN_SIMILARITY = 0.15
-_MARKERS = re.compile(r"\[(\d+(?:\s*,\s*\d+)*)\]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,7 +59,8 @@ async def retrieve(
     answerer: Answerer,
     source: str = "answers",
 ) -> list[SourceRead]:
-    """The passages to answer from, numbered from 1, best first (the search is logged like any other)."""
+    """The passages to answer from, numbered from 1, best first (the search is logged like any other), each placed
+    in its document's content so that what the answer quotes from it can be cited by page and offsets."""
     found = await search_service.search(
         session,
         principal=principal,
@@ -68,13 +69,14 @@ async def retrieve(
         settings=answerer.search,
         source=source,
     )
-    # Answering is slow work: the search log is committed and the connection handed back before it.
-    await release(session)
     relevant = [
         hit
         for hit in found.items
         if hit.scores.keyword is not None or (hit.scores.vector is not None and hit.scores.vector >= MIN_SIMILARITY)
     ]
+    placements = await PlacementRepository(session).placements(principal, [hit.chunk_id for hit in relevant])
+    # Answering is slow work: the search log is committed and the connection handed back before it.
+    await release(session)
     return [
         SourceRead(
             marker=marker,
@@ -85,7 +87,7 @@ async def retrieve(
             page_start=hit.page_start,
             page_end=hit.page_end,
             text=hit.text,
-        )
+        ).placed(placements.get(hit.chunk_id))
         for marker, hit in enumerate(relevant, 1)
     ]
 
@@ -118,10 +120,10 @@ async def events(
         text = extractive.text()
         yield Event("delta", {"text": text})
         by_marker = {source.marker: source for source in sources}
-        citations: list[Citation] = []
-        for sentence in extractive.sentences:
-            if all(citation.marker != sentence.marker for citation in citations):
-                citations.append(_citation(by_marker[sentence.marker], sentence.text))
+        # Every sentence of the answer is a quote, cited where it stands.
+        citations = [
+            citation(by_marker[sentence.marker], sentence.start, sentence.end) for sentence in extractive.sentences
+        ]
         yield _done(answerer.model, text, citations, Usage())
         return
     budget = answerer.limits.context_tokens - answerer.limits.max_answer_tokens
@@ -157,46 +159,12 @@ async def answer(
     raise AssertionError("an answer always ends with a done event")
 
 
-def cite(text: str, sources: Sequence[SourceRead]) -> list[Citation]:
-    """The sources a generated answer cites, in the order it first cites them, each with the source sentence that
-    shares the most words with the answer's sentences citing it."""
-    by_marker = {source.marker: source for source in sources}
-    claims: dict[int, list[str]] = {}
-    for start, end in split_sentences(text, headings=False):
-        sentence = text[start:end]
-        for group in _MARKERS.findall(sentence):
-            for marker in (int(number) for number in group.split(",")):
-                if marker in by_marker:
-                    claims.setdefault(marker, []).append(sentence)
-    return [_citation(by_marker[marker], _best_quote(by_marker[marker].text, said)) for marker, said in claims.items()]
-
-
-def _best_quote(source: str, claims: list[str]) -> str:
-    terms = content_terms(_MARKERS.sub(" ", " ".join(claims)))
-    spans = split_sentences(source) or [(0, len(source))]
-    start, end = max(spans, key=lambda span: term_overlap(terms, source[span[0] : span[1]]))
-    return " ".join(source[start:end].split())
-
-
-def _citation(source: SourceRead, quote: str) -> Citation:
-    return Citation(
-        marker=source.marker,
-        chunk_id=source.chunk_id,
-        document_id=source.document_id,
-        document_title=source.document_title,
-        source_url=source.source_url,
-        page=source.page_start,
-        page_end=source.page_end,
-        quote=quote,
-    )
-
-
 def _done(model: str, text: str, citations: list[Citation], usage: Usage) -> Event:
     return Event(
         "done",
         {
             "answered": not text.strip().startswith(NO_ANSWER),
-            "citations": [citation.model_dump(mode="json") for citation in citations],
+            "citations": [cited.model_dump(mode="json") for cited in citations],
             "model": model,
             "usage": UsageRead(
                 prompt_tokens=usage.prompt_tokens,

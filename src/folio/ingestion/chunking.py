@@ -19,7 +19,11 @@ from folio.observability import metrics
 
 @dataclass(frozen=True, slots=True)
 class Chunk:
-    """`text` is `extracted.text[start:end]`, trimmed of surrounding whitespace; pages are 1-based, inclusive."""
+    """`text` is `extracted.text[start:end]`, trimmed of surrounding whitespace; pages are 1-based, inclusive.
+
+    `page_breaks` are the offsets in `text` where pages `page_start + 1` … `page_end` begin, in order (equal offsets
+    for pages without text), so the page of `text[i]` is `page_start` plus the number of breaks at or before `i`.
+    """
 
     index: int
     text: str
@@ -27,6 +31,7 @@ class Chunk:
     end: int
     page_start: int
     page_end: int
+    page_breaks: tuple[int, ...]
     token_count: int
 
 
@@ -57,7 +62,9 @@ def chunk_text(
     for index, ((start, text), token_count) in enumerate(zip(pieces, token_counts, strict=True)):
         end = start + len(text)
         page_start, page_end = extracted.page_range(start, end)
-        chunks.append(Chunk(index, text, start, end, page_start, page_end, token_count))
+        # Pages are numbered from 1 in order, so `pages[page_start:page_end]` are the pages after the first.
+        breaks = tuple(page.start - start for page in extracted.pages[page_start:page_end])
+        chunks.append(Chunk(index, text, start, end, page_start, page_end, breaks, token_count))
     metrics.INGESTED_CHUNKS.inc(len(chunks))
     return chunks
 

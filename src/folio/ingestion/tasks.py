@@ -204,6 +204,7 @@ def chunk_row(org_id: UUID, document_id: UUID, version: int, chunk: Chunk, vecto
         "end_char": chunk.end,
         "page_start": chunk.page_start,
         "page_end": chunk.page_end,
+        "page_breaks": list(chunk.page_breaks),
         "token_count": chunk.token_count,
         "embedding": vector,
     }

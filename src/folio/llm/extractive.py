@@ -237,14 +237,19 @@ _ABBREVIATIONS = frozenset(
 _NUMBER_ABBREVIATIONS = frozenset("no nos vol fig figs eq ch sec art para pp mar dec est min max".split())
 # A heading line does not end with these; a line of wrapped prose often does.
 _CONTINUING = tuple(".!?…,;:-–—/(&")
+# A line ending with these (before closing quotes or brackets) ends its sentence or introduces what follows.
+_FINISHED = tuple(".!?…:;")
+_CLOSING = "\"'”’)]»"
 
 
 def split_sentences(text: str, *, headings: bool = True) -> list[tuple[int, int]]:
     """`(start, end)` spans of the sentences of `text`, in order, trimmed of surrounding whitespace.
 
     Lines are joined into paragraphs (text extracted from PDFs wraps mid-sentence), except that a blank line, a
-    list item, a Markdown heading, a table row or a short line that reads as a heading starts a new one. List and
-    heading markers are left out of the spans. Within a paragraph a sentence ends at terminal punctuation followed
+    list item, a Markdown heading, a table row or a short line that reads as a heading starts a new one. A blank
+    line does not when the line before it stops without final punctuation and the line after it goes on in lower
+    case: a sentence that runs onto the next page of a PDF stays one. List and heading markers are left out of the
+    spans. Within a paragraph a sentence ends at terminal punctuation followed
     by a space and anything but a lower-case letter, unless the full stop closes an abbreviation, an initial or a
     dotted abbreviation (Dr., J., U.S.); decimals never end one. Longer sentences are cut to at most
     `MAX_SENTENCE_CHARS`, at a clause or word boundary where there is one.
@@ -279,6 +284,9 @@ class _Paragraph:
 def _paragraphs(text: str) -> list[_Paragraph]:
     paragraphs: list[_Paragraph] = []
     previous = ""  # the previous line's content, when this line may continue its paragraph
+    # The last line before blank lines, when it stops mid-sentence: a page break of a PDF falls anywhere, and the
+    # blank line that separates pages must not cut the sentence it falls in.
+    unfinished = ""
     line_start = 0
     for line in text.splitlines(keepends=True):
         stripped = line.rstrip()
@@ -288,18 +296,22 @@ def _paragraphs(text: str) -> list[_Paragraph]:
         end = line_start + len(stripped)
         line_start += len(line)
         if start >= end:
+            unfinished = unfinished or previous
             previous = ""
             continue
         content = text[start:end]
         table_row = content[0] == "|"
         plain = marker is None and not table_row
-        if plain and previous and not _reads_as_heading(previous, content):
+        runs_on = bool(previous) and not _reads_as_heading(previous, content)
+        resumes = bool(unfinished) and content[0].islower() and not unfinished.rstrip(_CLOSING).endswith(_FINISHED)
+        if plain and (runs_on or resumes):
             paragraphs[-1].end = end
             paragraphs[-1].heading_like = False
         else:
             paragraphs.append(_Paragraph(start, end, heading=heading is not None, heading_like=plain))
         # Nothing runs on after a heading or a table row.
         previous = "" if heading is not None or table_row else content
+        unfinished = ""
     for paragraph in paragraphs[:-1]:
         if paragraph.heading_like and _reads_as_heading(text[paragraph.start : paragraph.end], None):
             paragraph.heading = True
@@ -321,7 +333,7 @@ def _reads_as_heading(line: str, following: str | None) -> bool:
 def _ends_sentence(text: str, block_start: int, end: re.Match[str], following: int) -> bool:
     if text[following].islower():
         return False
-    if end.group().rstrip("\"'”’)]»") != ".":
+    if end.group().rstrip(_CLOSING) != ".":
         return True
     word_start = end.start()
     while word_start > block_start and not text[word_start - 1].isspace():

@@ -4,7 +4,7 @@ from uuid import UUID
 
 from pgvector.sqlalchemy import Vector
 from sqlalchemy import Computed, ForeignKey, Index, Integer, SmallInteger, Text
-from sqlalchemy.dialects.postgresql import TSVECTOR
+from sqlalchemy.dialects.postgresql import ARRAY, TSVECTOR
 from sqlalchemy.orm import Mapped, mapped_column
 
 from folio.db import Base, IdMixin
@@ -37,6 +37,9 @@ class Chunk(IdMixin, Base):
     end_char: Mapped[int] = mapped_column(Integer)
     page_start: Mapped[int] = mapped_column(Integer)
     page_end: Mapped[int] = mapped_column(Integer)
+    # Offsets in `text` where pages page_start + 1 … page_end begin. Null on chunks written before it was recorded
+    # whose version's content was not at hand to backfill it; a chunk on one page needs none.
+    page_breaks: Mapped[list[int] | None] = mapped_column(ARRAY(Integer))
     token_count: Mapped[int] = mapped_column(SmallInteger)
     embedding: Mapped[list[float]] = mapped_column(Vector(EMBEDDING_DIMENSION))
     search_vector: Mapped[str] = mapped_column(

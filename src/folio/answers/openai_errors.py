@@ -49,8 +49,11 @@ class ModelNotFound(NotFound):
     code = "MODEL_NOT_FOUND"
     message = "The model does not exist."
 
-    def __init__(self, model: str, message: str | None = None) -> None:
-        super().__init__(message or f"The model `{model}` does not exist.", details={"param": "model", "model": model})
+    def __init__(self, model: str | None = None, message: str | None = None) -> None:
+        details = {"param": "model"} | ({"model": model} if model is not None else {})
+        super().__init__(
+            message or (f"The model `{model}` does not exist." if model is not None else None), details=details
+        )
 
 
 class OpenAIErrorBody(BaseModel):

@@ -12,7 +12,7 @@ from fastapi.routing import APIRoute
 from starlette.datastructures import MutableHeaders
 from starlette.types import Message, Receive, Scope, Send
 
-from folio.answers.openai_errors import ModelNotFound, OpenAIErrorEnvelope, openai_error
+from folio.answers.openai_errors import OpenAIErrorEnvelope, openai_error
 from folio.auth.errors import AuthExpired, AuthInvalid, AuthRequired, OrgAccessDenied
 from folio.db_retry import busy_answer
 from folio.error_handlers import error_responses
@@ -119,8 +119,7 @@ def openai_responses(*errors: type[FolioError], refusals: Sequence[FolioError] =
         ValidationFailed,
     )
     for error_class in dict.fromkeys((*authentication, *errors)):
-        error = error_class("gpt-5") if issubclass(error_class, ModelNotFound) else error_class()
-        add(error, error_class.code, error_class.describe())
+        add(error_class(), error_class.code, error_class.describe())
     for refusal in refusals:
         code = openai_error(refusal.status_code, refusal.envelope(None))[1]["error"]["code"]
         add(refusal, code, refusal.detail_message)

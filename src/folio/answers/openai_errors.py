@@ -110,7 +110,8 @@ def _first_invalid(invalid: dict[str, Any], code: str | None, message: str) -> t
         return param, "missing_required_parameter", f"Missing required parameter: '{param}'."
     if kind in OPENAI_CODES:
         code = kind
-    return param, code, f"Invalid '{param}': {reason}" if param and param not in reason else reason
+    named = param is None or f"'{param}'" in reason or reason.startswith(param)
+    return param, code, reason if named else f"Invalid '{param}': {reason}"
 
 
 def _param(loc: Sequence[Any]) -> str | None:

@@ -20,38 +20,84 @@ from folio.search.schemas import SearchFilters
 Identifier = Annotated[str, StringConstraints(max_length=256)]
 
 _NO_TOOLS = "Folio answers from the organization's documents and calls no tools or functions."
-# A parameter: when its value is acceptable, the code of its refusal, and why it is refused.
-_REFUSALS: dict[str, tuple[Callable[[Any], bool], str, str]] = {
-    "n": (lambda n: n in (None, 1), "unsupported_value", "Only n=1 is supported: an answer is one choice."),
-    "tools": (lambda tools: not tools, "unsupported_parameter", _NO_TOOLS),
-    "tool_choice": (lambda choice: choice in (None, "none"), "unsupported_value", _NO_TOOLS),
-    "functions": (lambda functions: not functions, "unsupported_parameter", _NO_TOOLS),
-    "function_call": (lambda call: call in (None, "none"), "unsupported_value", _NO_TOOLS),
+_NOT_SUPPORTED = "'{param}' is not supported: {reason}"
+_ONLY = "'{param}' may only be {allowed} (or null): {reason}"
+# A parameter: whether its value is acceptable, its refusal's code and message, and the message's values.
+_REFUSALS: dict[str, tuple[Callable[[Any], bool], str, str, dict[str, str]]] = {
+    "n": (lambda n: n in (None, 1), "unsupported_value", _ONLY, {"allowed": "1", "reason": "an answer is one choice."}),
+    "tools": (lambda tools: not tools, "unsupported_parameter", _NOT_SUPPORTED, {"reason": _NO_TOOLS}),
+    "tool_choice": (
+        lambda choice: choice in (None, "none"),
+        "unsupported_value",
+        _ONLY,
+        {"allowed": '"none"', "reason": _NO_TOOLS},
+    ),
+    "functions": (lambda functions: not functions, "unsupported_parameter", _NOT_SUPPORTED, {"reason": _NO_TOOLS}),
+    "function_call": (
+        lambda call: call in (None, "none"),
+        "unsupported_value",
+        _ONLY,
+        {"allowed": '"none"', "reason": _NO_TOOLS},
+    ),
     "response_format": (
         lambda format: format in (None, {"type": "text"}),
         "unsupported_value",
-        'Only {"type": "text"} is supported: an answer is text with citations, not JSON.',
+        _ONLY,
+        {"allowed": '{"type": "text"}', "reason": "an answer is text with citations, not JSON."},
     ),
-    "logprobs": (lambda logprobs: not logprobs, "unsupported_value", "Log probabilities are not returned."),
-    "top_logprobs": (lambda top: top is None, "unsupported_parameter", "Log probabilities are not returned."),
-    "logit_bias": (lambda bias: not bias, "unsupported_parameter", "Token biases cannot be applied to answers."),
+    "logprobs": (
+        lambda logprobs: not logprobs,
+        "unsupported_value",
+        _ONLY,
+        {"allowed": "false", "reason": "log probabilities are not returned."},
+    ),
+    "top_logprobs": (
+        lambda top: top is None,
+        "unsupported_parameter",
+        _NOT_SUPPORTED,
+        {"reason": "log probabilities are not returned."},
+    ),
+    "logit_bias": (
+        lambda bias: not bias,
+        "unsupported_parameter",
+        _NOT_SUPPORTED,
+        {"reason": "token biases cannot be applied to answers."},
+    ),
     "modalities": (
         lambda modalities: modalities in (None, ["text"]),
         "unsupported_value",
-        'Only ["text"] is supported: answers are text.',
+        _ONLY,
+        {"allowed": '["text"]', "reason": "answers are text."},
     ),
-    "audio": (lambda audio: audio is None, "unsupported_parameter", "Answers are text, not audio."),
-    "prediction": (lambda prediction: prediction is None, "unsupported_parameter", "Predicted outputs are not used."),
+    "audio": (
+        lambda audio: audio is None,
+        "unsupported_parameter",
+        _NOT_SUPPORTED,
+        {"reason": "answers are text, not audio."},
+    ),
+    "prediction": (
+        lambda prediction: prediction is None,
+        "unsupported_parameter",
+        _NOT_SUPPORTED,
+        {"reason": "predicted outputs are not used."},
+    ),
     "web_search_options": (
         lambda options: options is None,
         "unsupported_parameter",
-        "Answers come from the organization's documents, not from a web search.",
+        _NOT_SUPPORTED,
+        {"reason": "answers come from the organization's documents, not from a web search."},
     ),
-    "moderation": (lambda moderation: moderation is None, "unsupported_parameter", "Moderation is not offered."),
+    "moderation": (
+        lambda moderation: moderation is None,
+        "unsupported_parameter",
+        _NOT_SUPPORTED,
+        {"reason": "moderation is not offered."},
+    ),
     "store": (
         lambda store: not store,
         "unsupported_value",
-        "store=true is not supported: Folio keeps no completions for distillation or evals.",
+        _ONLY,
+        {"allowed": "false", "reason": "Folio keeps no completions for distillation or evals."},
     ),
 }
 # Shown in the route's description.
@@ -59,19 +105,10 @@ REFUSED = ", ".join(f"`{name}`" for name in _REFUSALS)
 
 
 def _refuse(name: str, value: Any) -> Any:
-    acceptable, kind, reason = _REFUSALS[name]
+    acceptable, kind, template, context = _REFUSALS[name]
     if not acceptable(value):
-        raise _unsupported(kind, name, reason)
+        raise PydanticCustomError(kind, template, {"param": name, **context})
     return value
-
-
-def _unsupported(kind: str, param: str, reason: str) -> PydanticCustomError:
-    template = (
-        "'{param}' is not supported: {reason}"
-        if kind == "unsupported_parameter"
-        else ("This value of '{param}' is not supported: {reason}")
-    )
-    return PydanticCustomError(kind, template, {"param": param, "reason": reason})
 
 
 class ContentPart(RequestModel):
@@ -110,8 +147,10 @@ class ChatCompletionMessage(RequestModel):
     @classmethod
     def _nothing_of_tools_or_audio(cls, value: Any, info: ValidationInfo) -> Any:
         if value:
-            reason = "Answers are text, not audio." if info.field_name == "audio" else _NO_TOOLS
-            raise _unsupported("unsupported_parameter", info.field_name or "", reason)
+            reason = "answers are text, not audio." if info.field_name == "audio" else _NO_TOOLS
+            raise PydanticCustomError(
+                "unsupported_parameter", _NOT_SUPPORTED, {"param": info.field_name, "reason": reason}
+            )
         return value
 
     def text(self) -> str:

@@ -69,7 +69,7 @@ async def test_pages_search_answers_and_errors(corpus: Account, server: Served) 
         async with stream:
             events = [event async for event in stream]
         with pytest.raises(NotFoundError) as missing:
-            await folio.jobs.get("0197a3c2-5b1e-7cc4-9d2a-3f6e1b8a9c01")
+            await folio.jobs.wait("0197a3c2-5b1e-7cc4-9d2a-3f6e1b8a9c01")
 
     assert len(first.items) == 2
     assert first.has_next_page()

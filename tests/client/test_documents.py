@@ -19,6 +19,7 @@ from folio_client import (
     NotFoundError,
     SourcesEvent,
     UnsupportedMediaTypeError,
+    WaitTimeout,
 )
 
 from tests.client.conftest import CORPUS, Account, Served, new_account, write_folder
@@ -123,6 +124,19 @@ def test_waiting_for_one_job_follows_only_its_events(server: Served, gate: threa
     assert job.status == "succeeded"
     [stream] = server.recorder.made("GET", EVENTS)
     assert stream.query["subject"] == [str(job.id)]
+
+
+def test_a_wait_ends_at_its_timeout_with_the_jobs_still_running(server: Served, gate: threading.Event) -> None:
+    account = new_account(server.url)
+
+    with Folio(server.url, api_key=account.api_key) as folio:
+        sent = folio.documents.upload(b"Still being read.\n", filename="slow.md")
+        assert sent.job_id is not None
+        with pytest.raises(WaitTimeout) as late:
+            folio.jobs.wait(sent.job_id, timeout=0.5)
+
+    assert late.value.code == "WAIT_TIMEOUT"
+    assert [(job.id, job.finished) for job in late.value.jobs] == [(sent.job_id, False)]
 
 
 def test_a_second_run_with_a_checkpoint_sends_only_the_files_that_changed(server: Served, tmp_path: Path) -> None:

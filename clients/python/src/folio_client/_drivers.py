@@ -13,6 +13,7 @@ import socket
 import threading
 import time
 from collections.abc import Awaitable, Iterable, Sequence
+from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from contextlib import suppress
 from typing import TypeVar, cast
 
@@ -66,16 +67,18 @@ class SyncDriver:
     def map(self, flows: Iterable[Flow[R]], concurrency: int) -> list[R]:
         """The flows' results in order, at most `concurrency` running at once (threads); the first failure stops
         the flows not started yet and is raised once the running ones have ended."""
-        from concurrent.futures import ThreadPoolExecutor
-
         with ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="folio") as pool:
             futures = [pool.submit(self.run, flow) for flow in flows]
             try:
-                return [future.result() for future in futures]
-            except BaseException:
-                for future in futures:
-                    future.cancel()
+                wait(futures, return_when=FIRST_EXCEPTION)
+            except BaseException:  # interrupted: the running flows end, the others never start
+                pool.shutdown(wait=False, cancel_futures=True)
                 raise
+            failures = [error for future in futures if future.done() and (error := future.exception()) is not None]
+            if failures:
+                pool.shutdown(wait=False, cancel_futures=True)
+                raise failures[0]
+        return [future.result() for future in futures]
 
     def _do(self, action: Action, listeners: list[_ThreadListener]) -> object:
         if isinstance(action, Send):

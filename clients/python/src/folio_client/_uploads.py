@@ -15,7 +15,7 @@ from uuid import UUID
 import httpx
 
 from folio_client._core import Call, Core, Flow, Upload, path
-from folio_client.errors import APIStatusError
+from folio_client.errors import APIStatusError, FolioError
 from folio_client.models import Document, Job, UploadedDocument, UploadResponse
 from folio_client.pagination import PageData
 
@@ -32,8 +32,9 @@ FileSource = str | os.PathLike[str] | bytes
 @dataclass(frozen=True)
 class FileUpload:
     """How one file of a folder upload went. `job_id` is the ingestion job to wait for (None when the document
-    was already ingested); `error` says why the server refused the file; `resumed` marks a file a checkpoint
-    showed as sent by an earlier run (then `document` is None: only its ids are known)."""
+    was already ingested); `error` says why the file was not taken: the server refused it (its code), or it could
+    not be read (`FILE_UNREADABLE`); `resumed` marks a file a checkpoint showed as sent by an earlier run (then
+    `document` is None: only its ids are known)."""
 
     path: Path
     document_id: UUID | None = None
@@ -41,7 +42,7 @@ class FileUpload:
     document: Document | None = None
     deduplicated: bool = False
     resumed: bool = False
-    error: APIStatusError | None = None
+    error: FolioError | None = None
 
 
 @dataclass(frozen=True)
@@ -183,17 +184,20 @@ def _stamp(file: Path) -> list[int]:
 
 
 def upload_file(core: Core, file: Path, call: Call, checkpoint: Checkpoint) -> Flow[FileUpload]:
-    """One file of a folder: skipped when the checkpoint has it; a refusal of the file is its outcome, while a
-    refusal of the credentials, a rate limit that outlasts the retries or a server failure stops the folder."""
-    resumed = checkpoint.resumed(file)
-    if resumed is not None:
-        return resumed
+    """One file of a folder: skipped when the checkpoint has it; a refusal of the file, or a file that cannot be
+    read, is its outcome, while a refusal of the credentials, a rate limit that outlasts the retries or a server
+    failure stops the folder."""
     try:
+        resumed = checkpoint.resumed(file)
+        if resumed is not None:
+            return resumed
         uploaded = yield from upload(core, call)
     except APIStatusError as error:
         if error.status in _FATAL_STATUSES or error.status >= 500:
             raise
         return FileUpload(file, error=error)
+    except OSError as error:
+        return FileUpload(file, error=FolioError(error.strerror or str(error), code="FILE_UNREADABLE"))
     job_id = yield from ingestion_job(core, uploaded)
     outcome = FileUpload(
         file,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import builtins
 import os
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
@@ -32,120 +31,122 @@ OnFileProgress = Callable[[Path, int], None]
 OnFile = Callable[[FileUpload], None]
 
 
-class _Calls:
-    """The documents' requests, for both clients."""
+def _upload_call(
+    core: Core,
+    file: FileSource,
+    *,
+    filename: str | None = None,
+    title: str | None = None,
+    tags: Sequence[str] | None = None,
+    metadata: Mapping[str, Any] | None = None,
+    allow_duplicate: bool = False,
+    on_progress: Callable[[int], None] | None = None,
+) -> Call:
+    return upload_call(
+        file,
+        filename=filename,
+        title=title,
+        tags=tags,
+        metadata=metadata,
+        allow_duplicate=allow_duplicate,
+        on_progress=on_progress,
+        timeout=httpx.Timeout(UPLOAD_TIMEOUT, connect=core.timeout.connect),
+    )
 
-    def __init__(self, core: Core) -> None:
-        self.core = core
 
-    def upload(
-        self,
-        file: FileSource,
-        *,
-        filename: str | None = None,
-        title: str | None = None,
-        tags: Sequence[str] | None = None,
-        metadata: Mapping[str, Any] | None = None,
-        allow_duplicate: bool = False,
-        on_progress: Callable[[int], None] | None = None,
-    ) -> Call:
-        return upload_call(
-            file,
-            filename=filename,
-            title=title,
-            tags=tags,
-            metadata=metadata,
-            allow_duplicate=allow_duplicate,
-            on_progress=on_progress,
-            timeout=httpx.Timeout(UPLOAD_TIMEOUT, connect=self.core.timeout.connect),
+def _folder(
+    core: Core,
+    folder: str | os.PathLike[str],
+    *,
+    pattern: str,
+    tags: Sequence[str] | None,
+    metadata: Mapping[str, Any] | None,
+    allow_duplicate: bool,
+    checkpoint: str | os.PathLike[str] | None,
+    on_progress: OnFileProgress | None,
+    on_file: OnFile | None,
+) -> tuple[list[Flow[FileUpload]], list[Path]]:
+    """A flow per file to send, and the files left out."""
+    root = Path(folder)
+    files, skipped = collect(root, pattern)
+    record = Checkpoint(None if checkpoint is None else Path(checkpoint), root)
+
+    def flow(file: Path) -> Flow[FileUpload]:
+        progress = None if on_progress is None else (lambda sent: on_progress(file, sent))
+        call = _upload_call(
+            core, file, tags=tags, metadata=metadata, allow_duplicate=allow_duplicate, on_progress=progress
         )
+        outcome = yield from upload_file(core, file, call, record)
+        if on_file is not None:
+            on_file(outcome)
+        return outcome
 
-    def folder(
-        self,
-        folder: str | os.PathLike[str],
-        *,
-        pattern: str,
-        tags: Sequence[str] | None,
-        metadata: Mapping[str, Any] | None,
-        allow_duplicate: bool,
-        checkpoint: str | os.PathLike[str] | None,
-        on_progress: OnFileProgress | None,
-        on_file: OnFile | None,
-    ) -> tuple[list[Flow[FileUpload]], list[Path]]:
-        """A flow per file to send, and the files left out."""
-        root = Path(folder)
-        files, skipped = collect(root, pattern)
-        record = Checkpoint(None if checkpoint is None else Path(checkpoint), root)
+    return [flow(file) for file in files], skipped
 
-        def flow(file: Path) -> Flow[FileUpload]:
-            progress = None if on_progress is None else (lambda sent: on_progress(file, sent))
-            call = self.upload(
-                file, tags=tags, metadata=metadata, allow_duplicate=allow_duplicate, on_progress=progress
-            )
-            outcome = yield from upload_file(self.core, file, call, record)
-            if on_file is not None:
-                on_file(outcome)
-            return outcome
 
-        return [flow(file) for file in files], skipped
+def _list(
+    core: Core,
+    cursor: str | None,
+    *,
+    status: DocumentStatus | None,
+    kind: FileKind | None,
+    tags: Sequence[str] | None,
+    created_after: datetime | None,
+    created_before: datetime | None,
+    title_contains: str | None,
+    limit: int | None,
+) -> Flow[PageData[Document]]:
+    params = query(
+        status=status,
+        type=kind,
+        tag=None if tags is None else list(tags),
+        created_after=created_after,
+        created_before=created_before,
+        q=title_contains,
+        limit=limit,
+        cursor=cursor,
+    )
+    return core.fetch(Call("GET", path("/documents"), params=params), PageData[Document])
 
-    def list(
-        self,
-        cursor: str | None,
-        *,
-        status: DocumentStatus | None,
-        kind: FileKind | None,
-        tags: Sequence[str] | None,
-        created_after: datetime | None,
-        created_before: datetime | None,
-        title_contains: str | None,
-        limit: int | None,
-    ) -> Flow[PageData[Document]]:
-        params = query(
-            status=status,
-            type=kind,
-            tag=None if tags is None else builtins.list(tags),
-            created_after=created_after,
-            created_before=created_before,
-            q=title_contains,
-            limit=limit,
-            cursor=cursor,
-        )
-        return self.core.fetch(Call("GET", path("/documents"), params=params), PageData[Document])
 
-    def get(self, document_id: UUID | str) -> Flow[Document]:
-        return self.core.fetch(Call("GET", path("/documents/{}", document_id)), Document)
+def _get(core: Core, document_id: UUID | str) -> Flow[Document]:
+    return core.fetch(Call("GET", path("/documents/{}", document_id)), Document)
 
-    def update(
-        self,
-        document_id: UUID | str,
-        *,
-        title: str | None,
-        tags: Sequence[str] | None,
-        metadata: Mapping[str, Any] | None,
-    ) -> Flow[Document]:
-        body: dict[str, Any] = {}
-        if title is not None:
-            body["title"] = title
-        if tags is not None:
-            body["tags"] = builtins.list(tags)
-        if metadata is not None:
-            body["metadata"] = dict(metadata)
-        call = Call("PATCH", path("/documents/{}", document_id), json=body, retry_safe=True)
-        return self.core.fetch(call, Document)
 
-    def delete(self, document_id: UUID | str) -> Flow[None]:
-        yield from self.core.send(Call("DELETE", path("/documents/{}", document_id)))
+def _update(
+    core: Core,
+    document_id: UUID | str,
+    *,
+    title: str | None,
+    tags: Sequence[str] | None,
+    metadata: Mapping[str, Any] | None,
+) -> Flow[Document]:
+    body: dict[str, Any] = {}
+    if title is not None:
+        body["title"] = title
+    if tags is not None:
+        body["tags"] = list(tags)
+    if metadata is not None:
+        body["metadata"] = dict(metadata)
+    call = Call("PATCH", path("/documents/{}", document_id), json=body, retry_safe=True)
+    return core.fetch(call, Document)
 
-    def content(self, document_id: UUID | str) -> Flow[DocumentContent]:
-        return self.core.fetch(Call("GET", path("/documents/{}/content", document_id)), DocumentContent)
 
-    def chunks(self, document_id: UUID | str, cursor: str | None, limit: int | None) -> Flow[PageData[Chunk]]:
-        call = Call("GET", path("/documents/{}/chunks", document_id), params=query(limit=limit, cursor=cursor))
-        return self.core.fetch(call, PageData[Chunk])
+def _delete(core: Core, document_id: UUID | str) -> Flow[None]:
+    yield from core.send(Call("DELETE", path("/documents/{}", document_id)))
 
-    def reindex(self, document_id: UUID | str) -> Flow[Job]:
-        return self.core.fetch(Call("POST", path("/documents/{}/reindex", document_id)), Job)
+
+def _content(core: Core, document_id: UUID | str) -> Flow[DocumentContent]:
+    return core.fetch(Call("GET", path("/documents/{}/content", document_id)), DocumentContent)
+
+
+def _chunks(core: Core, document_id: UUID | str, cursor: str | None, limit: int | None) -> Flow[PageData[Chunk]]:
+    call = Call("GET", path("/documents/{}/chunks", document_id), params=query(limit=limit, cursor=cursor))
+    return core.fetch(call, PageData[Chunk])
+
+
+def _reindex(core: Core, document_id: UUID | str) -> Flow[Job]:
+    return core.fetch(Call("POST", path("/documents/{}/reindex", document_id)), Job)
 
 
 class Documents(SyncResource):
@@ -163,7 +164,8 @@ class Documents(SyncResource):
         """Send a file (a path, or bytes with a `filename`) for ingestion. The answer holds the document and its
         ingestion `job_id` (wait for it with `jobs.wait`); content the organization already has answers with that
         document, `deduplicated`, unless `allow_duplicate`. `on_progress` hears the bytes sent so far."""
-        call = _Calls(self._core).upload(
+        call = _upload_call(
+            self._core,
             file,
             filename=filename,
             title=title,
@@ -193,7 +195,8 @@ class Documents(SyncResource):
         the upload and are raised. With `checkpoint` (a file the upload keeps), a second run skips the files the
         first one sent, unchanged since. `on_progress(path, bytes_sent)` and `on_file(outcome)` are called from
         the upload threads."""
-        flows, skipped = _Calls(self._core).folder(
+        flows, skipped = _folder(
+            self._core,
             folder,
             pattern=pattern,
             tags=tags,
@@ -217,9 +220,9 @@ class Documents(SyncResource):
         limit: int | None = None,
     ) -> SyncPage[Document]:
         """Documents oldest first; iterating the page goes on through the next ones (`limit` per request)."""
-        calls = _Calls(self._core)
         return self._pages(
-            lambda cursor: calls.list(
+            lambda cursor: _list(
+                self._core,
                 cursor,
                 status=status,
                 kind=kind,
@@ -232,7 +235,7 @@ class Documents(SyncResource):
         )
 
     def get(self, document_id: UUID | str) -> Document:
-        return self._run(_Calls(self._core).get(document_id))
+        return self._run(_get(self._core, document_id))
 
     def update(
         self,
@@ -243,23 +246,22 @@ class Documents(SyncResource):
         metadata: Mapping[str, Any] | None = None,
     ) -> Document:
         """Change the title, or replace the tags or the metadata."""
-        return self._run(_Calls(self._core).update(document_id, title=title, tags=tags, metadata=metadata))
+        return self._run(_update(self._core, document_id, title=title, tags=tags, metadata=metadata))
 
     def delete(self, document_id: UUID | str) -> None:
         """Delete the document, its file, chunks and pending jobs (deleting it again is no error)."""
-        self._run(_Calls(self._core).delete(document_id))
+        self._run(_delete(self._core, document_id))
 
     def content(self, document_id: UUID | str) -> DocumentContent:
         """The extracted text, with its page boundaries."""
-        return self._run(_Calls(self._core).content(document_id))
+        return self._run(_content(self._core, document_id))
 
     def chunks(self, document_id: UUID | str, *, limit: int | None = None) -> SyncPage[Chunk]:
-        calls = _Calls(self._core)
-        return self._pages(lambda cursor: calls.chunks(document_id, cursor, limit))
+        return self._pages(lambda cursor: _chunks(self._core, document_id, cursor, limit))
 
     def reindex(self, document_id: UUID | str) -> Job:
         """Ingest again; the new version replaces the old one when its job succeeds."""
-        return self._run(_Calls(self._core).reindex(document_id))
+        return self._run(_reindex(self._core, document_id))
 
 
 class AsyncDocuments(AsyncResource):
@@ -274,7 +276,8 @@ class AsyncDocuments(AsyncResource):
         allow_duplicate: bool = False,
         on_progress: Callable[[int], None] | None = None,
     ) -> UploadedDocument:
-        call = _Calls(self._core).upload(
+        call = _upload_call(
+            self._core,
             file,
             filename=filename,
             title=title,
@@ -298,7 +301,8 @@ class AsyncDocuments(AsyncResource):
         on_progress: OnFileProgress | None = None,
         on_file: OnFile | None = None,
     ) -> FolderUpload:
-        flows, skipped = _Calls(self._core).folder(
+        flows, skipped = _folder(
+            self._core,
             folder,
             pattern=pattern,
             tags=tags,
@@ -321,9 +325,9 @@ class AsyncDocuments(AsyncResource):
         title_contains: str | None = None,
         limit: int | None = None,
     ) -> AsyncPager[Document]:
-        calls = _Calls(self._core)
         return self._pages(
-            lambda cursor: calls.list(
+            lambda cursor: _list(
+                self._core,
                 cursor,
                 status=status,
                 kind=kind,
@@ -336,7 +340,7 @@ class AsyncDocuments(AsyncResource):
         )
 
     async def get(self, document_id: UUID | str) -> Document:
-        return await self._run(_Calls(self._core).get(document_id))
+        return await self._run(_get(self._core, document_id))
 
     async def update(
         self,
@@ -346,17 +350,16 @@ class AsyncDocuments(AsyncResource):
         tags: Sequence[str] | None = None,
         metadata: Mapping[str, Any] | None = None,
     ) -> Document:
-        return await self._run(_Calls(self._core).update(document_id, title=title, tags=tags, metadata=metadata))
+        return await self._run(_update(self._core, document_id, title=title, tags=tags, metadata=metadata))
 
     async def delete(self, document_id: UUID | str) -> None:
-        await self._run(_Calls(self._core).delete(document_id))
+        await self._run(_delete(self._core, document_id))
 
     async def content(self, document_id: UUID | str) -> DocumentContent:
-        return await self._run(_Calls(self._core).content(document_id))
+        return await self._run(_content(self._core, document_id))
 
     def chunks(self, document_id: UUID | str, *, limit: int | None = None) -> AsyncPager[Chunk]:
-        calls = _Calls(self._core)
-        return self._pages(lambda cursor: calls.chunks(document_id, cursor, limit))
+        return self._pages(lambda cursor: _chunks(self._core, document_id, cursor, limit))
 
     async def reindex(self, document_id: UUID | str) -> Job:
-        return await self._run(_Calls(self._core).reindex(document_id))
+        return await self._run(_reindex(self._core, document_id))

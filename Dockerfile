@@ -34,14 +34,17 @@ WORKDIR /src
 
 FROM uv AS build
 # Dependencies first, from the lock alone: this layer is built again only when pyproject.toml or uv.lock change.
-# Every locked package has a wheel for this platform, so no compiler is needed even here.
+# Every locked package has a wheel for this platform, so no compiler is needed even here. The SDK (the CLI's client)
+# is a package of this repository, built from its sources (mounted writable: its build writes beside them).
 RUN --mount=type=cache,target=/root/.cache/uv \
     --mount=type=bind,source=pyproject.toml,target=pyproject.toml \
     --mount=type=bind,source=uv.lock,target=uv.lock \
+    --mount=type=bind,source=clients/python,target=clients/python,rw=true \
     uv sync --frozen --no-dev --no-editable --no-install-project
 COPY pyproject.toml uv.lock README.md ./
 COPY src/ src/
 RUN --mount=type=cache,target=/root/.cache/uv \
+    --mount=type=bind,source=clients/python,target=clients/python,rw=true \
     uv sync --frozen --no-dev --no-editable
 
 
@@ -50,15 +53,15 @@ FROM uv AS test
 RUN apt-get update \
     && apt-get install --yes --no-install-recommends redis-server=5:7.0.* \
     && rm -rf /var/lib/apt/lists/*
-# The Python SDK is a dev dependency (its tests run against this server).
-COPY clients/python/ clients/python/
 RUN --mount=type=cache,target=/root/.cache/uv \
     --mount=type=bind,source=pyproject.toml,target=pyproject.toml \
     --mount=type=bind,source=uv.lock,target=uv.lock \
+    --mount=type=bind,source=clients/python,target=clients/python,rw=true \
     uv sync --frozen --no-editable --no-install-project
 COPY pyproject.toml uv.lock README.md ./
 COPY src/ src/
 RUN --mount=type=cache,target=/root/.cache/uv \
+    --mount=type=bind,source=clients/python,target=clients/python,rw=true \
     uv sync --frozen --no-editable
 COPY tests/ tests/
 # pytest and hypothesis keep their files in the working directory.

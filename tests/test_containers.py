@@ -262,9 +262,12 @@ def test_the_image_is_the_slim_python_of_the_project_with_the_lock_installed_by_
     assert {(m["source"], m["target"]) for m in mounts(dependencies) if m["type"] == "bind"} == {
         ("pyproject.toml", "pyproject.toml"),
         ("uv.lock", "uv.lock"),
+        ("clients/python", "clients/python"),
     }
     for step in (dependencies, project_install):
         assert {"type": "cache", "target": "/root/.cache/uv"} in mounts(step)
+        # The SDK, a path dependency, is built from its sources in both steps.
+        assert ("clients/python", "clients/python") in {(m.get("source"), m.get("target")) for m in mounts(step)}
         assert {"--frozen", "--no-dev", "--no-editable"} <= set(step.arguments.split())
     assert "--no-install-project" in dependencies.arguments
 

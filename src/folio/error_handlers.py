@@ -9,6 +9,7 @@ import structlog
 from fastapi import FastAPI, Request, WebSocket, WebSocketDisconnect
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import iter_route_contexts
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException
@@ -50,7 +51,7 @@ async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
     return render(ValidationFailed(details={"errors": errors}))
 
 
-async def _http_error(_: Request, exc: Exception) -> JSONResponse:
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     exc = cast(HTTPException, exc)
     # FastAPI wraps errors raised while reading the body (such as our size limit) in a 400.
     if isinstance(exc.__cause__, FolioError):
@@ -62,12 +63,28 @@ async def _http_error(_: Request, exc: Exception) -> JSONResponse:
     if exc.status_code == 404:
         error = NotFound()
     elif exc.status_code == 405:
-        error = MethodNotAllowed(headers=exc.headers)
+        error = MethodNotAllowed(headers={**(exc.headers or {}), "Allow": _allowed_methods(request)})
     elif exc.status_code < 500:
         error = ValidationFailed(str(exc.detail))
     else:
         error = InternalError()
     return render(error)
+
+
+def _allowed_methods(request: Request) -> str:
+    """The methods of the resource the request's path names: of every route with the most literal path template
+    that matches it (`/shares/links` rather than `/shares/{share_id}`), as the OpenAPI document lists them.
+
+    Starlette's 405 names the methods of the first route whose path matched, which may be another template, and
+    one template is often several routes (`GET` and `POST /units` are two functions; routers included apart may
+    share a template).
+    """
+    path = request.url.path.removeprefix(request.scope.get("root_path", ""))
+    routes = [context for context in iter_route_contexts(request.app.routes) if context.methods]
+    templates = [str(context.path_format) for context in routes if context.path_regex.match(path)]
+    template = min(templates, key=lambda each: each.count("{"), default=None)
+    methods = {method for context in routes if context.path_format == template for method in context.methods or ()}
+    return ", ".join(sorted(methods))
 
 
 async def _pool_timeout(_: Request, exc: Exception) -> JSONResponse:

@@ -18,6 +18,7 @@ import numpy as np
 import numpy.typing as npt
 
 from folio.embeddings.provider import EmbeddingProvider
+from folio.llm._sentences import ORDINAL_DOT, agrees, guess_language, sentence_starts
 
 MODEL = "folio-extractive"
 NO_ANSWER = "The documents found do not contain an answer to this question."
@@ -225,8 +226,9 @@ def _stem(word: str) -> str:
 # A list item's marker: "-", "*", "•", "1.", "2)", "(a)", "b)". The marker is not part of the sentence.
 _BULLET = re.compile(r"[ \t]*(?:[-*+•‣◦▪●–—]|\(?\d{1,3}[.)]|\(?[a-z]\))[ \t]+")
 _MARKDOWN_HEADING = re.compile(r"[ \t]{0,3}#{1,6}[ \t]+")
-# Where a sentence may end: terminal punctuation, maybe closing quotes or brackets, then a space.
-_SENTENCE_END = re.compile(r"[.!?…]+[\"'”’)\]»]*(?=\s)")
+# Where a sentence may end: terminal punctuation, maybe closing quotes or brackets (French spaces before its »),
+# then a space; or a Chinese or Japanese full stop, question or exclamation mark, which no space follows.
+_SENTENCE_END = re.compile(r"[.!?…]+(?:[\"'”’)\]»]|[ \u00a0\u202f]»)*(?=\s)|[。！？｡]+[」』）】\"'”’)\]]*")
 _DOTTED = re.compile(r"(?:[a-z]\.)+[a-z]")
 # Abbreviations after which a full stop never ends a sentence (a missed cut costs less than a "Dr." sentence).
 _ABBREVIATIONS = frozenset(
@@ -239,10 +241,10 @@ _NUMBER_ABBREVIATIONS = frozenset("no nos vol fig figs eq ch sec art para pp mar
 _CONTINUING = tuple(".!?…,;:-–—/(&")
 # A line ending with these (before closing quotes or brackets) ends its sentence or introduces what follows.
 _FINISHED = tuple(".!?…:;")
-_CLOSING = "\"'”’)]»"
+_CLOSING = "\"'”’)]» \u00a0\u202f」』）】"
 
 
-def split_sentences(text: str, *, headings: bool = True) -> list[tuple[int, int]]:
+def split_sentences(text: str, language: str | None = None, /, *, headings: bool = True) -> list[tuple[int, int]]:
     """`(start, end)` spans of the sentences of `text`, in order, trimmed of surrounding whitespace.
 
     Lines are joined into paragraphs (text extracted from PDFs wraps mid-sentence), except that a blank line, a
@@ -256,15 +258,27 @@ def split_sentences(text: str, *, headings: bool = True) -> list[tuple[int, int]
 
     With `headings=False`, headings (Markdown ones, and short unpunctuated lines with text after them) are left
     out: they name a topic without saying anything about it, so they neither answer nor summarise.
+
+    Chinese and Japanese sentences end at their own full stops and marks, with no space after them. An elided
+    article does not hide an abbreviation (French "l'art. 5"). In another `language` than English (ISO 639-1;
+    guessed from the text's function words when not given), a full stop ends a sentence only where that
+    language's rules (sentencex) agree, and after a number only where the language does not write ordinals so
+    (German "ab 1. Januar").
     """
+    language = language or guess_language(text)
     spans: list[tuple[int, int]] = []
     for paragraph in _paragraphs(text):
         if paragraph.heading and not headings:
             continue
         start = paragraph.start
+        starts = None
+        if language not in (None, "en"):
+            starts = sentence_starts(language, text, paragraph.start, paragraph.end)
         for match in _SENTENCE_END.finditer(text, paragraph.start, paragraph.end):
             following = _skip_space(text, match.end(), paragraph.end)
-            if following == paragraph.end or not _ends_sentence(text, paragraph.start, match, following):
+            if following == paragraph.end or not _ends_sentence(text, paragraph.start, match, following, language):
+                continue
+            if starts is not None and match.group()[0] in ".!?…" and not agrees(starts, match.start(), following):
                 continue
             spans.extend(_cut_long(text, start, match.end()))
             start = following
@@ -330,20 +344,26 @@ def _reads_as_heading(line: str, following: str | None) -> bool:
     )
 
 
-def _ends_sentence(text: str, block_start: int, end: re.Match[str], following: int) -> bool:
+def _ends_sentence(text: str, block_start: int, end: re.Match[str], following: int, language: str | None) -> bool:
     if text[following].islower():
         return False
+    if end.group()[-1] in "」』" and text[following] in "とっ":
+        return False  # a quotation within the sentence: 「明日来ます。」と言った。
     if end.group().rstrip(_CLOSING) != ".":
         return True
     word_start = end.start()
     while word_start > block_start and not text[word_start - 1].isspace():
         word_start -= 1
-    word = text[word_start : end.start()].lstrip("\"'“‘([").lower()
+    word = text[word_start : end.start()].lstrip("\"'“‘([«").lower()
     if len(word) == 1 and word.isalpha():
         return False  # an initial: J. R. R. Tolkien
-    if word in _ABBREVIATIONS or _DOTTED.fullmatch(word):
+    if language in ORDINAL_DOT and word.isdigit() and len(word) <= 2:
+        return False  # an ordinal: ab 1. Januar, im 19. Jahrhundert
+    # The word after an elided article or preposition: l'art., d'env.
+    bare = re.split(r"['’]", word)[-1]
+    if {word, bare} & _ABBREVIATIONS or _DOTTED.fullmatch(word):
         return False
-    return not (word in _NUMBER_ABBREVIATIONS and text[following].isdigit())
+    return not ({word, bare} & _NUMBER_ABBREVIATIONS and text[following].isdigit())
 
 
 def _skip_space(text: str, index: int, end: int) -> int:

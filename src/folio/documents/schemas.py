@@ -41,6 +41,13 @@ class DocumentRead(ReadModel):
     integration_id: UUID | None = Field(description="The integration that synced it (null: not synced).")
     external_id: str | None = Field(description="Its id at the integration's source.")
     version: int = Field(description="The live chunk version; it grows by one with every completed (re)index.")
+    language: str | None = Field(
+        description="The language its text was detected in when it was last indexed (ISO 639-1, such as `de` or "
+        "`zh`): its keyword index stems words by that language's rules where PostgreSQL has them. Null when the "
+        "text was too short or mixed to tell (it is then indexed with the deployment's default), and for "
+        "documents indexed before languages were detected (English; reindex to detect).",
+        examples=["de"],
+    )
     page_count: int | None
     char_count: int | None
     chunk_count: int | None

@@ -38,6 +38,8 @@ class ExtractedText:
     text: str
     pages: tuple[PageSpan, ...]
     title: str | None = None
+    # The language of `text` (ISO 639-1) once ingestion has detected it; None before, or when it could not be told.
+    language: str | None = None
     _page_starts: list[int] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
@@ -26,6 +27,7 @@ from folio.jobs.kinds import INGEST_DOCUMENT
 from folio.jobs.runner import JobContext, settled
 from folio.llm.provider import Usage
 from folio.models import Document, DocumentContent, DocumentStatus
+from folio.search import languages
 from folio.search.repository import SearchRepository
 from folio.settings import IngestionSettings
 from folio.usage.repository import EMBEDDING
@@ -46,11 +48,15 @@ class Ingestion:
         storage: Storage,
         embedder: Callable[[], EmbeddingProvider],
         meter: Meter,
+        *,
+        text_search_config: str = "english",
     ) -> None:
         self.settings = settings
         self.storage = storage
         self.embedder = embedder
         self.meter = meter
+        # The configuration of text whose language cannot be told (too short, mixed).
+        self.text_search_config = text_search_config
 
     async def __call__(self, context: JobContext) -> None:
         document = await self._start(context)
@@ -73,6 +79,8 @@ class Ingestion:
     async def _ingest(self, context: JobContext, document: Document) -> None:
         await context.progress(2, f"extracting {document.filename}", stage="extracting")
         extracted = await self._extract(context, document)
+        extracted = replace(extracted, language=await anyio.to_thread.run_sync(languages.detect, extracted.text))
+        config = languages.config_for(extracted.language, default=self.text_search_config)
         pages = len(extracted.pages)
         await context.progress(20, f"extracted {pages} page{'s' if pages != 1 else ''}", stage="chunking")
         chunks = await anyio.to_thread.run_sync(chunk_with_settings, extracted, self.settings)
@@ -85,7 +93,7 @@ class Ingestion:
             batch = chunks[first : first + _EMBED_STEP]
             vectors = await embedder.embed([chunk.text for chunk in batch])
             rows = [
-                chunk_row(document.org_id, document.id, version, chunk, vector.tolist())
+                chunk_row(document.org_id, document.id, version, chunk, vector.tolist(), config=config)
                 for chunk, vector in zip(batch, vectors, strict=True)
             ]
             async with context.fenced() as session:
@@ -138,6 +146,7 @@ class Ingestion:
             live.page_count = len(extracted.pages)
             live.char_count = len(extracted.text)
             live.chunk_count = chunk_count
+            live.language = extracted.language
             live.processed_at = datetime.now(UTC)
             if extracted.title and live.title == live.filename:
                 live.title = extracted.title[:500]
@@ -192,8 +201,10 @@ def chunk_with_settings(extracted: ExtractedText, settings: IngestionSettings) -
     )
 
 
-def chunk_row(org_id: UUID, document_id: UUID, version: int, chunk: Chunk, vector: list[float]) -> dict[str, Any]:
-    """The `chunks` row of a chunk of a document's version."""
+def chunk_row(
+    org_id: UUID, document_id: UUID, version: int, chunk: Chunk, vector: list[float], *, config: str
+) -> dict[str, Any]:
+    """The `chunks` row of a chunk of a document's version, indexed with the text search configuration `config`."""
     return {
         "org_id": org_id,
         "document_id": document_id,
@@ -207,4 +218,6 @@ def chunk_row(org_id: UUID, document_id: UUID, version: int, chunk: Chunk, vecto
         "page_breaks": list(chunk.page_breaks),
         "token_count": chunk.token_count,
         "embedding": vector,
+        "search_config": config,
+        "search_text": languages.search_text(chunk.text),
     }

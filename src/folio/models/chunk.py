@@ -3,7 +3,7 @@ from __future__ import annotations
 from uuid import UUID
 
 from pgvector.sqlalchemy import Vector
-from sqlalchemy import Computed, ForeignKey, Index, Integer, SmallInteger, Text
+from sqlalchemy import FetchedValue, ForeignKey, Index, Integer, SmallInteger, String, Text
 from sqlalchemy.dialects.postgresql import ARRAY, TSVECTOR
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -18,7 +18,8 @@ class Chunk(IdMixin, Base):
     __tablename__ = "chunks"
     __table_args__ = (
         Index("ix_chunks_document_id_version", "document_id", "version", "ordinal"),
-        Index("ix_chunks_org_id", "org_id"),
+        # Search walks it for the configurations an organization's chunks use.
+        Index("ix_chunks_org_id_search_config", "org_id", "search_config"),
         Index(
             "ix_chunks_embedding_hnsw",
             "embedding",
@@ -42,6 +43,12 @@ class Chunk(IdMixin, Base):
     page_breaks: Mapped[list[int] | None] = mapped_column(ARRAY(Integer))
     token_count: Mapped[int] = mapped_column(SmallInteger)
     embedding: Mapped[list[float]] = mapped_column(Vector(EMBEDDING_DIMENSION))
-    search_vector: Mapped[str] = mapped_column(
-        TSVECTOR, Computed("to_tsvector('english', text)", persisted=True), deferred=True
-    )
+    # The PostgreSQL text search configuration of the document's language (`folio.search.languages`); `simple`
+    # for a language PostgreSQL does not stem. Chunks indexed before languages were detected are `english`.
+    search_config: Mapped[str] = mapped_column(String(32), server_default="english")
+    # The text as the index reads it when that is not `text` itself: Chinese, Japanese and Korean runs of
+    # characters as their pairs. Null otherwise.
+    search_text: Mapped[str | None] = mapped_column(Text, deferred=True)
+    # Built by the trigger `chunks_search_vector` (migration ea9d3a9a0d08): to_tsvector(search_config,
+    # coalesce(search_text, text)). A generated column could not take its configuration from the row.
+    search_vector: Mapped[str] = mapped_column(TSVECTOR, server_default=FetchedValue(), deferred=True)

@@ -64,6 +64,9 @@ class Document(IdMixin, CreatedAtMixin, Base):
     sha256: Mapped[str] = mapped_column(String(64))
     # The chunk version searches see; a reindex writes version + 1 beside it and then moves this pointer.
     version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # The language its text was detected in when last indexed (ISO 639-1); null when it could not be told, or for a
+    # document indexed before languages were detected. Its chunks' `search_config` follows from it.
+    language: Mapped[str | None] = mapped_column(String(16))
     page_count: Mapped[int | None]
     char_count: Mapped[int | None]
     chunk_count: Mapped[int | None]

@@ -231,7 +231,7 @@ class RecordRepository:
             await self.session.execute(delete(Chunk).where(tuple_(Chunk.document_id, Chunk.version).in_(pairs)))
 
     async def publish(self, rows: Sequence[dict[str, Any]]) -> None:
-        """Make new versions live: each dict holds `row_id`, `version`, `chunk_count`, `char_count`."""
+        """Make new versions live: each dict holds `row_id`, `version`, `chunk_count`, `char_count`, `language`."""
         documents = table(Document)
         await self.session.execute(
             update(documents)
@@ -240,6 +240,7 @@ class RecordRepository:
                 version=bindparam("version"),
                 chunk_count=bindparam("chunk_count"),
                 char_count=bindparam("char_count"),
+                language=bindparam("language"),
                 page_count=1,
                 status=DocumentStatus.READY.value,
                 processed_at=func.now(),

@@ -40,6 +40,7 @@ from folio.plans import service as plans
 from folio.records.importer import write_block
 from folio.records.repository import BatchRepository, RecordRepository, ToIndex
 from folio.records.rows import RecordMapping, RecordRow, RowError, RowReader
+from folio.search import languages
 from folio.search.repository import SearchRepository
 from folio.settings import IngestionSettings, RecordSettings
 from folio.usage.repository import EMBEDDING
@@ -60,6 +61,8 @@ class RecordImport:
         embedder: Callable[[], EmbeddingProvider],
         meter: Meter,
         enrichment: EnrichmentRunner,
+        *,
+        text_search_config: str = "english",
     ) -> None:
         self.settings = settings
         self.ingestion = ingestion
@@ -67,6 +70,8 @@ class RecordImport:
         self.embedder = embedder
         self.meter = meter
         self.enrichment = enrichment
+        # The configuration of records whose language cannot be told (most short ones).
+        self.text_search_config = text_search_config
 
     async def __call__(self, context: JobContext) -> None:
         batch = await self._start(context)
@@ -199,9 +204,10 @@ class RecordImport:
                 return
             after = items[-1].document_id
             chunked = await anyio.to_thread.run_sync(self._chunk, items)
+            found = await anyio.to_thread.run_sync(_detect, items)
             texts = [chunk.text for chunks in chunked for chunk in chunks]
             vectors = await embedder.embed(texts)
-            live = await self._publish(context, batch, items, chunked, vectors)
+            live = await self._publish(context, batch, items, chunked, found, vectors)
             tokens = sum(chunk.token_count for chunks in chunked for chunk in chunks)
             await self.meter.record(context.principal, EMBEDDING, embedder.model, Usage(prompt_tokens=tokens))
             indexed += len(live)
@@ -220,6 +226,7 @@ class RecordImport:
         batch: RecordBatch,
         items: Sequence[ToIndex],
         chunked: Sequence[Sequence[Chunk]],
+        found: Sequence[str | None],
         vectors: Embeddings,
     ) -> dict[UUID, Embeddings]:
         """Write the chunks of the records still waiting and make them live; each one's mean vector, by id."""
@@ -229,13 +236,14 @@ class RecordImport:
             rows: list[dict[str, Any]] = []
             means: dict[UUID, Embeddings] = {}
             first = 0
-            for item, chunks in zip(items, chunked, strict=True):
+            for item, chunks, language in zip(items, chunked, found, strict=True):
                 own = vectors[first : first + len(chunks)]
                 first += len(chunks)
                 if item.document_id not in waiting:
                     continue
+                config = languages.config_for(language, default=self.text_search_config)
                 rows += [
-                    chunk_row(batch.org_id, item.document_id, item.version + 1, chunk, vector.tolist())
+                    chunk_row(batch.org_id, item.document_id, item.version + 1, chunk, vector.tolist(), config=config)
                     for chunk, vector in zip(chunks, own, strict=True)
                 ]
                 if len(own):
@@ -257,8 +265,9 @@ class RecordImport:
                         "version": item.version + 1,
                         "chunk_count": len(chunks),
                         "char_count": len(item.text),
+                        "language": language,
                     }
-                    for item, chunks in zip(items, chunked, strict=True)
+                    for item, chunks, language in zip(items, chunked, found, strict=True)
                     if item.document_id in waiting
                 ]
             )
@@ -314,6 +323,10 @@ def _emit(session: AsyncSession, batch: RecordBatch, type: EventType) -> None:
         error_message=batch.error_message,
     )
     emit(session, org_id=batch.org_id, type=type, subject_id=batch.id, data=data)
+
+
+def _detect(items: Sequence[ToIndex]) -> list[str | None]:
+    return [languages.detect(item.text) for item in items]
 
 
 def _batch_id(context: JobContext) -> UUID:

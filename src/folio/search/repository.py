@@ -1,6 +1,11 @@
 """SQL of search: the live chunks a search may see, BM25 over PostgreSQL's full-text index, pgvector nearest
 neighbours, the per-organization term statistics BM25 needs (and, through `folio.analytics.trending.rollup`,
-trending's daily counts of cases by lexeme), and the search log."""
+trending's daily counts of cases by lexeme), and the search log.
+
+Each chunk is indexed with its own text search configuration (its document's language, `folio.search.languages`).
+A query is analysed with every configuration the organization's chunks use: its lexemes are the union of theirs,
+and BM25's statistics, counted by lexeme from the chunks' own vectors, hold across configurations as they are. A
+phrase or a negation is matched against each chunk as analysed with that chunk's configuration."""
 
 from __future__ import annotations
 
@@ -22,6 +27,7 @@ from sqlalchemy import (
     func,
     insert,
     literal_column,
+    or_,
     select,
     text,
     true,
@@ -51,6 +57,20 @@ _COUNT_TERMS = text(
     """
 )
 _FORGET_TERMS = text("DELETE FROM search_terms WHERE org_id = :org_id AND lexeme = ANY(:lexemes) AND chunks <= 0")
+# The configurations of the organization's chunks, one probe of ix_chunks_org_id_search_config each (a loose index
+# scan: DISTINCT would read every entry of the organization).
+_CONFIGS = text(
+    """
+    WITH RECURSIVE found(config) AS (
+        SELECT min(search_config) FROM chunks WHERE org_id = :org_id
+        UNION ALL
+        SELECT (SELECT min(search_config) FROM chunks WHERE org_id = :org_id AND search_config > found.config)
+        FROM found
+        WHERE found.config IS NOT NULL
+    )
+    SELECT config FROM found WHERE config IS NOT NULL
+    """
+)
 _COUNT_CHUNKS = text(
     """
     INSERT INTO search_corpora (org_id, chunks, tokens)
@@ -116,18 +136,27 @@ class SearchRepository:
             return Corpus(chunks=0, average_tokens=1.0)
         return Corpus(chunks=row.chunks, average_tokens=max(row.tokens / row.chunks, 1.0))
 
-    async def terms(self, org_id: UUID, config: str, words: str, corpus: Corpus) -> list[Term]:
-        """The query's lexemes (stemmed, stop words out, as the index has them) that occur in the organization,
-        with their inverse document frequency (BM25's, never negative)."""
+    async def configs(self, org_id: UUID) -> list[str]:
+        """The text search configurations the organization's chunks are indexed with."""
+        return list((await self.session.scalars(_CONFIGS, {"org_id": org_id})).all())
+
+    async def terms(self, org_id: UUID, config: str | Sequence[str], words: str, corpus: Corpus) -> list[Term]:
+        """The query's lexemes (stemmed, stop words out, as the index has them) under each configuration `config`
+        names that occur in the organization, with their inverse document frequency (BM25's, never negative)."""
         statement = text(
             """
             SELECT q.lexeme, s.chunks
-            FROM unnest(tsvector_to_array(to_tsvector(CAST(:config AS regconfig), :words))) AS q(lexeme)
+            FROM (
+                SELECT DISTINCT lexeme
+                FROM unnest(CAST(:configs AS text[])) AS c(config),
+                unnest(tsvector_to_array(to_tsvector(CAST(c.config AS regconfig), :words))) AS lexeme
+            ) AS q
             JOIN search_terms s ON s.org_id = :org_id AND s.lexeme = q.lexeme
             WHERE s.chunks > 0
             """
         )
-        rows = await self.session.execute(statement, {"config": config, "words": words, "org_id": org_id})
+        parameters = {"configs": _names(config), "words": words, "org_id": org_id}
+        rows = await self.session.execute(statement, parameters)
         return [
             Term(lexeme, chunks, math.log(1 + (corpus.chunks - chunks + 0.5) / (chunks + 0.5)))
             for lexeme, chunks in rows.all()
@@ -140,7 +169,7 @@ class SearchRepository:
         terms: Sequence[Term],
         *,
         corpus: Corpus,
-        config: str,
+        config: str | Sequence[str],
         required: str | None,
         limit: int,
         scored: int,
@@ -175,7 +204,7 @@ class SearchRepository:
         filters: SearchFilters,
         terms: Sequence[Term],
         corpus: Corpus,
-        config: str,
+        config: str | Sequence[str],
         required: str | None,
         limit: int,
         scored: int,
@@ -221,7 +250,7 @@ class SearchRepository:
         filters: SearchFilters,
         embedding: list[float],
         *,
-        config: str,
+        config: str | Sequence[str],
         required: str | None,
         limit: int,
         exact: bool,
@@ -248,12 +277,13 @@ class SearchRepository:
         # A relaxed-order scan may return neighbours slightly out of order.
         return sorted((Ranked(chunk_id, 1.0 - float(value)) for chunk_id, value in rows), key=lambda hit: -hit.score)
 
-    async def hits(self, chunk_ids: Sequence[UUID], *, config: str, highlight: str | None) -> dict[UUID, Any]:
+    async def hits(self, chunk_ids: Sequence[UUID], *, highlight: str | None) -> dict[UUID, Any]:
         """The chunks to show, with their document and a passage where `highlight` (a tsquery) is marked with
-        \\ue000 … \\ue001."""
+        \\ue000 … \\ue001 by each chunk's configuration; `paired` says whether its index read CJK pairs, which that
+        passage cannot mark."""
         if highlight:
             snippet = func.ts_headline(
-                cast(config, REGCONFIG),
+                cast(Chunk.search_config, REGCONFIG),
                 Chunk.text,
                 cast(highlight, TSQUERY),
                 "StartSel=\ue000, StopSel=\ue001, MaxWords=40, MinWords=20, MaxFragments=2, FragmentDelimiter=\u2026 ",
@@ -269,6 +299,7 @@ class SearchRepository:
                 Chunk.ordinal,
                 Chunk.text,
                 snippet.label("snippet"),
+                Chunk.search_text.is_not(None).label("paired"),
                 Document.title,
                 Document.kind,
                 Document.source_url,
@@ -332,9 +363,21 @@ def _live(principal: Principal, filters: SearchFilters) -> Any:
     return tuple_(Chunk.document_id, Chunk.version).in_(documents)
 
 
-def _matching(config: str, query: str) -> Any:
-    """Chunks that satisfy a web-search style query (phrases, negations) under the text search configuration."""
-    return Chunk.search_vector.op("@@")(func.websearch_to_tsquery(cast(config, REGCONFIG), query))
+def _matching(config: str | Sequence[str], query: str) -> Any:
+    """Chunks that satisfy a web-search style query (phrases, negations) as analysed with their own configuration,
+    among `config`. One indexable condition per configuration, so the GIN index still finds them."""
+    return or_(
+        *(
+            (Chunk.search_config == name)
+            & Chunk.search_vector.op("@@")(func.websearch_to_tsquery(cast(name, REGCONFIG), query))
+            for name in _names(config)
+        )
+    )
+
+
+def _names(config: str | Sequence[str]) -> list[str]:
+    """One configuration or several, as a list."""
+    return [config] if isinstance(config, str) else list(config)
 
 
 def any_of(terms: Sequence[Term]) -> str:

@@ -23,7 +23,8 @@ from folio.db import release, spare_connections
 from folio.embeddings.provider import EmbeddingProvider
 from folio.observability import metrics
 from folio.pagination import InvalidCursor
-from folio.search.repository import Ranked, SearchRepository, any_of
+from folio.search import languages
+from folio.search.repository import Ranked, SearchRepository, Term, any_of
 from folio.search.schemas import (
     MAX_DEPTH,
     HitScores,
@@ -48,12 +49,13 @@ class Parsed:
 
 
 def parse_query(query: str) -> Parsed:
-    """Split a query into the words that rank (every word, phrases included) and the part that filters."""
+    """Split a query into the words that rank (every word, phrases included) and the part that filters, both as
+    the index reads them (`languages.searchable`)."""
     phrases = _PHRASE.findall(query)
     negations = [match.strip() for match in _NEGATION.findall(_PHRASE.sub(" ", query))]
     words = _NEGATION.sub(" ", query).replace('"', " ")
     required = " ".join(phrase for phrase in [*phrases, *negations] if phrase.strip('"-').strip())
-    return Parsed(words=" ".join(words.split()), required=required or None)
+    return Parsed(words=languages.searchable(" ".join(words.split())), required=languages.searchable(required) or None)
 
 
 async def search(
@@ -74,7 +76,9 @@ async def search(
     repository = SearchRepository(session)
     parsed = parse_query(request.query)
     corpus = await repository.corpus(principal.org_id)
-    terms = await repository.terms(principal.org_id, settings.text_search_config, parsed.words, corpus)
+    # The query is analysed as each of the organization's chunks was indexed (the default for an empty one).
+    configs = await repository.configs(principal.org_id) or [settings.text_search_config]
+    terms = await repository.terms(principal.org_id, configs, parsed.words, corpus)
 
     async def keyword_side() -> list[Ranked]:
         return await repository.keyword(
@@ -82,7 +86,7 @@ async def search(
             request.filters,
             terms,
             corpus=corpus,
-            config=settings.text_search_config,
+            config=configs,
             required=parsed.required,
             limit=depth,
             scored=settings.keyword_candidates,
@@ -99,7 +103,7 @@ async def search(
             principal,
             request.filters,
             embedding.tolist(),
-            config=settings.text_search_config,
+            config=configs,
             required=parsed.required,
             limit=depth,
         )
@@ -121,13 +125,12 @@ async def search(
 
     ranked = _fuse(request, settings, keyword, vector)
     page = ranked[offset : offset + request.top_k]
-    rows = await repository.hits(
-        [chunk_id for chunk_id, _ in page], config=settings.text_search_config, highlight=any_of(terms) or None
-    )
+    rows = await repository.hits([chunk_id for chunk_id, _ in page], highlight=any_of(terms) or None)
     keyword_by_id = {hit.chunk_id: (rank, hit.score) for rank, hit in enumerate(keyword, 1)}
     vector_by_id = {hit.chunk_id: (rank, hit.score) for rank, hit in enumerate(vector, 1)}
     items = [
-        _hit(rows[chunk_id], fused, keyword_by_id.get(chunk_id), vector_by_id.get(chunk_id)) for chunk_id, fused in page
+        _hit(rows[chunk_id], terms, fused, keyword_by_id.get(chunk_id), vector_by_id.get(chunk_id))
+        for chunk_id, fused in page
     ]
     end = offset + len(page)
     next_cursor = _cursor(request, end) if end < len(ranked) and end < MAX_DEPTH else None
@@ -167,7 +170,13 @@ def _fuse(
     return sorted(fused.items(), key=lambda item: (-item[1], item[0]))
 
 
-def _hit(row: Row[Any], fused: float, keyword: tuple[int, float] | None, vector: tuple[int, float] | None) -> SearchHit:
+def _hit(
+    row: Row[Any],
+    terms: list[Term],
+    fused: float,
+    keyword: tuple[int, float] | None,
+    vector: tuple[int, float] | None,
+) -> SearchHit:
     return SearchHit(
         chunk_id=row.id,
         document_id=row.document_id,
@@ -178,7 +187,7 @@ def _hit(row: Row[Any], fused: float, keyword: tuple[int, float] | None, vector:
         page_end=row.page_end,
         ordinal=row.ordinal,
         text=row.text,
-        snippet=_marked(row.snippet),
+        snippet=_marked(_paired_snippet(row.text, terms) if row.paired else row.snippet),
         scores=HitScores(
             keyword=None if keyword is None else round(keyword[1], 6),
             vector=None if vector is None else round(vector[1], 6),
@@ -187,6 +196,27 @@ def _hit(row: Row[Any], fused: float, keyword: tuple[int, float] | None, vector:
             vector_rank=None if vector is None else vector[0],
         ),
     )
+
+
+def _paired_snippet(text: str, terms: list[Term], width: int = 240) -> str:
+    """The passage of a chunk indexed by CJK pairs (which ts_headline cannot find in the text): `width` characters
+    from a little before the first of the query's pairs it holds, each run of them marked; its start when none."""
+    pairs = [term.lexeme for term in terms if languages.paired(term.lexeme)]
+    spans: list[list[int]] = []
+    for start, end in sorted((m.start(), m.end()) for pair in pairs for m in re.finditer(re.escape(pair), text)):
+        if spans and start <= spans[-1][1]:
+            spans[-1][1] = max(spans[-1][1], end)
+        else:
+            spans.append([start, end])
+    begin = max(spans[0][0] - width // 5, 0) if spans else 0
+    end = min(begin + width, len(text))
+    pieces, cursor = [], begin
+    for start, stop in spans:
+        start, stop = max(start, cursor), min(stop, end)
+        if start < stop:
+            pieces += [text[cursor:start], _MARK_OPEN, text[start:stop], _MARK_CLOSE]
+            cursor = stop
+    return "".join([*pieces, text[cursor:end]])
 
 
 def _marked(snippet: str) -> str:

@@ -18,6 +18,7 @@ from starlette.types import ExceptionHandler
 
 from folio.db_retry import busy_answer
 from folio.errors import (
+    ERROR_CODES,
     ErrorEnvelope,
     FolioError,
     InternalError,
@@ -128,8 +129,10 @@ def error_responses(*errors: type[FolioError]) -> dict[int | str, dict[str, Any]
             {"model": ErrorEnvelope, "description": "", "content": {"application/json": {"examples": {}}}},
         )
         entry["description"] = " ".join(filter(None, [entry["description"], f"`{error.code}`: {error.describe()}"]))
+        # A code's example is that of the error that defines it (NulCharacter is a case of VALIDATION_ERROR, which
+        # the description tells): responses that list the same codes show the same examples, and are shared.
         entry["content"]["application/json"]["examples"][error.code] = {
             "summary": error.code,
-            "value": error().envelope("7f3c9a1e0b5d4c2a"),
+            "value": ERROR_CODES[error.code]().envelope("7f3c9a1e0b5d4c2a"),
         }
     return responses

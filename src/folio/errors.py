@@ -9,11 +9,21 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, JsonValue
+from pydantic.config import JsonDict
+
+
+def _code_enum(schema: JsonDict) -> None:
+    # When the schema is made, not at import: by then every domain's errors module has registered its codes.
+    schema["enum"] = list[JsonValue](folio_error_codes())
 
 
 class ErrorBody(BaseModel):
-    code: str = Field(description="Stable, machine-readable error code.", examples=["NOT_FOUND"])
+    code: str = Field(
+        description="Stable, machine-readable error code: `GET /api/v1/errors` lists them with their meaning.",
+        examples=["NOT_FOUND"],
+        json_schema_extra=_code_enum,
+    )
     message: str = Field(description="Human-readable explanation.")
     details: dict[str, Any] = Field(default_factory=dict, description="Structured context, such as fields.")
     request_id: str | None = Field(None, description="The X-Request-ID of the request, for support.")
@@ -24,6 +34,11 @@ class ErrorEnvelope(BaseModel):
 
 
 ERROR_CODES: dict[str, type[FolioError]] = {}
+
+
+def folio_error_codes() -> list[str]:
+    """Folio's codes, sorted (tests declare errors of their own)."""
+    return sorted(code for code, error in ERROR_CODES.items() if error.__module__.startswith("folio."))
 
 
 class FolioError(Exception):

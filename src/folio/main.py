@@ -66,6 +66,7 @@ from folio.observability.logging import configure_logging
 from folio.observability.metrics import instrument_pool
 from folio.observability.middleware import Load, RequestMiddleware
 from folio.observability.startup import log_startup
+from folio.openapi import refine_openapi
 from folio.orgs import router as orgs_router
 from folio.plans import router as plans_router
 from folio.ratelimit import RateLimiter
@@ -249,6 +250,7 @@ def create_app(settings: Settings | None = None, *, job_handlers: Mapping[str, H
     )
     install_docs(app)
     document_credentials(app)
+    refine_openapi(app)
     app.add_middleware(
         CORSMiddleware,
         allow_origins=settings.http.cors_origins or (["*"] if settings.is_development else []),

@@ -55,6 +55,7 @@ _UPLOAD_BODY: dict[str, Any] = {
     "content": {
         "multipart/form-data": {
             "schema": {
+                "title": "DocumentUploadForm",
                 "type": "object",
                 "required": ["files"],
                 "properties": {

@@ -240,7 +240,7 @@ async def export_search(
     f"`{TooManyExportJobs.code}` beyond). Recorded in the audit log.",
 )
 async def create_export(
-    body: Annotated[ExportJobCreate, Body(openapi_examples=JOB_EXAMPLES)],
+    body: Annotated[ExportJobCreate, Body(openapi_examples=JOB_EXAMPLES, title="ExportJobCreate")],
     principal: CurrentPrincipal,
     request: Request,
     session: SessionDep,

@@ -36,6 +36,7 @@ _BATCH_BODY: dict[str, Any] = {
     "content": {
         "multipart/form-data": {
             "schema": {
+                "title": "CaseBatchForm",
                 "type": "object",
                 "required": ["file", "mapping"],
                 "properties": {

@@ -33,6 +33,13 @@ class ErrorEnvelope(BaseModel):
     error: ErrorBody
 
 
+class StreamError(BaseModel):
+    """The `data` of a stream's `error` event, or of the last event of a stream the server ends."""
+
+    code: str = Field(description="Stable, machine-readable error code.", json_schema_extra=_code_enum)
+    message: str = Field(description="Human-readable explanation.")
+
+
 ERROR_CODES: dict[str, type[FolioError]] = {}
 
 

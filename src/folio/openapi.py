@@ -8,6 +8,9 @@
   present" and types the field as required. That is true of a response (Pydantic serializes every field), not of
   a request, which may leave the field out: request schemas say their defaults in the description instead, and a
   component that both carry is split in two, as FastAPI splits input and output schemas that differ.
+- Event streams are typed: `event_stream` names each stream's events as components (a union discriminated by the
+  event's name, `data` as JSON of a named schema) and describes the stream as OpenAPI 3.2 does, `itemSchema` one
+  event and `schema` their array, which is what openapi-typescript (that reads `schema` only) types.
 - Request text holds no NUL: the request middleware refuses one anywhere in the URL, a form or a JSON body
   (`NulCharacter`), so every string a request carries says so with a pattern.
 """
@@ -20,12 +23,24 @@ from collections.abc import Iterator
 from typing import Any
 
 from fastapi import FastAPI
+from pydantic import TypeAdapter
 
 JSON = dict[str, Any]
 HTTP_METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
 SCHEMAS = "#/components/schemas/"
 NO_NUL = "^[^\\x00]*$"
 _FORM_SUFFIXES = {"multipart/form-data": "Form", "application/x-www-form-urlencoded": "Form"}
+# The events of each stream, by component name: what `event_stream` declared, added to every document.
+_STREAM_EVENTS: dict[str, Any] = {}
+
+
+def event_stream(name: str, events: Any) -> JSON:
+    """The `text/event-stream` media type of a response whose events are `events` (a TypedDict of an event's
+    fields, or a union of them), which becomes the component `name`."""
+    if _STREAM_EVENTS.setdefault(name, events) is not events:
+        raise ValueError(f"two event streams are named {name}")
+    reference = {"$ref": SCHEMAS + name}
+    return {"itemSchema": reference, "schema": {"type": "array", "items": reference}}
 
 
 def refine_openapi(app: FastAPI) -> None:
@@ -44,6 +59,7 @@ def refine_openapi(app: FastAPI) -> None:
 
 
 def refine(schema: JSON) -> JSON:
+    add_stream_events(schema)
     name_request_bodies(schema)
     share_error_responses(schema)
     for operation in operations(schema):
@@ -68,6 +84,24 @@ def operations(schema: JSON) -> Iterator[JSON]:
 def pascal(name: str) -> str:
     """`auth-login` → `AuthLogin`, `AUTH_REQUIRED` → `AuthRequired`."""
     return "".join(part[:1].upper() + part[1:].lower() for part in name.replace("-", "_").split("_") if part)
+
+
+def add_stream_events(schema: JSON) -> None:
+    """The components `event_stream` names. They are made as Pydantic validates (`data` is a string holding JSON,
+    with its `contentSchema`); a model the routes describe already keeps the routes' description, which is how the
+    server serializes it."""
+    components = schema["components"]["schemas"]
+    for name, events in _STREAM_EVENTS.items():
+        made = TypeAdapter(events).json_schema(ref_template=SCHEMAS + "{model}", mode="validation")
+        for each, definition in made.pop("$defs", {}).items():
+            components.setdefault(each, definition)
+        components[name] = made
+    for operation in operations(schema):
+        for response in operation["responses"].values():
+            stream = response.get("content", {}).get("text/event-stream", {})
+            if "$ref" in stream.get("itemSchema", {}):
+                # FastAPI merges its own description of a server-sent event into the one declared.
+                stream["itemSchema"] = {"$ref": stream["itemSchema"]["$ref"]}
 
 
 def name_request_bodies(schema: JSON) -> None:

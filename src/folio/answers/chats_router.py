@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from folio.answers import chats_service as chats
 from folio.answers import service
-from folio.answers.deps import ANSWER_EVENTS, LLM_FAILURES, answerer_for, sse
+from folio.answers.deps import CHAT_EVENTS, LLM_FAILURES, answerer_for, sse
 from folio.answers.errors import ChatNotFound
 from folio.answers.schemas import ChatCreate, ChatDetail, ChatMessageRead, ChatRead, MessageAnswer, MessageCreate
 from folio.answers.service import Event
@@ -65,7 +65,7 @@ async def get_chat(chat_id: UUID, principal: Asker, session: SessionDep) -> Chat
     response_model=MessageAnswer,
     responses={
         **authenticated(Forbidden, ChatNotFound, *LLM_FAILURES),
-        200: ANSWER_EVENTS,
+        200: CHAT_EVENTS,
     },
     summary="Ask a question in a chat",
     description=(

@@ -6,18 +6,21 @@ import asyncio
 import itertools
 import json
 from collections.abc import AsyncGenerator, AsyncIterator
-from typing import Any, TypeVar
+from typing import Annotated, Any, Literal, NotRequired, TypeVar
 
 import structlog
 from fastapi import Request
 from fastapi.sse import EventSourceResponse, format_sse_event
+from pydantic import Field, Json
 from sqlalchemy.ext.asyncio import AsyncSession
+from typing_extensions import TypedDict
 
+from folio.answers.schemas import AnswerDelta, AnswerDone, AnswerSources, ChatAnswerDone
 from folio.answers.service import Answerer, Event
 from folio.auth.principal import Principal
 from folio.db import release
 from folio.embeddings.factory import LazyProvider
-from folio.errors import FolioError, InternalError
+from folio.errors import FolioError, InternalError, StreamError
 from folio.events.sse_stream import RETRY_MILLISECONDS
 from folio.llm.errors import (
     LLMBusy,
@@ -30,6 +33,7 @@ from folio.llm.errors import (
 )
 from folio.llm.extractive import ExtractiveEngine
 from folio.llm.registry import LLMRegistry
+from folio.openapi import event_stream
 from folio.plans.errors import PlanLimitReached
 from folio.settings import EventSettings, Settings
 from folio.usage.errors import BudgetExceeded
@@ -56,25 +60,59 @@ LLM_FAILURES = (
     PlanLimitReached,
 )
 
-# One server-sent event of an answer, as OpenAPI describes a stream's items; `data` is a JSON object.
-ANSWER_EVENTS: dict[str, Any] = {
-    "description": "The answer's events when `stream` is true, numbered; a comment line (`: heartbeat`) while the "
-    "model is silent.",
-    "content": {
-        "text/event-stream": {
-            "schema": {
-                "type": "object",
-                "required": ["event", "data"],
-                "properties": {
-                    "event": {"type": "string", "enum": ["sources", "delta", "done", "error"]},
-                    "data": {"type": "string", "description": "A JSON object."},
-                    "id": {"type": "string", "description": "The event's number in the stream: 1, 2, …"},
-                    "retry": {"type": "integer", "description": "With the first event: milliseconds before a retry."},
-                },
-            }
-        }
-    },
-}
+
+class _Numbered(TypedDict):
+    id: Annotated[str, Field(description="The event's number in the stream: 1, 2, …")]
+    retry: NotRequired[Annotated[int, Field(description="With the first event: milliseconds before a retry.")]]
+
+
+class AnswerSourcesEvent(_Numbered):
+    """The first event: the numbered passages the answer is written from."""
+
+    event: Literal["sources"]
+    data: Json[AnswerSources]
+
+
+class AnswerDeltaEvent(_Numbered):
+    """The next piece of the answer's text."""
+
+    event: Literal["delta"]
+    data: Json[AnswerDelta]
+
+
+class AnswerDoneEvent(_Numbered):
+    """The last event: whether it answers, what it cites, the model and its usage."""
+
+    event: Literal["done"]
+    data: Json[AnswerDone]
+
+
+class ChatAnswerDoneEvent(_Numbered):
+    """The last event of a chat's answer: `done`, with the stored assistant turn."""
+
+    event: Literal["done"]
+    data: Json[ChatAnswerDone]
+
+
+class AnswerErrorEvent(_Numbered):
+    """The language model failed midway: the last event."""
+
+    event: Literal["error"]
+    data: Json[StreamError]
+
+
+def _answer_events(name: str, done: Any) -> dict[str, Any]:
+    """The 200 `text/event-stream` response of an answer (`stream: true`): its events, a union by `event`."""
+    events = Annotated[AnswerSourcesEvent | AnswerDeltaEvent | done | AnswerErrorEvent, Field(discriminator="event")]
+    return {
+        "description": "The answer's events when `stream` is true, numbered; a comment line (`: heartbeat`) while "
+        "the model is silent.",
+        "content": {"text/event-stream": event_stream(name, events)},
+    }
+
+
+ANSWER_EVENTS = _answer_events("AnswerStreamEvent", AnswerDoneEvent)
+CHAT_EVENTS = _answer_events("ChatStreamEvent", ChatAnswerDoneEvent)
 
 
 async def answerer_for(request: Request, session: AsyncSession, principal: Principal, kind: str) -> Answerer:

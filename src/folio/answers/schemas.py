@@ -135,6 +135,33 @@ class UsageRead(BaseModel):
     total_tokens: int
 
 
+class AnswerSources(BaseModel):
+    """The `data` of a streamed answer's first event, `sources`: the numbered passages it is written from."""
+
+    sources: list[SourceRead]
+
+
+class AnswerDelta(BaseModel):
+    """The `data` of a `delta` event: the next piece of the answer's text."""
+
+    text: str
+
+
+class AnswerDone(BaseModel):
+    """The `data` of a streamed answer's last event, `done`."""
+
+    answered: bool = Field(description="False when the documents found do not contain an answer.")
+    citations: list[Citation]
+    model: str = Field(description="`folio-extractive` for the offline engine, else the language model's name.")
+    usage: UsageRead
+
+
+class ChatAnswerDone(AnswerDone):
+    """The `data` of a streamed chat answer's last event, `done`: also the stored assistant turn."""
+
+    message_id: UUID
+
+
 class AnswerResponse(BaseModel):
     answer: str
     answered: bool = Field(description="False when the documents found do not contain an answer.")

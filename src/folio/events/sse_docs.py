@@ -1,17 +1,19 @@
 """How the event streams appear in OpenAPI: the `Event` union as a named component (clients generate one type
-per event family from it), and each stream's `text/event-stream` response with examples."""
+per event family from it), and each stream's `text/event-stream` response, its events typed, with examples."""
 
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Annotated, Any, Literal, NotRequired
 
-from pydantic import RootModel
+from pydantic import Field, Json, RootModel
+from typing_extensions import TypedDict
 
 from folio.auth.deps import authenticated
-from folio.errors import FolioError
+from folio.errors import FolioError, StreamError
 from folio.events import schemas
 from folio.events.sse_stream import RETRY_MILLISECONDS
+from folio.openapi import event_stream
 
 
 class Event(RootModel[schemas.Event]):
@@ -85,35 +87,39 @@ def _wire(*events: dict[str, Any]) -> str:
     return "\n".join([*lines, ": heartbeat", ""])
 
 
-# FastAPI describes each item of a stream (OpenAPI 3.2's `itemSchema`); `data` holds one `Event` as JSON.
-_ITEM_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "required": ["data", "event"],
-    "properties": {
-        "id": {"type": "string", "description": "The event id; absent for live-only types (`job.progress`)."},
-        "event": {"type": "string", "description": "The event type, as in `data.type`."},
-        "data": {
-            "type": "string",
-            "contentMediaType": "application/json",
-            "contentSchema": {"$ref": "#/components/schemas/Event"},
-        },
-        "retry": {"type": "integer", "description": "Milliseconds to wait before reconnecting (sent first)."},
-    },
-}
+class EventMessage(TypedDict):
+    """A server-sent event of the live stream: an `Event`, as JSON."""
+
+    event: Annotated[schemas.EventType, Field(description="The event type, as in `data.type`.")]
+    data: Json[Event]
+    id: NotRequired[Annotated[str, Field(description="The event id; absent for live-only types (`job.progress`).")]]
+    retry: NotRequired[int]
+
+
+class ReconnectMessage(TypedDict):
+    """The last event of a stream the server ends, restarting or without its database for now: reconnect with
+    `Last-Event-ID` after `retry` milliseconds."""
+
+    event: Literal["restarting", "unavailable"]
+    data: Json[StreamError]
+    retry: Annotated[int, Field(ge=0, description="Milliseconds to wait before reconnecting.")]
+    id: NotRequired[str]
+
+
+_EVENTS = event_stream("LiveEventMessage", EventMessage | ReconnectMessage)
 
 
 def stream_response(description: str, *events: dict[str, Any]) -> dict[str, Any]:
-    """The 200 `text/event-stream` response: `schema` is one event's `data` (what a client parses and types),
-    `itemSchema` the whole server-sent event; the examples are events, the description shows the wire."""
+    """The 200 `text/event-stream` response: its events typed (`LiveEventMessage`), a stream of them as the
+    example, and the description shows it on the wire."""
+    messages = [
+        {"event": event["type"], "data": json.dumps(event, separators=(",", ":"))}
+        | ({} if event["id"] is None else {"id": str(event["id"])})
+        for event in events
+    ]
     return {
-        "model": Event,
         "description": f"{description}\n\nOn the wire:\n\n```text\n{_wire(*events)}```",
-        "content": {
-            "text/event-stream": {
-                "itemSchema": _ITEM_SCHEMA,
-                "examples": {event["type"]: {"summary": event["type"], "value": event} for event in events},
-            }
-        },
+        "content": {"text/event-stream": {**_EVENTS, "example": messages}},
     }
 
 

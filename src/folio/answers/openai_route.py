@@ -10,6 +10,7 @@ import orjson
 import structlog
 from fastapi.routing import APIRoute
 from starlette.datastructures import MutableHeaders
+from starlette.exceptions import HTTPException
 from starlette.types import Message, Receive, Scope, Send
 
 from folio.answers.openai_errors import OpenAIErrorEnvelope, openai_error
@@ -27,14 +28,16 @@ class OpenAIRoute(APIRoute):
     and a failure no handler answered is a `server_error` here (logged) instead of Folio's 500 further out.
 
     Errors the outermost middleware answers before any route is chosen (a body declared larger than the limit, a
-    NUL in the URL, a process at capacity) keep Folio's envelope; OpenAI's clients read its `error.message` and
-    raise by status all the same.
+    NUL in the URL, a process at capacity), and routing's 405, keep Folio's envelope; OpenAI's clients read its
+    `error.message` and raise by status all the same.
     """
 
     async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         reshaped = _Reshaped(send)
         try:
             await super().handle(scope, receive, reshaped)
+        except HTTPException:
+            raise  # routing's 405 for a method the path lacks, answered as before any route was chosen
         except Exception as exc:
             if reshaped.started:
                 raise

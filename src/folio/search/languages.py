@@ -136,7 +136,6 @@ def paired(lexeme: str) -> bool:
 def _pairs(run: re.Match[str]) -> str:
     word = run.group()
     pairs = " ".join(word[i : i + 2] for i in range(len(word) - 1)) or word
-    # Apart from letters or digits next to the run (iPhone手机), which the parser would join to the first pair.
-    before = " " if run.start() > 0 and run.string[run.start() - 1].isalnum() else ""
-    after = " " if run.end() < len(run.string) and run.string[run.end()].isalnum() else ""
-    return before + pairs + after
+    # Spaced apart from what surrounds the run: letters (iPhone手机), and the full-width punctuation that a server
+    # whose character type is C takes for letters too.
+    return f" {pairs} "

@@ -21,6 +21,7 @@ STREAMS = {
     ("/api/v1/jobs/{job_id}/events", "get"): "LiveEventMessage",
     ("/api/v1/answers", "post"): "AnswerStreamEvent",
     ("/api/v1/chats/{chat_id}/messages", "post"): "ChatStreamEvent",
+    ("/v1/chat/completions", "post"): "ChatCompletionStreamEvent",
 }
 CONTRACT = Doc("contract.txt", "Either party may terminate this agreement with ninety days written notice.")
 

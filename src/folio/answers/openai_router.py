@@ -30,6 +30,7 @@ from folio.answers.openai_schemas import (
     AssistantMessage,
     ChatCompletion,
     ChatCompletionRequest,
+    ChatCompletionStreamEvent,
     Choice,
     ModelCard,
     ModelList,
@@ -40,6 +41,7 @@ from folio.auth.principal import Principal, Scope
 from folio.deps import EmbedderDep, MeterDep, SessionDep, SettingsDep
 from folio.errors import FolioError, Forbidden, InternalError, MethodNotAllowed, NotFound
 from folio.llm.errors import LLMCredentialsUnreadable
+from folio.openapi import event_stream
 
 log = structlog.get_logger(__name__)
 
@@ -129,15 +131,7 @@ async def create_embeddings(
         **openai_responses(Forbidden, *LLM_FAILURES, refusals=_REFUSAL_EXAMPLES),
         200: {
             "description": "The completion's chunks when `stream` is true, then `data: [DONE]`.",
-            "content": {
-                "text/event-stream": {
-                    "schema": {
-                        "type": "object",
-                        "required": ["data"],
-                        "properties": {"data": {"type": "string", "description": "A JSON chunk, or [DONE]."}},
-                    }
-                }
-            },
+            "content": {"text/event-stream": event_stream("ChatCompletionStreamEvent", ChatCompletionStreamEvent)},
         },
     },
     summary="Answer from the organization's documents (OpenAI-compatible)",

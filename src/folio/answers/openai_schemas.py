@@ -12,6 +12,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
+from typing_extensions import TypedDict
 
 from folio.answers.schemas import MAX_SOURCES, Citation, UsageRead
 from folio.schemas import RequestModel
@@ -297,3 +298,11 @@ class ChatCompletion(BaseModel):
     choices: list[Choice]
     usage: UsageRead
     citations: list[Citation] = Field(description="Folio's addition: the sources the answer's [n] markers cite.")
+
+
+class ChatCompletionStreamEvent(TypedDict):
+    """One server-sent event of a streamed completion, in OpenAI's framing: no event name or id, and `data` a
+    `chat.completion.chunk` as JSON (the last one with `citations`, then one with `usage` when asked), an error
+    object in OpenAI's shape if the model fails midway, and `[DONE]` at the end."""
+
+    data: Annotated[str, Field(description="A JSON chunk, a JSON error, or `[DONE]`.")]

@@ -196,3 +196,17 @@ def _strings(node: Any) -> Iterator[dict[str, Any]]:
     for key in ("properties", "patternProperties", "$defs"):
         for each in node.get(key, {}).values():
             yield from _strings(each)
+
+
+async def test_request_schemas_state_what_validators_check(spec: Spec) -> None:
+    """Checks written as validators, said in the schema too: a question with no character but white space, and
+    embedding inputs' counts and lengths."""
+    schemas = spec["components"]["schemas"]
+    for name, field in (("AnswerRequest", "question"), ("MessageCreate", "content")):
+        pattern = re.compile(schemas[name]["properties"][field]["pattern"])
+        assert pattern.search("What is due?")
+        assert not any(pattern.search(blank) for blank in ("", "  \t", "\x1c\x85", "a\x00b"))
+    text, texts = schemas["EmbeddingRequest"]["properties"]["input"]["anyOf"]
+    assert text["minLength"] == 1
+    assert texts["minItems"] == 1
+    assert texts["items"] == text

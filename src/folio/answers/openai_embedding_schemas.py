@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 
 import numpy as np
 import orjson
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, WithJsonSchema, field_validator
 from pydantic_core import PydanticCustomError
 
 from folio.embeddings.provider import Embeddings
@@ -25,6 +25,12 @@ _NOT_TEXT = (
 )
 
 
+_TEXT: dict[str, Any] = {"type": "string", "minLength": 1, "maxLength": MAX_INPUT_CHARS}
+_INPUT_SCHEMA: dict[str, Any] = {
+    "anyOf": [_TEXT, {"type": "array", "items": _TEXT, "minItems": 1, "maxItems": MAX_INPUTS}]
+}
+
+
 class EmbeddingRequest(RequestModel):
     model_config = ConfigDict(
         extra="forbid",
@@ -36,7 +42,8 @@ class EmbeddingRequest(RequestModel):
         },
     )
 
-    input: str | list[str] = Field(
+    # The bounds `_texts` checks, said in the schema too (`_texts` answers OpenAI's error codes).
+    input: Annotated[str | list[str], WithJsonSchema(_INPUT_SCHEMA)] = Field(
         description=f"A text, or a list of up to {MAX_INPUTS} texts; none empty, each at most {MAX_INPUT_CHARS:,} "
         "characters and the model's longest input in tokens (256 for the local MiniLM), all together at most the "
         "request's token limit. Token-id arrays are refused."

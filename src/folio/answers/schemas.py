@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
@@ -10,6 +11,9 @@ from folio.schemas import RequestModel
 from folio.search.schemas import SearchFilters
 
 MAX_SOURCES = 20
+# What `_not_blank` checks, as a JSON Schema pattern: a character other than white space (str.isspace's, which
+# has the separators \x1c-\x1f and \x85 besides JavaScript's \s), and no NUL anywhere.
+NOT_BLANK: dict[str, Any] = {"pattern": r"^[^\x00]*[^\s\x00\x1c-\x1f\x85][^\x00]*$"}
 
 
 class AnswerRequest(RequestModel):
@@ -23,7 +27,7 @@ class AnswerRequest(RequestModel):
         },
     )
 
-    question: str = Field(min_length=1, max_length=2000)
+    question: str = Field(min_length=1, max_length=2000, json_schema_extra=NOT_BLANK)
     filters: SearchFilters = Field(default_factory=SearchFilters)
     top_k: int = Field(6, ge=1, le=MAX_SOURCES, description="Passages retrieved (hybrid search) as sources.")
     stream: bool = Field(False, description="Answer as Server-Sent Events: `sources`, `delta`…, `done` or `error`.")
@@ -218,7 +222,7 @@ class MessageCreate(RequestModel):
         extra="forbid", json_schema_extra={"examples": [{"content": "And what about late payments?"}]}
     )
 
-    content: str = Field(min_length=1, max_length=2000, description="The question.")
+    content: str = Field(min_length=1, max_length=2000, description="The question.", json_schema_extra=NOT_BLANK)
     top_k: int = Field(6, ge=1, le=MAX_SOURCES)
     stream: bool = Field(False, description="Answer as Server-Sent Events, as `/answers` does.")
 

@@ -124,7 +124,7 @@ def run(out: Path) -> None:
 
 def scifact_rows(text: str) -> dict[str, str]:
     """The `keyword`, `vector` and `hybrid` rows of a SciFact table (nDCG@10 and recall@100), by mode."""
-    rows = {}
+    rows: dict[str, str] = {}
     for line in text.splitlines():
         cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
         if cells[0] in MODES and len(cells) >= 3:

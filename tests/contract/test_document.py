@@ -14,6 +14,7 @@ import pytest
 
 from folio.errors import folio_error_codes
 from folio.openapi import HTTP_METHODS, NO_NUL, SCHEMAS
+from tests.factories import register
 
 Spec = dict[str, Any]
 
@@ -210,3 +211,14 @@ async def test_request_schemas_state_what_validators_check(spec: Spec) -> None:
     assert text["minLength"] == 1
     assert texts["minItems"] == 1
     assert texts["items"] == text
+
+
+async def test_the_upload_schema_counts_files_as_the_server_does(spec: Spec, client: httpx.AsyncClient) -> None:
+    files = spec["components"]["schemas"]["DocumentUploadForm"]["properties"]["files"]
+    account = await register(client)
+    for count in (files["minItems"] - 1, files["maxItems"] + 1):
+        parts = [("files", (f"{index}.txt", b"text", "text/plain")) for index in range(count)]
+        # No file at all: a form with a title only.
+        form = {"files": parts} if parts else {"data": {"title": "no file"}, "files": {"": ("", b"", "text/plain")}}
+        refused = await client.post("/api/v1/documents", headers=account.headers, **form)
+        assert refused.status_code == 422, (count, refused.text)

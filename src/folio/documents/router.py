@@ -59,7 +59,12 @@ _UPLOAD_BODY: dict[str, Any] = {
                 "type": "object",
                 "required": ["files"],
                 "properties": {
-                    "files": {"type": "array", "items": {"type": "string", "format": "binary"}},
+                    "files": {
+                        "type": "array",
+                        "items": {"type": "string", "format": "binary"},
+                        "minItems": 1,
+                        "maxItems": 20,
+                    },
                     "title": {"type": "string", "maxLength": 500, "description": "Used when one file is sent."},
                     "tags": {
                         "type": "string",

@@ -45,6 +45,11 @@ CORPUS = {
         "Customers may return any product within thirty days of delivery. Refunds are paid to the original card "
         "once the warehouse has inspected the returned item.",
     ),
+    "visit": Doc(
+        "visit.txt",
+        "The delegation visited 北京大学 in May and signed a research agreement on climate models with its "
+        "department of atmospheric sciences.",
+    ),
 }
 
 
@@ -121,6 +126,18 @@ async def test_a_chinese_document_is_found_by_a_chinese_word(
 
     assert corpus.names(result)[0] == "library"
     assert "<mark>图书馆</mark>" in result["items"][0]["snippet"]
+
+
+async def test_an_english_passage_with_a_chinese_name_is_found_and_marked_by_either(
+    client: httpx.AsyncClient, corpus: Corpus
+) -> None:
+    by_english = await search(client, corpus, "agreements")
+    by_chinese = await search(client, corpus, "北京大学")
+
+    assert corpus.names(by_english) == ["visit"]
+    assert "<mark>agreement</mark>" in by_english["items"][0]["snippet"]
+    assert sorted(corpus.names(by_chinese)) == ["library", "visit"]
+    assert all("<mark>北京大学</mark>" in hit["snippet"] for hit in by_chinese["items"])
 
 
 async def test_keyword_search_finds_only_the_documents_with_the_words(

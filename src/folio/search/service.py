@@ -24,7 +24,7 @@ from folio.embeddings.provider import EmbeddingProvider
 from folio.observability import metrics
 from folio.pagination import InvalidCursor
 from folio.search import languages
-from folio.search.repository import Ranked, SearchRepository, Term, any_of
+from folio.search.repository import Ranked, SearchRepository, any_of
 from folio.search.schemas import (
     MAX_DEPTH,
     HitScores,
@@ -128,8 +128,9 @@ async def search(
     rows = await repository.hits([chunk_id for chunk_id, _ in page], highlight=any_of(terms) or None)
     keyword_by_id = {hit.chunk_id: (rank, hit.score) for rank, hit in enumerate(keyword, 1)}
     vector_by_id = {hit.chunk_id: (rank, hit.score) for rank, hit in enumerate(vector, 1)}
+    pairs = [term.lexeme for term in terms if languages.paired(term.lexeme)]
     items = [
-        _hit(rows[chunk_id], terms, fused, keyword_by_id.get(chunk_id), vector_by_id.get(chunk_id))
+        _hit(rows[chunk_id], pairs, fused, keyword_by_id.get(chunk_id), vector_by_id.get(chunk_id))
         for chunk_id, fused in page
     ]
     end = offset + len(page)
@@ -172,7 +173,7 @@ def _fuse(
 
 def _hit(
     row: Row[Any],
-    terms: list[Term],
+    pairs: list[str],
     fused: float,
     keyword: tuple[int, float] | None,
     vector: tuple[int, float] | None,
@@ -187,7 +188,7 @@ def _hit(
         page_end=row.page_end,
         ordinal=row.ordinal,
         text=row.text,
-        snippet=_marked(_paired_snippet(row.text, terms) if row.paired else row.snippet),
+        snippet=_marked(_paired_snippet(row.text, pairs) if row.paired and pairs else row.snippet),
         scores=HitScores(
             keyword=None if keyword is None else round(keyword[1], 6),
             vector=None if vector is None else round(vector[1], 6),
@@ -198,10 +199,9 @@ def _hit(
     )
 
 
-def _paired_snippet(text: str, terms: list[Term], width: int = 240) -> str:
+def _paired_snippet(text: str, pairs: list[str], width: int = 240) -> str:
     """The passage of a chunk indexed by CJK pairs (which ts_headline cannot find in the text): `width` characters
-    from a little before the first of the query's pairs it holds, each run of them marked; its start when none."""
-    pairs = [term.lexeme for term in terms if languages.paired(term.lexeme)]
+    from a little before the first of the query's `pairs` it holds, each run of them marked; its start when none."""
     spans: list[list[int]] = []
     for start, end in sorted((m.start(), m.end()) for pair in pairs for m in re.finditer(re.escape(pair), text)):
         if spans and start <= spans[-1][1]:

@@ -11,7 +11,7 @@ import typer
 
 from folio.cli.connection import connect
 from folio.cli.options import ApiKey, Json, Server, StreamJson
-from folio.cli.output import EXIT_FAILED, PAGE, columns, first, json_line, line, listing, plain, say
+from folio.cli.output import EXIT_FAILED, PAGE, columns, fields, first, json_line, line, listing, plain, say
 
 if TYPE_CHECKING:
     from folio_client import Document, Job, Summary
@@ -62,20 +62,20 @@ def list_documents(
 
 def _document_lines(document: Document) -> None:
     error = ": ".join(part for part in (document.error_code, document.error_message) if part)
-    fields = {
-        "id": str(document.id),
-        "title": document.title,
-        "file": f"{document.filename} ({document.kind}, {document.size_bytes} bytes)",
-        "status": document.status + (f" ({error})" if error else ""),
-        "tags": ", ".join(document.tags),
-        "pages": _count(document.page_count),
-        "chunks": _count(document.chunk_count),
-        "version": str(document.version),
-        "created": _when(document.created_at),
-        "processed": _when(document.processed_at),
-    }
-    for name, value in fields.items():
-        line(f"{name:<10} {value}")
+    fields(
+        {
+            "id": str(document.id),
+            "title": document.title,
+            "file": f"{document.filename} ({document.kind}, {document.size_bytes} bytes)",
+            "status": document.status + (f" ({error})" if error else ""),
+            "tags": ", ".join(document.tags),
+            "pages": _count(document.page_count),
+            "chunks": _count(document.chunk_count),
+            "version": str(document.version),
+            "created": _when(document.created_at),
+            "processed": _when(document.processed_at),
+        }
+    )
 
 
 @documents_app.command("get")
@@ -134,19 +134,19 @@ def list_jobs(
 
 def _job_lines(job: Job) -> None:
     error = ": ".join(part for part in (job.error_code, job.error_message) if part)
-    fields = {
-        "id": str(job.id),
-        "kind": job.kind,
-        "subject": "" if job.subject_id is None else str(job.subject_id),
-        "status": job.status + (f" ({error})" if error else ""),
-        "progress": f"{job.progress}%" + (f" {job.message or job.stage}" if job.message or job.stage else ""),
-        "attempts": f"{job.attempts} of {job.max_attempts}",
-        "created": _when(job.created_at),
-        "started": _when(job.started_at),
-        "finished": _when(job.finished_at),
-    }
-    for name, value in fields.items():
-        line(f"{name:<10} {value}")
+    fields(
+        {
+            "id": str(job.id),
+            "kind": job.kind,
+            "subject": "" if job.subject_id is None else str(job.subject_id),
+            "status": job.status + (f" ({error})" if error else ""),
+            "progress": f"{job.progress}%" + (f" {job.message or job.stage}" if job.message or job.stage else ""),
+            "attempts": f"{job.attempts} of {job.max_attempts}",
+            "created": _when(job.created_at),
+            "started": _when(job.started_at),
+            "finished": _when(job.finished_at),
+        }
+    )
 
 
 @jobs_app.command("get")

@@ -71,6 +71,13 @@ def first(pages: SyncPage[M], limit: int) -> list[M]:
     return items[:limit]
 
 
+def fields(values: dict[str, str]) -> None:
+    """One record on stdout, a field per line: its name, then its value."""
+    width = max(map(len, values)) + 1
+    for name, value in values.items():
+        line(f"{name:<{width}} {value}".rstrip())
+
+
 def columns(rows: list[list[str]], headers: list[str]) -> None:
     """Rows as aligned columns on stdout, under a header line (nothing but the header when there are none)."""
     table = [headers, *rows]

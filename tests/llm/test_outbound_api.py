@@ -135,7 +135,15 @@ async def test_a_name_that_resolves_to_an_internal_address_is_refused_when_calle
         json={"model": "fake-chat", "messages": [{"role": "user", "content": QUESTION}]},
         headers=strict.account.headers,
     )
-    error_of(completions, 502, "LLM_ENDPOINT_FORBIDDEN")
+    # The OpenAI-compatible route answers in OpenAI's error shape, with Folio's code.
+    assert completions.status_code == 502, completions.text
+    assert completions.json()["error"] | {"message": None} == {
+        "message": None,
+        "type": "server_error",
+        "param": None,
+        "code": "LLM_ENDPOINT_FORBIDDEN",
+    }
+    assert completions.json()["error"]["message"] == error["message"]
     assert strict.fake.requests == []
 
 

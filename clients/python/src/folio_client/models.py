@@ -113,6 +113,7 @@ class Document(FolioModel):
     integration_id: UUID | None
     external_id: str | None
     version: int
+    language: str | None
     page_count: int | None
     char_count: int | None
     chunk_count: int | None

@@ -314,7 +314,7 @@ def test_what_the_dockerfile_copies_exists_and_reaches_the_build_context() -> No
     for source in sources:
         assert (ROOT / source).exists(), source
         assert context.includes(source), source
-    assert context.includes("src/folio/cli.py")
+    assert context.includes("src/folio/cli/__init__.py")
     for private in (".env", "data/postgres/base", ".venv/bin/python", ".git/config", ".uv/bin/uv", "src/x/__pycache__"):
         assert not context.includes(private), private
 

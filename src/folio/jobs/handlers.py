@@ -40,9 +40,19 @@ def build_handlers(
         llm, embedder.get, settings.enrichment, meter, Limits(settings.enrichment.concurrency)
     )
     return {
-        INGEST_DOCUMENT: Ingestion(settings.ingestion, storage, embedder.get, meter),
+        INGEST_DOCUMENT: Ingestion(
+            settings.ingestion, storage, embedder.get, meter, text_search_config=settings.search.text_search_config
+        ),
         SUMMARIZE_DOCUMENT: Summarization(llm, embedder.get, settings.llm, meter),
-        IMPORT_RECORDS: RecordImport(settings.records, settings.ingestion, storage, embedder.get, meter, enrichment),
+        IMPORT_RECORDS: RecordImport(
+            settings.records,
+            settings.ingestion,
+            storage,
+            embedder.get,
+            meter,
+            enrichment,
+            text_search_config=settings.search.text_search_config,
+        ),
         ENRICH_DOCUMENTS: EnrichDocuments(enrichment),
         RELABEL_CASES: relabel_cases,
         WEBHOOK_DELIVER: DeliverWebhook(WebhookConfig.from_settings(settings)),

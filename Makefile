@@ -13,7 +13,7 @@ export UV_PYTHON := $(PYTHON)
 RUNTIME := $(VENV)/.runtime-stamp
 DEV := $(VENV)/.dev-stamp
 
-.PHONY: run test lint format bench lock clean
+.PHONY: run test lint format bench contract lock clean
 
 $(UV):
 	$(PYTHON) -m venv .uv
@@ -57,6 +57,10 @@ bench: $(DEV)
 	$(BIN)/python bench/analytics.py
 	$(BIN)/python bench/sync.py
 	$(BIN)/python bench/scaleout.py
+
+# Schemathesis --checks all, every phase, 100 examples per operation, against a live server (~45 min here).
+contract: $(DEV)
+	$(BIN)/python -m tests.contract.live --max-examples 100
 
 lock: $(UV)
 	$(UV) lock --upgrade

@@ -16,7 +16,7 @@ from folio.errors import FolioError
 from folio.events.hub import Hub
 from folio.llm.registry import LLMRegistry
 from folio.observability.middleware import STATE_RESPONSE_HEADERS
-from folio.pagination import DEFAULT_LIMIT, MAX_LIMIT, PageRequest
+from folio.pagination import CURSOR_PATTERN, DEFAULT_LIMIT, MAX_LIMIT, PageRequest
 from folio.ratelimit import Policy, RateLimiter
 from folio.schemas import API_V1 as API_V1  # where routers have always found it
 from folio.settings import Settings
@@ -80,7 +80,14 @@ SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
 
 async def page_request(  # a coroutine function for the reason of `_app_state`
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Items per page.")] = DEFAULT_LIMIT,
-    cursor: Annotated[str | None, Query(max_length=64, description="`next_cursor` of the previous page.")] = None,
+    cursor: Annotated[
+        str | None,
+        Query(
+            max_length=64,
+            description="`next_cursor` of the previous page.",
+            json_schema_extra={"pattern": CURSOR_PATTERN},
+        ),
+    ] = None,
 ) -> PageRequest:
     return PageRequest.from_cursor(limit, cursor)
 

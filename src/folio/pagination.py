@@ -20,6 +20,8 @@ DEFAULT_LIMIT = 20
 MAX_LIMIT = 100
 # A key's 16 bytes in URL-safe base64 without padding: safe in a URL unencoded, and one spelling per key.
 _CURSOR = re.compile(r"[A-Za-z0-9_-]{22}")
+# What `from_cursor` accepts, as a JSON Schema pattern: 22 characters whose last carries 2 bits and 4 zeros.
+CURSOR_PATTERN = r"^[A-Za-z0-9_-]{21}[AQgw]$"
 
 
 class InvalidCursor(ValidationFailed):
@@ -114,7 +116,9 @@ async def newest_first_rows(
     rows."""
     integer = key.type.python_type is int
     if page.after is not None:
-        statement = statement.where(key < (page.after.int if integer else page.after))
+        # An integer key is a bigint: a cursor past the largest one reads from the newest row, as it says.
+        after = min(page.after.int, 2**63 - 1) if integer else page.after
+        statement = statement.where(key < after)
     statement = statement.add_columns(key.label("page_key")).order_by(key.desc()).limit(page.limit + 1)
     rows = (await session.execute(statement)).all()
     items = [cast("tuple[*Ts]", tuple(row)[:-1]) for row in rows[: page.limit]]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Annotated, Any, TypeVar
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, field_validator
@@ -28,6 +28,28 @@ class RequestModel(BaseModel):
         if isinstance(value, str) and "\x00" in value:
             raise ValueError("must not contain the NUL character")
         return value
+
+
+def partial_update(
+    *, nullable: tuple[str, ...] = (), at_least_one: bool = False, examples: list[dict[str, Any]] | None = None
+) -> Callable[[dict[str, Any]], None]:
+    """`json_schema_extra` of a partial update whose fields may be left out but not null (but `nullable`), and of
+    which at least one must be sent if `at_least_one`: what its validator checks, said in its schema."""
+
+    def edit(schema: dict[str, Any]) -> None:
+        if at_least_one:
+            schema["minProperties"] = 1
+        if examples is not None:
+            schema["examples"] = examples
+        for name, field in schema.get("properties", {}).items():
+            if name in nullable:
+                continue
+            field.pop("default", None)
+            if "anyOf" in field:
+                kept = [branch for branch in field.pop("anyOf") if branch != {"type": "null"}]
+                field.update(kept[0] if len(kept) == 1 else {"anyOf": kept})
+
+    return edit
 
 
 # JSON a tenant gives (schemas, metadata) nests at most this deep: the standard library's encoder and decoder,

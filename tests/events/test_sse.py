@@ -614,9 +614,9 @@ async def test_the_streams_are_documented(live: Live) -> None:
     for path in (EVENTS, "/api/v1/jobs/{job_id}/events"):
         operation = spec["paths"][path]["get"]
         stream = operation["responses"]["200"]["content"]["text/event-stream"]
-        assert stream["schema"] == {"$ref": "#/components/schemas/Event"}
-        assert stream["itemSchema"]["properties"]["data"]["contentSchema"] == {"$ref": "#/components/schemas/Event"}
-        assert stream["examples"]
+        assert stream["itemSchema"] == {"$ref": "#/components/schemas/LiveEventMessage"}
+        assert stream["schema"] == {"type": "array", "items": stream["itemSchema"]}
+        assert stream["example"]
         assert "retry: 2000" in operation["responses"]["200"]["description"]
         assert {"401", "403", "404", "429"} <= set(operation["responses"])
     parameters = {parameter["name"] for parameter in spec["paths"][EVENTS]["get"]["parameters"]}

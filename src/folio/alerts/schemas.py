@@ -11,7 +11,7 @@ from folio.alerts.conditions import MAX_COMPARISONS, MAX_DEPTH, Condition, check
 from folio.ingestion.extracted import FileKind
 from folio.models import AlertRuleKind, AlertSeverity, AlertStatus
 from folio.pagination import Page
-from folio.schemas import ReadModel, RequestModel, nests_deeper, too_deep
+from folio.schemas import ReadModel, RequestModel, nests_deeper, partial_update, too_deep
 from folio.search.schemas import MetadataValue, Tag
 
 MAX_QUERY_LENGTH = 500
@@ -217,7 +217,7 @@ class AlertRuleCreate(RequestModel):
 class AlertRuleUpdate(RequestModel):
     """Only the fields sent change; `definition` is replaced whole."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra=partial_update(nullable=("unit_ids",)))
 
     name: Name | None = None
     description: str | None = Field(None, max_length=500)

@@ -9,6 +9,7 @@ from pydantic import ValidationError
 from folio.auth import service as auth
 from folio.auth.deps import CurrentIdentity, CurrentPrincipal, TokensDep, authenticated
 from folio.auth.errors import AuthExpired, AuthInvalid, EmailTaken, InvalidCredentials, SsoRequired, WeakPassword
+from folio.auth.passwords import MAX_LENGTH
 from folio.auth.schemas import (
     ApiKeySummary,
     LoginRequest,
@@ -33,11 +34,17 @@ _LOGIN_BODY: dict[str, Any] = {
         "application/json": {"schema": LoginRequest.model_json_schema()},
         "application/x-www-form-urlencoded": {
             "schema": {
+                "title": "LoginForm",
                 "type": "object",
                 "required": ["username", "password"],
                 "properties": {
-                    "username": {"type": "string", "description": "The account's email."},
-                    "password": {"type": "string"},
+                    "username": {
+                        "type": "string",
+                        "minLength": 1,
+                        "maxLength": 320,
+                        "description": "The account's email.",
+                    },
+                    "password": {"type": "string", "minLength": 1, "maxLength": MAX_LENGTH},
                     "grant_type": {"type": "string", "enum": ["password"]},
                 },
             }

@@ -13,7 +13,7 @@ from folio.enrichment.schemas import EnrichmentRead
 from folio.events.schemas import Change
 from folio.models import CasePriority, CaseStatus, DocumentStatus
 from folio.pagination import DEFAULT_LIMIT, MAX_LIMIT, PageRequest
-from folio.schemas import RequestModel, json_limit_error
+from folio.schemas import RequestModel, json_limit_error, partial_update
 
 # An enrichment field's value to filter by, as JSON.
 _FIELD_BYTES = 4096
@@ -131,7 +131,9 @@ class CaseQueryParams(CaseQuery):
 
 
 class _Changes(RequestModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra=partial_update(nullable=("assigned_to", "unit_id"), at_least_one=True)
+    )
 
     status: CaseStatus | None = Field(
         None,
@@ -160,15 +162,17 @@ class _Changes(RequestModel):
 class CaseUpdate(_Changes):
     model_config = ConfigDict(
         extra="forbid",
-        json_schema_extra={
-            "examples": [
+        json_schema_extra=partial_update(
+            nullable=("assigned_to", "unit_id"),
+            at_least_one=True,
+            examples=[
                 {"status": "in_progress", "assigned_to": _EXAMPLE_ID},
                 {"priority": "urgent"},
                 {"status": "resolved"},
                 {"assigned_to": None},
                 {"unit_id": _EXAMPLE_ID},
-            ]
-        },
+            ],
+        ),
     )
 
     unit_id: UUID | None = Field(

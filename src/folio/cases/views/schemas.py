@@ -7,7 +7,7 @@ from uuid import UUID
 from pydantic import ConfigDict, Field, StringConstraints, model_validator
 
 from folio.cases.schemas import CaseQuery
-from folio.schemas import ReadModel, RequestModel
+from folio.schemas import ReadModel, RequestModel, partial_update
 
 ViewName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
 
@@ -28,7 +28,9 @@ class ViewCreate(RequestModel):
 
 
 class ViewUpdate(RequestModel):
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"shared": False}]})
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra=partial_update(at_least_one=True, examples=[{"shared": False}])
+    )
 
     name: ViewName | None = None
     filters: CaseQuery | None = Field(None, description="Replaces the view's filters.")

@@ -132,9 +132,7 @@ class EmbeddingSettings(BaseModel):
 
 class SearchSettings(BaseModel):
     text_search_config: str = Field(
-        "english",
-        pattern=r"^[a-z_]+$",
-        description="PostgreSQL text search configuration for text whose language cannot be told.",
+        "english", pattern=r"^[a-z_]+$", description="PostgreSQL text search configuration when no language is told."
     )
     rrf_k: int = Field(60, ge=1, le=1000, description="Reciprocal rank fusion constant: higher flattens the ranks.")
     keyword_weight: float = Field(1.0, ge=0, le=10, description="Weight of the keyword ranking in hybrid fusion.")

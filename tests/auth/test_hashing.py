@@ -3,7 +3,7 @@ address costs a hash like a new one (so its answer does not come back early)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 
 import httpx
@@ -11,13 +11,14 @@ import pytest
 from fastapi import FastAPI
 
 from folio.auth import passwords
-from tests.apps import QUIET, idle, serve
+from tests.apps import serve
+from tests.connections import lent_to_requests
 from tests.factories import PASSWORD, error_of, register
 
 
 @dataclass
 class Calls:
-    """How many connections the app's pool had checked out at each call of the hashing functions."""
+    """How many connections the request held at each call of the hashing functions."""
 
     hash_password: list[int] = field(default_factory=list)
     verify_password: list[int] = field(default_factory=list)
@@ -25,30 +26,28 @@ class Calls:
 
 @pytest.fixture
 async def own_app(database_url: str) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]]:
-    """An app of the test's own, so no other request shares its pool. Its reaper, event relay and webhook fan-out
-    make one pass at start-up, then wait an hour; the tests start once the periodic jobs of that pass are done."""
-    async with serve(database_url, **QUIET) as (application, client):
-        await idle(application)
+    """An app of the test's own, whose pool the probe follows."""
+    async with serve(database_url) as (application, client):
         yield application, client
 
 
 @pytest.fixture
-def calls(own_app: tuple[FastAPI, httpx.AsyncClient], monkeypatch: pytest.MonkeyPatch) -> Calls:
-    pool = own_app[0].state.engine.pool
+def calls(own_app: tuple[FastAPI, httpx.AsyncClient], monkeypatch: pytest.MonkeyPatch) -> Iterator[Calls]:
     seen = Calls()
     original_hash, original_verify = passwords.hash_password, passwords.verify_password
+    with lent_to_requests(own_app[0]) as lent:
 
-    async def hash_password(password: str) -> str:
-        seen.hash_password.append(pool.checkedout())
-        return await original_hash(password)
+        async def hash_password(password: str) -> str:
+            seen.hash_password.append(lent.to_this_request())
+            return await original_hash(password)
 
-    async def verify_password(password: str, password_hash: str | None) -> bool:
-        seen.verify_password.append(pool.checkedout())
-        return await original_verify(password, password_hash)
+        async def verify_password(password: str, password_hash: str | None) -> bool:
+            seen.verify_password.append(lent.to_this_request())
+            return await original_verify(password, password_hash)
 
-    monkeypatch.setattr(passwords, "hash_password", hash_password)
-    monkeypatch.setattr(passwords, "verify_password", verify_password)
-    return seen
+        monkeypatch.setattr(passwords, "hash_password", hash_password)
+        monkeypatch.setattr(passwords, "verify_password", verify_password)
+        yield seen
 
 
 async def test_registration_hashes_with_no_connection_held(

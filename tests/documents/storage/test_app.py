@@ -17,6 +17,7 @@ from fastapi import FastAPI
 from folio.documents.storage import S3Storage
 from folio.settings.storage import StorageSettings
 from tests.apps import serve
+from tests.connections import lent_to_requests
 from tests.documents.test_router import DOCS, MARKDOWN, storage_key, upload, wait_ready
 from tests.factories import Account, error_of, register
 from tests.ingestion.fixtures import Heading, docx_bytes
@@ -177,18 +178,20 @@ async def test_a_download_holds_no_connection_while_the_object_store_answers(
 ) -> None:
     account = await register(on_s3.client)
     document = await ready(on_s3, account, "held.md", MARKDOWN + f"\n\n{uuid4()}".encode())
-    storage, pool = on_s3.app.state.storage, on_s3.app.state.engine.sync_engine.pool
-    info, lent = storage.info, []
+    storage = on_s3.app.state.storage
+    info, held = storage.info, []
 
-    async def counted(key: str) -> Any:
-        lent.append(pool.checkedout())
-        return await info(key)
+    with lent_to_requests(on_s3.app) as lent:
 
-    monkeypatch.setattr(storage, "info", counted)
-    response = await on_s3.client.get(f"{DOCS}/{document['id']}/file", headers=account.headers)
+        async def counted(key: str) -> Any:
+            held.append(lent.to_this_request())
+            return await info(key)
+
+        monkeypatch.setattr(storage, "info", counted)
+        response = await on_s3.client.get(f"{DOCS}/{document['id']}/file", headers=account.headers)
 
     assert response.status_code == 200
-    assert lent == [0]
+    assert held == [0]
 
 
 async def _finished_export(client: httpx.AsyncClient, account: Account, export_id: str) -> dict[str, Any]:

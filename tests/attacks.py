@@ -28,7 +28,7 @@ from urllib.parse import urlsplit
 import httpx
 from reportlab.pdfgen import canvas
 
-from tests.processes import descendants, folio_server, memory, proportional, reset_peak
+from tests.processes import descendants, extraction_processes, folio_server, memory, proportional, reset_peak
 
 MIB = 1024 * 1024
 PASSWORD = "a sturdy passphrase 42"
@@ -114,7 +114,7 @@ class PeakGrowth:
     def _sample(self) -> None:
         while not self._stop.wait(0.01):
             self.children_peak = max(self.children_peak, self._children())
-            self.most_extractions = max(self.most_extractions, len(extraction_processes(self.pid)))
+            self.most_extractions = max(self.most_extractions, extraction_processes(self.pid))
 
     @contextmanager
     def watching(self) -> Iterator[PeakGrowth]:
@@ -471,19 +471,6 @@ async def hanging_model(client: httpx.AsyncClient, target: Target, *, parallel: 
         )
         probe.facts = {"other_status": listed.status_code, "other_seconds": other, "answers": dict(answers)}
     return result(probe)
-
-
-def extraction_processes(pid: int) -> list[int]:
-    """The server's children that extract a file: not multiprocessing's fork server or resource tracker."""
-    found = []
-    for child in descendants(pid):
-        try:
-            command = Path(f"/proc/{child}/cmdline").read_bytes()
-        except OSError:
-            continue
-        if b"forkserver" not in command and b"resource_tracker" not in command:
-            found.append(child)
-    return found
 
 
 async def ingested(client: httpx.AsyncClient, headers: dict[str, str], filename: str, content: bytes) -> None:

@@ -317,3 +317,26 @@ def descendants(root: int) -> list[int]:
             found.append(pid)
             pending.extend(children.get(pid, ()))
     return found
+
+
+def extraction_processes(root: int) -> int:
+    """Live extraction children under `root`: the processes the multiprocessing fork server forked. They share its
+    command line, so they are told apart by their parent (and a zombie, ended but not yet reaped, is not one)."""
+    count, stack = 0, [(root, False)]
+    while stack:
+        pid, under_fork_server = stack.pop()
+        try:
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+            children = [
+                int(child)
+                for task in Path(f"/proc/{pid}/task").iterdir()
+                for child in (task / "children").read_text().split()
+            ]
+        except (FileNotFoundError, ProcessLookupError):  # it ended while being read
+            continue
+        fork_server = b"multiprocessing.forkserver" in cmdline
+        if under_fork_server and fork_server and state != "Z":
+            count += 1
+        stack.extend((child, fork_server) for child in children)
+    return count

@@ -24,6 +24,7 @@ from tests.conftest import make_settings
 from tests.factories import register, wait_until_finished
 from tests.ingestion.fixtures import write_pdf
 from tests.jobs.conftest import enqueue
+from tests.processes import extraction_processes
 
 
 class Gauge:
@@ -125,28 +126,6 @@ async def test_jobs_beyond_the_waiting_room_are_left_queued_and_run_later(
     assert gauge.most == 1
 
 
-def _extraction_processes(root: int) -> int:
-    """Live extraction children under `root`: the processes the multiprocessing fork server forked."""
-    count, stack = 0, [(root, False)]
-    while stack:
-        pid, under_fork_server = stack.pop()
-        try:
-            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
-            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-            children = [
-                int(child)
-                for task in Path(f"/proc/{pid}/task").iterdir()
-                for child in (task / "children").read_text().split()
-            ]
-        except (FileNotFoundError, ProcessLookupError):  # it ended while being read
-            continue
-        fork_server = b"multiprocessing.forkserver" in cmdline
-        if under_fork_server and fork_server and state != "Z":
-            count += 1
-        stack.extend((child, fork_server) for child in children)
-    return count
-
-
 async def test_an_upload_of_many_files_extracts_at_most_the_configured_number_at_once(
     own_database_url: str, tmp_path: Path
 ) -> None:
@@ -163,7 +142,7 @@ async def test_an_upload_of_many_files_extracts_at_most_the_configured_number_at
         nonlocal most_processes
         root = os.getpid()
         while not stop.is_set():
-            most_processes = max(most_processes, _extraction_processes(root))
+            most_processes = max(most_processes, extraction_processes(root))
             stop.wait(0.002)
 
     settings = make_settings(own_database_url, data_dir=tmp_path / "data", jobs={"concurrency": 2})

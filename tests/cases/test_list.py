@@ -282,6 +282,7 @@ async def test_bad_filters_are_refused(world: World) -> None:
         {"batch_id": "not-a-uuid"},
         {"sevrity": "critical"},  # a misspelled filter would otherwise list every record
         {"field": "summary:\x00"},
+        {"field": "summary:" + "x" * 593},  # 601 characters
     ):
         response = await world.client.get(CASES, params=params, headers=world.owner.headers)
         error_of(response, 422, "VALIDATION_ERROR")
@@ -290,6 +291,7 @@ async def test_bad_filters_are_refused(world: World) -> None:
 async def test_a_field_filter_of_values_json_cannot_hold_is_text(world: World) -> None:
     for value in ("NaN", "Infinity", "1e999"):
         assert await listed(world, field=f"confidence:{value}") == set(), value
+    assert await listed(world, field="summary:" + "x" * 592) == set()  # 600 characters
 
 
 async def test_records_are_found_by_search_as_documents_of_type_record(world: World) -> None:

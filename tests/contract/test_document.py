@@ -8,12 +8,14 @@ import json
 import re
 from collections.abc import Iterator
 from typing import Any
+from uuid import uuid4
 
 import httpx
 import pytest
 
 from folio.errors import folio_error_codes
 from folio.openapi import HTTP_METHODS, NO_NUL, SCHEMAS
+from folio.pagination import CURSOR_PATTERN, encode_cursor
 from tests.factories import register
 
 Spec = dict[str, Any]
@@ -207,10 +209,27 @@ async def test_request_schemas_state_what_validators_check(spec: Spec) -> None:
         pattern = re.compile(schemas[name]["properties"][field]["pattern"])
         assert pattern.search("What is due?")
         assert not any(pattern.search(blank) for blank in ("", "  \t", "\x1c\x85", "a\x00b"))
+    field = re.compile(schemas["CaseQuery"]["properties"]["field"]["items"]["pattern"])
+    assert all(field.search(good) for good in ("product:mobile app", "score:3", " a :"))
+    assert not any(field.search(bad) for bad in ("no-colon", " :x", "a:\x00", "a:\\u0000", "\\u0000a:b"))
     text, texts = schemas["EmbeddingRequest"]["properties"]["input"]["anyOf"]
     assert text["minLength"] == 1
     assert texts["minItems"] == 1
     assert texts["items"] == text
+
+
+async def test_cursor_parameters_state_the_cursors_the_server_issues(spec: Spec) -> None:
+    """A cursor the server did not issue is refused with 422 INVALID_CURSOR, so each `cursor` parameter says which
+    it issues."""
+    cursors = [
+        (f"{method} {path}", parameter["schema"].get("pattern"))
+        for method, path, operation in operations(spec)
+        for parameter in operation.get("parameters", [])
+        if parameter["name"] == "cursor"
+    ]
+    assert len(cursors) > 30
+    assert [where for where, pattern in cursors if pattern != CURSOR_PATTERN] == []
+    assert all(re.search(CURSOR_PATTERN, encode_cursor(uuid4())) for _ in range(100))
 
 
 async def test_the_upload_schema_counts_files_as_the_server_does(spec: Spec, client: httpx.AsyncClient) -> None:

@@ -12,11 +12,16 @@ from folio.cases.workflow import DEFAULT_SLA_HOURS, MAX_SLA_HOURS
 from folio.enrichment.schemas import EnrichmentRead
 from folio.events.schemas import Change
 from folio.models import CasePriority, CaseStatus, DocumentStatus
-from folio.pagination import DEFAULT_LIMIT, MAX_LIMIT, PageRequest
+from folio.pagination import CURSOR_PATTERN, DEFAULT_LIMIT, MAX_LIMIT, PageRequest
 from folio.schemas import RequestModel, json_limit_error, partial_update
 
-# An enrichment field's value to filter by, as JSON.
+# An enrichment field filter `name:value`: its length, and its value's size as JSON (a character takes at most 6
+# bytes, so the length bounds it).
+_FIELD_CHARACTERS = 600
 _FIELD_BYTES = 4096
+# What `_name_value` accepts: a name with a non-blank character before the first colon, and no NUL, raw or as the
+# JSON escape.
+_FIELD_PATTERN = r"^(?![^\x00]*\\u0000)[^:\x00]*[^:\s\x00][^:\x00]*:[^\x00]*$"
 _EXAMPLE_ID = "0192f0c4-1d2e-7a3b-8c4d-5e6f7a8b9c0d"
 
 
@@ -70,12 +75,15 @@ class CaseQuery(RequestModel):
         description="Any other enrichment field as `name:value` (repeatable); the value is read as JSON when it is "
         "JSON (`urgent:true`, `score:3`), else as text.",
         examples=[["product:mobile app"]],
+        json_schema_extra={"items": {"type": "string", "maxLength": _FIELD_CHARACTERS, "pattern": _FIELD_PATTERN}},
     )
 
     @field_validator("field")
     @classmethod
     def _name_value(cls, values: list[str]) -> list[str]:
         for value in values:
+            if len(value) > _FIELD_CHARACTERS:
+                raise ValueError(f"a field filter is at most {_FIELD_CHARACTERS} characters")
             name, colon, _ = value.partition(":")
             if not colon or not name.strip():
                 raise ValueError(f"'{value[:50]}' is not `name:value`")
@@ -124,7 +132,12 @@ class CaseQueryParams(CaseQuery):
         None, description="A saved view whose filters apply; filters given here replace the view's of the same name."
     )
     limit: int = Field(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT, description="Items per page.")
-    cursor: str | None = Field(None, max_length=64, description="`next_cursor` of the previous page.")
+    cursor: str | None = Field(
+        None,
+        max_length=64,
+        description="`next_cursor` of the previous page.",
+        json_schema_extra={"pattern": CURSOR_PATTERN},
+    )
 
     def page(self) -> PageRequest:
         return PageRequest.from_cursor(self.limit, self.cursor)

@@ -10,6 +10,7 @@ from fastapi import FastAPI
 
 from folio.events.outbox import Audience, emit
 from folio.events.schemas import Actor, CaseData, Change, EventType, NotificationData
+from folio.pagination import encode_cursor
 from tests.cases.conftest import make_unit
 from tests.factories import Account, add_member, create_api_key, error_of, register
 
@@ -169,3 +170,16 @@ async def test_bad_filters_are_refused(client: httpx.AsyncClient) -> None:
     error_of(await client.get("/api/v1/feed?cursor=%00", headers=owner.headers), 422, "VALIDATION_ERROR")
     error_of(await client.get("/api/v1/feed?unit_id=1", headers=owner.headers), 422, "VALIDATION_ERROR")
     error_of(await client.get("/api/v1/feed"), 401, "AUTH_REQUIRED")
+
+
+async def test_a_cursor_past_the_largest_event_id_reads_from_the_newest(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    """Event ids are bigints; a well-formed cursor past the largest one (not issued, but not refusable by its form)
+    reads from the newest event instead of overflowing the query."""
+    owner = await register(client)
+    subject = await _case_event(app, owner, None, 1)
+
+    for past in (2**63, 2**128 - 1):
+        items = await _feed(client, owner, cursor=encode_cursor(UUID(int=past)))
+        assert [item["subject"]["id"] for item in items] == [str(subject)]

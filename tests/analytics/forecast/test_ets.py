@@ -66,6 +66,17 @@ def test_refuses_a_history_too_short_to_check() -> None:
     assert shortest.backtest.weeks == 1
 
 
+def test_a_refusal_loads_no_model_library(monkeypatch: pytest.MonkeyPatch) -> None:
+    """statsmodels' first import takes seconds: an organization with too little history is answered without it."""
+
+    def unwanted() -> None:
+        raise AssertionError("the model library was loaded")
+
+    monkeypatch.setattr(ets, "_library", unwanted)
+    assert ets.forecast_all([[0.0] * 87 + [4.0, 6.0, 5.0], [0.0] * 90], 14) == [TooShort(3), TooShort(0)]
+    assert ets.forecast_all([], 14) == []
+
+
 def test_history_starts_at_the_first_count() -> None:
     padded = [0.0] * 60 + weekly(40, seed=6)
     assert ets.history_days(padded) == 40

@@ -84,8 +84,12 @@ _FITTING = threading.Lock()
 def forecast_all(histories: Sequence[Sequence[float]], horizon: int) -> list[Forecast | TooShort]:
     """The next `horizon` days of each daily series (non-negative counts, oldest first, ending yesterday).
     CPU-bound and blocking (about 15 ms a series of 120 days): call it from a thread, never the event loop."""
+    series = [np.asarray(history, dtype=np.float64) for history in histories]
+    if all(history_days(counts) < MIN_HISTORY_DAYS for counts in series):
+        # Nothing to fit: answered without statsmodels, whose first import takes seconds, and without the lock.
+        return [TooShort(history_days(counts)) for counts in series]
     with _FITTING, _quiet_single_threaded():
-        return [_forecast(np.asarray(history, dtype=np.float64), horizon) for history in histories]
+        return [_forecast(counts, horizon) for counts in series]
 
 
 def _forecast(counts: Floats, horizon: int) -> Forecast | TooShort:

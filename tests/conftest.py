@@ -70,7 +70,7 @@ def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
 # Argon2 at its production cost (64 MiB, 3 passes, 4 lanes: ~0.17 s of CPU) was about a quarter of the suite's CPU
 # time, paid by every registration and login. The apps of this process hash with argon2id at its lowest cost
 # instead, through the same functions (a worker thread, one hash per core at once). The production parameters
-# still run in every `folio` child process (tests/test_e2e.py, tests/test_cli.py, tests/test_attacks.py) and in
+# still run in every `folio` child process (tests/test_e2e.py, tests/cli/, tests/test_attacks.py) and in
 # tests/auth/test_passwords.py, which puts these back.
 PRODUCTION_PASSWORD_HASHING = (passwords._hasher, passwords._DUMMY_HASH)
 _CHEAP_HASHER = PasswordHash((Argon2Hasher(time_cost=1, memory_cost=8, parallelism=1),))

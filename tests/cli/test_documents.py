@@ -16,7 +16,7 @@ from typer.testing import Result
 
 from tests.cli.conftest import CORPUS, Account, RunFolio, Served, folio_command, new_account, until
 from tests.cli_process import folio_env
-from tests.ingest_client.recorder import EVENTS
+from tests.recorder import EVENTS
 
 BROKEN_PDF = b"%PDF-1.7\n" + b"\x00 not the rest of a PDF \xff" * 40
 

@@ -18,8 +18,8 @@ from folio_client import Folio, Job
 from folio.cli._ingest import plan
 from tests.cli.conftest import Account, RunFolio, Served, folio_command, new_account, until, write_folder
 from tests.cli_process import folio_env, run_folio
-from tests.ingest_client.recorder import DOCUMENTS, EVENTS, JOBS
 from tests.processes import free_port
+from tests.recorder import DOCUMENTS, EVENTS, JOBS
 
 ELF = b"\x7fELF\x02\x01\x01\x00" + bytes(200)
 BROKEN_PDF = b"%PDF-1.7\n" + b"\x00 not the rest of a PDF \xff" * 40

@@ -20,8 +20,8 @@ from folio.ingestion.extract import extract_isolated
 from folio.main import create_app
 from tests.conftest import empty_tables, make_settings
 from tests.factories import PASSWORD
-from tests.ingest_client.recorder import Recorder
 from tests.live_server import serve_in_thread
+from tests.recorder import Recorder
 
 SCOPES: list[Scope] = ["documents:read", "documents:write", "search", "answers"]
 # The corpus: facts that a question finds in one file each, and enough files for several pages of two.

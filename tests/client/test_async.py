@@ -11,7 +11,7 @@ from folio_client import AsyncFolio, DeltaEvent, DoneEvent, JobUpdate, NotFoundE
 
 from tests.client.conftest import CORPUS, Account, Served, new_account, write_folder
 from tests.client.test_auth import expired
-from tests.ingest_client.recorder import DOCUMENTS, EVENTS, JOBS
+from tests.recorder import DOCUMENTS, EVENTS, JOBS
 
 QUESTION = "When are travel expenses reimbursed?"
 

@@ -23,7 +23,7 @@ from folio_client import (
 )
 
 from tests.client.conftest import CORPUS, Account, Served, new_account, write_folder
-from tests.ingest_client.recorder import DOCUMENTS, EVENTS, JOBS
+from tests.recorder import DOCUMENTS, EVENTS, JOBS
 
 QUESTION = "How many days of paid annual leave do employees get?"
 ELF = b"\x7fELF\x02\x01\x01\x00" + bytes(64)

@@ -1,5 +1,5 @@
-"""No database connection is held across slow work: when a request calls the model or embeds a question, the pool
-has lent out nothing; a hanging model does not starve other organizations; an empty pool answers 503."""
+"""No database connection is held across slow work: when a request calls the model or embeds a question, it holds
+none; a hanging model does not starve other organizations; an empty pool answers 503."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import asyncio
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from typing import Any
+from uuid import uuid4
 
 import httpx
 import numpy as np
@@ -17,6 +18,7 @@ from starlette.requests import Request
 from folio.main import create_app
 from tests.apps import QUIET
 from tests.conftest import empty_tables, make_settings
+from tests.connections import Lent, lent_to_requests
 from tests.corpus import Doc, ingest
 from tests.factories import Account, error_of, register
 from tests.fake_openai import FakeOpenAI, llm_settings, serve_fake_openai
@@ -33,14 +35,16 @@ QUESTION = "How much notice is needed to terminate the agreement?"
 
 @dataclass
 class ProbedModel(FakeOpenAI):
-    """The fake model, noting how many connections the app's pool has lent out whenever it is called."""
+    """The fake model, noting how many connections the request of `request_id` holds whenever it is called (that
+    request's, not the pool's: the app's own loops share the pool and read at any moment)."""
 
-    pool: Any = None
+    connections: Lent | None = None
+    request_id: str = ""
     lent: list[int] = field(default_factory=list)
 
     async def _record(self, request: Request) -> dict[str, Any]:
-        if self.pool is not None:
-            self.lent.append(self.pool.checkedout())
+        if self.connections is not None:
+            self.lent.append(self.connections.to_request(self.request_id))
         return await super()._record(request)
 
 
@@ -51,6 +55,11 @@ class Setup:
     account: Account
     model: ProbedModel
     embedded: list[int]
+
+    def probed(self) -> dict[str, str]:
+        """The account's headers with a new request id, whose connections the model counts when it is called."""
+        self.model.request_id = uuid4().hex
+        return {**self.account.headers, "X-Request-ID": self.model.request_id}
 
 
 @pytest.fixture(autouse=True)
@@ -80,20 +89,21 @@ async def module_setup(separate_database_url: str, model: ProbedModel) -> AsyncI
     ):
         account = await register(client)
         await ingest(client, account, CORPUS)
-        pool = application.state.engine.sync_engine.pool
-        model.pool = pool
-        embedded: list[int] = []
-        provider = application.state.embedder.get()
-        embed = provider.embed
+        with lent_to_requests(application) as connections:
+            model.connections = connections
+            embedded: list[int] = []
+            provider = application.state.embedder.get()
+            embed = provider.embed
 
-        async def probed_embed(texts: list[str]) -> np.ndarray:
-            embedded.append(pool.checkedout())
-            vectors: np.ndarray = await embed(texts)
-            return vectors
+            async def probed_embed(texts: list[str]) -> np.ndarray:
+                embedded.append(connections.to_this_request())
+                vectors: np.ndarray = await embed(texts)
+                return vectors
 
-        provider.embed = probed_embed
-        yield Setup(application, client, account, model, embedded)
-        provider.embed = embed
+            provider.embed = probed_embed
+            yield Setup(application, client, account, model, embedded)
+            provider.embed = embed
+            model.connections = None
         await empty_tables(application)
 
 
@@ -118,7 +128,7 @@ async def test_search_embeds_the_question_with_no_connection_held(setup: Setup) 
 @pytest.mark.parametrize("stream", [False, True])
 async def test_answers_call_the_model_with_no_connection_held(setup: Setup, stream: bool) -> None:
     response = await setup.client.post(
-        "/api/v1/answers", json={"question": QUESTION, "stream": stream}, headers=setup.account.headers
+        "/api/v1/answers", json={"question": QUESTION, "stream": stream}, headers=setup.probed()
     )
     assert response.status_code == 200, response.text
     assert setup.embedded == [0]
@@ -126,13 +136,12 @@ async def test_answers_call_the_model_with_no_connection_held(setup: Setup, stre
 
 
 async def test_a_chat_follow_up_is_rewritten_and_answered_with_no_connection_held(setup: Setup) -> None:
-    headers = setup.account.headers
-    chat = await setup.client.post("/api/v1/chats", json={}, headers=headers)
+    chat = await setup.client.post("/api/v1/chats", json={}, headers=setup.account.headers)
     assert chat.status_code == 201, chat.text
     messages = f"/api/v1/chats/{chat.json()['id']}/messages"
     setup.model.replies = ["Ninety days [1].", "How soon are invoices payable?", "Within thirty days [1]."]
     for question in (QUESTION, "And how soon are invoices payable?"):
-        response = await setup.client.post(messages, json={"content": question}, headers=headers)
+        response = await setup.client.post(messages, json={"content": question}, headers=setup.probed())
         assert response.status_code == 200, response.text
     # First turn: the answer. Second: the rewrite of the follow-up, then the answer.
     assert setup.model.lent == [0, 0, 0]
@@ -149,7 +158,7 @@ async def test_openai_compatible_completions_call_the_model_with_no_connection_h
         ],
     }
     setup.model.replies = ["How soon are invoices payable?", "Within thirty days [1]."]
-    response = await setup.client.post("/v1/chat/completions", json=body, headers=setup.account.headers)
+    response = await setup.client.post("/v1/chat/completions", json=body, headers=setup.probed())
     assert response.status_code == 200, response.text
     assert setup.model.lent == [0, 0]
 

@@ -22,7 +22,8 @@ from tests.alerts.conftest import (
     search_rule,
     spike_rule,
 )
-from tests.apps import QUIET, idle, serve
+from tests.apps import serve
+from tests.connections import lent_to_requests
 from tests.factories import error_of, register
 
 HIGH_BILLING = {
@@ -99,26 +100,28 @@ async def test_a_search_rule_keeps_its_query_vector_and_a_spike_or_sla_rule_is_p
 
 
 async def test_the_query_is_embedded_with_no_connection_held(own_database_url: str) -> None:
-    async with serve(own_database_url, **QUIET) as (app, client):
+    # An app of the test's own, on a database with no document: nothing else embeds while the probe is in place.
+    async with serve(own_database_url) as (app, client):
         owner = await register(client)
-        pool = app.state.engine.sync_engine.pool
-        await idle(app)
         provider = app.state.embedder.get()
         embed, lent = provider.embed, []
+        with lent_to_requests(app) as connections:
 
-        async def probed(texts: list[str]) -> Any:
-            lent.append(pool.checkedout())
-            return await embed(texts)
+            async def probed(texts: list[str]) -> Any:
+                lent.append(connections.to_this_request())
+                return await embed(texts)
 
-        provider.embed = probed
-        try:
-            await create_rule(client, owner.headers, search_rule("late delivery"))
-            rule = await create_rule(client, owner.headers, condition_rule(HIGH_BILLING))
-            await client.patch(
-                f"{RULES}/{rule['id']}", json={"definition": {"kind": "search", "query": "x"}}, headers=owner.headers
-            )
-        finally:
-            provider.embed = embed
+            provider.embed = probed
+            try:
+                await create_rule(client, owner.headers, search_rule("late delivery"))
+                rule = await create_rule(client, owner.headers, condition_rule(HIGH_BILLING))
+                await client.patch(
+                    f"{RULES}/{rule['id']}",
+                    json={"definition": {"kind": "search", "query": "x"}},
+                    headers=owner.headers,
+                )
+            finally:
+                provider.embed = embed
         assert lent == [0, 0]
 
 

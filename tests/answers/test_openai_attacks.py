@@ -21,6 +21,7 @@ from fastapi import FastAPI
 from folio.answers.openai_embeddings import ORG_IN_FLIGHT
 from folio.main import create_app
 from tests.conftest import make_settings
+from tests.connections import Lent, lent_while_served
 from tests.factories import Account, create_api_key, error_of, register
 from tests.live_server import serve_in_thread
 
@@ -30,16 +31,17 @@ EMBEDDINGS = "/v1/embeddings"
 
 @dataclass
 class Probe:
-    """Wraps the served app's embedder: notes the connections lent out at each call, and can hold calls back."""
+    """Wraps the served app's embedder: notes the connections its request holds at each call (not the pool's: the
+    app's own loops share it), and can hold calls back."""
 
-    pool: Any
+    connections: Lent
     embed: Any
     lent: list[int] = field(default_factory=list)
     held: threading.Event | None = None
     entered: threading.Semaphore = field(default_factory=lambda: threading.Semaphore(0))
 
     async def __call__(self, texts: Sequence[str]) -> np.ndarray:
-        self.lent.append(self.pool.checkedout())
+        self.lent.append(self.connections.to_this_request())
         self.entered.release()
         if self.held is not None:
             await anyio.to_thread.run_sync(self.held.wait)
@@ -61,20 +63,21 @@ class Live:
 
 
 @pytest.fixture(scope="module")
-def served(database_url: str) -> Iterator[tuple[str, FastAPI]]:
+def served(database_url: str) -> Iterator[tuple[str, FastAPI, Lent]]:
     application = create_app(make_settings(database_url))
+    connections = lent_while_served(application)
     with serve_in_thread(application) as url:
-        yield url, application
+        yield url, application, connections
 
 
 @pytest.fixture
-async def live(client: httpx.AsyncClient, served: tuple[str, FastAPI]) -> AsyncIterator[Live]:
-    url, application = served
+async def live(client: httpx.AsyncClient, served: tuple[str, FastAPI, Lent]) -> AsyncIterator[Live]:
+    url, application, connections = served
     account = await register(client)
     key = await create_api_key(client, account, scopes=["answers"])
     provider = await anyio.to_thread.run_sync(application.state.embedder.get)
     embed = provider.embed
-    probe = Probe(application.state.engine.sync_engine.pool, embed)
+    probe = Probe(connections, embed)
     provider.embed = probe
     try:
         yield Live(url, application, account, key["secret"], probe)

@@ -5,28 +5,26 @@ from __future__ import annotations
 import pytest
 
 from folio.auth import passwords
-from tests.apps import QUIET, idle, serve
+from tests.connections import lent_to_requests
 from tests.shares.conftest import LINKS, PUBLIC, World
 
 PASSWORD = "a long link passphrase"
 
 
 async def test_a_link_password_is_hashed_and_checked_with_no_connection_held(
-    world: World, database_url: str, monkeypatch: pytest.MonkeyPatch
+    world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # An app of the test's own, so no other request shares its pool; its loops make one pass at start-up.
-    async with serve(database_url, **QUIET) as (application, client):
-        await idle(application)
-        pool = application.state.engine.pool
-        lent: list[tuple[str, int]] = []
-        original_hash, original_verify = passwords.hash_password, passwords.verify_password
+    client = world.client
+    lent: list[tuple[str, int]] = []
+    original_hash, original_verify = passwords.hash_password, passwords.verify_password
+    with lent_to_requests(world.app) as connections:
 
         async def hash_password(password: str) -> str:
-            lent.append(("hash", pool.checkedout()))
+            lent.append(("hash", connections.to_this_request()))
             return await original_hash(password)
 
         async def verify_password(password: str, password_hash: str | None) -> bool:
-            lent.append(("verify", pool.checkedout()))
+            lent.append(("verify", connections.to_this_request()))
             return await original_verify(password, password_hash)
 
         monkeypatch.setattr(passwords, "hash_password", hash_password)

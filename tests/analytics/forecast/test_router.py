@@ -15,8 +15,8 @@ from sqlalchemy import text
 
 from folio.analytics.forecast import ets
 from tests.analytics.conftest import settled
-from tests.apps import QUIET, idle, serve
 from tests.cases.conftest import make_unit
+from tests.connections import lent_to_requests
 from tests.factories import create_api_key, error_of, org_with, register
 
 FORECAST = "/api/v1/analytics/forecast"
@@ -195,20 +195,21 @@ async def test_needs_the_analytics_scope(client: httpx.AsyncClient) -> None:
     error_of(await forecast(client, {"X-API-Key": search_only["secret"]}), 403, "FORBIDDEN")
 
 
-async def test_fits_with_no_database_connection_held(database_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    async with serve(database_url, **QUIET) as (app, client):
-        owner = await register(client)
-        await generate(app, owner.org_id, weekly(40, seed=5, level=20))
-        await idle(app)
-        pool = app.state.engine.sync_engine.pool
-        lent: list[int] = []
-        fit = ets.forecast_all
+async def test_fits_with_no_database_connection_held(
+    app: FastAPI, client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    owner = await register(client)
+    await generate(app, owner.org_id, weekly(40, seed=5, level=20))
+    lent: list[int] = []
+    fit = ets.forecast_all
+    with lent_to_requests(app) as connections:
 
         def probed(histories: Sequence[Sequence[float]], horizon: int) -> list[ets.Forecast | ets.TooShort]:
-            lent.append(pool.checkedout())
+            # Run in a worker thread, to which anyio passes the request's context variables.
+            lent.append(connections.to_this_request())
             return fit(histories, horizon)
 
         monkeypatch.setattr(ets, "forecast_all", probed)
         response = await forecast(client, owner.headers, history=40)
-        assert response.status_code == 200, response.text
-        assert lent == [0]
+    assert response.status_code == 200, response.text
+    assert lent == [0]

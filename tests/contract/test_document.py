@@ -202,16 +202,16 @@ def _strings(node: Any) -> Iterator[dict[str, Any]]:
 
 
 async def test_request_schemas_state_what_validators_check(spec: Spec) -> None:
-    """Checks written as validators, said in the schema too: a question with no character but white space, and
-    embedding inputs' counts and lengths."""
+    """Checks written as validators, said in the schema too: a question with no character but white space, a case
+    field filter's `name:value`, and embedding inputs' counts and lengths."""
     schemas = spec["components"]["schemas"]
     for name, field in (("AnswerRequest", "question"), ("MessageCreate", "content")):
         pattern = re.compile(schemas[name]["properties"][field]["pattern"])
         assert pattern.search("What is due?")
         assert not any(pattern.search(blank) for blank in ("", "  \t", "\x1c\x85", "a\x00b"))
-    field = re.compile(schemas["CaseQuery"]["properties"]["field"]["items"]["pattern"])
-    assert all(field.search(good) for good in ("product:mobile app", "score:3", " a :"))
-    assert not any(field.search(bad) for bad in ("no-colon", " :x", "a:\x00", "a:\\u0000", "\\u0000a:b"))
+    name_value = re.compile(schemas["CaseQuery"]["properties"]["field"]["items"]["pattern"])
+    assert all(name_value.search(good) for good in ("product:mobile app", "score:3", " a :"))
+    assert not any(name_value.search(bad) for bad in ("no-colon", " :x", "a:\x00", "a:\\u0000", "\\u0000a:b"))
     text, texts = schemas["EmbeddingRequest"]["properties"]["input"]["anyOf"]
     assert text["minLength"] == 1
     assert texts["minItems"] == 1

@@ -11,7 +11,7 @@ import gc
 import logging
 import os
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -268,13 +268,6 @@ async def test_registration_attempts_are_limited(app_factory: AppFactory) -> Non
 
 
 # Redis
-
-
-@pytest.fixture(autouse=True)
-def _collect_garbage() -> Iterator[None]:
-    """Collect leaked objects after each test, so a ResourceWarning they raise fails it rather than a later one."""
-    yield
-    gc.collect()
 
 
 @pytest.fixture

@@ -96,6 +96,23 @@ def test_without_a_stream_from_the_server_the_jobs_are_polled(
     assert all(sorted(seen.ids) == sorted(map(str, uploaded.job_ids)) for seen in reads[:1])
 
 
+def test_a_server_that_ignores_the_batch_read_lists_other_jobs_and_the_wait_takes_only_its_own(
+    server: Served, gate: threading.Event, tmp_path: Path
+) -> None:
+    """An older server answers `GET /jobs?ids=…` with the organization's latest jobs: one finished earlier is
+    among them, and the wait neither settles it nor waits for it."""
+    account = new_account(server.url)
+    with Folio(server.url, api_key=account.api_key) as folio:
+        earlier = folio.documents.upload_folder(write_folder(tmp_path / "earlier", {"old.md": "Earlier file.\n"}))
+        gate.set()
+        folio.jobs.wait_all(earlier.job_ids)
+        server.recorder.without_stream = server.recorder.without_batch_reads = True
+        later = folio.documents.upload_folder(write_folder(tmp_path / "later", {"new.md": "Later file.\n"}))
+        jobs = folio.jobs.wait_all(later.job_ids, on_update=lambda update: gate.set())
+
+    assert [(job.id, job.status) for job in jobs] == [(later.job_ids[0], "succeeded")]
+
+
 def test_a_stream_that_drops_is_opened_again_after_its_last_event(
     server: Served, gate: threading.Event, tmp_path: Path
 ) -> None:

@@ -82,7 +82,8 @@ class _Jobs:
             asked = ids[start : start + BATCH]
             call = Call("GET", path("/jobs"), params={"ids": ",".join(asked)})
             page = yield from self.core.fetch(call, PageData[Job])
-            found.update((str(job.id), job) for job in page.items)
+            # A server that ignores `ids` (older than batch reads) answers with the latest jobs: only those asked.
+            found.update((str(job.id), job) for job in page.items if str(job.id) in asked)
         for job_id in ids:
             if job_id not in found:
                 # Absent from a batch read: ask for it alone, for the server's own 404 (JOB_NOT_FOUND).

@@ -63,6 +63,8 @@ async def test_pages_search_answers_and_errors(corpus: Account, server: Served) 
     async with AsyncFolio(server.url, api_key=corpus.api_key) as folio:
         first = await folio.documents.list(limit=2)
         everything = [document async for document in folio.documents.list(limit=2)]
+        assert first.next_cursor is not None
+        rest = [document async for document in folio.documents.list(limit=2, cursor=first.next_cursor)]
         results = await folio.search("travel expenses reimbursed", top_k=1)
         answer = await folio.answers.create(QUESTION)
         stream = await folio.answers.stream(QUESTION)
@@ -73,8 +75,9 @@ async def test_pages_search_answers_and_errors(corpus: Account, server: Served) 
 
     assert len(first.items) == 2
     assert first.has_next_page()
+    assert first.items + rest == everything
     assert len({document.id for document in everything}) == len(CORPUS)
-    assert len(server.recorder.made("GET", DOCUMENTS)) == 1 + 3
+    assert len(server.recorder.made("GET", DOCUMENTS)) == 1 + 3 + 2  # the first page; all three; the two after it
     assert results.items[0].document_title == "Expenses"
     assert answer.answered
     assert answer.citations[0].document_title == "Expenses"

@@ -202,6 +202,19 @@ def test_a_list_is_read_page_by_page_as_it_is_iterated(corpus: Account, server: 
     assert requests[1].query["cursor"] == [page.next_cursor]
 
 
+def test_a_list_goes_on_from_a_kept_cursor(corpus: Account, server: Served) -> None:
+    with Folio(server.url, api_key=corpus.api_key) as folio:
+        first = folio.documents.list(limit=2)
+        assert first.next_cursor is not None
+        resumed = folio.documents.list(limit=2, cursor=first.next_cursor)
+        rest = list(resumed)
+        everything = list(folio.documents.list(limit=2))
+
+    assert [document.id for document in resumed.items] == [document.id for document in rest[:2]]
+    assert first.items + rest == everything
+    assert server.recorder.made("GET", DOCUMENTS)[1].query["cursor"] == [first.next_cursor]
+
+
 def test_search_finds_the_passage_and_pages_through_the_hits(corpus: Account, server: Served) -> None:
     with Folio(server.url, api_key=corpus.api_key) as folio:
         results = folio.search("paid annual leave", top_k=1)

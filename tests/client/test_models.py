@@ -143,8 +143,8 @@ def test_list_methods_take_the_filters_of_their_route(
     query = {
         parameter["name"] for parameter in openapi["paths"][route]["get"]["parameters"] if parameter["in"] == "query"
     }
-    # The cursor is the page's to pass; `ids` (a batch read of jobs) is what `wait_all` does.
-    assert {renamed.get(name, name) for name in parameters(method)} == query - {"cursor", "ids"}
+    # `ids` (a batch read of jobs) is what `wait_all` does.
+    assert {renamed.get(name, name) for name in parameters(method)} == query - {"ids"}
 
 
 def sdk_routes() -> Iterator[tuple[str, str]]:

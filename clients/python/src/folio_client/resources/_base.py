@@ -23,12 +23,14 @@ class SyncResource:
     def _run(self, flow: Flow[T]) -> T:
         return self._driver.run(flow)
 
-    def _pages(self, flow_for: Callable[[str | None], Flow[PageData[T]]]) -> SyncPage[T]:
-        def fetch(cursor: str | None) -> SyncPage[T]:
-            data = self._run(flow_for(cursor))
+    def _pages(self, flow_for: Callable[[str | None], Flow[PageData[T]]], cursor: str | None) -> SyncPage[T]:
+        """The page at `cursor` (a page's `next_cursor`, kept to go on later), the first for None."""
+
+        def fetch(at: str | None) -> SyncPage[T]:
+            data = self._run(flow_for(at))
             return SyncPage(data.items, data.next_cursor, fetch)
 
-        return fetch(None)
+        return fetch(cursor)
 
 
 class AsyncResource:
@@ -39,12 +41,14 @@ class AsyncResource:
     async def _run(self, flow: Flow[T]) -> T:
         return await self._driver.run(flow)
 
-    def _pages(self, flow_for: Callable[[str | None], Flow[PageData[T]]]) -> AsyncPager[T]:
-        async def fetch(cursor: str | None) -> AsyncPage[T]:
-            data = await self._run(flow_for(cursor))
+    def _pages(self, flow_for: Callable[[str | None], Flow[PageData[T]]], cursor: str | None) -> AsyncPager[T]:
+        """The pages from `cursor` (a page's `next_cursor`, kept to go on later), from the first for None."""
+
+        async def fetch(at: str | None) -> AsyncPage[T]:
+            data = await self._run(flow_for(at))
             return AsyncPage(data.items, data.next_cursor, fetch)
 
-        return AsyncPager(lambda: fetch(None))
+        return AsyncPager(lambda: fetch(cursor))
 
 
 def query(**values: QueryValue) -> dict[str, str | list[str]]:

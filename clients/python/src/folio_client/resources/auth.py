@@ -95,8 +95,8 @@ class ApiKeys(SyncResource):
         """A new key; its `secret` is shown only now."""
         return self._run(_create_key(self._core, name, scopes, expires_at))
 
-    def list(self, *, limit: int | None = None) -> SyncPage[ApiKey]:
-        return self._pages(lambda cursor: _list_keys(self._core, limit, cursor))
+    def list(self, *, limit: int | None = None, cursor: str | None = None) -> SyncPage[ApiKey]:
+        return self._pages(lambda at: _list_keys(self._core, limit, at), cursor)
 
     def revoke(self, key_id: UUID | str) -> None:
         self._run(_revoke_key(self._core, key_id))
@@ -106,8 +106,8 @@ class AsyncApiKeys(AsyncResource):
     async def create(self, name: str, scopes: Sequence[Scope], *, expires_at: datetime | None = None) -> ApiKeyCreated:
         return await self._run(_create_key(self._core, name, scopes, expires_at))
 
-    def list(self, *, limit: int | None = None) -> AsyncPager[ApiKey]:
-        return self._pages(lambda cursor: _list_keys(self._core, limit, cursor))
+    def list(self, *, limit: int | None = None, cursor: str | None = None) -> AsyncPager[ApiKey]:
+        return self._pages(lambda at: _list_keys(self._core, limit, at), cursor)
 
     async def revoke(self, key_id: UUID | str) -> None:
         await self._run(_revoke_key(self._core, key_id))

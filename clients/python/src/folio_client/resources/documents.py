@@ -218,12 +218,14 @@ class Documents(SyncResource):
         created_before: datetime | None = None,
         title_contains: str | None = None,
         limit: int | None = None,
+        cursor: str | None = None,
     ) -> SyncPage[Document]:
-        """Documents oldest first; iterating the page goes on through the next ones (`limit` per request)."""
+        """Documents oldest first; iterating the page goes on through the next ones (`limit` per request). With
+        `cursor` (a page's `next_cursor`, kept), the list goes on from where that page ended."""
         return self._pages(
-            lambda cursor: _list(
+            lambda at: _list(
                 self._core,
-                cursor,
+                at,
                 status=status,
                 kind=kind,
                 tags=tags,
@@ -231,7 +233,8 @@ class Documents(SyncResource):
                 created_before=created_before,
                 title_contains=title_contains,
                 limit=limit,
-            )
+            ),
+            cursor,
         )
 
     def get(self, document_id: UUID | str) -> Document:
@@ -256,8 +259,10 @@ class Documents(SyncResource):
         """The extracted text, with its page boundaries."""
         return self._run(_content(self._core, document_id))
 
-    def chunks(self, document_id: UUID | str, *, limit: int | None = None) -> SyncPage[Chunk]:
-        return self._pages(lambda cursor: _chunks(self._core, document_id, cursor, limit))
+    def chunks(
+        self, document_id: UUID | str, *, limit: int | None = None, cursor: str | None = None
+    ) -> SyncPage[Chunk]:
+        return self._pages(lambda at: _chunks(self._core, document_id, at, limit), cursor)
 
     def reindex(self, document_id: UUID | str) -> Job:
         """Ingest again; the new version replaces the old one when its job succeeds."""
@@ -324,11 +329,12 @@ class AsyncDocuments(AsyncResource):
         created_before: datetime | None = None,
         title_contains: str | None = None,
         limit: int | None = None,
+        cursor: str | None = None,
     ) -> AsyncPager[Document]:
         return self._pages(
-            lambda cursor: _list(
+            lambda at: _list(
                 self._core,
-                cursor,
+                at,
                 status=status,
                 kind=kind,
                 tags=tags,
@@ -336,7 +342,8 @@ class AsyncDocuments(AsyncResource):
                 created_before=created_before,
                 title_contains=title_contains,
                 limit=limit,
-            )
+            ),
+            cursor,
         )
 
     async def get(self, document_id: UUID | str) -> Document:
@@ -358,8 +365,10 @@ class AsyncDocuments(AsyncResource):
     async def content(self, document_id: UUID | str) -> DocumentContent:
         return await self._run(_content(self._core, document_id))
 
-    def chunks(self, document_id: UUID | str, *, limit: int | None = None) -> AsyncPager[Chunk]:
-        return self._pages(lambda cursor: _chunks(self._core, document_id, cursor, limit))
+    def chunks(
+        self, document_id: UUID | str, *, limit: int | None = None, cursor: str | None = None
+    ) -> AsyncPager[Chunk]:
+        return self._pages(lambda at: _chunks(self._core, document_id, at, limit), cursor)
 
     async def reindex(self, document_id: UUID | str) -> Job:
         return await self._run(_reindex(self._core, document_id))

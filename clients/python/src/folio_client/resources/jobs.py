@@ -56,9 +56,11 @@ class Jobs(SyncResource):
         kind: str | None = None,
         subject_id: UUID | str | None = None,
         limit: int | None = None,
+        cursor: str | None = None,
     ) -> SyncPage[Job]:
         return self._pages(
-            lambda cursor: _list(self._core, cursor, status=status, kind=kind, subject_id=subject_id, limit=limit)
+            lambda at: _list(self._core, at, status=status, kind=kind, subject_id=subject_id, limit=limit),
+            cursor,
         )
 
     def cancel(self, job_id: UUID | str) -> Job:
@@ -103,9 +105,11 @@ class AsyncJobs(AsyncResource):
         kind: str | None = None,
         subject_id: UUID | str | None = None,
         limit: int | None = None,
+        cursor: str | None = None,
     ) -> AsyncPager[Job]:
         return self._pages(
-            lambda cursor: _list(self._core, cursor, status=status, kind=kind, subject_id=subject_id, limit=limit)
+            lambda at: _list(self._core, at, status=status, kind=kind, subject_id=subject_id, limit=limit),
+            cursor,
         )
 
     async def cancel(self, job_id: UUID | str) -> Job:

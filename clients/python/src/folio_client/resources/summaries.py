@@ -87,11 +87,13 @@ class Summaries(SyncResource):
         template_id: UUID | str | None = None,
         status: SummaryStatus | None = None,
         limit: int | None = None,
+        cursor: str | None = None,
     ) -> SyncPage[Summary]:
         return self._pages(
-            lambda cursor: _list(
-                self._core, cursor, document_id=document_id, template_id=template_id, status=status, limit=limit
-            )
+            lambda at: _list(
+                self._core, at, document_id=document_id, template_id=template_id, status=status, limit=limit
+            ),
+            cursor,
         )
 
     def get(self, summary_id: UUID | str) -> Summary:
@@ -134,11 +136,13 @@ class AsyncSummaries(AsyncResource):
         template_id: UUID | str | None = None,
         status: SummaryStatus | None = None,
         limit: int | None = None,
+        cursor: str | None = None,
     ) -> AsyncPager[Summary]:
         return self._pages(
-            lambda cursor: _list(
-                self._core, cursor, document_id=document_id, template_id=template_id, status=status, limit=limit
-            )
+            lambda at: _list(
+                self._core, at, document_id=document_id, template_id=template_id, status=status, limit=limit
+            ),
+            cursor,
         )
 
     async def get(self, summary_id: UUID | str) -> Summary:

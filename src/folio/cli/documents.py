@@ -11,7 +11,7 @@ import typer
 
 from folio.cli.connection import connect
 from folio.cli.options import ApiKey, Json, Server, StreamJson
-from folio.cli.output import EXIT_FAILED, PAGE, columns, fields, first, json_line, line, listing, plain, say
+from folio.cli.output import EXIT_FAILED, PAGE, first, json_line, line, listed, plain, say, shown
 
 if TYPE_CHECKING:
     from folio_client import Document, Job, Summary
@@ -20,6 +20,8 @@ documents_app = typer.Typer(help="The organization's documents.", no_args_is_hel
 jobs_app = typer.Typer(help="Background jobs: ingestion, summaries…", no_args_is_help=True)
 
 Limit = Annotated[int, typer.Option(min=1, help="At most this many.")]
+DocumentId = Annotated[UUID, typer.Argument(metavar="DOCUMENT_ID", help="The document's id.")]
+JobId = Annotated[UUID, typer.Argument(metavar="JOB_ID", help="The job's id.")]
 
 
 def _count(value: int | None) -> str:
@@ -28,6 +30,15 @@ def _count(value: int | None) -> str:
 
 def _when(moment: datetime | None) -> str:
     return "" if moment is None else moment.strftime("%Y-%m-%d %H:%M")
+
+
+def _error(code: str | None, message: str | None) -> str:
+    return ": ".join(part for part in (code, message) if part)
+
+
+def _status(status: str, code: str | None, message: str | None) -> str:
+    error = _error(code, message)
+    return status + (f" ({error})" if error else "")
 
 
 @documents_app.command("list")
@@ -43,63 +54,47 @@ def list_documents(
     """Documents, oldest first."""
     with connect(server, api_key) as folio:
         documents = first(folio.documents.list(status=status, limit=min(limit, PAGE)), limit)
-    if as_json:
-        json_line(listing(documents))
-        return
-    rows = [
-        [
-            str(each.id),
-            each.status,
-            _count(each.page_count),
-            _count(each.chunk_count),
-            _when(each.created_at),
-            each.title,
-        ]
-        for each in documents
-    ]
-    columns(rows, ["ID", "STATUS", "PAGES", "CHUNKS", "CREATED", "TITLE"])
-
-
-def _document_lines(document: Document) -> None:
-    error = ": ".join(part for part in (document.error_code, document.error_message) if part)
-    fields(
-        {
-            "id": str(document.id),
-            "title": document.title,
-            "file": f"{document.filename} ({document.kind}, {document.size_bytes} bytes)",
-            "status": document.status + (f" ({error})" if error else ""),
-            "tags": ", ".join(document.tags),
-            "pages": _count(document.page_count),
-            "chunks": _count(document.chunk_count),
-            "version": str(document.version),
-            "created": _when(document.created_at),
-            "processed": _when(document.processed_at),
-        }
+    listed(
+        documents, as_json=as_json, headers=["ID", "STATUS", "PAGES", "CHUNKS", "CREATED", "TITLE"], row=_document_row
     )
 
 
+def _document_row(document: Document) -> list[str]:
+    return [
+        str(document.id),
+        document.status,
+        _count(document.page_count),
+        _count(document.chunk_count),
+        _when(document.created_at),
+        document.title,
+    ]
+
+
+def _document_fields(document: Document) -> dict[str, str]:
+    return {
+        "id": str(document.id),
+        "title": document.title,
+        "file": f"{document.filename} ({document.kind}, {document.size_bytes} bytes)",
+        "status": _status(document.status, document.error_code, document.error_message),
+        "tags": ", ".join(document.tags),
+        "pages": _count(document.page_count),
+        "chunks": _count(document.chunk_count),
+        "version": str(document.version),
+        "created": _when(document.created_at),
+        "processed": _when(document.processed_at),
+    }
+
+
 @documents_app.command("get")
-def get_document(
-    document_id: Annotated[UUID, typer.Argument(metavar="DOCUMENT_ID", help="The document's id.")],
-    as_json: Json = False,
-    server: Server = None,
-    api_key: ApiKey = None,
-) -> None:
+def get_document(document_id: DocumentId, as_json: Json = False, server: Server = None, api_key: ApiKey = None) -> None:
     """One document: its file, status, pages and chunks."""
     with connect(server, api_key) as folio:
         document = folio.documents.get(document_id)
-    if as_json:
-        json_line(plain(document))
-    else:
-        _document_lines(document)
+    shown(document, as_json=as_json, values=_document_fields)
 
 
 @documents_app.command("delete")
-def delete_document(
-    document_id: Annotated[UUID, typer.Argument(metavar="DOCUMENT_ID", help="The document's id.")],
-    server: Server = None,
-    api_key: ApiKey = None,
-) -> None:
+def delete_document(document_id: DocumentId, server: Server = None, api_key: ApiKey = None) -> None:
     """Delete a document, its file, chunks and pending jobs.
 
     Deleting it again is no error, as in the API."""
@@ -122,56 +117,37 @@ def list_jobs(
     """Jobs, oldest first."""
     with connect(server, api_key) as folio:
         jobs = first(folio.jobs.list(status=status, kind=kind, limit=min(limit, PAGE)), limit)
-    if as_json:
-        json_line(listing(jobs))
-        return
-    rows = [
-        [str(job.id), job.kind, job.status, f"{job.progress}%", _when(job.created_at), job.error_code or ""]
-        for job in jobs
-    ]
-    columns(rows, ["ID", "KIND", "STATUS", "PROGRESS", "CREATED", "ERROR"])
+    listed(jobs, as_json=as_json, headers=["ID", "KIND", "STATUS", "PROGRESS", "CREATED", "ERROR"], row=_job_row)
 
 
-def _job_lines(job: Job) -> None:
-    error = ": ".join(part for part in (job.error_code, job.error_message) if part)
-    fields(
-        {
-            "id": str(job.id),
-            "kind": job.kind,
-            "subject": "" if job.subject_id is None else str(job.subject_id),
-            "status": job.status + (f" ({error})" if error else ""),
-            "progress": f"{job.progress}%" + (f" {job.message or job.stage}" if job.message or job.stage else ""),
-            "attempts": f"{job.attempts} of {job.max_attempts}",
-            "created": _when(job.created_at),
-            "started": _when(job.started_at),
-            "finished": _when(job.finished_at),
-        }
-    )
+def _job_row(job: Job) -> list[str]:
+    return [str(job.id), job.kind, job.status, f"{job.progress}%", _when(job.created_at), job.error_code or ""]
+
+
+def _job_fields(job: Job) -> dict[str, str]:
+    return {
+        "id": str(job.id),
+        "kind": job.kind,
+        "subject": "" if job.subject_id is None else str(job.subject_id),
+        "status": _status(job.status, job.error_code, job.error_message),
+        "progress": f"{job.progress}%" + (f" {job.message or job.stage}" if job.message or job.stage else ""),
+        "attempts": f"{job.attempts} of {job.max_attempts}",
+        "created": _when(job.created_at),
+        "started": _when(job.started_at),
+        "finished": _when(job.finished_at),
+    }
 
 
 @jobs_app.command("get")
-def get_job(
-    job_id: Annotated[UUID, typer.Argument(metavar="JOB_ID", help="The job's id.")],
-    as_json: Json = False,
-    server: Server = None,
-    api_key: ApiKey = None,
-) -> None:
+def get_job(job_id: JobId, as_json: Json = False, server: Server = None, api_key: ApiKey = None) -> None:
     """One job: its status, progress and error."""
     with connect(server, api_key) as folio:
         job = folio.jobs.get(job_id)
-    if as_json:
-        json_line(plain(job))
-    else:
-        _job_lines(job)
+    shown(job, as_json=as_json, values=_job_fields)
 
 
 @jobs_app.command("watch")
-def watch_job(
-    job_id: Annotated[UUID, typer.Argument(metavar="JOB_ID", help="The job's id.")],
-    as_json: StreamJson = False,
-    server: Server = None,
-    api_key: ApiKey = None,
-) -> None:
+def watch_job(job_id: JobId, as_json: StreamJson = False, server: Server = None, api_key: ApiKey = None) -> None:
     """Follow a job live until it ends.
 
     Exit 0 when it succeeded, 1 when it failed or was cancelled. With --json, each state it goes through on a line
@@ -189,7 +165,7 @@ def watch_job(
 def _exit_unless_succeeded(status: str, code: str | None, message: str | None) -> None:
     if status in ("succeeded", "ready"):
         return
-    say(": ".join(part for part in (code or status.upper(), message) if part))
+    say(_error(code or status.upper(), message))
     raise typer.Exit(EXIT_FAILED)
 
 

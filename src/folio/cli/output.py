@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, NoReturn, Protocol, TypeVar
 
 import typer
@@ -85,3 +85,19 @@ def columns(rows: list[list[str]], headers: list[str]) -> None:
     for row in table:
         cells = [cell.ljust(width) for cell, width in zip(row, widths, strict=False)]
         line("  ".join([*cells, row[-1]]).rstrip())
+
+
+def shown(item: M, *, as_json: bool, values: Callable[[M], dict[str, str]]) -> None:
+    """One item read: with --json its JSON document, else its `values` a field per line."""
+    if as_json:
+        json_line(plain(item))
+    else:
+        fields(values(item))
+
+
+def listed(items: list[M], *, as_json: bool, headers: list[str], row: Callable[[M], list[str]]) -> None:
+    """Items read: with --json one JSON document that lists them, else a `row` of each under `headers`."""
+    if as_json:
+        json_line(listing(items))
+    else:
+        columns([row(item) for item in items], headers)

@@ -12,7 +12,7 @@ import typer
 from folio.cli.connection import connect
 from folio.cli.operator import create_key
 from folio.cli.options import ApiKey, Json, Server
-from folio.cli.output import PAGE, columns, first, json_line, listing, say
+from folio.cli.output import PAGE, first, listed, say
 
 keys_app = typer.Typer(help="API keys.", no_args_is_help=True)
 keys_app.command("create")(create_key)
@@ -30,20 +30,18 @@ def list_keys(
     An admin key sees the organization's keys, another key itself; never their secrets."""
     with connect(server, api_key) as folio:
         keys = first(folio.api_keys.list(limit=min(limit, PAGE)), limit)
-    if as_json:
-        json_line(listing(keys))
-        return
-    rows = [
-        [
+    listed(
+        keys,
+        as_json=as_json,
+        headers=["ID", "PREFIX", "SCOPES", "LAST USED", "NAME"],
+        row=lambda key: [
             str(key.id),
             key.prefix + "…",
             ",".join(key.scopes),
             key.last_used_at.strftime("%Y-%m-%d %H:%M") if key.last_used_at else "never",
             key.name,
-        ]
-        for key in keys
-    ]
-    columns(rows, ["ID", "PREFIX", "SCOPES", "LAST USED", "NAME"])
+        ],
+    )
 
 
 @keys_app.command("revoke")

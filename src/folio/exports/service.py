@@ -40,6 +40,7 @@ from folio.models import Export, ExportFormat, ExportSource, ExportStatus
 from folio.pagination import Paged, PageRequest
 from folio.repository import lock_org
 from folio.settings import ExportSettings
+from folio.slots import Slots
 
 _TARGET: Final = "export"
 _LINK_CONTEXT: Final = b"folio export download links"
@@ -108,40 +109,8 @@ def audience_of(user_id: UUID | None) -> Audience:
 # Streamed exports.
 
 
-class StreamSlots:
-    """Streamed exports running in this process, per organization."""
-
-    def __init__(self) -> None:
-        self._running: dict[UUID, int] = {}
-
-    def take(self, org_id: UUID, limit: int) -> _Slot:
-        if self._running.get(org_id, 0) >= limit:
-            raise TooManyExportStreams(details={"limit": limit}, headers=_RETRY_AFTER)
-        self._running[org_id] = self._running.get(org_id, 0) + 1
-        return _Slot(self, org_id)
-
-    def running(self, org_id: UUID) -> int:
-        return self._running.get(org_id, 0)
-
-    def _give_back(self, org_id: UUID) -> None:
-        left = self._running.get(org_id, 0) - 1
-        if left > 0:
-            self._running[org_id] = left
-        else:
-            self._running.pop(org_id, None)
-
-
-class _Slot:
-    def __init__(self, slots: StreamSlots, org_id: UUID) -> None:
-        self._slots, self._org_id, self._held = slots, org_id, True
-
-    def release(self) -> None:
-        if self._held:
-            self._held = False
-            self._slots._give_back(self._org_id)
-
-
-STREAMS = StreamSlots()
+# Streamed exports running in this process, per organization.
+STREAMS = Slots(TooManyExportStreams)
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,6 +19,7 @@ from starlette.responses import RedirectResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from folio.documents import web
+from folio.documents.router import URL_IMPORTS
 from tests.apps import serve
 from tests.attacks import report
 from tests.connections import lent_to_requests
@@ -34,6 +35,8 @@ PAGE = (
 )
 # The site's /stall answers once the test lets it.
 STALLED, GO_ON = threading.Event(), threading.Event()
+# The site's /held and /held-broken count each request in, then answer once the test lets them all go.
+HELD, LET_GO = threading.Semaphore(0), threading.Event()
 
 
 def site_routes() -> list[Route]:
@@ -71,6 +74,14 @@ def site_routes() -> list[Route]:
         GO_ON.wait(30)
         return Response(b"Notes written while the test watched the pool.", media_type="text/plain")
 
+    def held(status_code: int) -> Any:
+        def answer(request: Request) -> Response:  # in a thread, as /stall
+            HELD.release()
+            LET_GO.wait(30)
+            return Response(b"Notes the site held back.", status_code=status_code, media_type="text/plain")
+
+        return answer
+
     return [
         Route("/handbook/leave.html", page(PAGE, "text/html", **{"Last-Modified": "Wed, 02 Dec 2026 10:00:00 GMT"})),
         Route("/old", moved),
@@ -86,6 +97,8 @@ def site_routes() -> list[Route]:
         Route("/empty", page(b"", "text/plain")),
         Route("/big", page(b"x" * (1024 * 1024 + 10), "text/plain")),
         Route("/stall", stall),
+        Route("/held", held(200)),
+        Route("/held-broken", held(503)),
         Route("/trickle", trickle),
     ]
 
@@ -210,6 +223,30 @@ async def test_no_database_connection_is_held_while_the_page_is_read(
             response = await request
     assert held == 0
     assert response.status_code == 202, response.text
+
+
+async def test_an_organization_has_a_bounded_number_of_imports_running(database_url: str, site: str) -> None:
+    """Slow servers hold an organization's slots, not another organization's; a fetch that fails gives its slot back
+    as one that succeeds does."""
+    outbound = {"allow_private": True, "allow_hosts": ["127.0.0.1"], "max_url_imports_per_org": 2}
+    async with serve(database_url, outbound=outbound) as (_, client):
+        account, stranger = await register(client), await register(client)
+        LET_GO.clear()
+        held = [asyncio.create_task(imported(client, account, f"{site}{path}")) for path in ("/held", "/held-broken")]
+        try:
+            for _ in held:
+                assert await asyncio.to_thread(HELD.acquire, timeout=30)
+            refused = await imported(client, account, f"{site}/notes")
+            assert (await imported(client, stranger, f"{site}/notes")).status_code == 202
+        finally:
+            LET_GO.set()
+            answers = await asyncio.gather(*held)
+        assert error_of(refused, 429, "TOO_MANY_URL_IMPORTS")["details"] == {"limit": 2}
+        assert refused.headers["retry-after"] == "5"
+        assert answers[0].status_code == 202, answers[0].text
+        assert error_of(answers[1], 422, "URL_FETCH_FAILED")["details"] == {"status": 503}
+        assert URL_IMPORTS.running(account.org_id) == 0
+        assert (await imported(client, account, f"{site}/notes")).status_code == 202
 
 
 async def test_an_import_past_the_plan_is_refused_and_its_file_dropped(database_url: str, site: str) -> None:

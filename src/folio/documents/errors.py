@@ -57,6 +57,15 @@ class UrlFetchFailed(FolioError):
     message = "The URL could not be fetched."
 
 
+class TooManyUrlImports(FolioError):
+    """Your organization already has as many URL imports being fetched on this server as allowed
+    (`FOLIO_OUTBOUND__MAX_URL_IMPORTS_PER_ORG`); retry when one has finished."""
+
+    status_code = 429
+    code = "TOO_MANY_URL_IMPORTS"
+    message = "Too many URL imports are running."
+
+
 class StoredFileMissing(FolioError):
     """The file is no longer in storage: it was removed there, not through Folio. Its document (or export) remains."""
 

@@ -22,6 +22,7 @@ from folio.documents.errors import (
     FileTooLarge,
     FormTooLarge,
     StoredFileMissing,
+    TooManyUrlImports,
     UnsupportedFileType,
     UrlFetchFailed,
 )
@@ -45,6 +46,7 @@ from folio.jobs.schemas import JobRead
 from folio.models import Document, DocumentStatus, Job
 from folio.outbound import OutboundPolicy, OutboundURLForbidden
 from folio.pagination import Page
+from folio.slots import Slots
 
 router = APIRouter(prefix=f"{API_V1}/documents", tags=["documents"])
 Reader = Annotated[Principal, requires(Scope.DOCUMENTS_READ)]
@@ -129,12 +131,23 @@ def _uploaded(created: list[documents.Created]) -> UploadResponse:
     )
 
 
+# URL imports running in this process, per organization: each holds an outbound connection and a task while a
+# tenant-chosen server takes its time.
+URL_IMPORTS = Slots(TooManyUrlImports)
+
+
 @router.post(
     "/import-url",
     status_code=status.HTTP_202_ACCEPTED,
     response_model=UploadResponse,
     responses=authenticated(
-        Forbidden, FileTooLarge, NulCharacter, UnsupportedFileType, OutboundURLForbidden, UrlFetchFailed
+        Forbidden,
+        FileTooLarge,
+        NulCharacter,
+        UnsupportedFileType,
+        OutboundURLForbidden,
+        UrlFetchFailed,
+        TooManyUrlImports,
     ),
     summary="Import a web page or a file from a URL",
     description=(
@@ -146,7 +159,8 @@ def _uploaded(created: list[documents.Created]) -> UploadResponse:
         "status or sends nothing gives `URL_FETCH_FAILED`. Then it is a document like an upload (`source_type: "
         "web`, `source_url` the address after redirects, `external_last_updated` its `Last-Modified`), deduplicated "
         "by content unless `allow_duplicate`, with an ingestion job to follow. No database connection is held "
-        "while the page is fetched."
+        "while the page is fetched. An organization may have `FOLIO_OUTBOUND__MAX_URL_IMPORTS_PER_ORG` imports "
+        "running at once on one API process; one more answers 429 `TOO_MANY_URL_IMPORTS` with `Retry-After`."
     ),
 )
 async def import_url(
@@ -154,22 +168,23 @@ async def import_url(
 ) -> UploadResponse:
     max_bytes = settings.max_upload_mb * 1024 * 1024
     policy = OutboundPolicy.from_settings(settings.outbound, max_response_bytes=max_bytes)
-    fetched = await web.fetch(body.url, policy=policy, storage=storage, max_bytes=max_bytes)
-    try:
-        created = await documents.create_documents(
-            session,
-            principal=principal,
-            storage=storage,
-            files=[UploadedFile(fetched.filename, fetched.stored)],
-            fields=DocumentFields(body.title, body.tags or [], body.metadata or {}),
-            allow_duplicate=body.allow_duplicate,
-            max_attempts=settings.jobs.max_attempts,
-            plans=settings.plans,
-            source=Source("web", fetched.url, fetched.last_modified),
-        )
-    except BaseException:
-        await storage.delete(fetched.stored.key)
-        raise
+    with URL_IMPORTS.take(principal.org_id, settings.outbound.max_url_imports_per_org):
+        fetched = await web.fetch(body.url, policy=policy, storage=storage, max_bytes=max_bytes)
+        try:
+            created = await documents.create_documents(
+                session,
+                principal=principal,
+                storage=storage,
+                files=[UploadedFile(fetched.filename, fetched.stored)],
+                fields=DocumentFields(body.title, body.tags or [], body.metadata or {}),
+                allow_duplicate=body.allow_duplicate,
+                max_attempts=settings.jobs.max_attempts,
+                plans=settings.plans,
+                source=Source("web", fetched.url, fetched.last_modified),
+            )
+        except BaseException:
+            await storage.delete(fetched.stored.key)
+            raise
     return _uploaded(created)
 
 

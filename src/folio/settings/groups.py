@@ -230,6 +230,13 @@ class OutboundSettings(BaseModel):
     max_response_kb: int = Field(
         10_240, ge=1, description="Largest response body read from a tenant-given URL, in KiB; larger is refused."
     )
+    max_url_imports_per_org: int = Field(
+        4,
+        ge=1,
+        le=1000,
+        description="URL imports (POST /api/v1/documents/import-url) one organization may have running at once on one "
+        "API process; past it, 429 TOO_MANY_URL_IMPORTS.",
+    )
 
 
 class JobSettings(BaseModel):

@@ -38,6 +38,11 @@ HEAVY = (
 )
 
 
+def loaded(imported: list[str], parts: tuple[str, ...]) -> set[str]:
+    """The modules of `imported` that are `parts` or inside them."""
+    return {name for name in imported if any(name == part or name.startswith(f"{part}.") for part in parts)}
+
+
 def every_command() -> list[list[str]]:
     """The path of every command and group: [], ["serve"], ["keys"], ["keys", "create"]…"""
     paths: list[list[str]] = []
@@ -81,8 +86,7 @@ def test_help_imports_none_of_the_heavy_parts(tmp_path: Path) -> None:
 
     assert done.returncode == 0, done.stderr
     imported = json.loads(done.stderr)
-    loaded = {name for name in imported if any(name == heavy or name.startswith(f"{heavy}.") for heavy in HEAVY)}
-    assert loaded == set()
+    assert loaded(imported, HEAVY) == set()
     assert "Usage: folio ask [OPTIONS]" in done.stdout
 
 
@@ -90,3 +94,34 @@ async def test_version_prints_the_installed_version(tmp_path: Path) -> None:
     done = await run_folio("--version", env=folio_env(), cwd=tmp_path)
 
     assert (done.code, done.stdout, done.stderr) == (0, f"folio {version('folio')}\n", "")
+
+
+# Runs a command in a fresh interpreter; prints its exit code, then the modules it imported.
+REFUSAL_PROBE = """
+import json, sys
+from folio.cli import app
+try:
+    app(sys.argv[1:], prog_name="folio")
+except SystemExit as exit:
+    sys.stdout.write(str(exit.code))
+sys.stderr.write(json.dumps(sorted(sys.modules)))
+"""
+
+
+def test_a_configuration_error_is_told_before_the_server_or_the_database_loads(tmp_path: Path) -> None:
+    server_parts = ("sqlalchemy", "asyncpg", "alembic", "pgserver", "fastapi", "uvicorn", "folio.main", "folio.db")
+    for command in (["serve"], ["worker"]):
+        done = subprocess.run(  # noqa: S603 — this interpreter, a fixed script
+            [sys.executable, "-c", REFUSAL_PROBE, *command],
+            capture_output=True,
+            text=True,
+            env=folio_env(FOLIO_ENV="production", FOLIO_AUTH__JWT_SECRET="a" * 40),
+            cwd=tmp_path,
+            timeout=120,
+            check=False,
+        )
+
+        assert done.stdout.endswith("2"), (command, done.stdout)
+        imported = json.loads(done.stderr[done.stderr.rindex("[") :])
+        assert "FOLIO_AUTH__JWT_SECRET" in done.stderr
+        assert loaded(imported, server_parts) == set(), command

@@ -12,10 +12,10 @@ from typing import TypeVar
 
 import structlog
 import typer
-from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from folio.cli.output import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_USAGE, say
+from folio.cli._settings import settings
+from folio.cli.output import EXIT_FAILED, EXIT_INTERRUPTED, say
 from folio.db import create_engine, create_sessionmaker
 from folio.embedded_postgres import EmbeddedPostgres
 from folio.errors import FolioError
@@ -23,15 +23,6 @@ from folio.migrate import upgrade_to_head
 from folio.settings import Settings
 
 T = TypeVar("T")
-
-
-def settings() -> Settings:
-    try:
-        return Settings()
-    except ValidationError as exc:
-        for error in exc.errors():
-            say(f"Configuration error: {error['msg']}")
-        raise typer.Exit(EXIT_USAGE) from exc
 
 
 def logs_to_stderr() -> None:

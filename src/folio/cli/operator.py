@@ -26,7 +26,7 @@ def serve(
     reload: Annotated[bool, typer.Option(help="Restart on code changes (development).")] = False,
 ) -> None:
     """Serve the API (migrating the database first unless FOLIO_DB__MIGRATE_ON_START=false)."""
-    from folio.cli._database import settings
+    from folio.cli._settings import settings
 
     configured = settings()  # a configuration error is told before the server's parts load
     from folio.cli._processes import serve as run
@@ -53,7 +53,7 @@ def worker(
 
     SIGTERM (or Ctrl-C) stops it: no new job starts, running jobs get FOLIO_JOBS__DRAIN_SECONDS to finish, and the
     others go back to the queue at once for another worker."""
-    from folio.cli._database import settings
+    from folio.cli._settings import settings
 
     configured = settings()  # a configuration error is told before the worker's parts load
     from folio.cli._processes import worker as run
@@ -157,7 +157,8 @@ def rotate_credentials() -> None:
 
     Every stored credential (model API keys, webhook secrets, integration tokens) is encrypted again under the first
     key of FOLIO_ENCRYPTION_KEYS; then the other keys can be dropped."""
-    from folio.cli._database import in_transaction, settings
+    from folio.cli._database import in_transaction
+    from folio.cli._settings import settings
     from folio.llm.crypto import CredentialCipher
     from folio.rotation import rotate_credentials as rotate
 
@@ -178,7 +179,8 @@ def set_plan(
     plan: Annotated[str, typer.Argument(help="A plan of FOLIO_PLANS__LIMITS, such as free, team or enterprise.")],
 ) -> None:
     """Put an organization on a plan: its limits apply while FOLIO_PLANS__ENFORCE is on."""
-    from folio.cli._database import in_transaction, settings
+    from folio.cli._database import in_transaction
+    from folio.cli._settings import settings
     from folio.plans import service as plans
 
     configured = settings().plans

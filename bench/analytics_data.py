@@ -477,7 +477,7 @@ def typed(query: str, style: float) -> str:
 
 def search_rows(tenant: Tenant, people: Sequence[UUID], now: datetime, queries: list[str]) -> Iterator[tuple[Any, ...]]:
     """The tenant's search log, oldest first."""
-    from folio.search.repository import normalized_query
+    from folio.search.query_text import normalized_query
 
     rng = np.random.default_rng(tenant.seed + 100)
     at = moments(now, tenant.searches, rng)

@@ -47,7 +47,7 @@ class SearchQuery(IdMixin, CreatedAtMixin, Base):
     user_id: Mapped[UUID | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     api_key_id: Mapped[UUID | None] = mapped_column(ForeignKey("api_keys.id", ondelete="SET NULL"))
     query: Mapped[str] = mapped_column(Text)
-    # The query with trivial differences taken out (`folio.search.repository.normalized_query`): what search
+    # The query with trivial differences taken out (`folio.search.query_text.normalized_query`): what search
     # analytics group by.
     normalized: Mapped[str] = mapped_column(Text)
     mode: Mapped[str] = mapped_column(String(16))

@@ -15,7 +15,7 @@ from fastapi import FastAPI
 from sqlalchemy import text
 
 from folio.analytics.searches.schemas import SLOW_MIN_SEARCHES
-from folio.search.repository import normalized_query
+from folio.search.query_text import normalized_query
 from tests.analytics.conftest import settled, this_minute
 from tests.factories import create_api_key, error_of, org_with, register
 

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-from folio.search.repository import normalized_query
+from folio.search.query_text import normalized_query
 
 revision: str = "d5b6f2e30c02"
 down_revision: str | None = "d5b6f2e30c01"

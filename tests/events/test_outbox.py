@@ -17,9 +17,10 @@ from folio.auth.deps import CurrentPrincipal
 from folio.db import create_sessionmaker
 from folio.deps import SessionDep
 from folio.documents import service as documents
+from folio.events.envelopes import Event
 from folio.events.hub import Subscription
 from folio.events.outbox import LiveEvent, emit
-from folio.events.schemas import DATA_OF, CaseData, Event, EventType, SubjectType
+from folio.events.schemas import DATA_OF, CaseData, EventType, SubjectType
 from folio.jobs import service as jobs
 from folio.jobs.runner import JobContext
 from folio.main import create_app

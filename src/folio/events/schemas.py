@@ -1,7 +1,7 @@
 """The events clients receive: every type, what its `data` holds, and which are stored.
 
 One envelope for all: `{"id", "type", "org_id", "subject": {"type", "id"}, "actor": {"type", "id"}, "data",
-"created_at"}`. `Event` is a union discriminated by `type`, so generated clients get one class per family.
+"created_at"}`, typed per family in `folio.events.envelopes`.
 Every type is stored in the outbox (and so can be replayed with `since` / `Last-Event-ID` and sent to webhooks)
 except `job.progress`, which is live only: its `id` is null, and the job row keeps the latest progress.
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -316,109 +316,3 @@ DATA_OF: dict[EventType, type[Data]] = {
     EventType.INTEGRATION_SYNCED: IntegrationData,
     EventType.INTEGRATION_NEEDS_REAUTH: IntegrationData,
 }
-
-
-class _Envelope(BaseModel):
-    id: int | None = Field(description="Increases in commit order; null for live-only types (`job.progress`).")
-    org_id: UUID
-    subject: Subject
-    actor: Actor
-    visibility: Visibility
-    unit_id: UUID | None = Field(description="The business unit of the case it concerns.")
-    recipient_id: UUID | None = Field(description="The one member it is for (`visibility: recipient`).")
-    created_at: datetime
-
-
-class JobEvent(_Envelope):
-    type: Literal["job.queued", "job.started", "job.progress", "job.succeeded", "job.failed", "job.cancelled"]
-    data: JobData
-
-
-class DocumentEvent(_Envelope):
-    type: Literal["document.created", "document.ready", "document.failed", "document.deleted"]
-    data: DocumentData
-
-
-class SummaryEvent(_Envelope):
-    type: Literal["summary.ready", "summary.failed"]
-    data: SummaryData
-
-
-class BatchEvent(_Envelope):
-    type: Literal["batch.imported", "batch.finished", "batch.failed"]
-    data: BatchData
-
-
-class CaseEvent(_Envelope):
-    type: Literal["case.updated"]
-    data: CaseData
-
-
-class CommentEvent(_Envelope):
-    type: Literal["case.commented"]
-    data: CommentData
-
-
-class EnrichmentEvent(_Envelope):
-    type: Literal["enrichment.finished"]
-    data: EnrichmentData
-
-
-class MemberEvent(_Envelope):
-    type: Literal["member.added", "member.role_changed", "member.removed"]
-    data: MemberData
-
-
-class ApiKeyEvent(_Envelope):
-    type: Literal["api_key.created", "api_key.revoked"]
-    data: ApiKeyData
-
-
-class WebhookEvent(_Envelope):
-    type: Literal["webhook.disabled"]
-    data: WebhookData
-
-
-class AlertEvent(_Envelope):
-    type: Literal["alert.raised", "alert.acknowledged", "alert.resolved"]
-    data: AlertData
-
-
-class NotificationEvent(_Envelope):
-    type: Literal["notification.created"]
-    data: NotificationData
-
-
-class ExportEvent(_Envelope):
-    type: Literal["export.created", "export.ready"]
-    data: ExportData
-
-
-class IntegrationEvent(_Envelope):
-    type: Literal["integration.synced", "integration.needs_reauth"]
-    data: IntegrationData
-
-
-class PulseEvent(_Envelope):
-    type: Literal["pulse.digest"]
-    data: PulseData
-
-
-Event = Annotated[
-    JobEvent
-    | DocumentEvent
-    | SummaryEvent
-    | BatchEvent
-    | CaseEvent
-    | CommentEvent
-    | EnrichmentEvent
-    | MemberEvent
-    | ApiKeyEvent
-    | WebhookEvent
-    | AlertEvent
-    | NotificationEvent
-    | ExportEvent
-    | PulseEvent
-    | IntegrationEvent,
-    Field(discriminator="type"),
-]

@@ -11,12 +11,12 @@ from typing_extensions import TypedDict
 
 from folio.auth.deps import authenticated
 from folio.errors import FolioError, StreamError
-from folio.events import schemas
+from folio.events import envelopes, schemas
 from folio.events.sse_stream import RETRY_MILLISECONDS
 from folio.openapi import event_stream
 
 
-class Event(RootModel[schemas.Event]):
+class Event(RootModel[envelopes.Event]):
     """One live event: the `data` of each server-sent event (and each WebSocket message and webhook delivery),
     discriminated by `type`."""
 

@@ -11,16 +11,13 @@ from __future__ import annotations
 import codecs
 import csv
 import io
-import re
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
 from itertools import islice
 from pathlib import Path
 from typing import Any, Self
-
-import orjson
 
 from folio.models import BatchFormat, CasePriority, CaseStatus
 from folio.records._lines import Lines, RowTooLarge, skip_csv_row
@@ -52,6 +49,7 @@ from folio.records._values import (
     to_title,
 )
 from folio.records.errors import RecordFileInvalid, RecordMappingInvalid
+from folio.records.mapping import ROLES, RecordMapping
 
 __all__ = [
     "FIELD_TOO_LONG",
@@ -74,83 +72,12 @@ __all__ = [
     "detect_format",
 ]
 
-ROLES = (
-    "text",
-    "external_id",
-    "created_at",
-    "channel",
-    "customer",
-    "business_unit",
-    "priority",
-    "title",
-    "status",
-    "first_response_at",
-    "resolved_at",
-)
-
-_ROLE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
-_MAX_ROLES = 50
-_MAX_COLUMN_CHARS = 200
 _EXCERPT_CHARS = 200
 _SAMPLE_BYTES = 1 << 20
 
 # The limit is process-wide, so it is set once, here. A record's text can be megabytes, far past the default
 # 128 KiB; 2**31 - 1 is the largest value a C long holds on every platform.
 csv.field_size_limit(2**31 - 1)
-
-
-@dataclass(frozen=True, slots=True)
-class RecordMapping:
-    """Which column (CSV) or key (JSONL; a dotted path reaches into objects) holds each role. Roles beyond the
-    fixed ones are kept as metadata under their own names."""
-
-    text: str
-    external_id: str | None = None
-    created_at: str | None = None
-    channel: str | None = None
-    customer: str | None = None
-    business_unit: str | None = None
-    priority: str | None = None
-    title: str | None = None
-    status: str | None = None
-    first_response_at: str | None = None
-    resolved_at: str | None = None
-    metadata: dict[str, str] = field(default_factory=dict)
-
-    @classmethod
-    def parse(cls, raw: str | None) -> RecordMapping:
-        """The multipart field `mapping`: a JSON object from role to column that names at least `text`."""
-        if raw is None or not raw.strip():
-            raise _mapping_invalid("`mapping` is required: a JSON object from role to column, with `text`.")
-        try:
-            roles = orjson.loads(raw)
-        except orjson.JSONDecodeError:
-            raise _mapping_invalid("`mapping` is not valid JSON.") from None
-        if not isinstance(roles, dict):
-            raise _mapping_invalid("`mapping` must be a JSON object from role to column.")
-        if len(roles) > _MAX_ROLES:
-            raise _mapping_invalid(f"`mapping` names {len(roles)} roles; at most {_MAX_ROLES} are allowed.")
-        columns: dict[str, str] = {}
-        for role, column in roles.items():
-            if not _ROLE_NAME.fullmatch(role):
-                raise _mapping_invalid(f"Role '{role[:70]}' is not 1-64 letters, digits or underscores.", role=role)
-            if not isinstance(column, str) or not 0 < len(column.strip()) <= _MAX_COLUMN_CHARS:
-                message = f"Role '{role}' needs a column name of 1-{_MAX_COLUMN_CHARS} characters."
-                raise _mapping_invalid(message, role=role)
-            columns[role] = column.strip()
-        if "text" not in columns:
-            raise _mapping_invalid("`mapping` must name the column that holds the text, as `text`.", role="text")
-        fixed: dict[str, Any] = {role: columns.pop(role, None) for role in ROLES}
-        return cls(**fixed, metadata=columns)
-
-    def columns(self) -> list[str]:
-        named = [getattr(self, role) for role in ROLES] + list(self.metadata.values())
-        return list(dict.fromkeys(column for column in named if column is not None))
-
-    def as_json(self) -> dict[str, str]:
-        """The mapping as `parse` reads it: role to column."""
-        fixed = {role: getattr(self, role) for role in ROLES if getattr(self, role) is not None}
-        return fixed | self.metadata
 
 
 @dataclass(frozen=True, slots=True)
@@ -419,7 +346,3 @@ class RowReader:
 
 def _row_error(line: int, code: str, message: str, raw: str) -> RowError:
     return RowError(line, code, message, printable(raw.rstrip("\r\n")[:_EXCERPT_CHARS]))
-
-
-def _mapping_invalid(message: str, **details: str) -> RecordMappingInvalid:
-    return RecordMappingInvalid(message, details={"field": "mapping", **details})

@@ -65,7 +65,7 @@ def refine(schema: JSON) -> JSON:
     for operation in operations(schema):
         for parameter in operation.get("parameters", []):
             _plain_parameter(parameter)
-    requests, responses = _reachable(schema)
+    requests, responses = reachable(schema)
     _split_outputs(schema, requests, responses)
     for name in requests:
         _defaults_described(schema["components"]["schemas"][name])
@@ -180,7 +180,7 @@ def _closure(schema: JSON, roots: list[Any]) -> set[str]:
     return found
 
 
-def _reachable(schema: JSON) -> tuple[set[str], set[str]]:
+def reachable(schema: JSON) -> tuple[set[str], set[str]]:
     """The component schemas a request can carry, and those a response can."""
     sent = [[operation.get("requestBody"), operation.get("parameters")] for operation in operations(schema)]
     answered = [operation["responses"] for operation in operations(schema)]

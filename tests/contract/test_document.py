@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from folio.errors import folio_error_codes
-from folio.openapi import HTTP_METHODS, NO_NUL, SCHEMAS
+from folio.openapi import HTTP_METHODS, NO_NUL, SCHEMAS, reachable
 from folio.pagination import CURSOR_PATTERN, encode_cursor
 from tests.factories import register
 
@@ -111,7 +111,7 @@ async def test_request_fields_with_defaults_are_optional_for_clients(spec: Spec)
     assert answer["properties"]["stream"]["description"].endswith("Default: `false`.")
     # A response keeps its defaults: the field is always there.
     assert schemas["TokenResponse"]["properties"]["token_type"]["default"] == "bearer"
-    for name in _request_components(spec):
+    for name in reachable(spec)[0]:
         for field, value in schemas[name].get("properties", {}).items():
             assert "default" not in value, f"{name}.{field}"
 
@@ -129,7 +129,7 @@ async def test_a_component_both_sides_carry_is_split(spec: Spec) -> None:
 async def test_request_text_refuses_nul_as_the_server_does(spec: Spec, client: httpx.AsyncClient) -> None:
     schemas = spec["components"]["schemas"]
     strings = 0
-    for name in _request_components(spec):
+    for name in reachable(spec)[0]:
         for string in _strings(schemas[name]):
             strings += 1
             assert {"pattern", "format", "enum", "const"} & string.keys(), name
@@ -156,33 +156,6 @@ async def test_parameters_are_not_nullable(spec: Spec) -> None:
             assert "title" not in schema
     since = next(p for p in spec["paths"]["/api/v1/events"]["get"]["parameters"] if p["name"] == "since")
     assert since["schema"]["type"] == "integer"
-
-
-def _request_components(spec: Spec) -> set[str]:
-    components = spec["components"]["schemas"]
-    found: set[str] = set()
-    pending = [
-        reference
-        for _, _, operation in operations(spec)
-        for reference in _references([operation.get("requestBody"), operation.get("parameters")])
-    ]
-    while pending:
-        name = pending.pop()
-        if name not in found:
-            found.add(name)
-            pending.extend(_references(components[name]))
-    return found
-
-
-def _references(node: Any) -> Iterator[str]:
-    if isinstance(node, dict):
-        if isinstance(node.get("$ref"), str) and node["$ref"].startswith(SCHEMAS):
-            yield node["$ref"].removeprefix(SCHEMAS)
-        for value in node.values():
-            yield from _references(value)
-    elif isinstance(node, list):
-        for value in node:
-            yield from _references(value)
 
 
 def _strings(node: Any) -> Iterator[dict[str, Any]]:

@@ -11,13 +11,14 @@ from uuid import UUID
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import select, text
+from sqlalchemy import select
 
-from folio.models import Chunk, SearchTerm
+from folio.models import Chunk
 from folio.search import languages
 from tests.conftest import empty_tables
 from tests.corpus import Doc, ingest
 from tests.factories import Account, register
+from tests.search.terms import stored_and_recounted_terms
 
 SEARCH = "/api/v1/search"
 
@@ -159,25 +160,7 @@ async def test_phrases_and_negations_are_read_with_each_chunk_s_configuration(
 
 async def test_term_statistics_count_the_lexemes_of_every_configuration(app: FastAPI, corpus: Corpus) -> None:
     async with app.state.sessionmaker() as session:
-        org = {"org": corpus.account.org_id}
-        stored = dict(
-            (
-                await session.execute(
-                    select(SearchTerm.lexeme, SearchTerm.chunks).where(SearchTerm.org_id == corpus.account.org_id)
-                )
-            ).all()
-        )
-        recount = dict(
-            (
-                await session.execute(
-                    text(
-                        "SELECT t.lexeme, count(*) FROM chunks c JOIN documents d ON d.id = c.document_id "
-                        "AND d.version = c.version, unnest(c.search_vector) t WHERE c.org_id = :org GROUP BY 1"
-                    ),
-                    org,
-                )
-            ).all()
-        )
+        stored, recount = await stored_and_recounted_terms(session, corpus.account.org_id)
 
     assert stored == recount
     assert stored["kundigungsfrist"] == stored["书馆"] == stored["refund"] == 1

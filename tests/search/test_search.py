@@ -13,10 +13,11 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import func, select, text
 
-from folio.models import SearchQuery, SearchTerm
+from folio.models import SearchQuery
 from tests.conftest import empty_tables
 from tests.corpus import Doc, ingest
 from tests.factories import Account, create_api_key, error_of, register
+from tests.search.terms import stored_and_recounted_terms
 
 SEARCH = "/api/v1/search"
 
@@ -342,24 +343,7 @@ async def test_another_organization_finds_nothing(client: httpx.AsyncClient, cor
 
 async def test_term_statistics_count_the_live_chunks(app: FastAPI, corpus: Corpus) -> None:
     async with app.state.sessionmaker() as session:
-        stored = dict(
-            (
-                await session.execute(
-                    select(SearchTerm.lexeme, SearchTerm.chunks).where(SearchTerm.org_id == corpus.account.org_id)
-                )
-            ).all()
-        )
-        recount = dict(
-            (
-                await session.execute(
-                    text(
-                        "SELECT t.lexeme, count(*) FROM chunks c JOIN documents d ON d.id = c.document_id "
-                        "AND d.version = c.version, unnest(c.search_vector) t WHERE c.org_id = :org GROUP BY 1"
-                    ),
-                    {"org": corpus.account.org_id},
-                )
-            ).all()
-        )
+        stored, recount = await stored_and_recounted_terms(session, corpus.account.org_id)
         corpus_row = (
             await session.execute(
                 text("SELECT chunks FROM search_corpora WHERE org_id = :org"), {"org": corpus.account.org_id}

@@ -18,5 +18,5 @@ async def stored_and_recounted_terms(session: AsyncSession, org_id: UUID) -> tup
         "SELECT t.lexeme, count(*) FROM chunks c JOIN documents d ON d.id = c.document_id "
         "AND d.version = c.version, unnest(c.search_vector) t WHERE c.org_id = :org GROUP BY 1"
     )
-    recounted: dict[str, int] = dict((await session.execute(recount, {"org": org_id})).tuples().all())
+    recounted = {str(lexeme): int(chunks) for lexeme, chunks in (await session.execute(recount, {"org": org_id})).all()}
     return stored, recounted

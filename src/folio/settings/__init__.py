@@ -32,7 +32,6 @@ from folio.settings.groups import (
     LLMSettings,
     LogSettings,
     ModelPrice,
-    OutboundSettings,
     RateLimitSettings,
     RecordSettings,
     SearchSettings,
@@ -40,6 +39,7 @@ from folio.settings.groups import (
     WebhookSettings,
 )
 from folio.settings.integrations import IntegrationSettings, OAuthApp
+from folio.settings.outbound import OutboundSettings
 from folio.settings.storage import StorageSettings
 
 # A valid Fernet key everyone can compute: stored credentials stay readable across development restarts, and

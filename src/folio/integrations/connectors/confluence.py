@@ -19,7 +19,6 @@ import base64
 import re
 from collections.abc import AsyncGenerator, AsyncIterator, Mapping
 from contextlib import aclosing
-from datetime import datetime
 from pathlib import PurePosixPath
 from typing import Annotated, Any
 from urllib.parse import urljoin, urlsplit
@@ -28,6 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_vali
 
 from folio.integrations.connector import Content, Item, Published
 from folio.integrations.connectors._confluence_storage import comment_storage, html_document
+from folio.integrations.connectors._json import iso_time, mapping
 from folio.integrations.errors import ItemGone, SourceRefused, SourceUnavailable
 from folio.integrations.http import HeaderSecret, SourceHttp
 
@@ -122,7 +122,7 @@ class ConfluenceConnector:
         answer = await self.http.json(
             "GET", f"{self.base_url}{_API}/spaces", what="the space listing", params={"limit": 1}
         )
-        self._learn_base(_mapping(_mapping(answer).get("_links")).get("base"))
+        self._learn_base(mapping(mapping(answer).get("_links")).get("base"))
         return f"Confluence site {urlsplit(self._web_base).hostname}"
 
     async def listing(self, known: Mapping[str, str]) -> AsyncIterator[Item]:
@@ -208,7 +208,7 @@ class ConfluenceConnector:
                 raise SourceUnavailable(f"The source's answer to {what} is not JSON.") from exc
             if not isinstance(answer, dict) or not isinstance(answer.get("results"), list):
                 raise SourceUnavailable(f"The source's answer to {what} has no results.")
-            links = _mapping(answer.get("_links"))
+            links = mapping(answer.get("_links"))
             self._learn_base(links.get("base"))
             for entry in answer["results"]:
                 if isinstance(entry, dict):
@@ -237,13 +237,13 @@ class ConfluenceConnector:
         page_id = str(page.get("id", ""))
         if not _PAGE_ID.fullmatch(page_id):
             return None
-        version = _mapping(page.get("version"))
+        version = mapping(page.get("version"))
         return Item(
             external_id=page_id,
             title=_clip(page.get("title"), 500) or "Untitled page",
             version=str(version.get("number", 0))[:200],
-            url=self._web_url(_mapping(page.get("_links")).get("webui")),
-            updated_at=_when(version.get("createdAt")),
+            url=self._web_url(mapping(page.get("_links")).get("webui")),
+            updated_at=iso_time(version.get("createdAt")),
         )
 
     def _attachment_item(self, attachment: Mapping[str, Any], page_ids: set[str]) -> Item | None:
@@ -255,14 +255,14 @@ class ConfluenceConnector:
             or _attachment_suffix(title, attachment.get("mediaType")) is None
         ):
             return None
-        version = _mapping(attachment.get("version"))
-        links = _mapping(attachment.get("_links"))
+        version = mapping(attachment.get("version"))
+        links = mapping(attachment.get("_links"))
         return Item(
             external_id=f"{_ATTACHMENT}{attachment_id}",
             title=title or attachment_id,
             version=str(version.get("number", 0))[:200],
             url=self._web_url(links.get("webui") or attachment.get("webuiLink")),
-            updated_at=_when(version.get("createdAt")),
+            updated_at=iso_time(version.get("createdAt")),
         )
 
     async def _fetch_page(self, page_id: str) -> Content:
@@ -273,15 +273,15 @@ class ConfluenceConnector:
         if page.get("status") != "current":
             raise ItemGone(f"Page {page_id} is no longer current.")
         title = _clip(page.get("title"), 500) or "Untitled page"
-        version = _mapping(page.get("version"))
-        labels = _mapping(page.get("labels")).get("results")
+        version = mapping(page.get("version"))
+        labels = mapping(page.get("labels")).get("results")
         metadata = {
             "space_id": _clip(page.get("spaceId"), 100),
             "space_key": await self._space_key(page.get("spaceId")),
             "author_id": _clip(page.get("authorId"), 200),
             "version": version.get("number"),
             "status": "current",
-            "labels": [_clip(_mapping(label).get("name"), 100) for label in labels[:20]]
+            "labels": [_clip(mapping(label).get("name"), 100) for label in labels[:20]]
             if isinstance(labels, list)
             else None,
         }
@@ -298,7 +298,7 @@ class ConfluenceConnector:
         if attachment.get("status") != "current" or not _PAGE_ID.fullmatch(page_id) or suffix is None:
             raise ItemGone(f"Attachment {attachment_id} is no longer a current file of a page.")
         body = await self._download(f"/wiki/rest/api/content/{page_id}/child/attachment/{attachment_id}/download")
-        version = _mapping(attachment.get("version"))
+        version = mapping(attachment.get("version"))
         metadata = {
             "page_id": page_id,
             "media_type": _clip(attachment.get("mediaType"), 100),
@@ -345,7 +345,7 @@ class ConfluenceConnector:
         return self._space_keys.get(str(space_id))
 
     def _published(self, comment: Mapping[str, Any], container_id: str) -> Published:
-        url = self._web_url(_mapping(comment.get("_links")).get("webui"))
+        url = self._web_url(mapping(comment.get("_links")).get("webui"))
         if url is None and _PAGE_ID.fullmatch(container_id):
             url = f"{self._web_base}/pages/viewpage.action?pageId={container_id}"
         return Published(remote_id=str(comment.get("id", "")), url=url)
@@ -365,10 +365,6 @@ def _link_next(header: str) -> str | None:
     return found.group(1) if found else None
 
 
-def _mapping(value: object) -> Mapping[str, Any]:
-    return value if isinstance(value, dict) else {}
-
-
 def _clip(value: object, limit: int) -> str:
     return value[:limit] if isinstance(value, str) else ""
 
@@ -377,15 +373,8 @@ def _present(metadata: Mapping[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in metadata.items() if value not in (None, "")}
 
 
-def _when(value: object) -> datetime | None:
-    try:
-        return datetime.fromisoformat(value) if isinstance(value, str) else None
-    except ValueError:
-        return None
-
-
 def _storage_of(entity: Mapping[str, Any]) -> str:
-    value = _mapping(_mapping(entity.get("body")).get("storage")).get("value")
+    value = mapping(mapping(entity.get("body")).get("storage")).get("value")
     return value if isinstance(value, str) else ""
 
 

@@ -29,6 +29,7 @@ import httpx2
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 from folio.integrations.connector import Content, Item
+from folio.integrations.connectors._json import iso_time, mapping
 from folio.integrations.errors import InvalidIntegrationConfig, ItemGone, SourceRefused, SourceUnavailable
 from folio.integrations.http import HeaderSecret, SourceHttp
 
@@ -159,7 +160,7 @@ class GuruConnector:
         if card.get("archived") is True:
             return False
         wanted = self._config.collection_ids
-        if wanted and _text(_mapping(card.get("collection")).get("id")).lower() not in wanted:
+        if wanted and _text(mapping(card.get("collection")).get("id")).lower() not in wanted:
             return False
         return not self._config.verified_only or card.get("verificationState") == TRUSTED
 
@@ -243,7 +244,7 @@ def _content(card: Mapping[str, Any]) -> Content:
 
 def _metadata(card: Mapping[str, Any]) -> dict[str, Any]:
     """What Guru says about the card, bounded: strings cut at 300 characters, lists at 20 entries."""
-    collection = _mapping(card.get("collection"))
+    collection = mapping(card.get("collection"))
     values: dict[str, Any] = {
         "collection": _text(collection.get("name")),
         "collection_id": _text(collection.get("id")),
@@ -253,8 +254,8 @@ def _metadata(card: Mapping[str, Any]) -> dict[str, Any]:
         "last_verified": _text(card.get("lastVerified")),
         "last_verified_by": _person(card.get("lastVerifiedBy")),
         "owner": _person(card.get("owner")),
-        "boards": _names(_text(_mapping(each).get("title")) for each in _list(card.get("boards"))),
-        "tags": _names(_text(_mapping(each).get("value")) for each in _list(card.get("tags"))),
+        "boards": _names(_text(mapping(each).get("title")) for each in _list(card.get("boards"))),
+        "tags": _names(_text(mapping(each).get("value")) for each in _list(card.get("tags"))),
     }
     return {key: value for key, value in values.items() if value}
 
@@ -282,23 +283,20 @@ def _card_url(card: Mapping[str, Any]) -> str | None:
 
 def _time(value: Any) -> datetime | None:
     """Guru's dates (`2014-01-02T12:00:00.000+0000`); None for anything else."""
-    try:
-        moment = datetime.fromisoformat(value) if isinstance(value, str) else None
-    except ValueError:
-        return None
+    moment = iso_time(value)
     return moment if moment is not None and moment.tzinfo is not None else None
 
 
 def _verifier_name(verifier: Any) -> str:
     """A user verifier's name (or email), a group verifier's name."""
-    entry = _mapping(verifier)
+    entry = mapping(verifier)
     if entry.get("userGroup"):
-        return _text(_mapping(entry["userGroup"]).get("name")) or _text(entry.get("id"))
+        return _text(mapping(entry["userGroup"]).get("name")) or _text(entry.get("id"))
     return _person(entry.get("user")) or _text(entry.get("id"))
 
 
 def _person(value: Any) -> str:
-    user = _mapping(value)
+    user = mapping(value)
     name = " ".join(part for part in (_text(user.get("firstName")), _text(user.get("lastName"))) if part)
     return name or _text(user.get("email"))
 
@@ -310,10 +308,6 @@ def _names(values: Iterable[str]) -> list[str]:
 def _text(value: Any, *, limit: int | None = _MAX_TEXT) -> str:
     text = value.strip() if isinstance(value, str) else ""
     return text if limit is None else text[:limit]
-
-
-def _mapping(value: Any) -> Mapping[str, Any]:
-    return value if isinstance(value, dict) else {}
 
 
 def _list(value: Any) -> list[Any]:

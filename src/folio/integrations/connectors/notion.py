@@ -38,13 +38,13 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 from folio.integrations.connector import Content, Item, Published
+from folio.integrations.connectors._json import mapping
 from folio.integrations.connectors._notion_pages import Ancestry, is_live, item_of, parent_of, published
 from folio.integrations.connectors.notion_markdown import (
     NESTING,
     Block,
     carries,
     is_summary,
-    mapping,
     page_metadata,
     page_title,
     render_page,

@@ -15,6 +15,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from folio.integrations.connectors._json import mapping
+
 TAG_PREFIX = "folio:"
 MAX_PROPERTIES = 40
 MAX_VALUE_CHARS = 500
@@ -50,11 +52,6 @@ class Block:
     @property
     def value(self) -> dict[str, Any]:
         return mapping(self.data.get(self.type))
-
-
-def mapping(value: Any) -> dict[str, Any]:
-    """`value` when the API answered an object there, else an empty one."""
-    return value if isinstance(value, dict) else {}
 
 
 def notion_url(object_id: str) -> str:

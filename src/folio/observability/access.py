@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import Any
 
-import structlog
 from starlette.types import Scope
 
 from folio.observability import metrics
+from folio.observability.logging import write_line
 
-log = structlog.get_logger("folio.access")
+log = logging.getLogger("folio.access")
 
 # Request state key written by authentication and read here once the response is known.
 STATE_PRINCIPAL = "principal"
@@ -48,18 +49,22 @@ def record(scope: Scope, state: dict[str, Any], response: Outcome, user_agent: s
     metrics.count_request(method, template, response.status, duration)
     principal = state.get(STATE_PRINCIPAL)
     client = scope.get("client")
-    (log.debug if template in _PROBES else log.info)(
+    write_line(
+        log,
+        logging.DEBUG if template in _PROBES else logging.INFO,
         "request",
-        method=method,
-        route=template,
-        status=response.status,
-        duration_ms=round(duration * 1000, 2),
-        bytes=response.bytes,
-        client=client[0] if client else None,
-        user_agent=user_agent,
-        org_id=str(principal.org_id) if principal else None,
-        principal=principal.kind if principal else None,
-        principal_id=_principal_id(principal),
+        {
+            "method": method,
+            "route": template,
+            "status": response.status,
+            "duration_ms": round(duration * 1000, 2),
+            "bytes": response.bytes,
+            "client": client[0] if client else None,
+            "user_agent": user_agent,
+            "org_id": str(principal.org_id) if principal else None,
+            "principal": principal.kind if principal else None,
+            "principal_id": _principal_id(principal),
+        },
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from tests.conftest import AppFactory
+from tests.test_api_docs import asset_urls
 
 PREFLIGHT = {"Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "authorization,content-type"}
 
@@ -36,3 +37,21 @@ async def test_production_without_a_list_allows_no_origin(app_factory: AppFactor
     async with app_factory(env="production") as client:
         response = await client.get("/health/live", headers={"Origin": "http://localhost:3000"})
         assert "access-control-allow-origin" not in response.headers
+
+
+async def test_a_request_without_an_origin_is_told_the_answer_varies_by_origin(app_factory: AppFactory) -> None:
+    async with app_factory(env="production", http={"cors_origins": ["https://app.example.com"]}) as client:
+        plain = await client.get("/health/live")
+        assert plain.headers.get_list("vary") == ["Origin"]
+        assert "access-control-allow-origin" not in plain.headers
+
+        # A response that varies already keeps its own reason, with Origin added in the same header.
+        script = next(url for url in await asset_urls(client) if url.endswith(".js"))
+        compressed = await client.get(script, headers={"Accept-Encoding": "gzip"})
+        assert compressed.headers["content-encoding"] == "gzip"
+        assert compressed.headers.get_list("vary") == ["Accept-Encoding, Origin"]
+
+        # With an Origin, Starlette's own answer, which varies the same way.
+        allowed = await client.get(script, headers={"Accept-Encoding": "gzip", "Origin": "https://app.example.com"})
+        assert allowed.headers["access-control-allow-origin"] == "https://app.example.com"
+        assert allowed.headers.get_list("vary") == ["Accept-Encoding, Origin"]

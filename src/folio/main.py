@@ -10,7 +10,6 @@ from typing import Any
 
 import anyio
 from fastapi import FastAPI
-from fastapi.middleware.cors import CORSMiddleware
 from fastapi.routing import APIRoute
 from prometheus_client import multiprocess
 from redis.asyncio import Redis
@@ -35,6 +34,7 @@ from folio.auth.principal_cache import PRINCIPAL_CACHE, PrincipalCache
 from folio.auth.sso import router as sso_router
 from folio.auth.tokens import AccessTokens
 from folio.cases import router as cases_router
+from folio.cors import CORSMiddleware
 from folio.db import create_engine, create_sessionmaker
 from folio.documents import router as documents_router
 from folio.documents.storage import storage_for
@@ -245,6 +245,9 @@ def create_app(settings: Settings | None = None, *, job_handlers: Mapping[str, H
         openapi_tags=TAGS,
         lifespan=lifespan,
         generate_unique_id_function=operation_id,
+        # Folio's metrics are Prometheus's and its logs structlog's: FastAPI's native OpenTelemetry stays off, or
+        # it would look up the global OpenTelemetry providers (in the environment) on every request.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
         docs_url=None,
         redoc_url=None,
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -20,6 +21,7 @@ import folio.main  # noqa: F401  (imports every router, so every error class is 
 from folio.deps import SessionDep
 from folio.errors import ERROR_CODES, FolioError
 from folio.main import create_app
+from folio.observability.context import accept_request_id
 from tests.conftest import TEST_JWT_SECRET, AppFactory
 from tests.conftest import make_settings as make_settings
 from tests.factories import Account, create_api_key, error_of, register
@@ -345,6 +347,21 @@ async def test_successful_responses_carry_a_request_id(client: httpx.AsyncClient
     assert first.headers["X-Request-ID"] != second.headers["X-Request-ID"]
     echoed = await client.get("/health/live", headers={"X-Request-ID": "trace:42.a_b"})
     assert echoed.headers["X-Request-ID"] == "trace:42.a_b"
+
+
+def test_a_forked_worker_draws_other_request_ids_than_its_parent() -> None:
+    read_end, write_end = os.pipe()
+    child = os.fork()
+    if child == 0:  # pragma: no cover -- the child's exit status is checked below
+        os.write(write_end, accept_request_id(None).encode())
+        os._exit(0)
+    os.close(write_end)
+    _, status = os.waitpid(child, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    with os.fdopen(read_end, "rb") as reading:
+        childs = reading.read().decode()
+    assert re.fullmatch(r"[0-9a-f]{32}", childs)
+    assert accept_request_id(None) != childs
 
 
 @pytest.mark.parametrize(

@@ -81,7 +81,9 @@ async def test_register_login_me_and_api_key_on_a_fresh_data_dir(data_dir: Path)
         login = await client.post("/api/v1/auth/login", data={"username": "new@example.com", "password": PASSWORD})
         assert login.status_code == 200, login.text
         bearer = {"Authorization": f"Bearer {login.json()['access_token']}"}
-        assert (await client.get("/api/v1/auth/me", headers=bearer)).json()["role"] == "owner"
+        me = await client.get("/api/v1/auth/me", headers=bearer)
+        assert me.json()["role"] == "owner"
+        assert "server" not in me.headers, "the server names itself to whoever asks"
 
         key = await client.post("/api/v1/api-keys", json={"name": "curl", "scopes": ["search"]}, headers=bearer)
         assert key.status_code == 201, key.text

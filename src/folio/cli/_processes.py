@@ -47,6 +47,8 @@ def serve(configured: Settings, *, host: str | None, port: int | None, workers: 
         log_config=None,
         # Folio writes its own access line (folio.observability.access); uvicorn's would only be built and dropped.
         access_log=False,
+        # No `server: uvicorn` on every response: it tells a scanner what to try, and costs a header per response.
+        server_header=False,
         # On SIGTERM, requests still running get this long to finish (live event streams end at once, telling their
         # clients to reconnect: `folio.events.hub.streams_end_first`); then the jobs running in this process get
         # FOLIO_JOBS__DRAIN_SECONDS.

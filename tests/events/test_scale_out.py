@@ -14,6 +14,7 @@ Every wait is a deadline (`WAIT_SECONDS`): a broken relay or bus fails a test, i
 from __future__ import annotations
 
 import asyncio
+import os
 import shutil
 import signal
 from collections.abc import AsyncIterator
@@ -235,6 +236,12 @@ async def test_a_client_of_one_api_follows_an_upload_made_through_the_other_and_
     assert {event["org_id"] for event in events} == {str(alice.org_id)}
     assert bobs_item["job_id"] not in str(events)
     assert bobs_item["document"]["id"] not in str(events)
+
+
+async def test_the_worker_runs_below_the_api_processes_in_the_cpu_scheduler(topology: Topology) -> None:
+    # FOLIO_JOBS__WORKER_NICENESS's default: on a host both share, extraction and embedding yield the CPU to requests.
+    ours = os.getpriority(os.PRIO_PROCESS, 0)
+    assert os.getpriority(os.PRIO_PROCESS, topology.worker.pid) == min(ours + 10, 19)
 
 
 # 2. Resuming on the other process

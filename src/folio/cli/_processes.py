@@ -64,6 +64,9 @@ def worker(configured: Settings, *, metrics_port: int | None, metrics_host: str,
     redis_url = configured.redis_url
     if redis_url is None:
         fail("folio worker needs FOLIO_REDIS_URL. Without Redis the API process runs jobs itself.", EXIT_USAGE)
+    # Jobs are work nobody waits on at the moment: on a shared host, requests go first (the extraction processes
+    # it forks inherit this).
+    os.nice(configured.jobs.worker_niceness)
     configure_logging(configured.log)
     log_startup(configured, "worker")
 

@@ -217,6 +217,13 @@ class JobSettings(BaseModel):
         description="On SIGTERM, how long running jobs have to finish; those still running then are handed back to "
         "the queue at once (another worker takes them), not after their lease.",
     )
+    worker_niceness: int = Field(
+        10,
+        ge=0,
+        le=19,
+        description="How far below the API processes a `folio worker` runs in the CPU scheduler (a Unix nice "
+        "increment): on a host both share, extraction and embedding yield the CPU to requests.",
+    )
 
 
 class EventSettings(BaseModel):

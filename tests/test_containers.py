@@ -114,6 +114,11 @@ def test_every_service_has_a_health_check_and_a_restart_policy(document: dict[st
             assert service["restart"] == ("unless-stopped" if document is COMPOSE else "no"), name
 
 
+def test_workers_yield_the_cpu_to_the_api_replicas_on_a_shared_host() -> None:
+    assert "cpu_shares" not in SERVICES["api"], "the default weight, 1024"
+    assert SERVICES["worker"]["cpu_shares"] <= 1024 // 4
+
+
 def test_api_and_worker_run_two_replicas_behind_one_published_port() -> None:
     for name in ("api", "worker"):
         service = SERVICES[name]

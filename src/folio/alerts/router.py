@@ -3,7 +3,7 @@ from __future__ import annotations
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Query, status
+from fastapi import Query, status
 
 from folio.alerts import service
 from folio.alerts.deps import AlertReader, ReadableAlert, ReadableRule, RuleManager
@@ -31,8 +31,9 @@ from folio.deps import API_V1, EmbedderDep, PageDep, SessionDep
 from folio.errors import Forbidden
 from folio.models import Alert, AlertMatch, AlertRule, AlertSeverity, AlertStatus
 from folio.pagination import Page
+from folio.routing import Router
 
-router = APIRouter(prefix=f"{API_V1}/alerts", tags=["alerts"])
+router = Router(prefix=f"{API_V1}/alerts", tags=["alerts"])
 
 _RULE_KINDS = (
     "Kinds (`definition.kind`): `search`, a saved search (query, filters, `min_score`) that fires when a new or "

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import Query, Request, Response
 
 from folio.analytics import service
 from folio.analytics.cache import NOT_MODIFIED, cached
@@ -17,8 +17,9 @@ from folio.cases.schemas import CaseQuery
 from folio.deps import API_V1, SessionDep
 from folio.enrichment.errors import EnrichmentSchemaNotFound
 from folio.errors import Forbidden
+from folio.routing import Router
 
-router = APIRouter(prefix=f"{API_V1}/analytics", tags=["analytics"])
+router = Router(prefix=f"{API_V1}/analytics", tags=["analytics"])
 
 _CACHING = (
     " Answers are cached per organization and question until an event of the organization arrives (or "

@@ -4,7 +4,7 @@ from collections.abc import AsyncIterator
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Request, status
+from fastapi import Request, status
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from folio.answers import chats_service as chats
@@ -18,9 +18,10 @@ from folio.auth.principal import Principal, Scope
 from folio.deps import API_V1, PageDep, SessionDep, SessionmakerDep, SettingsDep
 from folio.errors import Forbidden
 from folio.pagination import Page
+from folio.routing import Router
 from folio.search.schemas import SearchFilters
 
-router = APIRouter(prefix=f"{API_V1}/chats", tags=["chats"])
+router = Router(prefix=f"{API_V1}/chats", tags=["chats"])
 Asker = Annotated[Principal, requires(Scope.ANSWERS)]
 
 

@@ -14,7 +14,7 @@ from uuid import uuid4
 
 import anyio.to_thread
 import structlog
-from fastapi import APIRouter, Path, Request, Response
+from fastapi import Path, Request, Response
 from fastapi.sse import EventSourceResponse
 from starlette.convertors import PathConvertor, register_url_convertor
 
@@ -42,6 +42,7 @@ from folio.deps import EmbedderDep, MeterDep, SessionDep, SettingsDep
 from folio.errors import FolioError, Forbidden, InternalError, MethodNotAllowed, NotFound
 from folio.llm.errors import LLMCredentialsUnreadable
 from folio.openapi import event_stream
+from folio.routing import Router
 
 log = structlog.get_logger(__name__)
 
@@ -53,7 +54,7 @@ class _AnyText(PathConvertor):
 
 
 register_url_convertor("any_text", _AnyText())
-router = APIRouter(prefix="/v1", tags=["openai"], route_class=OpenAIRoute)
+router = Router(prefix="/v1", tags=["openai"], route_class=OpenAIRoute)
 Asker = Annotated[Principal, requires(Scope.ANSWERS)]
 
 _REFUSAL_EXAMPLES = (

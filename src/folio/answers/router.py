@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 
 from folio.answers import service
 from folio.answers.deps import ANSWER_EVENTS, LLM_FAILURES, answerer_for, sse
@@ -11,8 +11,9 @@ from folio.auth.deps import authenticated, requires
 from folio.auth.principal import Principal, Scope
 from folio.deps import API_V1, SessionDep, SettingsDep
 from folio.errors import Forbidden
+from folio.routing import Router
 
-router = APIRouter(prefix=f"{API_V1}/answers", tags=["answers"])
+router = Router(prefix=f"{API_V1}/answers", tags=["answers"])
 Asker = Annotated[Principal, requires(Scope.ANSWERS)]
 
 _SSE_DESCRIPTION = (

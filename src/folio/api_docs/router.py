@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
-
 from folio.api_docs.schemas import ErrorCodeRead
 from folio.errors import ERROR_CODES, NotFound, RateLimitExceeded
+from folio.routing import Router
 from folio.schemas import API_V1
 
-router = APIRouter(prefix=f"{API_V1}/errors", tags=["ops"])
+router = Router(prefix=f"{API_V1}/errors", tags=["ops"])
 
 _EXAMPLE = [ErrorCodeRead.of(error).model_dump() for error in (NotFound, RateLimitExceeded)]
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 from fastapi.exceptions import RequestValidationError
 from pydantic import AwareDatetime
 
@@ -16,8 +16,9 @@ from folio.auth.principal import Principal, Scope
 from folio.deps import API_V1, PageDep, SessionDep
 from folio.errors import Forbidden
 from folio.pagination import Page
+from folio.routing import Router
 
-router = APIRouter(prefix=f"{API_V1}/audit", tags=["audit"])
+router = Router(prefix=f"{API_V1}/audit", tags=["audit"])
 Admin = Annotated[Principal, requires(Scope.ADMIN)]
 
 _DESCRIPTION = """The organization's security-relevant events, newest first: logins and failed logins, logouts and

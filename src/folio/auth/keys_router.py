@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from fastapi import APIRouter, status
+from fastapi import status
 
 from folio.auth import keys_service
 from folio.auth.deps import CurrentPrincipal, authenticated
@@ -11,8 +11,9 @@ from folio.auth.schemas import ApiKeyCreate, ApiKeyCreated, ApiKeyRead
 from folio.deps import API_V1, PageDep, SessionDep
 from folio.errors import Forbidden
 from folio.pagination import Page
+from folio.routing import Router
 
-router = APIRouter(prefix=f"{API_V1}/api-keys", tags=["api-keys"])
+router = Router(prefix=f"{API_V1}/api-keys", tags=["api-keys"])
 
 
 @router.post(

@@ -3,7 +3,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request, Response, status
+from fastapi import Depends, Request, Response, status
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 
@@ -26,8 +26,9 @@ from folio.auth.schemas import (
 from folio.deps import API_V1, SessionDep, SettingsDep, limit_auth_attempts
 from folio.error_handlers import error_responses
 from folio.errors import Forbidden, RateLimitExceeded, ValidationFailed
+from folio.routing import Router
 
-router = APIRouter(prefix=f"{API_V1}/auth", tags=["auth"])
+router = Router(prefix=f"{API_V1}/auth", tags=["auth"])
 _attempts = [Depends(limit_auth_attempts)]
 
 _LOGIN_BODY: dict[str, Any] = {

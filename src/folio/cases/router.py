@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Query, status
+from fastapi import Query, status
 
 from folio.auth.deps import authenticated, requires
 from folio.auth.principal import Principal, Scope
@@ -41,9 +41,10 @@ from folio.errors import Forbidden
 from folio.events.schemas import Change
 from folio.models import CasePriority
 from folio.pagination import Page
+from folio.routing import Router
 from folio.summaries.errors import TemplateNotFound, TemplateWrongKind
 
-cases = APIRouter(prefix=f"{API_V1}/cases", tags=["cases"])
+cases = Router(prefix=f"{API_V1}/cases", tags=["cases"])
 Admin = Annotated[Principal, requires(Scope.ADMIN)]
 _CHANGE_ERRORS = (CaseNotFound, CaseTransitionInvalid, CaseActionForbidden, AssigneeNotMember)
 
@@ -241,7 +242,7 @@ def _settings(overrides: dict[str, int]) -> CaseSettingsRead:
 
 
 # The saved views' and comments' paths come first: `/cases/views` is not a case's number.
-router = APIRouter()
+router = Router()
 router.include_router(views.router)
 router.include_router(comments.router)
 router.include_router(cases)

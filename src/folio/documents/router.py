@@ -4,7 +4,7 @@ from datetime import datetime
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Query, Request, Response, status
+from fastapi import Query, Request, Response, status
 from fastapi.responses import FileResponse
 
 from folio.auth.deps import authenticated, requires
@@ -46,9 +46,10 @@ from folio.jobs.schemas import JobRead
 from folio.models import Document, DocumentStatus, Job
 from folio.outbound import OutboundPolicy, OutboundURLForbidden
 from folio.pagination import Page
+from folio.routing import Router
 from folio.slots import Slots
 
-router = APIRouter(prefix=f"{API_V1}/documents", tags=["documents"])
+router = Router(prefix=f"{API_V1}/documents", tags=["documents"])
 Reader = Annotated[Principal, requires(Scope.DOCUMENTS_READ)]
 Writer = Annotated[Principal, requires(Scope.DOCUMENTS_WRITE)]
 

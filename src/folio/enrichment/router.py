@@ -3,7 +3,7 @@ from __future__ import annotations
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Query, status
+from fastapi import Query, status
 
 from folio.auth.deps import authenticated, requires
 from folio.auth.principal import Principal, Scope
@@ -26,9 +26,10 @@ from folio.enrichment.schemas import (
 )
 from folio.errors import Forbidden
 from folio.pagination import Page
+from folio.routing import Router
 from folio.summaries.errors import TemplateNotFound, TemplateWrongKind
 
-router = APIRouter(prefix=API_V1, tags=["enrichment"])
+router = Router(prefix=API_V1, tags=["enrichment"])
 Reader = Annotated[Principal, requires(Scope.DOCUMENTS_READ)]
 Writer = Annotated[Principal, requires(Scope.DOCUMENTS_WRITE)]
 SCHEMAS = "/enrichment/schemas"

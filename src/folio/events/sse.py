@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import structlog
-from fastapi import APIRouter
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 
 from folio.db_retry import is_away
@@ -18,9 +17,10 @@ from folio.events.sse_docs import JOB_STREAM, ORG_STREAM, stream_responses
 from folio.events.sse_stream import RETRY_MILLISECONDS, relay
 from folio.jitter import jitter
 from folio.jobs.errors import JobNotFound
+from folio.routing import Router
 
 log = structlog.get_logger(__name__)
-router = APIRouter(prefix=API_V1, tags=["events"])
+router = Router(prefix=API_V1, tags=["events"])
 
 _RESUMING = (
     "Each event carries its id (`id:`), except live-only `job.progress`; a client that reconnects with "

@@ -60,7 +60,7 @@ import asyncio
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Query, WebSocket, WebSocketDisconnect
+from fastapi import Query, WebSocket, WebSocketDisconnect
 
 from folio.auth.deps import CurrentPrincipal, authenticated
 from folio.deps import API_V1
@@ -71,8 +71,9 @@ from folio.events.hub import ServerRestarting
 from folio.events.ws_protocol import SUBPROTOCOL, ErrorMessage
 from folio.events.ws_session import CLOSE_SECONDS, Services, serve
 from folio.observability.context import request_id_var
+from folio.routing import Router
 
-router = APIRouter(tags=["events"])
+router = Router(tags=["events"])
 
 PATH = f"{API_V1}/ws"
 # The standard close code for "Service Restart": the client may reconnect at once.

@@ -3,7 +3,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Body, Query, Request, Response, status
+from fastapi import Body, Query, Request, Response, status
 from fastapi.responses import FileResponse, StreamingResponse
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -53,9 +53,10 @@ from folio.exports.sources import Searching
 from folio.models import Export, ExportSource
 from folio.pagination import Page
 from folio.ratelimit import Policy
+from folio.routing import Router
 from folio.settings import Settings
 
-router = APIRouter(prefix=f"{API_V1}/exports", tags=["exports"])
+router = Router(prefix=f"{API_V1}/exports", tags=["exports"])
 CaseReader = Annotated[Principal, requires(Scope.CASES_READ)]
 DocumentReader = Annotated[Principal, requires(Scope.DOCUMENTS_READ)]
 Admin = Annotated[Principal, requires(Scope.ADMIN)]

@@ -4,7 +4,7 @@ from datetime import datetime
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 
 from folio.auth.deps import CurrentPrincipal, authenticated
 from folio.deps import API_V1, PageDep, SessionDep
@@ -13,8 +13,9 @@ from folio.feed import service
 from folio.feed.repository import FeedFilters
 from folio.feed.schemas import FeedActor, FeedItemRead
 from folio.pagination import Page
+from folio.routing import Router
 
-router = APIRouter(prefix=f"{API_V1}/feed", tags=["feed"])
+router = Router(prefix=f"{API_V1}/feed", tags=["feed"])
 MAX_TYPES = 50
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Query, status
+from fastapi import Query, status
 
 from folio.auth.deps import authenticated
 from folio.deps import API_V1, PageDep, SessionDep
@@ -14,8 +14,9 @@ from folio.inbox.errors import NotificationNotFound
 from folio.inbox.schemas import InboxPreferences, MarkedRead, NotificationRead, UnreadCount
 from folio.models import NotificationKind
 from folio.pagination import Page
+from folio.routing import Router
 
-router = APIRouter(prefix=f"{API_V1}/inbox", tags=["inbox"])
+router = Router(prefix=f"{API_V1}/inbox", tags=["inbox"])
 
 _PERSONAL = "Members in person only: an API key has no inbox (403)."
 

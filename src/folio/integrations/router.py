@@ -3,7 +3,7 @@ from __future__ import annotations
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Body, Query, Request, status
+from fastapi import Body, Query, Request, status
 from fastapi.openapi.models import Example
 from fastapi.responses import RedirectResponse
 
@@ -45,10 +45,11 @@ from folio.models import Integration, IntegrationKind, SummaryPublication
 from folio.outbound import OutboundURLForbidden
 from folio.pagination import Page
 from folio.plans.errors import PlanLimitReached
+from folio.routing import Router
 from folio.settings import Settings
 from folio.summaries.errors import SummaryNotFound
 
-router = APIRouter(prefix=f"{API_V1}/integrations", tags=["integrations"])
+router = Router(prefix=f"{API_V1}/integrations", tags=["integrations"])
 _NO_STORE = {"Cache-Control": "no-store"}
 
 _SYNC = (

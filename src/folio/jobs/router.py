@@ -3,7 +3,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import Depends, Query
 from fastapi.exceptions import RequestValidationError
 
 from folio.auth.deps import authenticated, requires
@@ -16,8 +16,9 @@ from folio.jobs.repository import JobFilters
 from folio.jobs.schemas import JobRead
 from folio.models import Job, JobStatus
 from folio.pagination import Page
+from folio.routing import Router
 
-router = APIRouter(prefix=f"{API_V1}/jobs", tags=["jobs"])
+router = Router(prefix=f"{API_V1}/jobs", tags=["jobs"])
 Reader = Annotated[Principal, requires(Scope.DOCUMENTS_READ)]
 Writer = Annotated[Principal, requires(Scope.DOCUMENTS_WRITE)]
 

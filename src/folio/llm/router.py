@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Body, status
+from fastapi import Body, status
 from fastapi.openapi.models import Example
 
 from folio.auth.deps import CurrentPrincipal, authenticated, requires
@@ -12,8 +12,9 @@ from folio.errors import Forbidden
 from folio.llm import service
 from folio.llm.schemas import LLMSettingsRead, LLMSettingsUpdate
 from folio.outbound import OutboundURLForbidden
+from folio.routing import Router
 
-router = APIRouter(prefix=f"{API_V1}/llm", tags=["llm"])
+router = Router(prefix=f"{API_V1}/llm", tags=["llm"])
 Admin = Annotated[Principal, requires(Scope.ADMIN)]
 
 

@@ -7,7 +7,7 @@ import hmac
 from typing import Any, Literal
 
 import anyio
-from fastapi import APIRouter, Request, Response
+from fastapi import Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from sqlalchemy import text
@@ -18,9 +18,10 @@ from folio.errors import NotFound
 from folio.migrate import database_revision
 from folio.observability import metrics
 from folio.observability.middleware import Load
+from folio.routing import Router
 from folio.settings import DatabaseSettings, Settings
 
-router = APIRouter(tags=["ops"])
+router = Router(tags=["ops"])
 
 _CHECK_TIMEOUT_SECONDS = 2.0
 

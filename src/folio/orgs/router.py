@@ -3,7 +3,7 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, status
+from fastapi import Depends, status
 
 from folio.auth.deps import CurrentPrincipal, authenticated
 from folio.auth.sso import service as sso
@@ -33,10 +33,11 @@ from folio.orgs.schemas import (
     OrgUpdate,
 )
 from folio.pagination import Page
+from folio.routing import Router
 
-_orgs = APIRouter(prefix=f"{API_V1}/orgs", tags=["orgs"])
+_orgs = Router(prefix=f"{API_V1}/orgs", tags=["orgs"])
 # The invitee's side: invitations to the signed-in user's address, whichever organization sent them.
-_invitations = APIRouter(prefix=f"{API_V1}/invitations", tags=["orgs"])
+_invitations = Router(prefix=f"{API_V1}/invitations", tags=["orgs"])
 # Inviting tells whether an address is already a member, so it counts against the strict per-address limit.
 _attempts = [Depends(limit_auth_attempts)]
 _INVITE_DESCRIPTION = (
@@ -230,6 +231,6 @@ def _my_invitation(invitation: Invitation, org: Organization) -> MyInvitationRea
 
 
 # Included last: a router copies the routes it includes at that moment.
-router = APIRouter()
+router = Router()
 router.include_router(_orgs)
 router.include_router(_invitations)

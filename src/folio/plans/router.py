@@ -4,17 +4,16 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter
-
 from folio.auth.deps import authenticated, requires
 from folio.auth.principal import Principal, Scope
 from folio.deps import API_V1, SessionDep, SettingsDep
 from folio.errors import Forbidden
 from folio.plans import service as plans
 from folio.plans.schemas import LimitRead, PlanRead
+from folio.routing import Router
 from folio.usage import service as usage
 
-router = APIRouter(prefix=f"{API_V1}/plan", tags=["plans"])
+router = Router(prefix=f"{API_V1}/plan", tags=["plans"])
 Admin = Annotated[Principal, requires(Scope.ADMIN)]
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Query, status
+from fastapi import Query, status
 
 from folio.auth.deps import authenticated, requires
 from folio.auth.principal import Principal, Scope
@@ -24,9 +24,10 @@ from folio.records.schemas import (
     BatchErrorRead,
     BatchRead,
 )
+from folio.routing import Router
 
 # Batches are how cases arrive: their paths are the cases', and they come before `/cases/{ref}` in the app.
-router = APIRouter(prefix=f"{API_V1}/cases/batches", tags=["cases"])
+router = Router(prefix=f"{API_V1}/cases/batches", tags=["cases"])
 Reader = Annotated[Principal, requires(Scope.CASES_READ)]
 # Importing makes documents too: the upload needs documents:write besides.
 Writer = Annotated[Principal, requires(Scope.CASES_WRITE)]

@@ -2,17 +2,16 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter
-
 from folio.auth.deps import authenticated, requires
 from folio.auth.principal import Principal, Scope
 from folio.deps import API_V1, EmbedderDep, SessionDep, SettingsDep
 from folio.errors import Forbidden
 from folio.pagination import InvalidCursor
+from folio.routing import Router
 from folio.search import service
 from folio.search.schemas import SearchRequest, SearchResponse
 
-router = APIRouter(prefix=f"{API_V1}/search", tags=["search"])
+router = Router(prefix=f"{API_V1}/search", tags=["search"])
 Searcher = Annotated[Principal, requires(Scope.SEARCH)]
 
 

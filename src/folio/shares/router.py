@@ -3,7 +3,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Query, status
+from fastapi import Query, status
 from fastapi.responses import RedirectResponse
 
 from folio.answers.schemas import ChatDetail
@@ -13,6 +13,7 @@ from folio.cases.views.schemas import ViewRead
 from folio.deps import API_V1, PageDep, SessionDep
 from folio.errors import Forbidden
 from folio.pagination import Page
+from folio.routing import Router
 from folio.shares import service
 from folio.shares.errors import (
     RecipientCannotSee,
@@ -24,7 +25,7 @@ from folio.shares.errors import (
 from folio.shares.schemas import ShareCreate, ShareRead
 from folio.shares.service import Direction, SharedWith
 
-router = APIRouter(prefix=f"{API_V1}/shares", tags=["shares"])
+router = Router(prefix=f"{API_V1}/shares", tags=["shares"])
 Sharer = Annotated[Principal, requires(Scope.SHARES)]
 
 

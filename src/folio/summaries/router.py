@@ -3,7 +3,7 @@ from __future__ import annotations
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Query, status
+from fastapi import Query, status
 
 from folio.auth.deps import authenticated, requires
 from folio.auth.principal import Principal, Scope
@@ -12,12 +12,13 @@ from folio.documents.errors import DocumentNotFound, DocumentNotReady
 from folio.errors import Forbidden
 from folio.models import SummaryStatus
 from folio.pagination import Page
+from folio.routing import Router
 from folio.summaries import service
 from folio.summaries.errors import SummaryInProgress, SummaryNotFound, TemplateNotFound, TemplateWrongKind
 from folio.summaries.repository import SummaryFilters
 from folio.summaries.schemas import SummaryCreate, SummaryRead
 
-router = APIRouter(prefix=API_V1, tags=["summaries"])
+router = Router(prefix=API_V1, tags=["summaries"])
 Reader = Annotated[Principal, requires(Scope.DOCUMENTS_READ)]
 Writer = Annotated[Principal, requires(Scope.DOCUMENTS_WRITE)]
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Query, status
+from fastapi import Query, status
 
 from folio.auth.deps import authenticated, requires
 from folio.auth.principal import Principal, Scope
@@ -11,6 +11,7 @@ from folio.deps import API_V1, PageDep, SessionDep
 from folio.errors import Forbidden
 from folio.models import TemplateKind
 from folio.pagination import Page
+from folio.routing import Router
 from folio.summaries import templates_service as service
 from folio.summaries.errors import (
     TemplateNameTaken,
@@ -21,7 +22,7 @@ from folio.summaries.errors import (
 )
 from folio.summaries.templates_schemas import TemplateCreate, TemplateRead, TemplateUpdate
 
-router = APIRouter(prefix=f"{API_V1}/templates", tags=["templates"])
+router = Router(prefix=f"{API_V1}/templates", tags=["templates"])
 Reader = Annotated[Principal, requires(Scope.DOCUMENTS_READ)]
 Writer = Annotated[Principal, requires(Scope.DOCUMENTS_WRITE)]
 

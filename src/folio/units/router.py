@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from fastapi import APIRouter, status
+from fastapi import status
 
 from folio.auth.deps import CurrentPrincipal, authenticated
 from folio.deps import API_V1, PageDep, SessionDep
@@ -10,6 +10,7 @@ from folio.errors import Forbidden
 from folio.models import BusinessUnit, Membership, User
 from folio.orgs.errors import MemberNotFound
 from folio.pagination import Page
+from folio.routing import Router
 from folio.units import service
 from folio.units.deps import Admin, LockedUnit, ReadableUnit
 from folio.units.errors import (
@@ -29,8 +30,8 @@ from folio.units.schemas import (
     UnitUpdate,
 )
 
-_units = APIRouter(prefix=f"{API_V1}/units", tags=["units"])
-_members = APIRouter(prefix=f"{API_V1}/members", tags=["units"])
+_units = Router(prefix=f"{API_V1}/units", tags=["units"])
+_members = Router(prefix=f"{API_V1}/members", tags=["units"])
 
 _RESTRICTION = (
     "A member limited to some units sees only the cases of those units (not those of another unit, nor those of "
@@ -164,6 +165,6 @@ async def set_member_units(
 
 
 # Included last: a router copies the routes it includes at that moment.
-router = APIRouter()
+router = Router()
 router.include_router(_units)
 router.include_router(_members)

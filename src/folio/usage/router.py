@@ -3,18 +3,19 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 
 from folio.auth.deps import CurrentPrincipal, authenticated, requires
 from folio.auth.principal import Principal, Scope
 from folio.deps import API_V1, SessionDep
 from folio.errors import Forbidden, ValidationFailed
+from folio.routing import Router
 from folio.usage import service
 from folio.usage.repository import GroupBy
 from folio.usage.schemas import BudgetRead, BudgetUpdate, UsageReport, UsageRow
 from folio.usage.service import Budget
 
-router = APIRouter(prefix=f"{API_V1}/usage", tags=["usage"])
+router = Router(prefix=f"{API_V1}/usage", tags=["usage"])
 Admin = Annotated[Principal, requires(Scope.ADMIN)]
 # The longest period one report covers.
 MAX_DAYS = 366

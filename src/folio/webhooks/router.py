@@ -3,7 +3,7 @@ from __future__ import annotations
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Body, Query, status
+from fastapi import Body, Query, status
 from fastapi.openapi.models import Example
 
 from folio.auth.deps import authenticated
@@ -12,6 +12,7 @@ from folio.errors import Forbidden
 from folio.models import DeliveryStatus, WebhookDelivery, WebhookEndpoint
 from folio.outbound import OutboundURLForbidden
 from folio.pagination import Page
+from folio.routing import Router
 from folio.webhooks import service
 from folio.webhooks.deps import Admin, AdminWebhook, ConfigDep, LockedWebhook
 from folio.webhooks.errors import (
@@ -33,7 +34,7 @@ from folio.webhooks.schemas import (
     WebhookUpdate,
 )
 
-router = APIRouter(prefix=f"{API_V1}/webhooks", tags=["webhooks"])
+router = Router(prefix=f"{API_V1}/webhooks", tags=["webhooks"])
 
 _SIGNING = (
     'Every delivery is a POST of `{"type", "timestamp", "data"}` (`data`: the event, as live streams send it) '

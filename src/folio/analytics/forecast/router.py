@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import Query, Request, Response
 
 from folio.analytics.cache import cached
 from folio.analytics.deps import Analyst, CacheDep
@@ -18,8 +18,9 @@ from folio.cases.schemas import CaseQuery
 from folio.deps import API_V1, SessionDep
 from folio.enrichment.errors import EnrichmentSchemaNotFound
 from folio.errors import Forbidden
+from folio.routing import Router
 
-router = APIRouter(prefix=f"{API_V1}/analytics", tags=["analytics"])
+router = Router(prefix=f"{API_V1}/analytics", tags=["analytics"])
 
 
 @router.get(

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import Query, Request, Response
 
 from folio.analytics.cache import NOT_MODIFIED, cached
 from folio.analytics.deps import Analyst, CacheDep
@@ -13,8 +13,9 @@ from folio.analytics.pulse.schemas import PulseQuery, PulseRead
 from folio.auth.deps import authenticated
 from folio.deps import API_V1, MeterDep, RegistryDep, SessionDep, SettingsDep
 from folio.errors import Forbidden
+from folio.routing import Router
 
-router = APIRouter(prefix=f"{API_V1}/analytics", tags=["analytics"])
+router = Router(prefix=f"{API_V1}/analytics", tags=["analytics"])
 
 
 @router.get(

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import Query, Request, Response
 
 from folio.analytics.cache import cached
 from folio.analytics.deps import AnalyticsAdmin, CacheDep
@@ -13,8 +13,9 @@ from folio.analytics.searches.schemas import SLOW_MIN_SEARCHES, SearchAnalyticsQ
 from folio.auth.deps import authenticated
 from folio.deps import API_V1, SessionDep
 from folio.errors import Forbidden
+from folio.routing import Router
 
-router = APIRouter(prefix=f"{API_V1}/analytics/searches", tags=["analytics"])
+router = Router(prefix=f"{API_V1}/analytics/searches", tags=["analytics"])
 
 
 @router.get(

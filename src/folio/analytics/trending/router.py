@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import Query, Request, Response
 
 from folio.analytics.cache import cached
 from folio.analytics.deps import Analyst, CacheDep
@@ -14,8 +14,9 @@ from folio.analytics.trending.windows import windows
 from folio.auth.deps import authenticated
 from folio.deps import API_V1, SessionDep
 from folio.errors import Forbidden
+from folio.routing import Router
 
-router = APIRouter(prefix=f"{API_V1}/analytics/trending", tags=["analytics"])
+router = Router(prefix=f"{API_V1}/analytics/trending", tags=["analytics"])
 
 
 @router.get(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request, Response, status
+from fastapi import Depends, Query, Request, Response, status
 from fastapi.responses import RedirectResponse
 
 from folio.auth.deps import TokensDep
@@ -30,10 +30,11 @@ from folio.auth.sso.schemas import CallbackResult, ExchangeRequest, LinkRequest,
 from folio.deps import API_V1, SessionDep, SettingsDep, limit_auth_attempts
 from folio.error_handlers import error_responses
 from folio.errors import Conflict, RateLimitExceeded, ValidationFailed
+from folio.routing import Router
 from folio.settings import SsoProvider
 
 PREFIX = f"{API_V1}/auth/sso"
-router = APIRouter(prefix=PREFIX, tags=["auth"])
+router = Router(prefix=PREFIX, tags=["auth"])
 _attempts = [Depends(limit_auth_attempts)]
 # Binds a flow to the browser that started it: a callback URL carried to another browser (login CSRF: someone
 # signing a victim in to the attacker's account) finds no matching cookie there.

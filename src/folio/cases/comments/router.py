@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from fastapi import APIRouter, status
+from fastapi import status
 
 from folio.auth.deps import authenticated
 from folio.cases.comments import service
@@ -13,8 +13,9 @@ from folio.deps import API_V1, PageDep, SessionDep
 from folio.errors import Forbidden
 from folio.models import CaseComment
 from folio.pagination import Page
+from folio.routing import Router
 
-router = APIRouter(prefix=f"{API_V1}/cases/{{ref}}/comments", tags=["cases"])
+router = Router(prefix=f"{API_V1}/cases/{{ref}}/comments", tags=["cases"])
 
 
 @router.post(

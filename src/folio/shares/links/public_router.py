@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Path, Request, Response
+from fastapi import Header, Path, Request, Response
 from fastapi.responses import FileResponse
 
 from folio.auth import passwords
@@ -17,11 +17,12 @@ from folio.documents.filetypes import MEDIA_TYPES
 from folio.error_handlers import error_responses
 from folio.errors import RateLimitExceeded, ValidationFailed
 from folio.ratelimit import Policy
+from folio.routing import Router
 from folio.shares.errors import ShareLinkLocked, ShareLinkNotFound, ShareLinkPasswordRequired
 from folio.shares.links import service
 from folio.shares.links.schemas import PublicDocumentRead, PublicItem, PublicSummaryRead
 
-router = APIRouter(prefix=f"{API_V1}/public/links", tags=["shares"])
+router = Router(prefix=f"{API_V1}/public/links", tags=["shares"])
 
 # The token is in the URL: no caching, no Referer carrying it elsewhere, no indexing.
 _PRIVATE = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer", "X-Robots-Tag": "noindex, nofollow"}

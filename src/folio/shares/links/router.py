@@ -3,7 +3,7 @@ from __future__ import annotations
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Body, Request, status
+from fastapi import Body, Request, status
 from fastapi.openapi.models import Example
 
 from folio.auth.deps import authenticated, requires
@@ -13,6 +13,7 @@ from folio.deps import API_V1, PageDep, SessionDep
 from folio.errors import Forbidden
 from folio.models import ShareItemType, ShareLink
 from folio.pagination import Page
+from folio.routing import Router
 from folio.shares.errors import (
     ShareItemNotFound,
     ShareItemNotReady,
@@ -23,7 +24,7 @@ from folio.shares.errors import (
 from folio.shares.links import service
 from folio.shares.links.schemas import DEFAULT_DAYS, AccessRead, LinkCreate, LinkCreated, LinkRead
 
-router = APIRouter(prefix=f"{API_V1}/shares/links", tags=["shares"])
+router = Router(prefix=f"{API_V1}/shares/links", tags=["shares"])
 Publisher = Annotated[Principal, requires(Scope.SHARES, Scope.DOCUMENTS_READ)]
 Manager = Annotated[Principal, requires(Scope.SHARES)]
 

@@ -106,6 +106,15 @@ class LiveSocket:
         if since is not None:
             message["since"] = since
         await self.send(message)
+        return await self._subscribed()
+
+    async def unsubscribe(self, *topics: str) -> dict[str, Any]:
+        """Unsubscribe and return the server's `subscribed` answer (the topics left)."""
+        await self.send({"type": "unsubscribe", "topics": list(topics)})
+        return await self._subscribed()
+
+    async def _subscribed(self) -> dict[str, Any]:
+        """The server's next `subscribed` answer; events of the topics held meanwhile are kept in `seen`."""
         while True:
             answer = await self.receive()
             if answer["type"] == "subscribed":

@@ -10,9 +10,12 @@ from uuid import UUID, uuid4
 
 import httpx
 from fastapi import FastAPI
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
+from folio.auth.principal import Principal
+from folio.documents.repository import DocumentRepository
 from folio.models import Chunk, Document, DocumentStatus, Job, JobStatus
+from folio.pagination import PageRequest
 from tests.conftest import AppFactory
 from tests.factories import Account, add_member, create_api_key, error_of, register, wait_until_finished
 from tests.ingestion.fixtures import write_pdf
@@ -196,6 +199,26 @@ async def test_reindex_swaps_to_a_new_version_and_keeps_the_old_until_then(
             await session.scalars(select(Chunk.version).where(Chunk.document_id == UUID(document["id"])).distinct())
         ).all()
     assert list(versions) == [2]
+
+
+async def test_chunks_listed_while_a_reindex_publishes_are_the_new_version_not_none(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    account = await register(client)
+    document = await ready_document(client, account)
+    document_id = UUID(document["id"])
+    count = len((await client.get(f"{DOCS}/{document_id}/chunks", headers=account.headers)).json()["items"])
+    principal = Principal(org_id=account.org_id, scopes=frozenset())
+    async with app.state.sessionmaker() as reading:
+        # The listing reads the document (version 1) first, as the route does...
+        held = await DocumentRepository(reading).get(principal, document_id)
+        assert held is not None
+        # ...then a reindex publishes version 2 and drops version 1's chunks, committed in between.
+        async with app.state.sessionmaker() as publishing, publishing.begin():
+            await publishing.execute(update(Chunk).where(Chunk.document_id == document_id).values(version=2))
+            await publishing.execute(update(Document).where(Document.id == document_id).values(version=2))
+        listed = await DocumentRepository(reading).page_chunks(principal, held, PageRequest(limit=100))
+    assert [chunk.version for chunk in listed.items] == [2] * count
 
 
 async def test_other_orgs_and_roles(client: httpx.AsyncClient) -> None:

@@ -60,9 +60,12 @@ class DocumentRepository(ScopedRepository[Document]):
         return content
 
     async def page_chunks(self, principal: Principal, document: Document, page: PageRequest) -> Paged[Chunk]:
-        """The chunks of the document's live version, in order."""
+        """The chunks of the document's live version, in order. The version is read in the same statement (one
+        snapshot): read before, a reindex publishing in between would leave the old version's chunks deleted and
+        the page empty."""
+        live = select(Document.version).where(Document.id == document.id).scalar_subquery()
         statement = select(Chunk).where(
-            Chunk.org_id == principal.org_id, Chunk.document_id == document.id, Chunk.version == document.version
+            Chunk.org_id == principal.org_id, Chunk.document_id == document.id, Chunk.version == live
         )
         return await paged(self.session, statement, Chunk.id, page)
 

@@ -171,21 +171,21 @@ async def import_url(
     policy = OutboundPolicy.from_settings(settings.outbound, max_response_bytes=max_bytes)
     with URL_IMPORTS.take(principal.org_id, settings.outbound.max_url_imports_per_org):
         fetched = await web.fetch(body.url, policy=policy, storage=storage, max_bytes=max_bytes)
-        try:
-            created = await documents.create_documents(
-                session,
-                principal=principal,
-                storage=storage,
-                files=[UploadedFile(fetched.filename, fetched.stored)],
-                fields=DocumentFields(body.title, body.tags or [], body.metadata or {}),
-                allow_duplicate=body.allow_duplicate,
-                max_attempts=settings.jobs.max_attempts,
-                plans=settings.plans,
-                source=Source("web", fetched.url, fetched.last_modified),
-            )
-        except BaseException:
-            await storage.delete(fetched.stored.key)
-            raise
+    try:
+        created = await documents.create_documents(
+            session,
+            principal=principal,
+            storage=storage,
+            files=[UploadedFile(fetched.filename, fetched.stored)],
+            fields=DocumentFields(body.title, body.tags or [], body.metadata or {}),
+            allow_duplicate=body.allow_duplicate,
+            max_attempts=settings.jobs.max_attempts,
+            plans=settings.plans,
+            source=Source("web", fetched.url, fetched.last_modified),
+        )
+    except BaseException:
+        await storage.delete(fetched.stored.key)
+        raise
     return _uploaded(created)
 
 

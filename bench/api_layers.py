@@ -142,7 +142,7 @@ async def rows_of(
     app = create_app(settings)
     for name, endpoint in PROBES.items():
         app.add_api_route(f"/probe/{name}", endpoint)
-        # First, as /auth/me nearly is: routes are matched in order, and the last of ~300 costs ~0.15 ms more.
+        # First, as /auth/me is: the app tries its routes and routers in order, and these come after all of them.
         app.router.routes.insert(0, app.router.routes.pop())
     async with app.router.lifespan_context(app):
         write_logs_to_nowhere()

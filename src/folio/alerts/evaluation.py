@@ -40,13 +40,18 @@ AlertSubject = tuple[UUID, UUID | None, str]
 D = TypeVar("D", ConditionDefinition, SpikeDefinition)
 
 
+def clock() -> datetime:
+    """The clock of evaluations given no `now`; tests hold it still so that their steps share one window."""
+    return datetime.now(UTC)
+
+
 async def evaluate_indexed(
     session: AsyncSession, *, org_id: UUID, document_ids: Sequence[UUID], now: datetime | None = None
 ) -> None:
     """Search and condition rules over a step of documents and cases that just became searchable."""
     if not document_ids:
         return
-    now = now or datetime.now(UTC)
+    now = now or clock()
     matching = MatchingRepository(session)
     rules = await matching.rules(org_id, (AlertRuleKind.SEARCH, AlertRuleKind.CONDITION))
     if not rules:
@@ -78,7 +83,7 @@ async def _evaluate_conditions(
 ) -> None:
     if not document_ids:
         return
-    now = now or datetime.now(UTC)
+    now = now or clock()
     matching = MatchingRepository(session)
     rules = await matching.rules(org_id, (AlertRuleKind.CONDITION,))
     conditions = [rule for rule in _conditions(rules) if not labels_only or uses_labels(rule.condition)]
@@ -94,7 +99,7 @@ async def periodic_orgs(session: AsyncSession) -> list[UUID]:
 async def evaluate_periodic(session: AsyncSession, *, org_id: UUID, now: datetime | None = None) -> None:
     """An organization's spike rules over the windows ending now, and its SLA conditions over the cases whose due
     time passed since they were last evaluated."""
-    now = now or datetime.now(UTC)
+    now = now or clock()
     matching = MatchingRepository(session)
     rules = [
         rule for rule in await matching.rules(org_id, (AlertRuleKind.CONDITION, AlertRuleKind.SPIKE)) if rule.periodic

@@ -12,9 +12,11 @@ from typing import Any
 from uuid import UUID
 
 import httpx
+import pytest
 from fastapi import FastAPI
 from sqlalchemy import func, select
 
+from folio.alerts import evaluation
 from folio.db import new_id
 from folio.enrichment.triage import TRIAGE_SCHEMA_ID
 from folio.ingestion.extracted import FileKind
@@ -38,6 +40,15 @@ ALERTS = "/api/v1/alerts"
 _numbers = itertools.count(1)
 
 __all__ = ["ALERTS", "RULES", "make_unit"]
+
+
+@pytest.fixture
+def held_clock(monkeypatch: pytest.MonkeyPatch) -> datetime:
+    """Evaluations' clock held at the test's start, so that a test's steps share one throttle window even when it
+    runs across the end of one (windows are whole hours by default)."""
+    still = datetime.now(UTC)
+    monkeypatch.setattr(evaluation, "clock", lambda: still)
+    return still
 
 
 def condition_rule(condition: dict[str, Any], **fields: Any) -> dict[str, Any]:

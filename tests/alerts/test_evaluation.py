@@ -12,7 +12,6 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import update
 
-from folio.alerts import evaluation
 from folio.alerts.evaluation import evaluate_enriched, evaluate_indexed, evaluate_periodic, window_of
 from folio.models import CasePriority, CaseStatus, Record
 from tests.alerts.conftest import (
@@ -52,6 +51,7 @@ def rows(*texts: str, suffix: str = "") -> bytes:
     return csv_bytes("id,text", *(f'{index},"{text}{suffix}"' for index, text in enumerate(texts)))
 
 
+@pytest.mark.usefixtures("held_clock")
 async def test_a_condition_on_labels_fires_once_per_imported_case_it_matches(
     app: FastAPI, client: httpx.AsyncClient
 ) -> None:
@@ -358,12 +358,8 @@ async def test_a_rules_chosen_members_are_notified_only_of_the_units_they_see(
     assert await notifications_of(app, owner.user_id) == 0
 
 
-async def test_a_case_people_raise_to_urgent_alerts_once(
-    app: FastAPI, client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # Every step below is in one throttle window, even when the test runs across the end of an hour.
-    still = datetime.now(UTC)
-    monkeypatch.setattr(evaluation, "clock", lambda: still)
+@pytest.mark.usefixtures("held_clock")
+async def test_a_case_people_raise_to_urgent_alerts_once(app: FastAPI, client: httpx.AsyncClient) -> None:
     owner = await register(client)
     rule = await create_rule(
         client, owner.headers, condition_rule({"field": "priority", "op": "gte", "value": "urgent"}, name="urgent")

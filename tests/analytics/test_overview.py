@@ -8,7 +8,7 @@ from fastapi import FastAPI
 from sqlalchemy import insert
 
 from folio.models import Job
-from tests.analytics.conftest import Case, insert_cases, settled, this_minute
+from tests.analytics.conftest import Case, insert_cases, settled
 from tests.cases.conftest import make_unit
 from tests.factories import Account, create_api_key, error_of, org_with, register
 
@@ -157,7 +157,8 @@ async def test_another_organization_counts_nothing_of_them(app: FastAPI, client:
 async def test_answers_are_cached_until_an_event_of_the_organization(app: FastAPI, client: httpx.AsyncClient) -> None:
     owner, _, ids, _ = await _queue(app, client)
     await settled(app, owner.org_id)
-    period = this_minute()
+    # An end an hour ahead: the case resolved below is inside the period even if a minute ends meanwhile.
+    period = {"to": (datetime.now(UTC) + timedelta(hours=1)).replace(second=0, microsecond=0).isoformat()}
     first = await client.get(OVERVIEW, params=period, headers=owner.headers)
     again = await client.get(OVERVIEW, params=period, headers=owner.headers)
     assert (first.headers["X-Cache"], again.headers["X-Cache"]) == ("miss", "hit")

@@ -65,7 +65,7 @@ async def live(app: FastAPI, database_url: str, fake_model: FakeOpenAI) -> Async
     settings = make_settings(
         database_url,
         llm=llm_settings(fake_model, max_answer_tokens=512),
-        rate_limit={"enabled": True, "api_key": f"{KEY_LIMIT}/minute", "user": "10000/minute"},
+        rate_limit={"enabled": True, "api_key": f"{KEY_LIMIT}/hour", "user": "10000/minute"},
     )
     served = create_app(settings)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as client:

@@ -284,7 +284,7 @@ async def test_invitation_addresses_are_bounded(client: httpx.AsyncClient) -> No
 
 
 async def test_inviting_counts_against_the_strict_per_address_limit(app_factory: AppFactory) -> None:
-    async with app_factory(rate_limit={"enabled": True, "auth": "3/minute"}) as limited:
+    async with app_factory(rate_limit={"enabled": True, "auth": "3/hour"}) as limited:
         owner = await register(limited)  # the first of the address's three
         for path in (invitations_path(owner.org_id), f"{ORGS}/{owner.org_id}/members"):
             response = await limited.post(

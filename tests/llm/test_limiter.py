@@ -193,21 +193,27 @@ async def test_two_processes_share_one_bound(processes: list[RedisLimiter]) -> N
 async def test_a_waiting_process_gets_the_slot_another_process_frees(processes: list[RedisLimiter]) -> None:
     one, two = processes
     two.wait_seconds = 30
-    first_done = asyncio.Event()
+    first_done, taken, counted = asyncio.Event(), asyncio.Event(), asyncio.Event()
     async with AsyncExitStack() as stack:
         await hold(stack, one, ORG)
         await hold(stack, one, ORG)
 
-        async def wait_then_hold() -> int:
+        async def wait_then_hold() -> None:
             async with two.slot(ORG):
                 assert first_done.is_set(), "took a slot before one was free"
-                return await two.holders(ORG)
+                taken.set()
+                await counted.wait()
 
         waiting = asyncio.create_task(wait_then_hold())
         await asyncio.sleep(0.1)
         first_done.set()
         await stack.aclose()
-        assert await waiting == 1
+        # Counted once both of the first process's slots are free: the waiter may take the first before the
+        # second is given back.
+        await asyncio.wait_for(taken.wait(), timeout=30)
+        assert await two.holders(ORG) == 1
+        counted.set()
+        await waiting
 
 
 async def test_slots_of_a_crashed_process_free_themselves_when_their_lease_ends(

@@ -14,10 +14,11 @@ import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
+from uuid import uuid4
 
 import httpx
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from limits import parse
 from limits.aio import strategies as limits_strategies
@@ -27,8 +28,10 @@ from limits.aio.strategies import SlidingWindowCounterRateLimiter
 from prometheus_client import REGISTRY
 from redis.asyncio import Redis
 
+from folio.errors import RateLimitExceeded
 from folio.main import create_app
-from folio.ratelimit import MemoryWindows, Policy
+from folio.ratelimit import MemoryWindows, Policy, RateLimiter
+from folio.settings import RateLimitSettings
 from tests.conftest import AppFactory
 from tests.conftest import make_settings as make_settings
 from tests.factories import Account, create_api_key, register
@@ -483,3 +486,97 @@ def test_memory_windows_forget_counters_two_windows_old() -> None:
         ours.hit(item, Policy.USER, "late", 1_800_000_010.0)
 
     assert len(ours._counters) == 1
+
+
+# The one-call Redis script against the library's own strategy (a hit, then a read of the window)
+
+# What may separate our call from the library's, and either from the seeding of Redis, in milliseconds (a loaded
+# machine): the windows are hours, so that states this close to a step of `floor` or `%` are few and skipped.
+_DRIFT_MS = 1000
+
+
+def _clear_of_steps(value: float, period: float, margin: float = _DRIFT_MS) -> bool:
+    """Whether `value` is more than `margin` away from every multiple of `period` (where `floor` and `%` step, and
+    two reads of the TTLs a moment apart could disagree)."""
+    offset = value % period
+    return margin < offset < period - margin
+
+
+@st.composite
+def sliding_windows(draw: st.DrawFn) -> tuple[str, int, int | None, int | None, int]:
+    """A limit and counters as the sliding window counter leaves them: none; a current window alone (TTL up to two
+    windows, shifted at the next hit once under one); or a previous window with the current one a window longer."""
+    limit = draw(st.sampled_from(["3/hour", "10/hour", "50/2 hours"]))
+    expiry_ms = parse(limit).get_expiry() * 1000
+    shape = draw(st.sampled_from(["none", "current", "both"]))
+    if shape == "none":
+        return limit, 0, None, None, 0
+    current = draw(st.integers(0, 60))
+    if shape == "current":
+        current_ms = draw(st.integers(1, 2 * expiry_ms))
+        assume(_clear_of_steps(current_ms, expiry_ms))
+        if current_ms < expiry_ms and current:  # shifted by the hit: it becomes the previous window
+            assume(_clear_of_steps(current_ms, expiry_ms / current))
+            assume(_clear_of_steps(current * current_ms, expiry_ms, margin=current * _DRIFT_MS))
+        return limit, current, current_ms, None, 0
+    previous = draw(st.integers(1, 60))
+    previous_ms = draw(st.integers(_DRIFT_MS + 1, expiry_ms - _DRIFT_MS - 1))
+    assume(_clear_of_steps(previous_ms, expiry_ms / previous))
+    assume(_clear_of_steps(previous * previous_ms, expiry_ms, margin=previous * _DRIFT_MS))
+    return limit, current, previous_ms + expiry_ms, previous_ms, previous
+
+
+@settings(max_examples=60, deadline=None)
+@given(state=sliding_windows())
+async def test_the_redis_script_counts_as_the_librarys_sliding_window_counter(
+    state: tuple[str, int, int | None, int | None, int],
+) -> None:
+    """From the same counters, one hit through the limiter's script and one through `limits`' own strategy (its
+    hit, then its window stats: two round trips) give the same answer, the same window and the same counters."""
+    limit, current, current_ms, previous_ms, previous = state
+    item = parse(limit)
+    limiter = RateLimiter(RateLimitSettings(user=limit), REDIS_URL)
+    assert limiter.storage is not None
+    library = SlidingWindowCounterRateLimiter(limiter.storage)
+    redis = Redis.from_url(REDIS_URL)
+    identity = f"property-{uuid4()}"
+    key = item.key_for(Policy.USER.value, identity)
+    keys = [limiter.storage.bridge.prefixed_key(f"{{{key}}}/-1"), limiter.storage.bridge.prefixed_key(f"{{{key}}}")]
+
+    async def seed() -> None:
+        await redis.delete(*keys)
+        if previous_ms is not None:
+            await redis.set(keys[0], previous, px=previous_ms)
+        if current_ms is not None:
+            await redis.set(keys[1], current, px=current_ms)
+
+    async def counters() -> list[tuple[int, int]]:
+        return [(int(await redis.get(name) or 0), max(await redis.pttl(name), 0)) for name in keys]
+
+    try:
+        await seed()
+        try:
+            window = await limiter.hit(Policy.USER, identity)
+        except RateLimitExceeded:
+            window = None
+        ours = await counters()
+        await seed()
+        allowed = await library.hit(item, Policy.USER.value, identity)
+        stats = await library.get_window_stats(item, Policy.USER.value, identity)
+        theirs = await counters()
+    finally:
+        await redis.delete(*keys)
+        await redis.aclose()
+        await limiter.close()
+
+    assert (window is not None) == allowed
+    assert [count for count, _ in ours] == [count for count, _ in theirs]
+    assert all(abs(mine - its) < 2 * _DRIFT_MS for (_, mine), (_, its) in zip(ours, theirs, strict=True))
+    if window is None:
+        return  # refused: the 429 reports the refusing window, checked by the HTTP tests
+    assert window.remaining == stats.remaining
+    # A current window made by this hit has two windows to live, which the library's formula reads as "reset now";
+    # its own read comes a moment later, when it reads as a whole window: the same moment, a period apart.
+    period = item.get_expiry() if current_ms is None else float("inf")
+    apart = abs(window.reset_at - stats.reset_time)
+    assert min(apart, abs(apart - period)) < 2 * _DRIFT_MS / 1000

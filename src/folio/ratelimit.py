@@ -1,5 +1,5 @@
 """Rate limits: the sliding window counter of the `limits` library, counted in this process's memory (embedded) or
-in Redis when FOLIO_REDIS_URL is set.
+in Redis when FOLIO_REDIS_URL is set, with the library's arithmetic in both.
 
 Authenticated requests count against their API key or user; requests without valid credentials count
 against the client address; login, registration and refresh have a stricter per-address policy.
@@ -17,8 +17,7 @@ from math import floor, inf
 import structlog
 from limits import RateLimitItem, parse_many
 from limits.aio.storage import RedisStorage
-from limits.aio.strategies import SlidingWindowCounterRateLimiter
-from redis.asyncio import ConnectionPool
+from redis.asyncio import ConnectionPool, Redis
 
 from folio.errors import RateLimitExceeded
 from folio.observability import metrics
@@ -28,6 +27,33 @@ log = structlog.get_logger(__name__)
 
 # The least number of hits between two sweeps of stale in-memory counters.
 _SWEEP_AT_LEAST = 1024
+
+# `limits`' sliding window counter in Redis (its `acquire_sliding_window.lua`), answering with the window too: the
+# library's strategy asks Redis twice per limit, to acquire and then to read the window the headers report, and
+# each round trip costs a cached request ~0.2 ms of CPU. Its keys (KEYS[1] the previous window, KEYS[2] the
+# current) and TTLs in milliseconds; returns whether the hit counted and the counts and TTLs after it.
+_ACQUIRE = """
+local expiry = tonumber(ARGV[2]) * 1000
+local current_ttl = tonumber(redis.call('pttl', KEYS[2]))
+if current_ttl > 0 and current_ttl < expiry then
+    redis.call('rename', KEYS[2], KEYS[1])
+    redis.call('set', KEYS[2], 0, 'PX', current_ttl + expiry)
+end
+local previous = tonumber(redis.call('get', KEYS[1])) or 0
+local previous_ttl = math.max(tonumber(redis.call('pttl', KEYS[1])), 0)
+local current = tonumber(redis.call('get', KEYS[2])) or 0
+current_ttl = math.max(tonumber(redis.call('pttl', KEYS[2])), 0)
+local allowed = math.floor(previous * previous_ttl / expiry) + current + 1 <= tonumber(ARGV[1])
+if allowed then
+    if redis.call('exists', KEYS[2]) == 1 then
+        current = redis.call('incr', KEYS[2])
+    else
+        redis.call('set', KEYS[2], 1, 'PX', expiry * 2)
+        current, current_ttl = 1, expiry * 2
+    end
+end
+return {allowed and 1 or 0, previous, previous_ttl, current, current_ttl}
+"""
 
 
 class Policy(StrEnum):
@@ -49,6 +75,18 @@ class Window:
             "X-RateLimit-Remaining": str(max(self.remaining, 0)),
             "X-RateLimit-Reset": str(math.ceil(self.reset_at)),
         }
+
+
+def window_after(
+    item: RateLimitItem, previous: int, previous_ttl: float, current: int, current_ttl: float, now: float
+) -> Window:
+    """The window `limits`' `get_window_stats` reports for these counts and TTLs (seconds)."""
+    expiry = item.get_expiry()
+    remaining = max(0, item.amount - floor(previous * previous_ttl / expiry + current))
+    previous_reset = previous_ttl % (expiry / previous) if previous else inf
+    current_reset = current_ttl % expiry if current else inf
+    reset_in = min(previous_reset, current_reset)
+    return Window(item.amount, remaining, now + (reset_in if reset_in != inf else 0.0))
 
 
 class MemoryWindows:
@@ -81,12 +119,8 @@ class MemoryWindows:
             current += 1
         self._counters[key] = [window, previous, current]
         self._sweep(now)
-        remaining = max(0, item.amount - floor(previous * previous_ttl / expiry + current))
         current_ttl = (1 - ((now / expiry) % 1)) * expiry + expiry
-        previous_reset = previous_ttl % (expiry / previous) if previous else inf
-        current_reset = current_ttl % expiry if current else inf
-        reset_in = min(previous_reset, current_reset)
-        return allowed, Window(item.amount, remaining, now + (reset_in if reset_in != inf else 0.0))
+        return allowed, window_after(item, previous, previous_ttl, current, current_ttl, now)
 
     def reset(self) -> None:
         self._counters.clear()
@@ -106,16 +140,17 @@ class RateLimiter:
         self.enabled = settings.enabled
         self._pool: ConnectionPool | None = None
         self.memory: MemoryWindows | None = None
-        self.strategy: SlidingWindowCounterRateLimiter | None = None
+        self.storage: RedisStorage | None = None
         if redis_url:
             # Short timeouts so an unreachable Redis costs a request milliseconds, not seconds.
             self._pool = ConnectionPool.from_url(redis_url, socket_connect_timeout=0.25, socket_timeout=0.25)
-            storage = RedisStorage(
+            # The library's storage names the keys and resets them; the hits go through `_ACQUIRE`.
+            self.storage = RedisStorage(
                 _async_redis_uri(redis_url),
                 implementation="redispy",
                 connection_pool=self._pool,  # type: ignore[arg-type]  # documented option; the stub types only scalars
             )
-            self.strategy = SlidingWindowCounterRateLimiter(storage)
+            self._acquire = Redis(connection_pool=self._pool).register_script(_ACQUIRE)
         else:
             self.memory = MemoryWindows()
         self.policies: dict[Policy, list[RateLimitItem]] = {
@@ -141,10 +176,7 @@ class RateLimiter:
             if self.memory is not None:
                 allowed, window = self.memory.hit(item, policy, identity, time.time())
             else:
-                assert self.strategy is not None  # noqa: S101 — one or the other, from __init__
-                allowed = await self.strategy.hit(item, policy.value, identity)
-                stats = await self.strategy.get_window_stats(item, policy.value, identity)
-                window = Window(limit=item.amount, remaining=stats.remaining, reset_at=stats.reset_time)
+                allowed, window = await self._redis_hit(item, policy, identity)
             if not allowed:
                 retry_after = max(1, math.ceil(window.reset_at - time.time()))
                 raise RateLimitExceeded(
@@ -156,11 +188,25 @@ class RateLimiter:
                 tightest = window
         return tightest
 
+    async def _redis_hit(self, item: RateLimitItem, policy: Policy, identity: str) -> tuple[bool, Window]:
+        """One hit through `_ACQUIRE` on the storage's own keys (so that its `reset` clears them); the lock pins the
+        library, and a test holds its strategy and this to the same counts."""
+        storage = self.storage
+        assert storage is not None  # noqa: S101 — one or the other, from __init__
+        key = item.key_for(policy.value, identity)
+        keys = [
+            storage.bridge.prefixed_key(window(key))
+            for window in (storage._previous_window_key, storage._current_window_key)
+        ]
+        found = await self._acquire(keys=keys, args=[item.amount, item.get_expiry()])
+        allowed, previous, previous_ms, current, current_ms = (int(value) for value in found)
+        return bool(allowed), window_after(item, previous, previous_ms / 1000, current, current_ms / 1000, time.time())
+
     async def reset(self) -> None:
         if self.memory is not None:
             self.memory.reset()
-        elif self.strategy is not None:
-            await self.strategy.storage.reset()
+        elif self.storage is not None:
+            await self.storage.reset()
 
     async def close(self) -> None:
         if self._pool is not None:

@@ -52,8 +52,10 @@ class FakeOpenAI:
     # Chat replies, used once each in order; then `default_reply` for every request.
     replies: list[Reply] = field(default_factory=list)
     default_reply: Reply = "The fake model answers."
-    # Seconds a chat request waits before any answer (timeouts).
+    # Seconds a chat request waits before any answer (timeouts), and a stream before each content chunk (a slow
+    # model, for a client that leaves mid-answer).
     delay: float = 0.0
+    chunk_delay: float = 0.0
     send_usage: bool = True
     # Content chunks a stream sends before it breaks, and how: the connection drops, or an error event arrives.
     fail_stream_after: int | None = None
@@ -157,6 +159,8 @@ class FakeOpenAI:
                     yield "\n\n"
                     return
                 raise StreamBroken()
+            if self.chunk_delay:
+                await asyncio.sleep(self.chunk_delay)
             yield chunk([{"index": 0, "delta": {"content": piece}, "finish_reason": None}])
         yield chunk([{"index": 0, "delta": {}, "finish_reason": finish_reason}])
         if usage is not None:

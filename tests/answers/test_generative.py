@@ -3,6 +3,8 @@ chat-completions protocol, streaming included) stands in for the paid model."""
 
 from __future__ import annotations
 
+import asyncio
+import json
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -75,7 +77,7 @@ def setup(module_setup: Setup) -> Setup:
     fake.requests.clear()
     fake.replies.clear()
     fake.fail_next.clear()
-    fake.delay = 0
+    fake.delay = fake.chunk_delay = 0
     fake.fail_stream_after = None
     fake.retry_after = "0"
     return module_setup
@@ -218,6 +220,86 @@ async def test_a_stream_that_fails_midway_ends_with_an_error_event(setup: Setup)
     events = sse_events(response.text)
     assert [name for name, _ in events] == ["sources", "delta", "delta", "error"]
     assert events[-1][1]["code"] == "LLM_UNAVAILABLE"
+
+
+async def chat_turns(setup: Setup, chat_id: str) -> list[dict[str, Any]]:
+    chat = await setup.client.get(f"/api/v1/chats/{chat_id}", headers=setup.account.headers)
+    assert chat.status_code == 200, chat.text
+    turns: list[dict[str, Any]] = chat.json()["messages"]
+    return turns
+
+
+async def chat_usage(setup: Setup) -> dict[str, int]:
+    """The organization's model calls of kind `chat`: calls and tokens."""
+    report = await setup.client.get("/api/v1/usage", params={"group_by": "kind"}, headers=setup.account.headers)
+    row: dict[str, int] = next((item for item in report.json()["items"] if item["kind"] == "chat"), {})
+    return {key: row.get(key, 0) for key in ("calls", "prompt_tokens", "completion_tokens")}
+
+
+async def test_a_chat_stream_its_client_leaves_keeps_the_answer_so_far_and_counts_its_tokens(
+    setup: Setup, database_url: str
+) -> None:
+    """Through a real server: the client reads the first words of a slow model's answer and hangs up. The request
+    is cancelled, and its cleanup still stores the turn as far as it went and meters the model's tokens (else a
+    client could leave before the end and spend a budget's tokens for free)."""
+    headers = setup.account.headers
+    chat = (await setup.client.post("/api/v1/chats", json={}, headers=headers)).json()
+    before = await chat_usage(setup)
+    setup.fake.replies.append("Either party may end it with ninety days written notice [1].")
+    setup.fake.chunk_delay = 0.2
+    with serve_in_thread(create_app(make_settings(database_url, llm=llm_settings(setup.fake)))) as url:
+        async with (
+            httpx.AsyncClient(base_url=url) as live,
+            live.stream(
+                "POST",
+                f"/api/v1/chats/{chat['id']}/messages",
+                json={"content": QUESTION, "stream": True},
+                headers=headers,
+            ) as response,
+        ):
+            lines = response.aiter_lines()
+            async for line in lines:
+                if line == "event: delta":
+                    break
+            first = json.loads((await anext(lines)).removeprefix("data: "))["text"]
+        # The server's cleanup runs after the client is gone: its results are read as they land.
+        async with asyncio.timeout(30):
+            while len(turns := await chat_turns(setup, chat["id"])) < 2:  # noqa: ASYNC110 — another process's work
+                await asyncio.sleep(0.05)
+            while (after := await chat_usage(setup))["calls"] == before["calls"]:  # noqa: ASYNC110 — as above
+                await asyncio.sleep(0.05)
+
+    question, answer = turns
+    assert (question["role"], question["interrupted"]) == ("user", False)
+    assert (answer["role"], answer["interrupted"], answer["citations"]) == ("assistant", True, [])
+    assert first == "Either "
+    assert answer["content"].startswith(first)
+    assert answer["content"] != "Either party may end it with ninety days written notice [1]."
+    assert after["calls"] == before["calls"] + 1
+    assert after["prompt_tokens"] > before["prompt_tokens"]
+    assert after["completion_tokens"] > before["completion_tokens"]
+
+
+async def test_a_chat_stream_the_model_breaks_keeps_the_answer_so_far(setup: Setup) -> None:
+    headers = setup.account.headers
+    chat = (await setup.client.post("/api/v1/chats", json={}, headers=headers)).json()
+    setup.fake.replies.append("Ninety days written notice [1].")
+    setup.fake.fail_stream_after = 2
+
+    response = await setup.client.post(
+        f"/api/v1/chats/{chat['id']}/messages", json={"content": QUESTION, "stream": True}, headers=headers
+    )
+
+    assert [name for name, _ in sse_events(response.text)] == ["sources", "delta", "delta", "error"]
+    [_, answer] = await chat_turns(setup, chat["id"])
+    assert (answer["content"], answer["interrupted"], answer["model"]) == ("Ninety days ", True, None)
+    # A turn answered whole is not interrupted.
+    setup.fake.fail_stream_after = None
+    setup.fake.replies.append("Ninety days [1].")
+    await setup.client.post(
+        f"/api/v1/chats/{chat['id']}/messages", json={"content": QUESTION, "stream": True}, headers=headers
+    )
+    assert [turn["interrupted"] for turn in await chat_turns(setup, chat["id"])] == [False, True, False, False]
 
 
 async def test_a_chat_follow_up_is_rewritten_by_the_model(setup: Setup) -> None:

@@ -73,7 +73,8 @@ async def get_chat(chat_id: UUID, principal: Asker, session: SessionDep) -> Chat
         "The question is read against the chat's history (a follow-up such as 'and the second one?' is rewritten "
         "into a standalone question, stored as `standalone_question`), answered like `POST /answers` with the "
         "chat's filters, and both turns are stored. With `stream: true` the answer comes as the same events as "
-        "`/answers`; `done` also carries `message_id`, the stored assistant turn."
+        "`/answers`; `done` also carries `message_id`, the stored assistant turn. A stream that ends before `done` "
+        "(the client leaves, the model fails) stores the answer as far as it went, marked `interrupted`."
     ),
 )
 async def post_message(
@@ -123,15 +124,24 @@ async def post_message(
 async def _recorded(
     events: AsyncIterator[Event], sessionmaker: async_sessionmaker[AsyncSession], chat_id: UUID, org_id: UUID
 ) -> AsyncIterator[Event]:
-    """The events, with the assistant's turn stored (in its own transaction) before `done` goes out."""
+    """The events, with the assistant's turn stored (in its own transaction) before `done` goes out. A stream that
+    ends before `done` (its client gone, the model failing) stores the answer as far as it went, `interrupted`:
+    the chat keeps a turn for each question, and the next one is read against it."""
     text: list[str] = []
-    async for event in events:
-        if event.name == "delta":
-            text.append(event.data["text"])
-        if event.name == "done":
+    stored = False
+    try:
+        async for event in events:
+            if event.name == "delta":
+                text.append(event.data["text"])
+            if event.name == "done":
+                async with sessionmaker() as session, session.begin():
+                    reply = await chats.record_answer(
+                        session, chat_id=chat_id, org_id=org_id, text="".join(text), done=event.data
+                    )
+                stored = True
+                event = Event("done", {**event.data, "message_id": str(reply.id)})
+            yield event
+    finally:
+        if not stored:  # a client gone cancels this once (see `with_heartbeats`): the store still runs
             async with sessionmaker() as session, session.begin():
-                reply = await chats.record_answer(
-                    session, chat_id=chat_id, org_id=org_id, text="".join(text), done=event.data
-                )
-            event = Event("done", {**event.data, "message_id": str(reply.id)})
-        yield event
+                await chats.record_interrupted(session, chat_id=chat_id, org_id=org_id, text="".join(text))

@@ -95,6 +95,13 @@ async def record_answer(
     )
 
 
+async def record_interrupted(session: AsyncSession, *, chat_id: UUID, org_id: UUID, text: str) -> ChatMessage:
+    """Store the assistant's turn as far as its stream went, which ended before its `done` event."""
+    return await ChatRepository(session).add_message(
+        ChatMessage(chat_id=chat_id, org_id=org_id, role="assistant", content=text, interrupted=True)
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class Turn:
     role: str

@@ -8,6 +8,7 @@ import json
 from collections.abc import AsyncGenerator, AsyncIterator
 from typing import Annotated, Any, Literal, NotRequired, TypeVar
 
+import anyio
 import structlog
 from fastapi import Request
 from fastapi.sse import EventSourceResponse, format_sse_event
@@ -46,6 +47,8 @@ T = TypeVar("T")
 # The server's default; a route passes `settings.events.heartbeat_seconds`.
 HEARTBEAT_SECONDS: float = EventSettings.model_fields["heartbeat_seconds"].default
 HEARTBEAT = format_sse_event(comment="heartbeat")
+# The longest a closed stream waits for its reader's cleanup: closing the model's response, storing its usage.
+_READER_CLEANUP_SECONDS = 15.0
 
 # What asking the organization's language model may answer instead.
 LLM_FAILURES = (
@@ -203,7 +206,10 @@ async def with_heartbeats(items: AsyncIterator[T], seconds: float) -> AsyncGener
             yield received[0]
     finally:
         reader.cancel()
-        await asyncio.gather(reader, return_exceptions=True)
+        # Shielded, and bounded: cancelled again while it waits (as a request is when its client leaves), the wait
+        # would cancel the reader a second time, in the middle of its own cleanup (a stream's usage being stored).
+        with anyio.move_on_after(_READER_CLEANUP_SECONDS, shield=True):
+            await asyncio.gather(reader, return_exceptions=True)
 
 
 def _error_event(error: FolioError, id: int, retry: int | None) -> bytes:

@@ -210,6 +210,10 @@ class ChatMessageRead(BaseModel):
     model: str | None
     prompt_tokens: int
     completion_tokens: int
+    interrupted: bool = Field(
+        description="An assistant turn whose streamed answer ended early (its client left, or the model failed): "
+        "`content` is the answer as far as it had gone, with no citations. Ask again for the whole answer."
+    )
     created_at: datetime
 
 

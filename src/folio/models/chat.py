@@ -45,3 +45,6 @@ class ChatMessage(IdMixin, CreatedAtMixin, Base):
     model: Mapped[str | None] = mapped_column(String(200))
     prompt_tokens: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     completion_tokens: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # An assistant turn whose stream ended before the answer did (its client left, the model failed): the text
+    # is what had been answered by then.
+    interrupted: Mapped[bool] = mapped_column(default=False, server_default=text("false"))

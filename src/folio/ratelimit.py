@@ -49,7 +49,8 @@ if allowed then
         current = redis.call('incr', KEYS[2])
     else
         redis.call('set', KEYS[2], 1, 'PX', expiry * 2)
-        current, current_ttl = 1, expiry * 2
+        -- A millisecond on, as the library's own read of it finds it: two whole windows would read as "reset now".
+        current, current_ttl = 1, expiry * 2 - 1
     end
 end
 return {allowed and 1 or 0, previous, previous_ttl, current, current_ttl}

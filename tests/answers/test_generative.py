@@ -15,8 +15,10 @@ import openai
 import pytest
 from fastapi import FastAPI
 
+from folio.answers import chats_service as chats
 from folio.answers.prompt import SYSTEM, build_messages, fence
 from folio.answers.schemas import SourceRead
+from folio.db import new_id
 from folio.llm.extractive import NO_ANSWER
 from folio.main import create_app
 from tests.answers.test_offline import sse_events
@@ -283,23 +285,52 @@ async def test_a_chat_stream_its_client_leaves_keeps_the_answer_so_far_and_count
 async def test_a_chat_stream_the_model_breaks_keeps_the_answer_so_far(setup: Setup) -> None:
     headers = setup.account.headers
     chat = (await setup.client.post("/api/v1/chats", json={}, headers=headers)).json()
+    messages = f"/api/v1/chats/{chat['id']}/messages"
     setup.fake.replies.append("Ninety days written notice [1].")
     setup.fake.fail_stream_after = 2
 
-    response = await setup.client.post(
-        f"/api/v1/chats/{chat['id']}/messages", json={"content": QUESTION, "stream": True}, headers=headers
-    )
+    response = await setup.client.post(messages, json={"content": QUESTION, "stream": True}, headers=headers)
 
     assert [name for name, _ in sse_events(response.text)] == ["sources", "delta", "delta", "error"]
     [_, answer] = await chat_turns(setup, chat["id"])
     assert (answer["content"], answer["interrupted"], answer["model"]) == ("Ninety days ", True, None)
-    # A turn answered whole is not interrupted.
+
+    # The next question is read against the answer so far, marked as cut off; answered whole, it is not interrupted.
     setup.fake.fail_stream_after = None
-    setup.fake.replies.append("Ninety days [1].")
-    await setup.client.post(
-        f"/api/v1/chats/{chat['id']}/messages", json={"content": QUESTION, "stream": True}, headers=headers
-    )
-    assert [turn["interrupted"] for turn in await chat_turns(setup, chat["id"])] == [False, True, False, False]
+    setup.fake.replies.extend(["How much notice ends the agreement?", "Ninety days [1]."])
+    await setup.client.post(messages, json={"content": "Is that right?", "stream": True}, headers=headers)
+    rewrite = setup.fake.chat_requests()[1]["body"]["messages"][1]["content"]
+    assert "Assistant: Ninety days  [cut off]" in rewrite
+    # A model failing before any of the answer came stores no answer turn.
+    setup.fake.fail_stream_after = 0
+    setup.fake.replies.extend(["How much notice ends the agreement?", "Ninety days [1]."])
+    response = await setup.client.post(messages, json={"content": "And again?", "stream": True}, headers=headers)
+    assert [name for name, _ in sse_events(response.text)] == ["sources", "error"]
+    turns = await chat_turns(setup, chat["id"])
+    assert [(turn["role"], turn["interrupted"]) for turn in turns] == [
+        ("user", False),
+        ("assistant", True),
+        ("user", False),
+        ("assistant", False),
+        ("user", False),
+    ]
+
+
+async def test_a_turn_stored_whole_is_not_stored_again_as_interrupted(setup: Setup) -> None:
+    """A client that leaves while its `done` is being committed: the interrupted turn, written under the same id,
+    yields to the whole one."""
+    chat = (await setup.client.post("/api/v1/chats", json={}, headers=setup.account.headers)).json()
+    chat_id, org_id, reply_id = UUID(chat["id"]), setup.account.org_id, new_id()
+    done = {"citations": [], "model": "fake-chat", "usage": {"prompt_tokens": 3, "completion_tokens": 2}}
+    async with setup.app.state.sessionmaker() as session, session.begin():
+        await chats.record_answer(
+            session, chat_id=chat_id, org_id=org_id, text="Ninety days.", done=done, message_id=reply_id
+        )
+    async with setup.app.state.sessionmaker() as session, session.begin():
+        await chats.record_interrupted(session, message_id=reply_id, chat_id=chat_id, org_id=org_id, text="Nine")
+
+    [turn] = await chat_turns(setup, chat["id"])
+    assert (turn["id"], turn["content"], turn["interrupted"]) == (str(reply_id), "Ninety days.", False)
 
 
 async def test_a_chat_follow_up_is_rewritten_by_the_model(setup: Setup) -> None:

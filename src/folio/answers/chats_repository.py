@@ -5,6 +5,7 @@ from __future__ import annotations
 from uuid import UUID
 
 from sqlalchemy import Select, select
+from sqlalchemy.dialects.postgresql import insert
 
 from folio.auth.principal import Principal
 from folio.models import Chat, ChatMessage
@@ -32,3 +33,10 @@ class ChatRepository(ScopedRepository[Chat]):
         self.session.add(message)
         await self.session.flush()
         return message
+
+    async def add_interrupted(self, message_id: UUID, chat_id: UUID, org_id: UUID, text: str) -> None:
+        """An interrupted assistant turn, unless the whole answer is stored under its id (its client left while that
+        was being committed: the insert waits for the commit, then does nothing)."""
+        turn = {"chat_id": chat_id, "org_id": org_id, "role": "assistant", "content": text, "interrupted": True}
+        statement = insert(ChatMessage).values(id=message_id, **turn)
+        await self.session.execute(statement.on_conflict_do_nothing(index_elements=[ChatMessage.id]))

@@ -4,6 +4,7 @@ from collections.abc import AsyncIterator
 from typing import Annotated, Any
 from uuid import UUID
 
+import structlog
 from fastapi import Request, status
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -15,11 +16,14 @@ from folio.answers.schemas import ChatCreate, ChatDetail, ChatMessageRead, ChatR
 from folio.answers.service import Event
 from folio.auth.deps import authenticated, requires
 from folio.auth.principal import Principal, Scope
+from folio.db import new_id
 from folio.deps import API_V1, PageDep, SessionDep, SessionmakerDep, SettingsDep
 from folio.errors import Forbidden
 from folio.pagination import Page
 from folio.routing import Router
 from folio.search.schemas import SearchFilters
+
+log = structlog.get_logger(__name__)
 
 router = Router(prefix=f"{API_V1}/chats", tags=["chats"])
 Asker = Annotated[Principal, requires(Scope.ANSWERS)]
@@ -74,7 +78,7 @@ async def get_chat(chat_id: UUID, principal: Asker, session: SessionDep) -> Chat
         "into a standalone question, stored as `standalone_question`), answered like `POST /answers` with the "
         "chat's filters, and both turns are stored. With `stream: true` the answer comes as the same events as "
         "`/answers`; `done` also carries `message_id`, the stored assistant turn. A stream that ends before `done` "
-        "(the client leaves, the model fails) stores the answer as far as it went, marked `interrupted`."
+        "(the client leaves, the model fails) with some of the answer sent stores that much, marked `interrupted`."
     ),
 )
 async def post_message(
@@ -125,9 +129,10 @@ async def _recorded(
     events: AsyncIterator[Event], sessionmaker: async_sessionmaker[AsyncSession], chat_id: UUID, org_id: UUID
 ) -> AsyncIterator[Event]:
     """The events, with the assistant's turn stored (in its own transaction) before `done` goes out. A stream that
-    ends before `done` (its client gone, the model failing) stores the answer as far as it went, `interrupted`:
-    the chat keeps a turn for each question, and the next one is read against it."""
+    ends before `done` with some of the answer sent (its client gone, the model failing) stores that much,
+    `interrupted`: the next question is read against it."""
     text: list[str] = []
+    reply_id = new_id()
     stored = False
     try:
         async for event in events:
@@ -135,13 +140,24 @@ async def _recorded(
                 text.append(event.data["text"])
             if event.name == "done":
                 async with sessionmaker() as session, session.begin():
-                    reply = await chats.record_answer(
-                        session, chat_id=chat_id, org_id=org_id, text="".join(text), done=event.data
+                    await chats.record_answer(
+                        session,
+                        chat_id=chat_id,
+                        org_id=org_id,
+                        text="".join(text),
+                        done=event.data,
+                        message_id=reply_id,
                     )
                 stored = True
-                event = Event("done", {**event.data, "message_id": str(reply.id)})
+                event = Event("done", {**event.data, "message_id": str(reply_id)})
             yield event
     finally:
-        if not stored:  # a client gone cancels this once (see `with_heartbeats`): the store still runs
-            async with sessionmaker() as session, session.begin():
-                await chats.record_interrupted(session, chat_id=chat_id, org_id=org_id, text="".join(text))
+        # A client gone cancels this once (see `with_heartbeats`): the store still runs.
+        if not stored and text:
+            try:
+                async with sessionmaker() as session, session.begin():
+                    await chats.record_interrupted(
+                        session, message_id=reply_id, chat_id=chat_id, org_id=org_id, text="".join(text)
+                    )
+            except Exception:  # the stream's own ending (its error, its cancellation) is what goes on
+                log.exception("interrupted_turn_not_stored", chat_id=str(chat_id))

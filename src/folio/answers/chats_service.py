@@ -16,7 +16,7 @@ from folio.answers.errors import ChatNotFound
 from folio.answers.schemas import Citation
 from folio.answers.service import Answerer
 from folio.auth.principal import Principal
-from folio.db import release
+from folio.db import new_id, release
 from folio.models import Chat, ChatMessage
 from folio.pagination import Paged, PageRequest
 from folio.search.schemas import SearchFilters, describe_filters
@@ -77,12 +77,19 @@ async def ask(session: AsyncSession, *, chat: Chat, answerer: Answerer, question
 
 
 async def record_answer(
-    session: AsyncSession, *, chat_id: UUID, org_id: UUID, text: str, done: dict[str, Any]
+    session: AsyncSession,
+    *,
+    chat_id: UUID,
+    org_id: UUID,
+    text: str,
+    done: dict[str, Any],
+    message_id: UUID | None = None,
 ) -> ChatMessage:
     """Store the assistant's turn as it was answered (`done` is the answer's final event)."""
     usage = done["usage"]
     return await ChatRepository(session).add_message(
         ChatMessage(
+            id=message_id or new_id(),
             chat_id=chat_id,
             org_id=org_id,
             role="assistant",
@@ -95,11 +102,12 @@ async def record_answer(
     )
 
 
-async def record_interrupted(session: AsyncSession, *, chat_id: UUID, org_id: UUID, text: str) -> ChatMessage:
-    """Store the assistant's turn as far as its stream went, which ended before its `done` event."""
-    return await ChatRepository(session).add_message(
-        ChatMessage(chat_id=chat_id, org_id=org_id, role="assistant", content=text, interrupted=True)
-    )
+async def record_interrupted(
+    session: AsyncSession, *, message_id: UUID, chat_id: UUID, org_id: UUID, text: str
+) -> None:
+    """Store the assistant's turn as far as its stream went, which ended before its `done` event: under the id its
+    whole answer would have had, so that it is stored once whichever way the stream ended."""
+    await ChatRepository(session).add_interrupted(message_id, chat_id, org_id, text)
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +115,7 @@ class Turn:
     role: str
     content: str
     standalone_question: str | None = None
+    interrupted: bool = False
 
 
 async def standalone_question(answerer: Answerer, history: Sequence[Turn | ChatMessage], question: str) -> str:
@@ -114,7 +123,10 @@ async def standalone_question(answerer: Answerer, history: Sequence[Turn | ChatM
     if not history:
         return question
     if answerer.llm is not None:
-        conversation = "\n".join(f"{message.role.capitalize()}: {message.content[:1500]}" for message in history)
+        conversation = "\n".join(
+            f"{message.role.capitalize()}: {message.content[:1500]}{' [cut off]' if message.interrupted else ''}"
+            for message in history
+        )
         completion = await answerer.llm.complete(
             [
                 {"role": "system", "content": REWRITE_SYSTEM},

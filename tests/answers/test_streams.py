@@ -4,6 +4,7 @@ silent, and on the OpenAI-compatible stream heartbeats the `openai` SDK does not
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -158,6 +159,28 @@ async def test_closing_a_stream_stops_reading_the_model() -> None:
     await stream.aclose()
     async with asyncio.timeout(10):
         await closed.wait()
+
+
+async def test_closing_a_stream_ends_the_items_before_it_returns() -> None:
+    """The reader holds an item and waits for room in the queue when the stream is closed: the items' own cleanup
+    (a model stream's usage, a chat's interrupted turn) has run by the time closing returns, in the reader."""
+    closed = asyncio.Event()
+    third = asyncio.Event()
+
+    async def counting() -> AsyncIterator[int]:
+        try:
+            for number in itertools.count(1):
+                if number == 3:
+                    third.set()
+                yield number
+        finally:
+            closed.set()
+
+    stream = with_heartbeats(counting(), 10)
+    assert await anext(stream) == 1
+    await third.wait()  # 2 is in the queue, 3 waits for room
+    await stream.aclose()
+    assert closed.is_set()
 
 
 async def test_the_openai_sdk_streams_through_heartbeats(

@@ -189,6 +189,11 @@ async def with_heartbeats(items: AsyncIterator[T], seconds: float) -> AsyncGener
             await queue.put(error)
         else:
             await queue.put(None)
+        finally:
+            # Cancelled while it waits for room in the queue, the items are left mid-way: they end here, in this task,
+            # before the stream's closing returns, not whenever the garbage collector finds them.
+            if isinstance(items, AsyncGenerator):
+                await items.aclose()
 
     reader = asyncio.create_task(read())
     try:
